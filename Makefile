@@ -1,0 +1,77 @@
+# Two commands: `make run` serves Onramp with demo data; `make test` runs every test.
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app app:create_app
+HOST ?= 127.0.0.1
+PORT ?= 5000
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: install run serve test test-sqlite test-postgres chromium lint format migrate clean
+
+install: $(VENV)/.synced static/vendor/.copied
+
+# uv lives in its own small virtualenv so that `uv sync` can manage .venv exactly.
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Third-party browser files come from npm and are served from static/vendor/ (git-ignored).
+static/vendor/.copied: node_modules/.installed
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
+	touch $@
+
+migrate: install
+	$(FLASK) db upgrade
+
+run: install migrate
+	@$(FLASK) demo
+	$(BIN)/gunicorn --worker-class gthread --workers 2 --threads 8 \
+		--bind $(HOST):$(PORT) --access-logfile - --access-logformat '%(m)s %(U)s %(s)s %(M)sms' \
+		'app:create_app()'
+
+# Browser tests launch Debian's Chromium by path; Playwright's own download can't be reached here.
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else \
+			$(BIN)/playwright install chromium; \
+		fi; \
+	fi
+
+test: install chromium
+	$(MAKE) --no-print-directory test-sqlite
+	@if [ -n "$$TEST_DATABASE_URL" ]; then $(MAKE) --no-print-directory test-postgres; fi
+
+test-sqlite:
+	@echo "== tests on SQLite"
+	env -u TEST_DATABASE_URL $(BIN)/pytest
+
+test-postgres:
+	@echo "== tests on $$(echo $$TEST_DATABASE_URL | sed 's|//[^@]*@|//|')"
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check app tests e2e
+	$(BIN)/ruff format --check app tests e2e
+	$(BIN)/mypy app
+
+format: install
+	$(BIN)/ruff format app tests e2e
+	$(BIN)/ruff check --fix app tests e2e
+
+clean:
+	rm -rf $(VENV) $(TOOLS) node_modules static/vendor .pytest_cache

@@ -1,0 +1,107 @@
+"""Onramp: customers connect their accounting software with informed, provable consent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from htmx_flask import HtmxAwareRequest
+from sqlalchemy import event
+
+from app.config import configure
+from app.connections.flows import init_flow_store
+from app.extensions import csrf, db, htmx, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the Onramp application: customer journey, connections and the sandbox."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.request_class = HtmxAwareRequest
+    configure(app, test_config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    _configure_extensions(app)
+    _configure_journeys(app)
+    _configure_templates(app)
+    _configure_blueprints(app)
+    _configure_security(app)
+    _configure_errors(app)
+    _configure_cli(app)
+    return app
+
+
+def _configure_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    htmx.init_app(app)
+    init_flow_store(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets the OAuth callback write while another request reads; the busy
+    # timeout makes concurrent writers from several worker processes wait, not fail.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def _configure_journeys(app: Flask) -> None:
+    from app.journey.definitions import init_registry
+
+    init_registry(app)
+
+
+def _configure_templates(app: Flask) -> None:
+    from app.connections.catalogue import get_platform
+    from app.markdown import render_markdown
+
+    app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.globals["get_platform"] = get_platform
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+
+def _configure_blueprints(app: Flask) -> None:
+    from app.connections.views import bp as connections_bp
+    from app.journey.views import bp as journey_bp
+
+    app.register_blueprint(journey_bp)
+    app.register_blueprint(connections_bp)
+    if app.config["SANDBOX_ENABLED"]:
+        from app.sandbox import init_sandbox
+
+        init_sandbox(app)
+
+
+def _configure_security(app: Flask) -> None:
+    from app.security import init_security_headers
+
+    init_security_headers(app)
+
+
+def _configure_errors(app: Flask) -> None:
+    from app.errors import init_error_pages
+
+    init_error_pages(app)
+
+
+def _configure_cli(app: Flask) -> None:
+    from app.cli import init_cli
+
+    init_cli(app)
+
+
+__all__ = ["create_app"]

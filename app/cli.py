@@ -1,0 +1,97 @@
+"""Command-line tools: ``flask invite``, ``flask journeys validate|schema``, ``flask demo``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from email_validator import EmailNotValidError, validate_email
+from flask import Flask, current_app
+
+from app.customers import create_customer, find_by_external_id
+from app.journey.definitions import JourneyDefinitionError, get_journey, json_schema, load_journey
+from app.links import journey_link
+
+DEMO_EXTERNAL_ID = "demo-customer"
+
+
+def _checked_email(_: click.Context, __: click.Parameter, value: str) -> str:
+    try:
+        return str(validate_email(value, check_deliverability=False).normalized)
+    except EmailNotValidError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+@click.command("invite")
+@click.option("--name", required=True, help="The customer's business name.")
+@click.option("--email", required=True, callback=_checked_email, help="Where the link will be sent.")
+@click.option("--journey", "journey_id", default=None, help="Journey id (default: the default journey).")
+def invite_command(name: str, email: str, journey_id: str | None) -> None:
+    """Create a customer and print their signed journey link."""
+    journey_id = journey_id or current_app.config["DEFAULT_JOURNEY"]
+    if get_journey(journey_id) is None:
+        raise click.BadParameter(f"no journey with id {journey_id!r}", param_hint="--journey")
+    customer = create_customer(name, email)
+    click.echo(journey_link(customer.public_id, journey_id))
+
+
+journeys_cli = click.Group("journeys", help="Check and describe journey definitions.")
+
+
+@journeys_cli.command("validate")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+def validate_command(files: tuple[Path, ...]) -> None:
+    """Validate journey files (default: every file in journeys/); exit 1 on any error."""
+    paths = list(files) or sorted(Path(current_app.config["JOURNEYS_DIR"]).glob("*.yaml"))
+    failed = 0
+    for path in paths:
+        try:
+            journey = load_journey(path)
+        except JourneyDefinitionError as exc:
+            failed += 1
+            click.echo(str(exc), err=True)
+            continue
+        click.echo(f"{path}: ok ({journey.id}, version {journey.version[:12]})")
+    if failed:
+        raise SystemExit(1)
+
+
+@journeys_cli.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of the journey format, for editor completion."""
+    click.echo(json.dumps(json_schema(), indent=2))
+
+
+@click.command("demo")
+def demo_command() -> None:
+    """Create the demo customer if needed and print how to try the journey."""
+    from app.sandbox.data import SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
+
+    journey_id = current_app.config["DEFAULT_JOURNEY"]
+    customer = find_by_external_id(DEMO_EXTERNAL_ID) or create_customer(
+        "Demo Trading Ltd", "owner@demo-trading.example", external_id=DEMO_EXTERNAL_ID
+    )
+    link = journey_link(customer.public_id, journey_id)
+    click.echo(
+        "\n".join(
+            [
+                "",
+                "  Onramp is starting on " + current_app.config["PUBLIC_URL"],
+                "",
+                "  Demo customer's journey link:",
+                f"    {link}",
+                "",
+                "  Sandbox accounting platform test login:",
+                f"    email:    {SANDBOX_LOGIN_EMAIL}",
+                f"    password: {SANDBOX_LOGIN_PASSWORD}",
+                "",
+            ]
+        )
+    )
+
+
+def init_cli(app: Flask) -> None:
+    app.cli.add_command(invite_command)
+    app.cli.add_command(journeys_cli)
+    app.cli.add_command(demo_command)

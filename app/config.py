@@ -1,0 +1,104 @@
+"""Configuration: defaults, then the environment, then a test mapping.
+
+Secrets never have a literal fallback. Outside production they are generated once
+and kept in ``instance/secrets.json`` so that a development server keeps its
+sessions and encrypted tokens across restarts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+from flask import Flask
+
+# Secrets the app cannot run without, and how a development one is generated.
+SECRET_GENERATORS = {
+    "SECRET_KEY": lambda: secrets.token_urlsafe(48),
+    "TOKEN_ENCRYPTION_KEY": lambda: Fernet.generate_key().decode(),
+    "SANDBOX_CLIENT_SECRET": lambda: secrets.token_urlsafe(32),
+}
+
+DEFAULTS: dict[str, Any] = {
+    "ENV_NAME": "development",
+    "PUBLIC_URL": "http://127.0.0.1:5000",
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_NAME": "onramp_session",
+    "PERMANENT_SESSION_LIFETIME": 60 * 60 * 24,
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+    "WTF_CSRF_TIME_LIMIT": 60 * 60 * 8,
+    # How long a journey link printed by `flask invite` stays valid.
+    "LINK_MAX_AGE_SECONDS": 60 * 60 * 24 * 14,
+    # How long a customer has to finish signing in at the provider.
+    "OAUTH_FLOW_TTL_SECONDS": 60 * 15,
+    # Timeouts (connect, read) for every call to an accounting platform.
+    "PROVIDER_TIMEOUT": (5.0, 15.0),
+    "JOURNEYS_DIR": None,
+    "DEFAULT_JOURNEY": "default",
+    # The built-in sandbox platform; SANDBOX_URL points elsewhere when it runs on its own.
+    "SANDBOX_ENABLED": True,
+    "SANDBOX_URL": None,
+    "SANDBOX_CLIENT_ID": "onramp-sandbox-client",
+    "SANDBOX_REDIRECT_URIS": None,
+    "REDIS_URL": None,
+}
+
+
+def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
+    """Layer defaults, ``ONRAMP_*`` environment variables and the test mapping."""
+    app.config.from_mapping(DEFAULTS)
+    app.config["JOURNEYS_DIR"] = str(Path(app.root_path).parent / "journeys")
+    app.config.from_prefixed_env("ONRAMP")
+    if os.environ.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    if os.environ.get("REDIS_URL"):
+        app.config["REDIS_URL"] = os.environ["REDIS_URL"]
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    app.config.setdefault(
+        "SQLALCHEMY_DATABASE_URI", f"sqlite:///{Path(app.instance_path) / 'onramp.db'}"
+    )
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
+        app.config["SQLALCHEMY_DATABASE_URI"]
+    )
+    app.config["PUBLIC_URL"] = app.config["PUBLIC_URL"].rstrip("/")
+    app.config["SESSION_COOKIE_SECURE"] = app.config["PUBLIC_URL"].startswith("https://")
+    if not app.config["SANDBOX_URL"]:
+        app.config["SANDBOX_URL"] = app.config["PUBLIC_URL"] + "/sandbox"
+    _load_secrets(app)
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL whichever spelling the URL comes in."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _load_secrets(app: Flask) -> None:
+    missing = [name for name in SECRET_GENERATORS if not app.config.get(name)]
+    if not missing:
+        return
+    if app.config["ENV_NAME"] == "production":
+        names = ", ".join(f"ONRAMP_{name}" for name in missing)
+        raise RuntimeError(f"Set {names} in the environment: production has no default secrets.")
+    path = Path(app.instance_path) / "secrets.json"
+    stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    changed = False
+    for name in missing:
+        if name not in stored:
+            stored[name] = SECRET_GENERATORS[name]()
+            changed = True
+        app.config[name] = stored[name]
+    if changed:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(stored, indent=2))
+        path.chmod(0o600)

@@ -1,0 +1,190 @@
+"""Connection lifecycle: start an authorization, finish it from the provider's redirect.
+
+Statuses: pending → linked, or failed with a stable reason. A linked connection is
+never downgraded by a stray or replayed callback: nothing recorded is lost.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from authlib.common.security import generate_token
+from flask import current_app
+from sqlalchemy import select
+
+from app.connections import flows
+from app.connections.oauth import (
+    ProviderError,
+    authorization_url,
+    exchange_code,
+    fetch_organisation,
+    provider_config,
+    redirect_uri,
+)
+from app.connections.vault import encrypt_json
+from app.extensions import db
+from app.models import Connection, JourneyRun, utcnow
+
+
+class PlatformUnavailable(Exception):
+    """The platform has no OAuth client configured on this instance."""
+
+
+@dataclass(frozen=True)
+class CallbackResult:
+    """What a provider's redirect did: which run it belongs to and how it ended."""
+
+    run_id: int | None
+    connection: Connection | None
+    reason: str | None = None
+
+    @property
+    def linked(self) -> bool:
+        return self.reason is None and self.connection is not None and self.connection.status == "linked"
+
+
+def begin_connection(run: JourneyRun, platform: str) -> str:
+    """Open a pending connection and return the provider URL to send the customer to."""
+    provider = provider_config(platform)
+    if provider is None:
+        raise PlatformUnavailable(platform)
+    for earlier in pending_connections(run):
+        _mark_failed(earlier, "abandoned", "the customer started another attempt")
+    connection = Connection(customer_id=run.customer_id, run_id=run.id, platform=platform)
+    db.session.add(connection)
+    db.session.flush()
+    state = generate_token(43)
+    verifier = generate_token(64)
+    callback = redirect_uri(platform)
+    flows.save_flow(
+        flows.PendingFlow(
+            state=state,
+            connection_id=connection.id,
+            run_id=run.id,
+            platform=platform,
+            issuer=provider.issuer,
+            redirect_uri=callback,
+            code_verifier=verifier,
+            expires_at=utcnow() + timedelta(seconds=current_app.config["OAUTH_FLOW_TTL_SECONDS"]),
+        )
+    )
+    db.session.commit()
+    return authorization_url(provider, callback, state, verifier)
+
+
+def pending_connections(run: JourneyRun) -> list[Connection]:
+    return list(
+        db.session.scalars(
+            select(Connection).where(Connection.run_id == run.id, Connection.status == "pending")
+        )
+    )
+
+
+def latest_connection(run: JourneyRun) -> Connection | None:
+    return db.session.scalars(
+        select(Connection).where(Connection.run_id == run.id).order_by(Connection.id.desc()).limit(1)
+    ).first()
+
+
+def handle_callback(platform: str, params: Mapping[str, str], session_run_id: int | None) -> CallbackResult:
+    """Finish an authorization from the provider's redirect (RFC 6749 §4.1.2, RFC 9207)."""
+    state = params.get("state")
+    if not state:
+        return _fail_pending(session_run_id, platform, "state_missing", "callback without state")
+    taken = flows.take_flow(state)
+    if taken.flow is None:
+        return _fail_pending(session_run_id, platform, "state_mismatch", "state matches no request")
+    flow = taken.flow
+    connection = db.session.get(Connection, flow.connection_id)
+    if connection is None:
+        return CallbackResult(flow.run_id, None, "state_mismatch")
+
+    if taken.outcome is flows.Outcome.USED:
+        if connection.status == "linked":
+            return CallbackResult(flow.run_id, connection)
+        return _fail(flow.run_id, connection, "replayed_callback", "this callback was already used")
+    if session_run_id is not None and session_run_id != flow.run_id:
+        return _fail(flow.run_id, connection, "session_mismatch", "started in another journey")
+    if taken.outcome is flows.Outcome.EXPIRED:
+        return _fail(flow.run_id, connection, "expired", "the customer took too long at the provider")
+    if flow.platform != platform:
+        return _fail(flow.run_id, connection, "platform_mismatch", f"callback for {platform!r}")
+    issuer = params.get("iss")
+    if issuer is not None and issuer != flow.issuer:
+        return _fail(flow.run_id, connection, "issuer_mismatch", "iss differs from the provider asked")
+    error = params.get("error")
+    if error:
+        reason = "access_denied" if error == "access_denied" else "provider_error"
+        return _fail(flow.run_id, connection, reason, f"provider said {_safe_code(error)}")
+    code = params.get("code")
+    if not code:
+        return _fail(flow.run_id, connection, "code_missing", "callback without code or error")
+    provider = provider_config(platform)
+    if provider is None:
+        return _fail(flow.run_id, connection, "platform_unavailable", "no client configured")
+    try:
+        token = exchange_code(provider, flow.redirect_uri, code, flow.code_verifier)
+        org_id, org_name = fetch_organisation(provider, token)
+    except ProviderError as exc:
+        return _fail(flow.run_id, connection, exc.reason, exc.detail)
+    _mark_linked(connection, org_id, org_name, token)
+    db.session.commit()
+    return CallbackResult(flow.run_id, connection)
+
+
+def _safe_code(value: str) -> str:
+    # Provider error codes are ASCII words (RFC 6749 §4.1.2.1); keep anything else out of the record.
+    return re.sub(r"[^A-Za-z0-9_.-]", "", value)[:60] or "an unknown error"
+
+
+def _mark_linked(connection: Connection, org_id: str, org_name: str, token: dict[str, Any]) -> None:
+    connection.status = "linked"
+    connection.org_id = org_id[:200]
+    connection.org_name = org_name[:300]
+    connection.scopes = str(token.get("scope") or "")[:1000] or None
+    connection.token_ciphertext = encrypt_json(token)
+    expires_in = token.get("expires_in")
+    connection.token_expires_at = (
+        utcnow() + timedelta(seconds=int(expires_in)) if isinstance(expires_in, int | float) else None
+    )
+    connection.last_error = None
+    connection.last_error_detail = None
+    connection.linked_at = utcnow()
+
+
+def _mark_failed(connection: Connection, reason: str, detail: str) -> None:
+    connection.status = "failed"
+    connection.last_error = reason
+    connection.last_error_detail = detail[:500]
+
+
+def _fail(run_id: int | None, connection: Connection, reason: str, detail: str) -> CallbackResult:
+    # Only a pending attempt can fail: a stray or replayed callback must not undo a
+    # linked connection, nor overwrite the reason an earlier failure recorded.
+    if connection.status == "pending":
+        _mark_failed(connection, reason, detail)
+        db.session.commit()
+    return CallbackResult(run_id, connection, reason)
+
+
+def _fail_pending(run_id: int | None, platform: str, reason: str, detail: str) -> CallbackResult:
+    """A callback that names no known request fails the customer's own pending attempt, if any."""
+    if run_id is None:
+        return CallbackResult(None, None, reason)
+    connection = db.session.scalars(
+        select(Connection)
+        .where(
+            Connection.run_id == run_id,
+            Connection.platform == platform,
+            Connection.status == "pending",
+        )
+        .order_by(Connection.id.desc())
+        .limit(1)
+    ).first()
+    if connection is None:
+        return CallbackResult(run_id, None, reason)
+    return _fail(run_id, connection, reason, detail)

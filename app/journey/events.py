@@ -1,0 +1,61 @@
+"""Journey events: what happened on each step and how long it took."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import JourneyEvent, JourneyRun, utcnow
+
+
+def _last_event(run: JourneyRun, step_id: str | None = None, kind: str | None = None) -> JourneyEvent | None:
+    query = select(JourneyEvent).where(JourneyEvent.run_id == run.id)
+    if step_id is not None:
+        query = query.where(JourneyEvent.step == step_id)
+    if kind is not None:
+        query = query.where(JourneyEvent.kind == kind)
+    return db.session.scalars(query.order_by(JourneyEvent.id.desc()).limit(1)).first()
+
+
+def step_entered(run: JourneyRun, step_id: str) -> None:
+    """Note that the customer is looking at a step; a refresh is not a second visit."""
+    last = _last_event(run)
+    if last is not None and last.kind == "entered" and last.step == step_id:
+        return
+    db.session.add(JourneyEvent(run_id=run.id, step=step_id, kind="entered"))
+
+
+def _since_entered_ms(run: JourneyRun, step_id: str) -> int | None:
+    entered = _last_event(run, step_id, "entered")
+    if entered is None:
+        return None
+    return int((utcnow() - entered.occurred_at).total_seconds() * 1000)
+
+
+def step_completed(run: JourneyRun, step_id: str, detail: str | None = None) -> None:
+    db.session.add(
+        JourneyEvent(
+            run_id=run.id,
+            step=step_id,
+            kind="completed",
+            duration_ms=_since_entered_ms(run, step_id),
+            detail=detail,
+        )
+    )
+
+
+def step_failed(run: JourneyRun, step_id: str, detail: str) -> None:
+    db.session.add(
+        JourneyEvent(
+            run_id=run.id,
+            step=step_id,
+            kind="failed",
+            duration_ms=_since_entered_ms(run, step_id),
+            detail=detail[:500],
+        )
+    )
+
+
+def timeline(run: JourneyRun) -> list[JourneyEvent]:
+    query = select(JourneyEvent).where(JourneyEvent.run_id == run.id).order_by(JourneyEvent.id)
+    return list(db.session.scalars(query))

@@ -1,0 +1,203 @@
+"""The customer journey through the Flask test client: steps, guards, consent records."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import ConsentRecord, JourneyEvent, JourneyRun
+from tests.integration.conftest import ALL_CONSENTS, REQUIRED_CONSENTS
+from tests.pages import text_of
+
+
+def _records(app: Flask) -> list[ConsentRecord]:
+    with app.app_context():
+        return list(db.session.scalars(select(ConsentRecord).order_by(ConsentRecord.id)))
+
+
+def _run(app: Flask) -> JourneyRun:
+    with app.app_context():
+        run = db.session.scalars(select(JourneyRun)).one()
+        db.session.expunge(run)
+        return run
+
+
+def test_each_step_says_where_the_customer_is(customer_client: FlaskClient) -> None:
+    c = customer_client
+    assert "Step 1 of 6" in text_of(c.get("/journey/welcome"))
+    c.post("/journey/welcome")
+    page = text_of(c.get("/journey/consent"))
+    assert "Step 2 of 6" in page
+    for fact in ("Why", "How long we keep it", "Who receives it", "Required", "Optional"):
+        assert fact in page
+
+
+def test_consent_checkboxes_start_unticked(customer_client: FlaskClient) -> None:
+    customer_client.post("/journey/welcome")
+    page = text_of(customer_client.get("/journey/consent"))
+    assert page.count('type="checkbox"') == 3
+    assert "checked" not in page
+
+
+def test_later_steps_cannot_be_opened_early(customer_client: FlaskClient) -> None:
+    response = customer_client.get("/journey/connect")
+    assert response.status_code == 303
+    assert response.location.endswith("/journey/welcome")
+
+
+def test_required_consent_must_be_granted_to_go_on(app: Flask, customer_client: FlaskClient) -> None:
+    c = customer_client
+    c.post("/journey/welcome")
+    response = c.post(
+        "/journey/consent", data={"consent_financial_statements": "y", "agree": "Agree and continue"}
+    )
+    assert response.status_code == 422
+    assert "There is a problem" in text_of(response)
+    assert "Tick “Invoices, bills and the people you trade with” to continue" in text_of(response)
+    assert 'aria-invalid="true"' in text_of(response)
+    assert _records(app) == []
+    assert _run(app).current_step == "consent"
+
+
+def test_every_decision_is_recorded_with_the_text_shown(app: Flask, customer_client: FlaskClient) -> None:
+    c = customer_client
+    c.post("/journey/welcome")
+    response = c.post("/journey/consent", data=REQUIRED_CONSENTS, headers={"User-Agent": "TestBrowser/1.0"})
+    assert response.status_code == 303
+    assert response.location.endswith("/journey/software")
+    records = {r.item_key: r for r in _records(app)}
+    assert {k: r.decision for k, r in records.items()} == {
+        "financial_statements": "granted",
+        "invoices_bills": "granted",
+        "ongoing_monitoring": "declined",
+    }
+    record = records["financial_statements"]
+    assert "Profit and loss, balance sheet and cash flow" in record.text
+    assert "Who receives it: Northwind Lending and our credit risk team." in record.text
+    import hashlib
+
+    assert record.text_sha256 == hashlib.sha256(record.text.encode()).hexdigest()
+    assert record.user_agent == "TestBrowser/1.0"
+    assert record.ip_address == "127.0.0.1"
+    assert record.locale == "en"
+    assert record.journey_version == _run(app).journey_version
+    assert record.recorded_at.tzinfo is not None
+
+
+def test_submitting_the_same_consent_twice_records_once(app: Flask, customer_client: FlaskClient) -> None:
+    c = customer_client
+    c.post("/journey/welcome")
+    c.post("/journey/consent", data=ALL_CONSENTS)
+    c.post("/journey/consent", data=ALL_CONSENTS)
+    assert len(_records(app)) == 3
+
+
+def test_changing_a_decision_appends_a_record(app: Flask, customer_client: FlaskClient) -> None:
+    c = customer_client
+    c.post("/journey/welcome")
+    c.post("/journey/consent", data=ALL_CONSENTS)
+    c.post("/journey/consent", data=REQUIRED_CONSENTS)
+    decisions = [(r.item_key, r.decision) for r in _records(app)]
+    assert decisions[-1] == ("ongoing_monitoring", "declined")
+    assert len(decisions) == 4
+
+
+def test_declining_is_recorded_and_explained(app: Flask, customer_client: FlaskClient) -> None:
+    c = customer_client
+    c.post("/journey/welcome")
+    response = c.post("/journey/consent", data={"decline": "Decline and stop"}, follow_redirects=True)
+    assert "You declined to share your accounting data" in text_of(response)
+    assert "will not read any of your accounting data" in text_of(response)
+    assert {r.decision for r in _records(app)} == {"declined"}
+    assert _run(app).status == "declined"
+    # Reopening any step leads back to the explanation, which offers a way back.
+    assert c.get("/journey/software").location.endswith("/journey/declined")
+    back = c.post("/journey/declined", follow_redirects=True)
+    assert "What you agree to share" in text_of(back)
+    assert _run(app).status == "active"
+
+
+def test_only_offered_available_platforms_can_be_chosen(customer_client: FlaskClient) -> None:
+    c = customer_client
+    c.post("/journey/welcome")
+    c.post("/journey/consent", data=REQUIRED_CONSENTS)
+    page = text_of(c.get("/journey/software"))
+    assert "Sandbox Accounting" in page
+    assert "Not available yet" in page
+    assert page.count("disabled") == 4
+    refused = c.post("/journey/software", data={"platform": "xero"})
+    assert refused.status_code == 422
+    assert "That software can't be connected yet" in text_of(refused)
+    missing = c.post("/journey/software", data={})
+    assert "Choose your accounting software to continue" in text_of(missing)
+
+
+def test_instructions_are_for_the_chosen_platform(customer_client: FlaskClient) -> None:
+    c = customer_client
+    c.post("/journey/welcome")
+    c.post("/journey/consent", data=REQUIRED_CONSENTS)
+    c.post("/journey/software", data={"platform": "sandbox"})
+    page = text_of(c.get("/journey/instructions"))
+    assert "Step 4 of 6" in page
+    assert "How to connect <strong>Sandbox Accounting</strong>" in page
+    assert "demo@sandbox.test" in page
+
+
+def test_going_back_shows_earlier_answers(customer_client: FlaskClient) -> None:
+    c = customer_client
+    c.post("/journey/welcome")
+    c.post("/journey/consent", data=ALL_CONSENTS)
+    c.post("/journey/software", data={"platform": "sandbox"})
+    assert text_of(c.get("/journey/consent")).count("checked") == 3
+    assert "checked" in text_of(c.get("/journey/software"))
+
+
+def test_htmx_swaps_get_only_the_journey_block(customer_client: FlaskClient) -> None:
+    headers = {"HX-Request": "true", "HX-Target": "div#journey"}
+    response = customer_client.get("/journey/welcome", headers=headers)
+    assert text_of(response).startswith("<title>")
+    assert '<div id="journey"' in text_of(response)
+    assert "<html" not in text_of(response)
+    assert "HX-Target" in response.headers["Vary"]
+    # A bare htmx request (say, a history restore of the body) still gets the whole page.
+    whole = customer_client.get("/journey/welcome", headers={"HX-Request": "true"})
+    assert "<html" in text_of(whole)
+
+
+def test_step_events_record_entries_and_completions(app: Flask, customer_client: FlaskClient) -> None:
+    c = customer_client
+    c.get("/journey/welcome")
+    c.get("/journey/welcome")
+    c.post("/journey/welcome")
+    with app.app_context():
+        kinds = [(e.step, e.kind) for e in db.session.scalars(select(JourneyEvent).order_by(JourneyEvent.id))]
+    assert kinds == [("welcome", "entered"), ("welcome", "completed")]
+
+
+def test_pages_carry_a_strict_content_security_policy(customer_client: FlaskClient) -> None:
+    response = customer_client.get("/journey/welcome")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["Cache-Control"] == "no-store"
+    cookie = response.headers.get("Set-Cookie", "")
+    assert cookie == "" or ("HttpOnly" in cookie and "SameSite=Lax" in cookie)
+
+
+def test_forms_without_a_csrf_token_are_refused(app: Flask, link: str) -> None:
+    app.config["WTF_CSRF_ENABLED"] = True
+    c = app.test_client()
+    c.get(link)
+    response = c.post("/journey/welcome")
+    assert response.status_code == 400
+    assert "This form has expired" in text_of(response)
+    assert _run(app).current_step == "welcome"
+
+
+def test_an_unknown_step_is_not_found(customer_client: FlaskClient) -> None:
+    response = customer_client.get("/journey/nope")
+    assert response.status_code == 404
+    assert "Page not found" in text_of(response)
