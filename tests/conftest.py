@@ -61,3 +61,7 @@ def app(tmp_path: Path) -> Iterator[Flask]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+# A helper, not a test, even where a test module imports it by name.
+test_settings.__test__ = False  # type: ignore[attr-defined]

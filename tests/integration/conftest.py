@@ -1,8 +1,18 @@
 from __future__ import annotations
 
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 import pytest
+import requests
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.serving import make_server
+
+from app.sandbox.data import ORGANISATIONS, SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
+from tests.conftest import test_settings
 
 from app.customers import create_customer
 from app.links import journey_link
@@ -44,3 +54,61 @@ def at_connect(customer_client: FlaskClient) -> FlaskClient:
     c.post("/journey/software", data={"platform": "sandbox"})
     c.post("/journey/instructions")
     return c
+
+
+@dataclass(frozen=True)
+class LiveSandbox:
+    """The Sandbox platform served over real HTTP on its own port."""
+
+    url: str
+
+    def authorize(self, authorize_url: str, action: str = "approve", organisation: int = 1) -> str:
+        """Sign in and answer the consent screen as a customer would; return the callback URL."""
+        browser = requests.Session()
+        browser.get(authorize_url, timeout=10)
+        signed_in = browser.post(
+            authorize_url,
+            data={"email": SANDBOX_LOGIN_EMAIL, "password": SANDBOX_LOGIN_PASSWORD, "sign_in": "Sign in"},
+            timeout=10,
+        )
+        assert "Choose an organisation" in signed_in.text
+        buttons = {"approve": "Approve", "deny": "Deny", "simulate_error": "Simulate an error"}
+        answered = browser.post(
+            authorize_url,
+            data={"organisation": ORGANISATIONS[organisation].id, action: buttons[action]},
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert answered.status_code in (302, 303), answered.text
+        return str(answered.headers["Location"])
+
+
+@pytest.fixture(scope="session")
+def live_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSandbox]:
+    from app.sandbox import create_sandbox_app
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    folder = tmp_path_factory.mktemp("sandbox")
+    sandbox = create_sandbox_app(
+        test_settings(
+            folder,
+            # Its own database, whichever one the app under test uses.
+            SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder / 'sandbox.db'}",
+            PUBLIC_URL=f"http://127.0.0.1:{port}",
+            SANDBOX_REDIRECT_URIS=["http://localhost/connect/sandbox/callback"],
+        )
+    )
+    server = make_server("127.0.0.1", port, sandbox, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield LiveSandbox(f"http://127.0.0.1:{port}/sandbox")
+    server.shutdown()
+
+
+@pytest.fixture
+def connecting(at_connect: FlaskClient, app: Flask, live_sandbox: LiveSandbox) -> FlaskClient:
+    """A customer at the connect step of an app that talks to the live Sandbox."""
+    app.config["SANDBOX_URL"] = live_sandbox.url
+    return at_connect

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -37,12 +37,25 @@ BLUEBELL = ORGANISATIONS[1]
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Flask]:
-    app = create_sandbox_app(sandbox_settings(tmp_path))
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+def build_sandbox(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    """Build sandbox apps with extra settings; their database connections close afterwards."""
+    built: list[Flask] = []
+
+    def build(**overrides: Any) -> Flask:
+        app = create_sandbox_app(sandbox_settings(tmp_path, **overrides))
+        built.append(app)
+        return app
+
+    yield build
+    for app in built:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def sandbox(build_sandbox: Callable[..., Flask]) -> Flask:
+    return build_sandbox()
 
 
 @pytest.fixture
@@ -115,6 +128,12 @@ def exchange(backend: FlaskClient, code: str, verifier: str) -> TestResponse:
     )
 
 
+def json_of(response: TestResponse) -> dict[str, Any]:
+    data = response.get_json()
+    assert isinstance(data, dict), response.get_data(as_text=True)
+    return data
+
+
 def refresh(backend: FlaskClient, refresh_token: str) -> TestResponse:
     return backend.post(
         "/sandbox/token",
@@ -134,9 +153,8 @@ def connect(customer: FlaskClient, backend: FlaskClient) -> dict[str, Any]:
     verifier, challenge = pkce_pair()
     code = approve(customer, authorize_url(challenge))["code"]
     response = exchange(backend, code, verifier)
-    assert response.status_code == 200, response.json
-    tokens: dict[str, Any] = response.json
-    return tokens
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return json_of(response)
 
 
 def test_authorize_asks_the_customer_to_sign_in_first(customer: FlaskClient) -> None:
@@ -147,6 +165,17 @@ def test_authorize_asks_the_customer_to_sign_in_first(customer: FlaskClient) -> 
     assert "Sign in to Sandbox Accounting" in page
     assert "Test platform — no real data" in page
     assert "Choose an organisation" not in page
+
+
+def test_the_standalone_sandbox_keeps_its_session_apart_from_onramps(
+    customer: FlaskClient,
+) -> None:
+    url = authorize_url(pkce_pair()[1])
+
+    sign_in(customer, url)
+
+    assert customer.get_cookie("sandbox_session") is not None
+    assert customer.get_cookie("onramp_session") is None
 
 
 def test_a_wrong_password_shows_an_error_and_does_not_sign_in(customer: FlaskClient) -> None:
@@ -162,11 +191,11 @@ def test_a_wrong_password_shows_an_error_and_does_not_sign_in(customer: FlaskCli
     assert "Choose an organisation" not in customer.get(url).get_data(as_text=True)
 
 
-def test_after_sign_in_the_consent_screen_says_who_asks_for_what(tmp_path: Path) -> None:
+def test_after_sign_in_the_consent_screen_says_who_asks_for_what(
+    build_sandbox: Callable[..., Flask],
+) -> None:
     onramp_callback = "http://127.0.0.1:5000/connect/sandbox/callback"
-    app = create_sandbox_app(
-        sandbox_settings(tmp_path, SANDBOX_REDIRECT_URIS=[onramp_callback])
-    )
+    app = build_sandbox(SANDBOX_REDIRECT_URIS=[onramp_callback])
     customer = app.test_client()
     url = authorize_url(pkce_pair()[1], redirect_uri=onramp_callback)
 
@@ -195,14 +224,14 @@ def test_approve_sends_code_state_and_issuer_and_the_tokens_read_that_organisati
     response = exchange(backend, params["code"], verifier)
 
     assert response.status_code == 200
-    tokens = response.json
+    tokens = json_of(response)
     assert tokens["token_type"] == "Bearer"
     assert tokens["expires_in"] == 1800
     assert tokens["scope"] == "accounting.read offline_access"
     assert tokens["refresh_token"]
     organisation = read_organisation(backend, tokens["access_token"])
     assert organisation.status_code == 200
-    assert organisation.json == {"id": BLUEBELL.id, "name": "Bluebell Bakery Ltd"}
+    assert json_of(organisation) == {"id": BLUEBELL.id, "name": "Bluebell Bakery Ltd"}
 
 
 def test_the_client_may_authenticate_with_a_posted_secret(
@@ -224,7 +253,7 @@ def test_the_client_may_authenticate_with_a_posted_secret(
     )
 
     assert response.status_code == 200
-    assert response.json["access_token"]
+    assert json_of(response)["access_token"]
 
 
 def test_approving_without_an_organisation_asks_for_one(customer: FlaskClient) -> None:
@@ -330,7 +359,7 @@ def test_a_wrong_code_verifier_is_an_invalid_grant(
     response = exchange(backend, code, other_verifier)
 
     assert response.status_code == 400
-    assert response.json["error"] == "invalid_grant"
+    assert json_of(response)["error"] == "invalid_grant"
 
 
 def test_a_code_works_only_once(customer: FlaskClient, backend: FlaskClient) -> None:
@@ -341,7 +370,7 @@ def test_a_code_works_only_once(customer: FlaskClient, backend: FlaskClient) -> 
     replay = exchange(backend, code, verifier)
 
     assert replay.status_code == 400
-    assert replay.json["error"] == "invalid_grant"
+    assert json_of(replay)["error"] == "invalid_grant"
 
 
 def test_a_wrong_client_secret_is_refused(customer: FlaskClient, backend: FlaskClient) -> None:
@@ -360,7 +389,7 @@ def test_a_wrong_client_secret_is_refused(customer: FlaskClient, backend: FlaskC
     )
 
     assert response.status_code == 401
-    assert response.json["error"] == "invalid_client"
+    assert json_of(response)["error"] == "invalid_client"
 
 
 @pytest.mark.parametrize(
@@ -374,7 +403,7 @@ def test_a_malformed_token_request_gets_an_oauth_error(
     response = backend.post("/sandbox/token", data=data, auth=(CLIENT_ID, CLIENT_SECRET))
 
     assert response.status_code == 400
-    assert response.json["error"] in {"unsupported_grant_type", "invalid_request"}
+    assert json_of(response)["error"] in {"unsupported_grant_type", "invalid_request"}
 
 
 def test_refreshing_rotates_the_refresh_token(customer: FlaskClient, backend: FlaskClient) -> None:
@@ -383,13 +412,13 @@ def test_refreshing_rotates_the_refresh_token(customer: FlaskClient, backend: Fl
     response = refresh(backend, first["refresh_token"])
 
     assert response.status_code == 200
-    second = response.json
+    second = json_of(response)
     assert second["refresh_token"] != first["refresh_token"]
     assert second["expires_in"] == 1800
-    assert read_organisation(backend, second["access_token"]).json["name"] == BLUEBELL.name
+    assert json_of(read_organisation(backend, second["access_token"]))["name"] == BLUEBELL.name
     reused = refresh(backend, first["refresh_token"])
     assert reused.status_code == 400
-    assert reused.json["error"] == "invalid_grant"
+    assert json_of(reused)["error"] == "invalid_grant"
     assert refresh(backend, second["refresh_token"]).status_code == 200
 
 
@@ -420,7 +449,7 @@ def test_the_api_refuses_a_missing_or_invalid_token(
     response = backend.get("/sandbox/api/organisation", headers=headers)
 
     assert response.status_code == 401
-    assert response.json["error"]
+    assert json_of(response)["error"]
 
 
 def test_the_api_refuses_an_expired_token(
@@ -438,7 +467,7 @@ def test_the_api_refuses_an_expired_token(
     response = read_organisation(backend, tokens["access_token"])
 
     assert response.status_code == 401
-    assert response.json["error"] == "invalid_token"
+    assert json_of(response)["error"] == "invalid_token"
 
 
 def test_signing_out_of_the_sandbox_asks_to_sign_in_again(customer: FlaskClient) -> None:
@@ -451,16 +480,16 @@ def test_signing_out_of_the_sandbox_asks_to_sign_in_again(customer: FlaskClient)
     assert "Sign in to Sandbox Accounting" in customer.get(url).get_data(as_text=True)
 
 
-def test_metadata_names_the_configured_issuer_whatever_the_host(tmp_path: Path) -> None:
-    app = create_sandbox_app(
-        sandbox_settings(tmp_path, SANDBOX_URL="https://sandbox.example/sandbox")
-    )
+def test_metadata_names_the_configured_issuer_whatever_the_host(
+    build_sandbox: Callable[..., Flask],
+) -> None:
+    app = build_sandbox(SANDBOX_URL="https://sandbox.example/sandbox")
 
     response = app.test_client().get(
         "/sandbox/.well-known/oauth-authorization-server", headers={"Host": "evil.example"}
     )
 
-    metadata = response.json
+    metadata = json_of(response)
     assert metadata["issuer"] == "https://sandbox.example/sandbox"
     assert metadata["authorization_endpoint"] == "https://sandbox.example/sandbox/authorize"
     assert metadata["token_endpoint"] == "https://sandbox.example/sandbox/token"

@@ -1,0 +1,46 @@
+"""The sandbox's forms: signing in as the test user and answering the consent screen."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, RadioField, SelectChoice, SubmitField
+from wtforms.validators import DataRequired, InputRequired, ValidationError
+
+from app.sandbox.data import ORGANISATIONS, check_login
+
+
+class SignInForm(FlaskForm):
+    email = EmailField(
+        "Email address",
+        validators=[DataRequired(message="Enter the sandbox email address")],
+        render_kw={"autocomplete": "username", "spellcheck": "false"},
+    )
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired(message="Enter the sandbox password")],
+        render_kw={"autocomplete": "current-password"},
+    )
+    sign_in = SubmitField("Sign in")
+
+    def validate_password(self, field: PasswordField) -> None:
+        if self.email.errors:
+            return
+        if not check_login(self.email.data or "", field.data or ""):
+            raise ValidationError(
+                "The email address or password is not right: use the test account shown"
+            )
+
+
+class ConsentForm(FlaskForm):
+    organisation = RadioField(
+        "Choose an organisation",
+        choices=[SelectChoice(org.id, org.name) for org in ORGANISATIONS],
+        validators=[InputRequired(message="Choose the organisation to connect")],
+    )
+    approve = SubmitField("Approve")
+    deny = SubmitField("Deny")
+    simulate_error = SubmitField("Simulate an error")
+
+
+class SignOutForm(FlaskForm):
+    sign_out = SubmitField("Sign out of the sandbox")

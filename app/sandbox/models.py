@@ -1,0 +1,78 @@
+"""The sandbox's own tables: authorization codes and the tokens issued for them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin
+from sqlalchemy import String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.models import UTCDateTime, utcnow
+
+
+class SandboxAuthorizationCode(db.Model, AuthorizationCodeMixin):  # type: ignore[name-defined,misc]
+    """A code waiting to be exchanged; deleted on exchange so it works once."""
+
+    __tablename__ = "sandbox_authorization_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(120), unique=True)
+    client_id: Mapped[str] = mapped_column(String(100))
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    scope: Mapped[str] = mapped_column(Text, default="")
+    code_challenge: Mapped[str] = mapped_column(String(128))
+    code_challenge_method: Mapped[str] = mapped_column(String(10))
+    user_email: Mapped[str] = mapped_column(String(320))
+    organisation_id: Mapped[str] = mapped_column(String(36))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    def get_redirect_uri(self) -> str:
+        return self.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def is_expired(self) -> bool:
+        return self.expires_at <= utcnow()
+
+
+class SandboxToken(db.Model, TokenMixin):  # type: ignore[name-defined,misc]
+    """An access token and its refresh token, for one organisation."""
+
+    __tablename__ = "sandbox_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(100))
+    token_type: Mapped[str] = mapped_column(String(40))
+    access_token: Mapped[str] = mapped_column(String(255), unique=True)
+    refresh_token: Mapped[str | None] = mapped_column(String(255), unique=True)
+    scope: Mapped[str] = mapped_column(Text, default="")
+    user_email: Mapped[str] = mapped_column(String(320))
+    organisation_id: Mapped[str] = mapped_column(String(36))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_in: Mapped[int]
+    access_token_revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    refresh_token_revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def check_client(self, client: ClientMixin) -> bool:
+        return bool(self.client_id == client.get_client_id())
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_expires_in(self) -> int:
+        return self.expires_in
+
+    def is_expired(self) -> bool:
+        return self.issued_at + timedelta(seconds=self.expires_in) <= utcnow()
+
+    def is_revoked(self) -> bool:
+        # Asked only of access tokens: a rotated refresh token leaves its access
+        # token usable until it expires, as real platforms do.
+        return self.access_token_revoked_at is not None
+
+
+# The tables a standalone sandbox creates for itself (Onramp's come from Alembic).
+SANDBOX_TABLES: list[Table] = [SandboxAuthorizationCode.__table__, SandboxToken.__table__]

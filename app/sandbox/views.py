@@ -1,0 +1,163 @@
+"""The sandbox's pages and endpoints: authorize, token, revoke, metadata and the API."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from authlib.common.urls import add_params_to_uri
+from authlib.integrations.flask_oauth2 import AuthorizationServer, current_token
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import AuthorizationCodeGrant
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+)
+from flask.typing import ResponseReturnValue
+
+from app.sandbox.data import (
+    SANDBOX_LOGIN_EMAIL,
+    SANDBOX_LOGIN_PASSWORD,
+    SCOPES,
+    find_organisation,
+)
+from app.sandbox.forms import ConsentForm, SignInForm, SignOutForm
+from app.sandbox.models import SandboxToken
+from app.sandbox.oauth import Grantee, issuer, require_token, server_metadata
+from app.security import allow_form_action
+
+bp = Blueprint("sandbox", __name__)
+
+# The sandbox's own key in the shared Flask session: Onramp never reads it.
+SESSION_KEY = "sandbox_user"
+
+
+def _server() -> AuthorizationServer:
+    server: AuthorizationServer = current_app.extensions["sandbox_oauth"]
+    return server
+
+
+@bp.route("/authorize", methods=["GET", "POST"])
+def authorize() -> ResponseReturnValue:
+    """Check the request, sign the test user in, then ask for consent.
+
+    Every form posts back here with the query string intact, so the original
+    authorization request is validated afresh on each step.
+    """
+    server = _server()
+    try:
+        grant = server.get_consent_grant()
+    except OAuth2Error as error:
+        return _authorization_error(error)
+    except ValueError:
+        # Malformed beyond an OAuth error: Authlib raises ValueError when its error
+        # description would echo characters RFC 6749 forbids there (a quote in
+        # redirect_uri, say), and Werkzeug when the query string is not UTF-8.
+        return render_template("sandbox/error.html", description=None), 400
+
+    email = session.get(SESSION_KEY)
+    if email is None:
+        return _sign_in()
+    if SignOutForm().sign_out.data:
+        session.pop(SESSION_KEY, None)
+        return redirect(_this_request())
+    return _consent(server, grant, email)
+
+
+def _sign_in() -> ResponseReturnValue:
+    form = SignInForm()
+    # A consent form posted after the session ended is not a failed sign-in.
+    if form.sign_in.data and form.validate_on_submit():
+        session[SESSION_KEY] = form.email.data.strip().lower()
+        return redirect(_this_request())
+    return render_template(
+        "sandbox/sign_in.html",
+        form=form,
+        action=_this_request(),
+        login_email=SANDBOX_LOGIN_EMAIL,
+        login_password=SANDBOX_LOGIN_PASSWORD,
+    )
+
+
+def _consent(
+    server: AuthorizationServer, grant: AuthorizationCodeGrant, email: str
+) -> ResponseReturnValue:
+    form = ConsentForm()
+    if form.deny.data:
+        return server.create_authorization_response(grant=grant, grant_user=None)
+    if form.simulate_error.data:
+        simulated = OAuth2Error(
+            error="server_error",
+            description="The sandbox simulated a server error because you asked it to.",
+            state=grant.request.payload.state,
+            redirect_uri=grant.redirect_uri,
+        )
+        return _redirect_with_error(simulated)
+    if form.approve.data and form.validate():
+        grantee = Grantee(email=email, organisation_id=form.organisation.data)
+        return server.create_authorization_response(grant=grant, grant_user=grantee)
+
+    # Chromium checks form-action against the redirect that follows the post.
+    redirect_to = urlsplit(grant.redirect_uri)
+    allow_form_action(f"{redirect_to.scheme}://{redirect_to.netloc}")
+    return render_template(
+        "sandbox/consent.html",
+        form=form,
+        sign_out_form=SignOutForm(formdata=None),
+        client=grant.client,
+        scopes=[SCOPES[s] for s in grant.request.scope.split() if s in SCOPES],
+        email=email,
+        action=_this_request(),
+    )
+
+
+def _authorization_error(error: OAuth2Error) -> ResponseReturnValue:
+    # RFC 6749 §4.1.2.1: never redirect to a client or redirect_uri we cannot trust.
+    if error.redirect_uri:
+        return _redirect_with_error(error)
+    return render_template("sandbox/error.html", description=error.get_error_description()), 400
+
+
+def _redirect_with_error(error: OAuth2Error) -> ResponseReturnValue:
+    """Send ``error`` back to the client, naming this issuer (RFC 9207)."""
+    params = [*error.get_body(), ("iss", issuer())]
+    return redirect(add_params_to_uri(error.redirect_uri, params))
+
+
+def _this_request() -> str:
+    """This authorization request's own path and query, to post back to."""
+    return request.full_path
+
+
+@bp.post("/token")
+def token() -> Response:
+    """Exchange an authorization code or a refresh token for tokens."""
+    return _server().create_token_response()
+
+
+@bp.post("/revoke")
+def revoke() -> Response:
+    """Revoke an access or refresh token (RFC 7009)."""
+    return _server().create_endpoint_response("revocation")
+
+
+@bp.get("/.well-known/oauth-authorization-server")
+def metadata() -> Response:
+    """Authorization server metadata (RFC 8414)."""
+    return jsonify(server_metadata())
+
+
+@bp.get("/api/organisation")
+@require_token("accounting.read")
+def organisation() -> ResponseReturnValue:
+    """The organisation the bearer token was issued for."""
+    token: SandboxToken = current_token._get_current_object()
+    found = find_organisation(token.organisation_id)
+    if found is None:
+        return jsonify(error="not_found"), 404
+    return jsonify(id=found.id, name=found.name)

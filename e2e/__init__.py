@@ -1,0 +1,1 @@
+"""Browser tests: a customer's journey in real Chromium against a live Onramp server."""

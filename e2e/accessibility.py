@@ -1,0 +1,74 @@
+"""axe-core against the page in the browser, for WCAG 2.2 AA.
+
+The pages' CSP allows scripts from 'self' only, so axe cannot be added as a
+script tag; ``page.evaluate`` runs outside the page's CSP.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page
+
+AXE_PATH = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+RUN_AXE = """async (tags) => {
+  const results = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
+  return results.violations;
+}"""
+
+
+@cache
+def _axe_source() -> str:
+    if not AXE_PATH.exists():
+        pytest.fail(f"axe-core is missing ({AXE_PATH}): run `make install`", pytrace=False)
+    return AXE_PATH.read_text(encoding="utf-8")
+
+
+def _describe(violation: dict[str, Any]) -> str:
+    targets = "\n".join(
+        "    " + " >>> ".join(str(part) for part in node["target"]) for node in violation["nodes"]
+    )
+    return (
+        f"- {violation['id']} ({violation['impact']}): {violation['help']}\n"
+        f"    {violation['helpUrl']}\n{targets}"
+    )
+
+
+def assert_accessible(page: Page) -> None:
+    """Fail listing every WCAG 2.2 AA violation axe finds on the page as it is now."""
+    # htmx swaps keep the window, and with it an axe injected earlier.
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(_axe_source())
+    violations: list[dict[str, Any]] = page.evaluate(RUN_AXE, WCAG_TAGS)
+    if violations:
+        width = page.viewport_size["width"] if page.viewport_size else "?"
+        report = "\n".join(_describe(v) for v in violations)
+        pytest.fail(
+            f"axe found {len(violations)} accessibility violation(s) on {page.url} "
+            f"({page.title()!r}, {width}px wide):\n{report}",
+            pytrace=False,
+        )
+
+
+def assert_no_horizontal_scroll(page: Page) -> None:
+    """The page fits its viewport's width (WCAG 1.4.10 Reflow), naming what overflows."""
+    assert page.viewport_size is not None
+    overflow: dict[str, Any] = page.evaluate(
+        """(width) => {
+          const wide = [...document.querySelectorAll('body *')]
+            .filter((el) => el.getBoundingClientRect().right > width + 0.5)
+            .slice(0, 5)
+            .map((el) => el.outerHTML.slice(0, 120));
+          return {scrollWidth: document.documentElement.scrollWidth, width, wide};
+        }""",
+        page.viewport_size["width"],
+    )
+    assert overflow["scrollWidth"] <= overflow["width"], (
+        f"{page.url} scrolls sideways: {overflow['scrollWidth']}px of content in a "
+        f"{overflow['width']}px viewport; overflowing: {overflow['wide']}"
+    )

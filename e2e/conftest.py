@@ -1,0 +1,230 @@
+"""A live Onramp server for the whole session, Chromium, and the data the tests read.
+
+One multi-threaded server serves the journey and the built-in sandbox; the app
+calls the sandbox over HTTP, so a request waits on another one in flight. Every
+test gets a fresh customer, so tests share the server and its database.
+
+The database is a temporary SQLite file, or, with ``TEST_DATABASE_URL`` set,
+PostgreSQL in its own ``e2e`` schema (the integration tier drops ``public``).
+
+Traces and screenshots of failed tests: run with
+``--tracing retain-on-failure --screenshot only-on-failure``; they land in
+``test-results/``. Chromium is Debian's (``CHROMIUM_PATH``, default
+``/usr/bin/chromium``): Playwright's own download cannot be reached here.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page, WebError
+from sqlalchemy import create_engine, select, text
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from app.config import normalise_database_url
+from app.extensions import db
+from app.models import Connection, ConsentRecord, Customer, JourneyRun
+from e2e.pages import REQUIRED_ITEMS, SANDBOX, ConnectPage, ConsentPage, WelcomePage
+
+E2E_SCHEMA = "e2e"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+def _free_port() -> int:
+    # PUBLIC_URL (and so the OAuth redirect URI) needs the port before the app exists.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _database_url(tmp_dir: Path) -> str:
+    """SQLite by default; on PostgreSQL a fresh ``e2e`` schema, out of the other tiers' way."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        return f"sqlite:///{tmp_dir / 'e2e.db'}"
+    engine = create_engine(normalise_database_url(base))
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {E2E_SCHEMA} CASCADE"))
+            conn.execute(text(f"CREATE SCHEMA {E2E_SCHEMA}"))
+    finally:
+        engine.dispose()
+    separator = "&" if "?" in base else "?"
+    return f"{base}{separator}options=-csearch_path%3D{E2E_SCHEMA}"
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """The running app, its public URL, and read access to what customers did."""
+
+    app: Flask
+    url: str
+
+    def runs(self, customer_public_id: str) -> list[JourneyRun]:
+        with self.app.app_context():
+            return list(
+                db.session.scalars(
+                    select(JourneyRun)
+                    .join(Customer)
+                    .where(Customer.public_id == customer_public_id)
+                    .order_by(JourneyRun.id)
+                )
+            )
+
+    def consent_records(self, customer_public_id: str) -> list[ConsentRecord]:
+        with self.app.app_context():
+            return list(
+                db.session.scalars(
+                    select(ConsentRecord)
+                    .join(Customer, ConsentRecord.customer_id == Customer.id)
+                    .where(Customer.public_id == customer_public_id)
+                    .order_by(ConsentRecord.id)
+                )
+            )
+
+    def connections(self, customer_public_id: str) -> list[Connection]:
+        with self.app.app_context():
+            return list(
+                db.session.scalars(
+                    select(Connection)
+                    .join(Customer, Connection.customer_id == Customer.id)
+                    .where(Customer.public_id == customer_public_id)
+                    .order_by(Connection.id)
+                )
+            )
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    from app import create_app
+    from tests.conftest import test_settings
+
+    tmp_dir = tmp_path_factory.mktemp("e2e")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    app = create_app(
+        test_settings(
+            tmp_dir,
+            PUBLIC_URL=url,
+            WTF_CSRF_ENABLED=True,
+            SQLALCHEMY_DATABASE_URI=_database_url(tmp_dir),
+        )
+    )
+    with app.app_context():
+        db.create_all()
+    server: BaseWSGIServer = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="onramp-e2e", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(app=app, url=url)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def base_url(live_server: LiveServer) -> str:
+    """Relative ``page.goto`` paths resolve against the live server."""
+    return live_server.url
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    executable = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    if not os.access(executable, os.X_OK):
+        where = "CI must provide it" if os.environ.get("CI") else "`make test` installs it"
+        pytest.fail(
+            f"Chromium not found at {executable} (set CHROMIUM_PATH): {where}. "
+            "Browser tests never skip.",
+            pytrace=False,
+        )
+    return {**browser_type_launch_args, "executable_path": executable, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture
+def new_context(
+    new_context: Callable[..., BrowserContext],
+) -> Iterator[Callable[..., BrowserContext]]:
+    """Every browser context, watched for CSP violations and uncaught script errors.
+
+    The strict CSP is a product promise; a blocked script or style shows up only
+    in the console, so a test fails when one appears.
+    """
+    problems: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            problems.append(f"CSP: {message.text}")
+
+    def on_web_error(error: WebError) -> None:
+        problems.append(f"uncaught: {error.error}")
+
+    def create(**kwargs: Any) -> BrowserContext:
+        context = new_context(**kwargs)
+        context.on("console", on_console)
+        context.on("weberror", on_web_error)
+        return context
+
+    yield create
+    assert not problems, "the browser reported:\n" + "\n".join(problems)
+
+
+@dataclass(frozen=True)
+class JourneyLink:
+    """A fresh customer's signed link, and who they are, to look them up afterwards."""
+
+    url: str
+    customer_public_id: str
+
+
+@pytest.fixture
+def journey_link(live_server: LiveServer) -> JourneyLink:
+    from app.customers import create_customer
+    from app.links import journey_link as make_link
+
+    with live_server.app.app_context():
+        customer = create_customer("Acme Ltd", "owner@acme.example")
+        return JourneyLink(make_link(customer.public_id, "default"), customer.public_id)
+
+
+# Journey prefixes: each fixture takes the customer one step further.
+
+
+@pytest.fixture
+def welcome(page: Page, journey_link: JourneyLink) -> WelcomePage:
+    return WelcomePage.open(page, journey_link.url)
+
+
+@pytest.fixture
+def at_consent(welcome: WelcomePage) -> ConsentPage:
+    return welcome.get_started()
+
+
+@pytest.fixture
+def at_connect(at_consent: ConsentPage) -> ConnectPage:
+    return at_consent.tick(*REQUIRED_ITEMS).agree().choose(SANDBOX).continue_().ready()

@@ -1,0 +1,31 @@
+"""Every error summary's link takes the customer to the field to correct.
+
+The consent step's summary is covered in test_consent.py; these are the radio
+groups, where the link must land on the group's first option.
+"""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from app.sandbox.data import ORGANISATIONS
+from e2e.accessibility import assert_accessible
+from e2e.pages import REQUIRED_ITEMS, SANDBOX, ConnectPage, ConsentPage
+
+
+def test_software_not_chosen(at_consent: ConsentPage, page: Page) -> None:
+    software = at_consent.tick(*REQUIRED_ITEMS).agree().continue_expecting_problem()
+    assert_accessible(page)
+
+    software.error_summary.get_by_role("link", name="Choose your accounting software").click()
+
+    expect(software.platform(SANDBOX)).to_be_focused()
+
+
+def test_sandbox_organisation_not_chosen(at_connect: ConnectPage, page: Page) -> None:
+    consent = at_connect.continue_to_sandbox().sign_in().approve_expecting_problem()
+    assert_accessible(page)
+
+    consent.error_summary.get_by_role("link", name="Choose the organisation to connect").click()
+
+    expect(consent.organisation(ORGANISATIONS[0].name)).to_be_focused()

@@ -1,0 +1,54 @@
+"""Refresh, back and forward, coming back later, and links that cannot be used."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from e2e.accessibility import assert_accessible
+from e2e.conftest import JourneyLink
+from e2e.pages import (
+    REQUIRED_ITEMS,
+    ConsentPage,
+    InvalidLinkPage,
+    SoftwarePage,
+    WelcomePage,
+)
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_refresh_back_forward_and_resume(
+    new_context: Callable[..., BrowserContext], journey_link: JourneyLink, javascript: bool
+) -> None:
+    page = new_context(java_script_enabled=javascript).new_page()
+    WelcomePage.open(page, journey_link.url).get_started().tick(*REQUIRED_ITEMS).agree()
+
+    page.reload()
+    SoftwarePage(page)
+
+    page.go_back()
+    consent = ConsentPage(page)
+    # The answers already given are shown again, not lost.
+    for item in REQUIRED_ITEMS:
+        expect(consent.checkbox(item)).to_be_checked()
+
+    page.go_forward()
+    SoftwarePage(page)
+
+    # Later, on another device: the same link resumes at the step reached.
+    elsewhere = new_context(java_script_enabled=javascript).new_page()
+    elsewhere.goto(journey_link.url)
+    SoftwarePage(elsewhere)
+
+
+def test_tampered_link(page: Page, journey_link: JourneyLink) -> None:
+    token = journey_link.url.rsplit("/", 1)[1]
+    altered = token[:5] + ("A" if token[5] != "A" else "B") + token[6:]
+
+    response = page.goto(journey_link.url.replace(token, altered))
+
+    assert response is not None and response.status == 400
+    InvalidLinkPage(page)
+    assert_accessible(page)

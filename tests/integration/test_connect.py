@@ -1,0 +1,260 @@
+"""Connecting: a real authorization-code + PKCE flow against the Sandbox over HTTP,
+and every way the provider's redirect back can go wrong."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from app.connections.vault import decrypt_json
+from app.extensions import db
+from app.models import Connection, JourneyRun, OAuthFlow
+from app.sandbox.data import ORGANISATIONS
+from tests.integration.conftest import LiveSandbox
+from tests.pages import text_of
+
+
+def _start(client: FlaskClient) -> str:
+    response = client.post("/journey/connect")
+    assert response.status_code == 303
+    return str(response.location)
+
+
+def _callback_path(url: str) -> str:
+    parts = urlsplit(url)
+    assert parts.netloc == "localhost"
+    return f"{parts.path}?{parts.query}"
+
+
+def _connections(app: Flask) -> list[Connection]:
+    with app.app_context():
+        return list(db.session.scalars(select(Connection).order_by(Connection.id)))
+
+
+def _run(app: Flask) -> JourneyRun:
+    with app.app_context():
+        return db.session.scalars(select(JourneyRun)).one()
+
+
+def test_the_authorization_request_uses_pkce_state_and_the_exact_redirect(
+    connecting: FlaskClient, live_sandbox: LiveSandbox
+) -> None:
+    url = _start(connecting)
+    assert url.startswith(live_sandbox.url + "/authorize?")
+    query = parse_qs(urlsplit(url).query)
+    assert query["response_type"] == ["code"]
+    assert query["code_challenge_method"] == ["S256"]
+    assert len(query["code_challenge"][0]) == 43
+    assert len(query["state"][0]) >= 32
+    assert query["redirect_uri"] == ["http://localhost/connect/sandbox/callback"]
+
+
+def test_approving_links_the_chosen_organisation(
+    app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox
+) -> None:
+    callback = live_sandbox.authorize(_start(connecting), "approve", organisation=1)
+    response = connecting.get(_callback_path(callback))
+    assert response.status_code == 303
+    assert response.location.endswith("/journey/done")
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    page = text_of(connecting.get("/journey/done"))
+    assert f"Connected to {ORGANISATIONS[1].name}" in page
+    assert "Step 6 of 6" in page
+
+    [connection] = _connections(app)
+    assert connection.status == "linked"
+    assert connection.org_id == ORGANISATIONS[1].id
+    assert connection.org_name == ORGANISATIONS[1].name
+    assert connection.token_expires_at is not None
+    with app.app_context():
+        token = decrypt_json(connection.token_ciphertext or "")
+    assert token["access_token"] not in (connection.token_ciphertext or "")
+    assert token["refresh_token"]
+    assert _run(app).status == "completed"
+
+
+def test_the_code_verifier_is_not_kept_in_the_clear(app: Flask, connecting: FlaskClient) -> None:
+    url = _start(connecting)
+    with app.app_context():
+        flow = db.session.scalars(select(OAuthFlow)).one()
+    state = parse_qs(urlsplit(url).query)["state"][0]
+    assert state not in flow.state_hash
+    assert len(flow.code_verifier_ciphertext) > 64
+
+
+def test_denying_fails_the_connection_and_offers_a_retry(
+    app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox
+) -> None:
+    callback = live_sandbox.authorize(_start(connecting), "deny")
+    assert "error=access_denied" in callback
+    response = connecting.get(_callback_path(callback), follow_redirects=True)
+    page = text_of(response)
+    assert "You chose not to allow access" in page
+    assert "Try again" in page
+    assert "Step 5 of 6" in page
+    [connection] = _connections(app)
+    assert (connection.status, connection.last_error) == ("failed", "access_denied")
+
+    retry = live_sandbox.authorize(_start(connecting), "approve")
+    assert connecting.get(_callback_path(retry)).location.endswith("/journey/done")
+    assert [c.status for c in _connections(app)] == ["failed", "linked"]
+
+
+def test_a_simulated_provider_error_is_explained(
+    app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox
+) -> None:
+    callback = live_sandbox.authorize(_start(connecting), "simulate_error")
+    page = text_of(connecting.get(_callback_path(callback), follow_redirects=True))
+    assert "Your accounting software reported a problem" in page
+    [connection] = _connections(app)
+    assert connection.last_error == "provider_error"
+    assert "server_error" in (connection.last_error_detail or "")
+
+
+def test_a_replayed_callback_changes_nothing(
+    app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox
+) -> None:
+    callback = _callback_path(live_sandbox.authorize(_start(connecting), "approve"))
+    connecting.get(callback)
+    again = connecting.get(callback)
+    assert again.location.endswith("/journey/done")
+    [connection] = _connections(app)
+    assert connection.status == "linked"
+
+
+def test_a_replayed_callback_of_a_failed_attempt_cannot_link(
+    app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox
+) -> None:
+    callback = _callback_path(live_sandbox.authorize(_start(connecting), "deny"))
+    connecting.get(callback)
+    page = text_of(connecting.get(callback, follow_redirects=True))
+    assert "Try again" in page
+    [connection] = _connections(app)
+    assert (connection.status, connection.last_error) == ("failed", "access_denied")
+
+
+def test_a_replayed_state_with_a_pending_attempt_is_refused(
+    app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox
+) -> None:
+    callback = live_sandbox.authorize(_start(connecting), "approve")
+    state = parse_qs(urlsplit(callback).query)["state"][0]
+    # An attacker who saw the state but not the code uses it first.
+    connecting.get("/connect/sandbox/callback?" + urlencode({"state": state, "code": "forged"}))
+    response = connecting.get(_callback_path(callback), follow_redirects=True)
+    assert "Try again" in text_of(response)
+    assert [c.status for c in _connections(app)] == ["failed"]
+
+
+@pytest.mark.parametrize(
+    ("query", "reason", "message"),
+    [
+        ({"code": "abc"}, "state_missing", "We couldn't match your sign-in to this journey"),
+        ({"code": "abc", "state": "made-up"}, "state_mismatch", "We couldn't match your sign-in"),
+    ],
+)
+def test_a_callback_without_a_known_state_fails_the_pending_attempt(
+    app: Flask, connecting: FlaskClient, query: dict[str, str], reason: str, message: str
+) -> None:
+    _start(connecting)
+    response = connecting.get("/connect/sandbox/callback?" + urlencode(query), follow_redirects=True)
+    assert response.status_code == 200
+    assert message in text_of(response)
+    [connection] = _connections(app)
+    assert (connection.status, connection.last_error) == ("failed", reason)
+
+
+def test_a_failed_code_exchange_is_explained(app: Flask, connecting: FlaskClient) -> None:
+    url = _start(connecting)
+    state = parse_qs(urlsplit(url).query)["state"][0]
+    response = connecting.get(
+        "/connect/sandbox/callback?" + urlencode({"state": state, "code": "not-a-real-code"}),
+        follow_redirects=True,
+    )
+    assert "We couldn't finish connecting" in text_of(response)
+    [connection] = _connections(app)
+    assert (connection.status, connection.last_error) == ("failed", "exchange_failed")
+
+
+def test_an_unreachable_provider_is_a_failed_exchange_not_a_crash(
+    app: Flask, connecting: FlaskClient
+) -> None:
+    url = _start(connecting)
+    app.config["SANDBOX_URL"] = "http://127.0.0.1:9/sandbox"
+    state = parse_qs(urlsplit(url).query)["state"][0]
+    response = connecting.get(
+        "/connect/sandbox/callback?" + urlencode({"state": state, "code": "abc"}), follow_redirects=True
+    )
+    assert response.status_code == 200
+    assert [c.last_error for c in _connections(app)] == ["exchange_failed"]
+
+
+def test_a_different_issuer_is_refused(app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox) -> None:
+    callback = live_sandbox.authorize(_start(connecting), "approve")
+    tampered = callback.replace("iss=", "iss=https%3A%2F%2Fevil.example&was=")
+    connecting.get(_callback_path(tampered))
+    [connection] = _connections(app)
+    assert (connection.status, connection.last_error) == ("failed", "issuer_mismatch")
+
+
+def test_a_callback_on_another_platforms_url_is_refused(
+    app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox
+) -> None:
+    callback = live_sandbox.authorize(_start(connecting), "approve")
+    mixed_up = _callback_path(callback).replace("/connect/sandbox/", "/connect/xero/")
+    connecting.get(mixed_up)
+    [connection] = _connections(app)
+    assert (connection.status, connection.last_error) == ("failed", "platform_mismatch")
+
+
+def test_an_expired_flow_is_refused(app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox) -> None:
+    app.config["OAUTH_FLOW_TTL_SECONDS"] = -1
+    callback = live_sandbox.authorize(_start(connecting), "approve")
+    page = text_of(connecting.get(_callback_path(callback), follow_redirects=True))
+    assert "The sign-in took too long" in page
+    assert [c.last_error for c in _connections(app)] == ["expired"]
+
+
+def test_a_callback_from_another_browser_cannot_hijack_a_journey(
+    app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox, link: str
+) -> None:
+    callback = _callback_path(live_sandbox.authorize(_start(connecting), "approve"))
+    with app.app_context():
+        from app.customers import create_customer
+        from app.links import journey_link
+
+        other = create_customer("Other Ltd", "other@example.com")
+        other_link = journey_link(other.public_id, "default").removeprefix("http://localhost")
+    stranger = app.test_client()
+    stranger.get(other_link)
+    stranger.get(callback)
+    [connection] = _connections(app)
+    assert (connection.status, connection.last_error) == ("failed", "session_mismatch")
+
+
+def test_a_callback_with_no_journey_at_all_gets_a_friendly_page(client: FlaskClient) -> None:
+    response = client.get("/connect/sandbox/callback?code=abc&state=xyz")
+    assert response.status_code == 400
+    assert "We couldn't match this sign-in to a journey" in text_of(response)
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_abandoning_the_provider_is_noticed(app: Flask, connecting: FlaskClient) -> None:
+    _start(connecting)
+    page = text_of(connecting.get("/journey/connect"))
+    assert "You haven't finished connecting yet" in page
+    _start(connecting)
+    assert [(c.status, c.last_error) for c in _connections(app)] == [
+        ("failed", "abandoned"),
+        ("pending", None),
+    ]
+
+
+def test_the_connect_page_allows_posting_on_to_the_provider(
+    connecting: FlaskClient, live_sandbox: LiveSandbox
+) -> None:
+    csp = connecting.get("/journey/connect").headers["Content-Security-Policy"]
+    assert f"form-action 'self' {live_sandbox.url.removesuffix('/sandbox')}" in csp
