@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from email_validator import EmailNotValidError, validate_email
 from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
 
 from app.customers import create_customer, find_by_external_id
 from app.journey.definitions import JourneyDefinitionError, get_journey, json_schema, load_journey
@@ -24,9 +25,14 @@ def _checked_email(_: click.Context, __: click.Parameter, value: str) -> str:
 
 
 @click.command("invite")
+@with_appcontext
 @click.option("--name", required=True, help="The customer's business name.")
-@click.option("--email", required=True, callback=_checked_email, help="Where the link will be sent.")
-@click.option("--journey", "journey_id", default=None, help="Journey id (default: the default journey).")
+@click.option(
+    "--email", required=True, callback=_checked_email, help="Where the link will be sent."
+)
+@click.option(
+    "--journey", "journey_id", default=None, help="Journey id (default: the default journey)."
+)
 def invite_command(name: str, email: str, journey_id: str | None) -> None:
     """Create a customer and print their signed journey link."""
     journey_id = journey_id or current_app.config["DEFAULT_JOURNEY"]
@@ -36,7 +42,7 @@ def invite_command(name: str, email: str, journey_id: str | None) -> None:
     click.echo(journey_link(customer.public_id, journey_id))
 
 
-journeys_cli = click.Group("journeys", help="Check and describe journey definitions.")
+journeys_cli = AppGroup("journeys", help="Check and describe journey definitions.")
 
 
 @journeys_cli.command("validate")
@@ -64,6 +70,7 @@ def schema_command() -> None:
 
 
 @click.command("demo")
+@with_appcontext
 def demo_command() -> None:
     """Create the demo customer if needed and print how to try the journey."""
     from app.sandbox.data import SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD

@@ -19,7 +19,9 @@ MESSAGES = {
 }
 
 
-def render_error(status: int, title: str | None = None, message: str | None = None, **context: object) -> tuple[str, int]:
+def render_error(
+    status: int, title: str | None = None, message: str | None = None, **context: object
+) -> tuple[str, int]:
     default_title, default_message = MESSAGES.get(status, MESSAGES[400])
     body = render_template(
         "errors/error.html",

@@ -48,6 +48,10 @@ def read_token(token: str, max_age: int | None = None) -> LinkClaims:
         raise LinkExpired() from exc
     except BadSignature as exc:
         raise LinkInvalid() from exc
-    if not isinstance(data, dict) or not isinstance(data.get("c"), str) or not isinstance(data.get("j"), str):
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("c"), str)
+        or not isinstance(data.get("j"), str)
+    ):
         raise LinkInvalid()
     return LinkClaims(customer_public_id=data["c"], journey_id=data["j"])

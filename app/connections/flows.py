@@ -97,7 +97,9 @@ def take_flow(state: str) -> Taken:
 
 
 def _take_from_database(state: str) -> Taken:
-    row = db.session.scalars(select(OAuthFlow).where(OAuthFlow.state_hash == _state_hash(state))).first()
+    row = db.session.scalars(
+        select(OAuthFlow).where(OAuthFlow.state_hash == _state_hash(state))
+    ).first()
     if row is None:
         return Taken(Outcome.UNKNOWN)
     claimed = db.session.execute(

@@ -73,7 +73,9 @@ def _session(provider: ProviderConfig, redirect: str) -> OAuth2Session:
     )
 
 
-def authorization_url(provider: ProviderConfig, redirect: str, state: str, code_verifier: str) -> str:
+def authorization_url(
+    provider: ProviderConfig, redirect: str, state: str, code_verifier: str
+) -> str:
     url, _ = _session(provider, redirect).create_authorization_url(
         provider.authorize_url, state=state, code_verifier=code_verifier
     )
@@ -89,9 +91,13 @@ def exchange_code(
             provider.token_url, code=code, code_verifier=code_verifier
         )
     except AuthlibBaseError as exc:
-        raise ProviderError("exchange_failed", f"token endpoint refused the code: {exc.error}") from exc
+        raise ProviderError(
+            "exchange_failed", f"token endpoint refused the code: {exc.error}"
+        ) from exc
     except (requests.RequestException, ValueError) as exc:
-        raise ProviderError("exchange_failed", f"token endpoint unreachable: {type(exc).__name__}") from exc
+        raise ProviderError(
+            "exchange_failed", f"token endpoint unreachable: {type(exc).__name__}"
+        ) from exc
     return dict(token)
 
 

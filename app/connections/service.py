@@ -44,7 +44,11 @@ class CallbackResult:
 
     @property
     def linked(self) -> bool:
-        return self.reason is None and self.connection is not None and self.connection.status == "linked"
+        return (
+            self.reason is None
+            and self.connection is not None
+            and self.connection.status == "linked"
+        )
 
 
 def begin_connection(run: JourneyRun, platform: str) -> str:
@@ -86,11 +90,16 @@ def pending_connections(run: JourneyRun) -> list[Connection]:
 
 def latest_connection(run: JourneyRun) -> Connection | None:
     return db.session.scalars(
-        select(Connection).where(Connection.run_id == run.id).order_by(Connection.id.desc()).limit(1)
+        select(Connection)
+        .where(Connection.run_id == run.id)
+        .order_by(Connection.id.desc())
+        .limit(1)
     ).first()
 
 
-def handle_callback(platform: str, params: Mapping[str, str], session_run_id: int | None) -> CallbackResult:
+def handle_callback(
+    platform: str, params: Mapping[str, str], session_run_id: int | None
+) -> CallbackResult:
     """Finish an authorization from the provider's redirect (RFC 6749 §4.1.2, RFC 9207)."""
     state = params.get("state")
     if not state:
@@ -110,12 +119,16 @@ def handle_callback(platform: str, params: Mapping[str, str], session_run_id: in
     if session_run_id is not None and session_run_id != flow.run_id:
         return _fail(flow.run_id, connection, "session_mismatch", "started in another journey")
     if taken.outcome is flows.Outcome.EXPIRED:
-        return _fail(flow.run_id, connection, "expired", "the customer took too long at the provider")
+        return _fail(
+            flow.run_id, connection, "expired", "the customer took too long at the provider"
+        )
     if flow.platform != platform:
         return _fail(flow.run_id, connection, "platform_mismatch", f"callback for {platform!r}")
     issuer = params.get("iss")
     if issuer is not None and issuer != flow.issuer:
-        return _fail(flow.run_id, connection, "issuer_mismatch", "iss differs from the provider asked")
+        return _fail(
+            flow.run_id, connection, "issuer_mismatch", "iss differs from the provider asked"
+        )
     error = params.get("error")
     if error:
         reason = "access_denied" if error == "access_denied" else "provider_error"
@@ -137,7 +150,7 @@ def handle_callback(platform: str, params: Mapping[str, str], session_run_id: in
 
 
 def _safe_code(value: str) -> str:
-    # Provider error codes are ASCII words (RFC 6749 §4.1.2.1); keep anything else out of the record.
+    # Provider error codes are ASCII words (RFC 6749 §4.1.2.1): keep anything else out.
     return re.sub(r"[^A-Za-z0-9_.-]", "", value)[:60] or "an unknown error"
 
 
@@ -149,7 +162,9 @@ def _mark_linked(connection: Connection, org_id: str, org_name: str, token: dict
     connection.token_ciphertext = encrypt_json(token)
     expires_in = token.get("expires_in")
     connection.token_expires_at = (
-        utcnow() + timedelta(seconds=int(expires_in)) if isinstance(expires_in, int | float) else None
+        utcnow() + timedelta(seconds=int(expires_in))
+        if isinstance(expires_in, int | float)
+        else None
     )
     connection.last_error = None
     connection.last_error_detail = None

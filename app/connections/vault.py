@@ -18,7 +18,9 @@ class VaultError(Exception):
 
 
 def _fernet() -> MultiFernet:
-    keys = [k.strip() for k in str(current_app.config["TOKEN_ENCRYPTION_KEY"]).split(",") if k.strip()]
+    keys = [
+        k.strip() for k in str(current_app.config["TOKEN_ENCRYPTION_KEY"]).split(",") if k.strip()
+    ]
     return MultiFernet([Fernet(k) for k in keys])
 
 

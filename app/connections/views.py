@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, request, url_for
+from flask import Blueprint, redirect, request, url_for
+from werkzeug.wrappers import Response
 
 from app.connections import service
 from app.errors import render_error
@@ -18,7 +19,9 @@ bp = Blueprint("connections", __name__)
 @bp.get("/connect/<platform>/callback")
 def callback(platform: str) -> Response | tuple[str, int]:
     session_run = current_run()
-    result = service.handle_callback(platform, request.args, session_run.id if session_run else None)
+    result = service.handle_callback(
+        platform, request.args, session_run.id if session_run else None
+    )
     run = db.session.get(JourneyRun, result.run_id) if result.run_id is not None else None
     journey = get_journey(run.journey_id) if run else None
     if run is None or journey is None:

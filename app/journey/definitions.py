@@ -127,9 +127,7 @@ class Journey(_Strict):
         if types.count("done") != 1:
             raise ValueError("a journey has exactly one 'done' step")
         for needs, before in (("instructions", "platform_select"), ("connect", "platform_select")):
-            if needs in types and (
-                before not in types or types.index(before) > types.index(needs)
-            ):
+            if needs in types and (before not in types or types.index(before) > types.index(needs)):
                 raise ValueError(f"a '{needs}' step must come after a '{before}' step")
         if "platform_select" in types and "connect" not in types:
             raise ValueError("a journey that asks for a platform needs a 'connect' step")
@@ -164,7 +162,9 @@ class JourneyDefinitionError(Exception):
     def __init__(self, path: Path, problems: list[tuple[str, str]]):
         self.path = path
         self.problems = problems
-        lines = [f"{path}: {where}: {what}" if where else f"{path}: {what}" for where, what in problems]
+        lines = [
+            f"{path}: {where}: {what}" if where else f"{path}: {what}" for where, what in problems
+        ]
         super().__init__("\n".join(lines))
 
 
@@ -192,7 +192,9 @@ def load_journey(path: Path) -> Journey:
         problem = getattr(exc, "problem", None) or str(exc)
         raise JourneyDefinitionError(path, [(where, f"not valid YAML: {problem}")]) from exc
     if not isinstance(data, dict):
-        raise JourneyDefinitionError(path, [("", "must be a mapping with id, name, business, steps")])
+        raise JourneyDefinitionError(
+            path, [("", "must be a mapping with id, name, business, steps")]
+        )
     try:
         journey = Journey.model_validate(data)
     except ValidationError as exc:
@@ -237,7 +239,9 @@ def init_registry(app: Flask) -> None:
         if sys.argv[1:2] == ["journeys"]:
             app.extensions[EXTENSION_KEY] = {}
             return
-        raise SystemExit(f"Onramp cannot start: a journey definition is invalid.\n{exc.problems[0][1]}") from exc
+        raise SystemExit(
+            f"Onramp cannot start: a journey definition is invalid.\n{exc.problems[0][1]}"
+        ) from exc
 
 
 def get_journey(journey_id: str) -> Journey | None:

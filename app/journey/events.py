@@ -8,7 +8,9 @@ from app.extensions import db
 from app.models import JourneyEvent, JourneyRun, utcnow
 
 
-def _last_event(run: JourneyRun, step_id: str | None = None, kind: str | None = None) -> JourneyEvent | None:
+def _last_event(
+    run: JourneyRun, step_id: str | None = None, kind: str | None = None
+) -> JourneyEvent | None:
     query = select(JourneyEvent).where(JourneyEvent.run_id == run.id)
     if step_id is not None:
         query = query.where(JourneyEvent.step == step_id)

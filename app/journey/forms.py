@@ -45,7 +45,9 @@ class ConsentForm(FlaskForm):
             return False
         if self.declining:
             return True
-        missing = [i for i in self.step.items if i.required and not self[consent_field_name(i)].data]
+        missing = [
+            i for i in self.step.items if i.required and not self[consent_field_name(i)].data
+        ]
         for item in missing:
             self[consent_field_name(item)].errors = [
                 f"Tick “{item.category}” to continue, or choose Decline and stop"
@@ -76,7 +78,9 @@ class PlatformForm(FlaskForm):
     submit = SubmitField("Continue")
 
 
-def platform_form(available: list[Platform], chosen: str | None = None, **kwargs: Any) -> PlatformForm:
+def platform_form(
+    available: list[Platform], chosen: str | None = None, **kwargs: Any
+) -> PlatformForm:
     form = PlatformForm(data={"platform": chosen}, **kwargs)
     form.platform.choices = [(p.key, p.name) for p in available]
     form.platform.validators = [

@@ -28,7 +28,8 @@ FAILURES = {
     ),
     "exchange_failed": Explanation(
         "We couldn't finish connecting",
-        "Your accounting software didn't confirm the connection. Nothing was shared. Please try again.",
+        "Your accounting software didn't confirm the connection. Nothing was shared. "
+        "Please try again.",
     ),
     "organisation_lookup_failed": Explanation(
         "We couldn't read which organisation you chose",

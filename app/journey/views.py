@@ -6,20 +6,12 @@ from collections.abc import Callable
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    g,
-    make_response,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, g, make_response, redirect, render_template, url_for
+from htmx_flask import request
 from jinja2_fragments.flask import render_block
 from markupsafe import escape
 from sqlalchemy import select
+from werkzeug.wrappers import Response
 
 from app.connections import service as connections
 from app.connections.catalogue import Platform, get_platform, is_available
@@ -121,7 +113,9 @@ def step(step_id: str) -> StepResponse:
     return STEP_HANDLERS[current.type](run, journey, current)
 
 
-def _render(run: JourneyRun, journey: Journey, step: Step, status: int = 200, **context: Any) -> Response:
+def _render(
+    run: JourneyRun, journey: Journey, step: Step, status: int = 200, **context: Any
+) -> Response:
     """The step page, or just its ``#journey`` block when htmx asked to swap that."""
     if request.method == "GET":
         events.step_entered(run, step.id)
@@ -155,7 +149,9 @@ def _continue_step(run: JourneyRun, journey: Journey, step: Step) -> StepRespons
     if isinstance(step, InstructionsStep):
         platform = _chosen_platform(run, journey)
         extra["platform"] = platform
-        extra["instructions"] = step.overrides.get(platform.key, platform.instructions) if platform else ""
+        extra["instructions"] = (
+            step.overrides.get(platform.key, platform.instructions) if platform else ""
+        )
     return _render(run, journey, step, 422 if form.errors else 200, form=form, **extra)
 
 
@@ -211,7 +207,9 @@ def _connect_step(run: JourneyRun, journey: Journey, step: Step) -> StepResponse
     provider = provider_config(platform.key) if platform else None
     if platform is None or provider is None:
         select_step = journey.first_of("platform_select")
-        return redirect(url_for(".step", step_id=select_step.id if select_step else run.current_step), 303)
+        return redirect(
+            url_for(".step", step_id=select_step.id if select_step else run.current_step), 303
+        )
     form = ConnectForm()
     if form.validate_on_submit():
         try:
@@ -264,7 +262,9 @@ def declined() -> StepResponse:
         engine.reconsider(run)
         db.session.commit()
         return redirect(url_for(".step", step_id=consent_step.id), 303)
-    html = render_template("journey/declined.html", run=run, journey=journey, step=consent_step, form=form)
+    html = render_template(
+        "journey/declined.html", run=run, journey=journey, step=consent_step, form=form
+    )
     response = make_response(html)
     response.headers["Cache-Control"] = "no-store"
     return response

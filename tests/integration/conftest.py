@@ -11,11 +11,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
-from app.sandbox.data import ORGANISATIONS, SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
-from tests.conftest import test_settings
-
 from app.customers import create_customer
 from app.links import journey_link
+from app.sandbox.data import ORGANISATIONS, SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
+from tests.conftest import test_settings
 
 ALL_CONSENTS = {
     "consent_financial_statements": "y",
@@ -68,7 +67,11 @@ class LiveSandbox:
         browser.get(authorize_url, timeout=10)
         signed_in = browser.post(
             authorize_url,
-            data={"email": SANDBOX_LOGIN_EMAIL, "password": SANDBOX_LOGIN_PASSWORD, "sign_in": "Sign in"},
+            data={
+                "email": SANDBOX_LOGIN_EMAIL,
+                "password": SANDBOX_LOGIN_PASSWORD,
+                "sign_in": "Sign in",
+            },
             timeout=10,
         )
         assert "Choose an organisation" in signed_in.text

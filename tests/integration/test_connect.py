@@ -160,7 +160,9 @@ def test_a_callback_without_a_known_state_fails_the_pending_attempt(
     app: Flask, connecting: FlaskClient, query: dict[str, str], reason: str, message: str
 ) -> None:
     _start(connecting)
-    response = connecting.get("/connect/sandbox/callback?" + urlencode(query), follow_redirects=True)
+    response = connecting.get(
+        "/connect/sandbox/callback?" + urlencode(query), follow_redirects=True
+    )
     assert response.status_code == 200
     assert message in text_of(response)
     [connection] = _connections(app)
@@ -186,13 +188,16 @@ def test_an_unreachable_provider_is_a_failed_exchange_not_a_crash(
     app.config["SANDBOX_URL"] = "http://127.0.0.1:9/sandbox"
     state = parse_qs(urlsplit(url).query)["state"][0]
     response = connecting.get(
-        "/connect/sandbox/callback?" + urlencode({"state": state, "code": "abc"}), follow_redirects=True
+        "/connect/sandbox/callback?" + urlencode({"state": state, "code": "abc"}),
+        follow_redirects=True,
     )
     assert response.status_code == 200
     assert [c.last_error for c in _connections(app)] == ["exchange_failed"]
 
 
-def test_a_different_issuer_is_refused(app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox) -> None:
+def test_a_different_issuer_is_refused(
+    app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox
+) -> None:
     callback = live_sandbox.authorize(_start(connecting), "approve")
     tampered = callback.replace("iss=", "iss=https%3A%2F%2Fevil.example&was=")
     connecting.get(_callback_path(tampered))
@@ -210,7 +215,9 @@ def test_a_callback_on_another_platforms_url_is_refused(
     assert (connection.status, connection.last_error) == ("failed", "platform_mismatch")
 
 
-def test_an_expired_flow_is_refused(app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox) -> None:
+def test_an_expired_flow_is_refused(
+    app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox
+) -> None:
     app.config["OAUTH_FLOW_TTL_SECONDS"] = -1
     callback = live_sandbox.authorize(_start(connecting), "approve")
     page = text_of(connecting.get(_callback_path(callback), follow_redirects=True))

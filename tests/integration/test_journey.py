@@ -47,11 +47,14 @@ def test_later_steps_cannot_be_opened_early(customer_client: FlaskClient) -> Non
     assert response.location.endswith("/journey/welcome")
 
 
-def test_required_consent_must_be_granted_to_go_on(app: Flask, customer_client: FlaskClient) -> None:
+def test_required_consent_must_be_granted_to_go_on(
+    app: Flask, customer_client: FlaskClient
+) -> None:
     c = customer_client
     c.post("/journey/welcome")
     response = c.post(
-        "/journey/consent", data={"consent_financial_statements": "y", "agree": "Agree and continue"}
+        "/journey/consent",
+        data={"consent_financial_statements": "y", "agree": "Agree and continue"},
     )
     assert response.status_code == 422
     assert "There is a problem" in text_of(response)
@@ -61,10 +64,14 @@ def test_required_consent_must_be_granted_to_go_on(app: Flask, customer_client: 
     assert _run(app).current_step == "consent"
 
 
-def test_every_decision_is_recorded_with_the_text_shown(app: Flask, customer_client: FlaskClient) -> None:
+def test_every_decision_is_recorded_with_the_text_shown(
+    app: Flask, customer_client: FlaskClient
+) -> None:
     c = customer_client
     c.post("/journey/welcome")
-    response = c.post("/journey/consent", data=REQUIRED_CONSENTS, headers={"User-Agent": "TestBrowser/1.0"})
+    response = c.post(
+        "/journey/consent", data=REQUIRED_CONSENTS, headers={"User-Agent": "TestBrowser/1.0"}
+    )
     assert response.status_code == 303
     assert response.location.endswith("/journey/software")
     records = {r.item_key: r for r in _records(app)}
@@ -86,7 +93,9 @@ def test_every_decision_is_recorded_with_the_text_shown(app: Flask, customer_cli
     assert record.recorded_at.tzinfo is not None
 
 
-def test_submitting_the_same_consent_twice_records_once(app: Flask, customer_client: FlaskClient) -> None:
+def test_submitting_the_same_consent_twice_records_once(
+    app: Flask, customer_client: FlaskClient
+) -> None:
     c = customer_client
     c.post("/journey/welcome")
     c.post("/journey/consent", data=ALL_CONSENTS)
@@ -107,7 +116,9 @@ def test_changing_a_decision_appends_a_record(app: Flask, customer_client: Flask
 def test_declining_is_recorded_and_explained(app: Flask, customer_client: FlaskClient) -> None:
     c = customer_client
     c.post("/journey/welcome")
-    response = c.post("/journey/consent", data={"decline": "Decline and stop"}, follow_redirects=True)
+    response = c.post(
+        "/journey/consent", data={"decline": "Decline and stop"}, follow_redirects=True
+    )
     assert "You declined to share your accounting data" in text_of(response)
     assert "will not read any of your accounting data" in text_of(response)
     assert {r.decision for r in _records(app)} == {"declined"}
@@ -166,13 +177,18 @@ def test_htmx_swaps_get_only_the_journey_block(customer_client: FlaskClient) -> 
     assert "<html" in text_of(whole)
 
 
-def test_step_events_record_entries_and_completions(app: Flask, customer_client: FlaskClient) -> None:
+def test_step_events_record_entries_and_completions(
+    app: Flask, customer_client: FlaskClient
+) -> None:
     c = customer_client
     c.get("/journey/welcome")
     c.get("/journey/welcome")
     c.post("/journey/welcome")
     with app.app_context():
-        kinds = [(e.step, e.kind) for e in db.session.scalars(select(JourneyEvent).order_by(JourneyEvent.id))]
+        kinds = [
+            (e.step, e.kind)
+            for e in db.session.scalars(select(JourneyEvent).order_by(JourneyEvent.id))
+        ]
     assert kinds == [("welcome", "entered"), ("welcome", "completed")]
 
 
