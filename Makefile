@@ -9,6 +9,8 @@ FLASK := $(BIN)/flask --app app:create_app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 CHROMIUM ?= /usr/bin/chromium
+export HOST PORT
+export ONRAMP_PUBLIC_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: install run serve test test-sqlite test-postgres chromium lint format migrate clean
 
@@ -38,9 +40,7 @@ migrate: install
 
 run: install migrate
 	@$(FLASK) demo
-	$(BIN)/gunicorn --worker-class gthread --workers 2 --threads 8 \
-		--bind $(HOST):$(PORT) --access-logfile - --access-logformat '%(m)s %(U)s %(s)s %(M)sms' \
-		'app:create_app()'
+	$(BIN)/gunicorn --config python:app.gunicorn_conf 'app:create_app()'
 
 # Browser tests launch Debian's Chromium by path; Playwright's own download can't be reached here.
 chromium:
