@@ -12,7 +12,7 @@ CHROMIUM ?= /usr/bin/chromium
 export HOST PORT
 export ONRAMP_PUBLIC_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: install run serve test test-sqlite test-postgres chromium lint format migrate clean
+.PHONY: install run test test-sqlite test-postgres chromium lint format migrate bench clean
 
 install: $(VENV)/.synced static/vendor/.copied
 
@@ -63,6 +63,9 @@ test-sqlite:
 test-postgres:
 	@echo "== tests on $$(echo $$TEST_DATABASE_URL | sed 's|//[^@]*@|//|')"
 	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python bench/journey_steps.py
 
 lint: install
 	$(BIN)/ruff check app tests e2e

@@ -19,19 +19,17 @@ import os
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, WebError
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, text
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from app.config import normalise_database_url
 from app.extensions import db
-from app.models import Connection, ConsentRecord, Customer, JourneyRun
+from e2e.live import JourneyLink, LiveServer
 from e2e.pages import REQUIRED_ITEMS, SANDBOX, ConnectPage, ConsentPage, WelcomePage
 
 E2E_SCHEMA = "e2e"
@@ -73,47 +71,6 @@ def _database_url(tmp_dir: Path) -> str:
         engine.dispose()
     separator = "&" if "?" in base else "?"
     return f"{base}{separator}options=-csearch_path%3D{E2E_SCHEMA}"
-
-
-@dataclass(frozen=True)
-class LiveServer:
-    """The running app, its public URL, and read access to what customers did."""
-
-    app: Flask
-    url: str
-
-    def runs(self, customer_public_id: str) -> list[JourneyRun]:
-        with self.app.app_context():
-            return list(
-                db.session.scalars(
-                    select(JourneyRun)
-                    .join(Customer)
-                    .where(Customer.public_id == customer_public_id)
-                    .order_by(JourneyRun.id)
-                )
-            )
-
-    def consent_records(self, customer_public_id: str) -> list[ConsentRecord]:
-        with self.app.app_context():
-            return list(
-                db.session.scalars(
-                    select(ConsentRecord)
-                    .join(Customer, ConsentRecord.customer_id == Customer.id)
-                    .where(Customer.public_id == customer_public_id)
-                    .order_by(ConsentRecord.id)
-                )
-            )
-
-    def connections(self, customer_public_id: str) -> list[Connection]:
-        with self.app.app_context():
-            return list(
-                db.session.scalars(
-                    select(Connection)
-                    .join(Customer, Connection.customer_id == Customer.id)
-                    .where(Customer.public_id == customer_public_id)
-                    .order_by(Connection.id)
-                )
-            )
 
 
 @pytest.fixture(scope="session")
@@ -192,14 +149,6 @@ def new_context(
 
     yield create
     assert not problems, "the browser reported:\n" + "\n".join(problems)
-
-
-@dataclass(frozen=True)
-class JourneyLink:
-    """A fresh customer's signed link, and who they are, to look them up afterwards."""
-
-    url: str
-    customer_public_id: str
 
 
 @pytest.fixture

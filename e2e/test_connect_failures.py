@@ -6,7 +6,7 @@ from playwright.sync_api import Page, expect
 
 from app.sandbox.data import ORGANISATIONS
 from e2e.accessibility import assert_accessible
-from e2e.conftest import JourneyLink, LiveServer
+from e2e.live import JourneyLink, LiveServer
 from e2e.pages import ConnectPage
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from e2e.accessibility import assert_accessible
-from e2e.conftest import JourneyLink, LiveServer
+from e2e.live import JourneyLink, LiveServer
 from e2e.pages import FINANCIAL_STATEMENTS, INVOICES_AND_BILLS, ConsentPage
 
 

@@ -12,7 +12,7 @@ from app.connections.vault import decrypt_json
 from app.journey.definitions import ConsentStep, get_journey
 from app.sandbox.data import ORGANISATIONS
 from e2e.accessibility import assert_accessible
-from e2e.conftest import JourneyLink, LiveServer
+from e2e.live import JourneyLink, LiveServer
 from e2e.pages import (
     ALL_ITEMS,
     REQUIRED_ITEMS,

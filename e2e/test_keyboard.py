@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Locator, Page, expect
 
-from e2e.conftest import JourneyLink
+from e2e.live import JourneyLink
 from e2e.pages import ONGOING_MONITORING, REQUIRED_ITEMS, ConsentPage, SoftwarePage, WelcomePage
 
 MAX_TABS = 30

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from playwright.sync_api import BrowserContext
 
 from e2e.accessibility import assert_accessible, assert_no_horizontal_scroll
-from e2e.conftest import JourneyLink
+from e2e.live import JourneyLink
 from e2e.pages import REQUIRED_ITEMS, SANDBOX, WelcomePage
 
 PHONE = {"width": 320, "height": 640}

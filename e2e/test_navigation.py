@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from e2e.accessibility import assert_accessible
-from e2e.conftest import JourneyLink
+from e2e.live import JourneyLink
 from e2e.pages import (
     REQUIRED_ITEMS,
     ConsentPage,
