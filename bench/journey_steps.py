@@ -25,6 +25,14 @@ CONSENT = {
     "consent_invoices_bills": "y",
     "agree": "Agree and continue",
 }
+STEPS = [
+    ("GET welcome", "GET", "/journey/welcome", None),
+    ("POST welcome", "POST", "/journey/welcome", {}),
+    ("GET consent", "GET", "/journey/consent", None),
+    ("POST consent", "POST", "/journey/consent", CONSENT),
+    ("POST software", "POST", "/journey/software", {"platform": "sandbox"}),
+    ("GET instructions", "GET", "/journey/instructions", None),
+]
 
 
 def main(customers: int) -> None:
@@ -43,25 +51,15 @@ def main(customers: int) -> None:
                 for i in range(customers)
             ]
         timings: dict[str, list[float]] = {}
-
-        def timed(name: str, call):  # type: ignore[no-untyped-def]
-            start = time.perf_counter()
-            response = call()
-            timings.setdefault(name, []).append((time.perf_counter() - start) * 1000)
-            assert response.status_code < 400, (name, response.status_code)
-
         for link in links:
             client = app.test_client()
-            timed("open link", lambda: client.get(link.removeprefix("http://localhost")))
-            timed("GET welcome", lambda: client.get("/journey/welcome"))
-            timed("POST welcome", lambda: client.post("/journey/welcome"))
-            timed("GET consent", lambda: client.get("/journey/consent"))
-            timed("POST consent", lambda: client.post("/journey/consent", data=CONSENT))
-            timed(
-                "POST software",
-                lambda: client.post("/journey/software", data={"platform": "sandbox"}),
-            )
-            timed("GET instructions", lambda: client.get("/journey/instructions"))
+            requests = [("open link", "GET", link.removeprefix("http://localhost"), None), *STEPS]
+            for name, method, path, data in requests:
+                start = time.perf_counter()
+                response = client.open(path, method=method, data=data)
+                timings.setdefault(name, []).append((time.perf_counter() - start) * 1000)
+                if response.status_code >= 400:
+                    raise SystemExit(f"{name}: HTTP {response.status_code}")
         print(f"{customers} customers, milliseconds per request")
         print(f"{'request':<18}{'median':>8}{'p95':>8}{'max':>8}")
         for name, values in timings.items():
