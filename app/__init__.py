@@ -9,21 +9,14 @@ from flask import Flask
 from htmx_flask import HtmxAwareRequest
 from sqlalchemy import event
 
-from app.config import configure
+from app.config import ROOT, configure, new_app
 from app.connections.flows import init_flow_store
 from app.extensions import csrf, db, htmx, migrate
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the Onramp application: customer journey, connections and the sandbox."""
-    app = Flask(
-        __name__,
-        instance_path=str(ROOT / "instance"),
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
-    )
+    app = new_app(__name__)
     app.request_class = HtmxAwareRequest
     configure(app, test_config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)

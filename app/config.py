@@ -50,6 +50,19 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def new_app(import_name: str) -> Flask:
+    """A Flask app using the repository's top-level templates/, static/ and instance/."""
+    return Flask(
+        import_name,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+
+
 def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     """Layer defaults, ``ONRAMP_*`` environment variables and the test mapping."""
     app.config.from_mapping(DEFAULTS)

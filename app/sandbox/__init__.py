@@ -11,14 +11,12 @@ from typing import Any
 
 from flask import Flask
 
-from app.config import configure
+from app.config import ROOT, configure, new_app
 from app.extensions import csrf, db
 from app.sandbox import views
 from app.sandbox.models import SANDBOX_TABLES
 from app.sandbox.oauth import create_authorization_server
 from app.security import init_security_headers
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def init_sandbox(app: Flask) -> None:
@@ -32,12 +30,7 @@ def init_sandbox(app: Flask) -> None:
 
 def create_sandbox_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build an app serving only the sandbox, e.g. on its own port beside Onramp."""
-    app = Flask(
-        __name__,
-        instance_path=str(ROOT / "instance"),
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
-    )
+    app = new_app(__name__)
     # Its own database unless told otherwise: creating tables in Onramp's
     # database would collide with Onramp's migrations.
     app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{ROOT / 'instance' / 'sandbox.db'}"
