@@ -217,3 +217,27 @@ def test_an_unknown_step_is_not_found(customer_client: FlaskClient) -> None:
     response = customer_client.get("/journey/nope")
     assert response.status_code == 404
     assert "Page not found" in text_of(response)
+
+
+def test_an_oversized_form_gets_a_friendly_refusal(customer_client: FlaskClient) -> None:
+    response = customer_client.post("/journey/welcome", data={"x": "a" * 100_000})
+    assert response.status_code == 413
+    assert "That was too much to send" in text_of(response)
+
+
+def test_a_wrong_method_gets_a_friendly_refusal(customer_client: FlaskClient) -> None:
+    response = customer_client.delete("/journey/welcome")
+    assert response.status_code == 405
+    assert "That action isn't possible here" in text_of(response)
+
+
+def test_a_completed_journey_only_shows_its_end(app: Flask, customer_client: FlaskClient) -> None:
+    with app.app_context():
+        run = db.session.scalars(select(JourneyRun)).one()
+        run.status = "completed"
+        run.current_step = "done"
+        db.session.commit()
+    assert customer_client.get("/journey/consent").location.endswith("/journey/done")
+    assert customer_client.post("/journey/consent", data=ALL_CONSENTS).location.endswith(
+        "/journey/done"
+    )
