@@ -54,7 +54,7 @@ def test_customer_connects_with_javascript(
     expect(software.platform(SANDBOX)).to_be_enabled()
     for name in UNAVAILABLE_PLATFORMS:
         expect(software.platform(name)).to_be_disabled()
-        expect(software.platform(name)).to_have_accessible_description("Not available yet")
+        expect(software.platform(name)).to_have_accessible_name(f"{name} Not available yet")
     assert_accessible(page)
 
     instructions = software.choose(SANDBOX).continue_()

@@ -116,18 +116,31 @@ def step(step_id: str) -> StepResponse:
 def _render(
     run: JourneyRun, journey: Journey, step: Step, status: int = 200, **context: Any
 ) -> Response:
-    """The step page, or just its ``#journey`` block when htmx asked to swap that."""
+    """A step's page; entering it is noted once, however often it is refreshed."""
     if request.method == "GET":
         events.step_entered(run, step.id)
         db.session.commit()
-    context.update(run=run, journey=journey, step=step, position=engine.position(journey, step))
+    position = engine.position(journey, step)
+    return _page(
+        "journey/step.html",
+        status,
+        run=run,
+        journey=journey,
+        step=step,
+        position=position,
+        **context,
+    )
+
+
+def _page(template: str, status: int = 200, **context: Any) -> Response:
+    """A journey page, or just its ``#journey`` block when htmx asked to swap that."""
     if request.htmx and request.htmx.target == FRAGMENT_TARGET:
-        title = escape(render_block("journey/step.html", "title", **context).strip())
+        title = escape(render_block(template, "title", **context).strip())
         html = f"<title>{title}</title>" + render_block(
-            "journey/step.html", "journey", fragment=True, **context
+            template, "journey", fragment=True, **context
         )
     else:
-        html = render_template("journey/step.html", **context)
+        html = render_template(template, **context)
     response = make_response(html, status)
     response.headers["Vary"] = "HX-Request, HX-Target"
     # Back and forward must ask the server again: it decides which step is allowed.
@@ -262,9 +275,4 @@ def declined() -> StepResponse:
         engine.reconsider(run)
         db.session.commit()
         return redirect(url_for(".step", step_id=consent_step.id), 303)
-    html = render_template(
-        "journey/declined.html", run=run, journey=journey, step=consent_step, form=form
-    )
-    response = make_response(html)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return _page("journey/declined.html", run=run, journey=journey, step=consent_step, form=form)

@@ -241,3 +241,12 @@ def test_a_completed_journey_only_shows_its_end(app: Flask, customer_client: Fla
     assert customer_client.post("/journey/consent", data=ALL_CONSENTS).location.endswith(
         "/journey/done"
     )
+
+
+def test_the_declined_page_swaps_as_a_fragment_too(customer_client: FlaskClient) -> None:
+    c = customer_client
+    c.post("/journey/welcome")
+    c.post("/journey/consent", data={"decline": "Decline and stop"})
+    response = c.get("/journey/declined", headers={"HX-Request": "true", "HX-Target": "div#journey"})
+    assert text_of(response).startswith("<title>You declined")
+    assert "<html" not in text_of(response)
