@@ -247,6 +247,8 @@ def test_the_declined_page_swaps_as_a_fragment_too(customer_client: FlaskClient)
     c = customer_client
     c.post("/journey/welcome")
     c.post("/journey/consent", data={"decline": "Decline and stop"})
-    response = c.get("/journey/declined", headers={"HX-Request": "true", "HX-Target": "div#journey"})
+    response = c.get(
+        "/journey/declined", headers={"HX-Request": "true", "HX-Target": "div#journey"}
+    )
     assert text_of(response).startswith("<title>You declined")
     assert "<html" not in text_of(response)
