@@ -68,8 +68,8 @@ bench: install
 	$(BIN)/python bench/journey_steps.py
 
 lint: install
-	$(BIN)/ruff check app tests e2e
-	$(BIN)/ruff format --check app tests e2e
+	$(BIN)/ruff check app tests e2e bench
+	$(BIN)/ruff format --check app tests e2e bench
 	$(BIN)/mypy app
 
 format: install
