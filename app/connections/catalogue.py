@@ -7,7 +7,7 @@ arrive with the platform catalogue.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from flask import current_app
 
@@ -19,9 +19,7 @@ class Platform:
     # Two or three letters on a neutral tile: no vendor's trademark is copied.
     monogram: str
     instructions: str = ""
-    scopes: tuple[str, ...] = ()
     available: bool = False
-    access_summary: list[str] = field(default_factory=list)
 
 
 SANDBOX_INSTRUCTIONS = """\
@@ -44,7 +42,6 @@ PLATFORMS: dict[str, Platform] = {
             name="Sandbox Accounting",
             monogram="SB",
             instructions=SANDBOX_INSTRUCTIONS,
-            scopes=("accounting.read", "offline_access"),
             available=True,
         ),
         Platform(key="xero", name="Xero", monogram="X"),

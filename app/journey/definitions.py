@@ -249,9 +249,5 @@ def get_journey(journey_id: str) -> Journey | None:
     return journeys.get(journey_id)
 
 
-def all_journeys() -> dict[str, Journey]:
-    return dict(current_app.extensions[EXTENSION_KEY])
-
-
 def json_schema() -> dict[str, Any]:
     return Journey.model_json_schema()

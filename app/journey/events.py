@@ -57,7 +57,3 @@ def step_failed(run: JourneyRun, step_id: str, detail: str) -> None:
         )
     )
 
-
-def timeline(run: JourneyRun) -> list[JourneyEvent]:
-    query = select(JourneyEvent).where(JourneyEvent.run_id == run.id).order_by(JourneyEvent.id)
-    return list(db.session.scalars(query))
