@@ -53,8 +53,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def _configure_journeys(app: Flask) -> None:
     from app.journey.definitions import init_registry
+    from app.journey.locales import init_locales
 
     init_registry(app)
+    init_locales(app)
 
 
 def _configure_templates(app: Flask) -> None:

@@ -12,6 +12,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from app.customers import create_customer, find_by_external_id
 from app.journey.definitions import JourneyDefinitionError, get_journey, json_schema, load_journey
+from app.journey.versions import summaries
 from app.links import journey_link
 
 DEMO_EXTERNAL_ID = "demo-customer"
@@ -61,6 +62,17 @@ def validate_command(files: tuple[Path, ...]) -> None:
         click.echo(f"{path}: ok ({journey.id}, version {journey.version[:12]})")
     if failed:
         raise SystemExit(1)
+
+
+@journeys_cli.command("list")
+def list_command() -> None:
+    """Show every journey version, whether it is the current file, and its runs."""
+    rows = summaries()
+    if not rows:
+        click.echo("No journeys.")
+    for row in rows:
+        state = "current" if row.current else "earlier"
+        click.echo(f"{row.journey_id:<20} {row.version[:12]}  {state:<8} {row.runs} run(s)")
 
 
 @journeys_cli.command("schema")

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 from flask import Flask, render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 # Status → (title, what to do), in the customer's words.
 MESSAGES = {
-    400: ("Something in that request wasn't right", "Go back and try again."),
-    403: ("You can't open this page", "Open the link you were sent to continue your journey."),
-    404: ("Page not found", "Check the address, or open the link you were sent."),
-    405: ("That action isn't possible here", "Go back and use the buttons on the page."),
-    410: ("This page has gone", "Ask for a new link to continue."),
-    413: ("That was too much to send", "Go back and send less."),
-    429: ("Too many attempts", "Wait a minute, then try again."),
-    500: ("Something went wrong on our side", "Please try again in a few minutes."),
+    400: (_l("Something in that request wasn't right"), _l("Go back and try again.")),
+    403: (
+        _l("You can't open this page"),
+        _l("Open the link you were sent to continue your journey."),
+    ),
+    404: (_l("Page not found"), _l("Check the address, or open the link you were sent.")),
+    405: (_l("That action isn't possible here"), _l("Go back and use the buttons on the page.")),
+    410: (_l("This page has gone"), _l("Ask for a new link to continue.")),
+    413: (_l("That was too much to send"), _l("Go back and send less.")),
+    429: (_l("Too many attempts"), _l("Wait a minute, then try again.")),
+    500: (_l("Something went wrong on our side"), _l("Please try again in a few minutes.")),
 }
 
 
@@ -35,12 +40,14 @@ def render_error(
 
 def init_error_pages(app: Flask) -> None:
     @app.errorhandler(CSRFError)
-    def _csrf(_: CSRFError) -> tuple[str, int]:
+    def _csrf(error: CSRFError) -> tuple[str, int]:
         return render_error(
             400,
-            "This form has expired",
-            "For your security, forms stop working after a while or in another browser. "
-            "Go back, reload the page and try again.",
+            _("This form has expired"),
+            _(
+                "For your security, forms stop working after a while or in another browser. "
+                "Go back, reload the page and try again."
+            ),
         )
 
     @app.errorhandler(HTTPException)
@@ -48,5 +55,5 @@ def init_error_pages(app: Flask) -> None:
         return render_error(exc.code or 500)
 
     @app.errorhandler(InternalServerError)
-    def _internal(_: InternalServerError) -> tuple[str, int]:
+    def _internal(error: InternalServerError) -> tuple[str, int]:
         return render_error(500)

@@ -24,19 +24,24 @@ class LinkExpired(Exception):
 class LinkClaims:
     customer_public_id: str
     journey_id: str
+    locale: str | None = None
 
 
 def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
 
 
-def make_token(customer_public_id: str, journey_id: str) -> str:
-    return str(_serializer().dumps({"c": customer_public_id, "j": journey_id}))
+def make_token(customer_public_id: str, journey_id: str, locale: str | None = None) -> str:
+    claims = {"c": customer_public_id, "j": journey_id}
+    if locale:
+        claims["l"] = locale
+    return str(_serializer().dumps(claims))
 
 
-def journey_link(customer_public_id: str, journey_id: str) -> str:
+def journey_link(customer_public_id: str, journey_id: str, locale: str | None = None) -> str:
     """The absolute URL a customer opens to start or resume their journey."""
-    return public_url("journey.open_link", token=make_token(customer_public_id, journey_id))
+    token = make_token(customer_public_id, journey_id, locale)
+    return public_url("journey.open_link", token=token)
 
 
 def read_token(token: str, max_age: int | None = None) -> LinkClaims:
@@ -54,4 +59,5 @@ def read_token(token: str, max_age: int | None = None) -> LinkClaims:
         or not isinstance(data.get("j"), str)
     ):
         raise LinkInvalid()
-    return LinkClaims(customer_public_id=data["c"], journey_id=data["j"])
+    locale = data.get("l")
+    return LinkClaims(data["c"], data["j"], locale if isinstance(locale, str) else None)

@@ -53,6 +53,17 @@ class Customer(db.Model):  # type: ignore[name-defined,misc]
     runs: Mapped[list[JourneyRun]] = relationship(back_populates="customer")
 
 
+class JourneyVersion(db.Model):  # type: ignore[name-defined,misc]
+    """A journey definition as it was when first used: never changed afterwards."""
+
+    __tablename__ = "journey_versions"
+
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    journey_id: Mapped[str] = mapped_column(String(100), index=True)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class JourneyRun(db.Model):  # type: ignore[name-defined,misc]
     """One customer's pass through one version of a journey."""
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from playwright.sync_api import BrowserContext, Page, expect
 
 from app.connections.vault import decrypt_json
+from app.consent.ledger import item_text
 from app.journey.definitions import ConsentStep, get_journey
 from app.sandbox.data import ORGANISATIONS
 from e2e.accessibility import assert_accessible
@@ -24,12 +25,12 @@ from e2e.pages import (
 
 def _shown_texts(live_server: LiveServer) -> dict[str, str]:
     """The exact wording of each consent item of the default journey, by item key."""
-    with live_server.app.app_context():
+    with live_server.app.test_request_context():
         journey = get_journey("default")
         assert journey is not None
         step = journey.first_of("consent")
         assert isinstance(step, ConsentStep)
-        return {item.key: item.text for item in step.items}
+        return {item.key: item_text(journey, item, "en") for item in step.items}
 
 
 def test_customer_connects_with_javascript(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, redirect, request, url_for
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from app.connections import service
@@ -10,7 +11,7 @@ from app.errors import render_error
 from app.extensions import db
 from app.journey import engine
 from app.journey.access import current_run, remember_run
-from app.journey.definitions import get_journey
+from app.journey.versions import journey_for_run
 from app.models import JourneyRun
 
 bp = Blueprint("connections", __name__)
@@ -23,12 +24,12 @@ def callback(platform: str) -> Response | tuple[str, int]:
         platform, request.args, session_run.id if session_run else None
     )
     run = db.session.get(JourneyRun, result.run_id) if result.run_id is not None else None
-    journey = get_journey(run.journey_id) if run else None
+    journey = journey_for_run(run) if run else None
     if run is None or journey is None:
         body, status = render_error(
             400,
-            "We couldn't match this sign-in to a journey",
-            "Nothing was connected. Open the link you were sent and start connecting again.",
+            _("We couldn't match this sign-in to a journey"),
+            _("Nothing was connected. Open the link you were sent and start connecting again."),
         )
         response = Response(body, status, mimetype="text/html")
     else:

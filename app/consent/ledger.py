@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.extensions import db
-from app.journey.definitions import ConsentStep
+from app.journey.definitions import ConsentItem, ConsentStep, Journey
 from app.models import ConsentRecord, JourneyRun
 
 GRANTED = "granted"
@@ -24,6 +25,29 @@ class Evidence:
     locale: str
 
 
+def labels() -> dict[str, str]:
+    """The headings a consent item is shown under, in the page's language."""
+    return {
+        "why": _("Why"),
+        "kept": _("How long we keep it"),
+        "recipients": _("Who receives it"),
+        "required": _("Required"),
+        "optional": _("Optional"),
+    }
+
+
+def item_text(journey: Journey, item: ConsentItem, locale: str) -> str:
+    """The exact wording shown for an item, as the page shows it and the record keeps it."""
+    label = labels()
+    return (
+        f"{journey.text(item.category, locale)}\n"
+        f"{label['why']}: {journey.text(item.purpose, locale)}\n"
+        f"{label['kept']}: {journey.text(item.retention, locale)}\n"
+        f"{label['recipients']}: {journey.text(item.recipients, locale)}\n"
+        f"{label['required'] if item.required else label['optional']}"
+    )
+
+
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -37,7 +61,7 @@ def latest_decisions(run: JourneyRun) -> dict[str, ConsentRecord]:
 
 
 def record_decisions(
-    run: JourneyRun, step: ConsentStep, granted: set[str], evidence: Evidence
+    run: JourneyRun, journey: Journey, step: ConsentStep, granted: set[str], evidence: Evidence
 ) -> list[ConsentRecord]:
     """Write one record per item whose decision or wording differs from the last one.
 
@@ -48,7 +72,8 @@ def record_decisions(
     written = []
     for item in step.items:
         decision = GRANTED if item.key in granted else DECLINED
-        digest = text_hash(item.text)
+        text = item_text(journey, item, evidence.locale)
+        digest = text_hash(text)
         last = latest.get(item.key)
         if last is not None and last.decision == decision and last.text_sha256 == digest:
             continue
@@ -58,7 +83,7 @@ def record_decisions(
             journey_id=run.journey_id,
             journey_version=run.journey_version,
             item_key=item.key,
-            text=item.text,
+            text=text,
             text_sha256=digest,
             decision=decision,
             required=item.required,

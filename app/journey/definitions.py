@@ -1,27 +1,60 @@
 """Journey definitions: YAML files in ``journeys/``, validated with pydantic on load.
 
-A journey's version is the SHA-256 of its canonical content, so a run and every
-consent record can say exactly which wording the customer saw.
+Pydantic checks each field's shape; ``check_journey`` then checks the journey as a
+whole (order of steps, conditions, translations, references, colours) and reports
+every problem at once. A journey's version is the SHA-256 of its canonical content,
+so a run and every consent record can say exactly which wording the customer saw.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
 from flask import Flask, current_app
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    ValidationError,
+    field_validator,
+)
 
 from app.connections.catalogue import PLATFORMS
+from app.journey.branding import Brand
+from app.journey.conditions import Condition, ConditionError, parse_condition
 
 ID_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
+LOCALE_PATTERN = r"^[a-z]{2}(-[A-Z]{2})?$"
 EXTENSION_KEY = "onramp.journeys"
+# Paths a step id must not take: they are routes of their own.
+RESERVED_STEP_IDS = {"declined", "language", "connect-start"}
+
+
+class _Translatable:
+    """Marks a field whose text is shown to customers and so needs every locale."""
+
+
+# Either one string (a journey in one language) or one string per locale.
+LocalText = Annotated[str | dict[str, str], _Translatable]
+
+
+def localise(value: str | dict[str, str] | None, locale: str, fallback: str) -> str:
+    """The text of ``value`` in ``locale``, else in the journey's default locale."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return value.get(locale) or value.get(fallback) or next(iter(value.values()), "")
 
 
 class _Strict(BaseModel):
@@ -30,15 +63,25 @@ class _Strict(BaseModel):
 
 class Business(_Strict):
     name: str = Field(min_length=1, max_length=200)
-    purpose: str = Field(min_length=1, description="Why the business asks for the data.")
+    purpose: LocalText = Field(description="Why the business asks for the data.")
     privacy_url: HttpUrl | None = None
+    terms_url: HttpUrl | None = None
     support_email: str | None = None
+    support_phone: str | None = None
+    brand: Brand = Field(default_factory=Brand)
 
 
 class _Step(_Strict):
     id: str = Field(pattern=ID_PATTERN)
-    title: str = Field(min_length=1, max_length=200)
-    body: str = ""
+    title: LocalText
+    body: LocalText = ""
+    when: str | None = Field(
+        default=None, description="Show the step only when this condition holds."
+    )
+
+    @cached_property
+    def condition(self) -> Condition | None:
+        return parse_condition(self.when) if self.when else None
 
 
 class WelcomeStep(_Step):
@@ -47,91 +90,130 @@ class WelcomeStep(_Step):
 
 class ConsentItem(_Strict):
     key: str = Field(pattern=ID_PATTERN)
-    category: str = Field(min_length=1, description="The data category, in plain words.")
-    purpose: str = Field(min_length=1)
-    retention: str = Field(min_length=1, description="How long the data is kept.")
-    recipients: str = Field(min_length=1, description="Who receives the data.")
+    category: LocalText = Field(description="The data category, in plain words.")
+    purpose: LocalText
+    retention: LocalText = Field(description="How long the data is kept.")
+    recipients: LocalText = Field(description="Who receives the data.")
     required: bool = False
-
-    @property
-    def text(self) -> str:
-        """The exact wording shown for this item, as kept on every consent record."""
-        return (
-            f"{self.category}\n"
-            f"Why: {self.purpose}\n"
-            f"How long we keep it: {self.retention}\n"
-            f"Who receives it: {self.recipients}\n"
-            f"{'Required' if self.required else 'Optional'}"
-        )
 
 
 class ConsentStep(_Step):
     type: Literal["consent"]
     items: list[ConsentItem] = Field(min_length=1)
-    decline_text: str = Field(min_length=1, description="What declining means for the customer.")
-
-    @model_validator(mode="after")
-    def _unique_keys(self) -> ConsentStep:
-        _reject_duplicates((item.key for item in self.items), "consent item key")
-        return self
+    decline_text: LocalText = Field(description="What declining means for the customer.")
 
 
 class PlatformSelectStep(_Step):
     type: Literal["platform_select"]
-    platforms: list[str] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _known_platforms(self) -> PlatformSelectStep:
-        unknown = [p for p in self.platforms if p not in PLATFORMS]
-        if unknown:
-            known = ", ".join(sorted(PLATFORMS))
-            raise ValueError(f"unknown platform {unknown[0]!r} (known: {known})")
-        _reject_duplicates(self.platforms, "platform")
-        return self
+    platforms: list[str] = Field(min_length=1, description="Offered platforms, in this order.")
 
 
 class InstructionsStep(_Step):
     type: Literal["instructions"]
     # Markdown per platform key, replacing the platform's default instructions.
-    overrides: dict[str, str] = Field(default_factory=dict)
+    overrides: dict[str, LocalText] = Field(default_factory=dict)
 
 
 class ConnectStep(_Step):
     type: Literal["connect"]
+    allow_multiple: bool = Field(
+        default=False, description="Let the customer connect more than one organisation."
+    )
+
+
+class FieldMessages(_Strict):
+    """Error messages for a form field's rules; each has a sensible default."""
+
+    required: LocalText | None = None
+    length: LocalText | None = None
+    pattern: LocalText | None = None
+    range: LocalText | None = None
+    invalid: LocalText | None = None
+
+
+class FieldOption(_Strict):
+    value: str = Field(min_length=1, max_length=100)
+    label: LocalText
+
+
+FieldType = Literal["text", "email", "phone", "number", "date", "select", "radio", "checkbox"]
+
+
+class FormField(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    label: LocalText
+    type: FieldType = "text"
+    hint: LocalText | None = None
+    required: bool = False
+    min_length: int | None = Field(default=None, ge=0)
+    max_length: int | None = Field(default=None, ge=1, le=10_000)
+    pattern: str | None = None
+    min: float | None = None
+    max: float | None = None
+    options: list[FieldOption] = Field(default_factory=list)
+    messages: FieldMessages = Field(default_factory=FieldMessages)
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from exc
+        return value
+
+
+class FormStep(_Step):
+    type: Literal["form"]
+    fields: list[FormField] = Field(min_length=1)
+
+
+class ReviewStep(_Step):
+    type: Literal["review"]
 
 
 class DoneStep(_Step):
     type: Literal["done"]
+    return_url: HttpUrl | None = Field(default=None, description="Back to the business's site.")
+    return_label: LocalText | None = None
 
 
 Step = Annotated[
-    WelcomeStep | ConsentStep | PlatformSelectStep | InstructionsStep | ConnectStep | DoneStep,
+    WelcomeStep
+    | ConsentStep
+    | PlatformSelectStep
+    | InstructionsStep
+    | ConnectStep
+    | FormStep
+    | ReviewStep
+    | DoneStep,
     Field(discriminator="type"),
 ]
-STEP_TYPES = ("welcome", "consent", "platform_select", "instructions", "connect", "done")
+STEP_TYPES = (
+    "welcome",
+    "consent",
+    "platform_select",
+    "instructions",
+    "connect",
+    "form",
+    "review",
+    "done",
+)
 
 
 class Journey(_Strict):
     id: str = Field(pattern=ID_PATTERN)
     name: str = Field(min_length=1)
+    locales: list[Annotated[str, Field(pattern=LOCALE_PATTERN)]] = Field(
+        default_factory=lambda: ["en"], min_length=1, description="The first is the default."
+    )
     business: Business
-    default_locale: str = "en"
     steps: list[Step] = Field(min_length=2)
 
-    @model_validator(mode="after")
-    def _coherent(self) -> Journey:
-        _reject_duplicates((s.id for s in self.steps), "step id")
-        types = [s.type for s in self.steps]
-        if types[-1] != "done":
-            raise ValueError("the last step must be of type 'done'")
-        if types.count("done") != 1:
-            raise ValueError("a journey has exactly one 'done' step")
-        for needs, before in (("instructions", "platform_select"), ("connect", "platform_select")):
-            if needs in types and (before not in types or types.index(before) > types.index(needs)):
-                raise ValueError(f"a '{needs}' step must come after a '{before}' step")
-        if "platform_select" in types and "connect" not in types:
-            raise ValueError("a journey that asks for a platform needs a 'connect' step")
-        return self
+    @property
+    def default_locale(self) -> str:
+        return self.locales[0]
 
     @cached_property
     def version(self) -> str:
@@ -147,19 +229,242 @@ class Journey(_Strict):
     def index(self, step_id: str) -> int:
         return next(i for i, s in enumerate(self.steps) if s.id == step_id)
 
+    def text(self, value: str | dict[str, str] | None, locale: str) -> str:
+        return localise(value, locale, self.default_locale)
 
-def _reject_duplicates(values: Iterable[str], what: str) -> None:
+
+def answer_fields(step: Step) -> set[str]:
+    """The names a ``when:`` condition may use after ``step_id.``."""
+    if isinstance(step, FormStep):
+        return {f.name for f in step.fields}
+    if isinstance(step, ConsentStep):
+        return {item.key for item in step.items}
+    if isinstance(step, PlatformSelectStep):
+        return {"platform"}
+    if isinstance(step, ConnectStep):
+        return {"platform", "organisation"}
+    return set()
+
+
+Problem = tuple[str, str]
+
+
+def check_journey(journey: Journey, root: Path | None = None) -> list[Problem]:
+    """Every problem with a journey that its fields' shapes alone don't show."""
+    problems: list[Problem] = []
+    problems += _check_order(journey)
+    problems += _check_ids(journey)
+    problems += _check_platforms(journey)
+    problems += _check_conditions(journey)
+    problems += _check_translations(journey)
+    problems += [
+        (f"business.brand.{where}", what) for where, what in journey.business.brand.problems(root)
+    ]
+    return problems
+
+
+def _check_order(journey: Journey) -> list[Problem]:
+    problems: list[Problem] = []
+    types = [s.type for s in journey.steps]
+    last = len(types) - 1
+    if types[-1] != "done":
+        problems.append((f"steps[{last}].type", "the last step must be of type 'done'"))
+    for i, step_type in enumerate(types[:-1]):
+        if step_type == "done":
+            problems.append((f"steps[{i}].type", "only the last step can be of type 'done'"))
+    for needs, before in (("instructions", "platform_select"), ("connect", "platform_select")):
+        for i, step_type in enumerate(types):
+            if step_type == needs and before not in types[:i]:
+                problems.append(
+                    (f"steps[{i}]", f"a '{needs}' step must come after a '{before}' step")
+                )
+    if "platform_select" in types and "connect" not in types:
+        index = types.index("platform_select")
+        problems.append(
+            (f"steps[{index}]", "a journey that asks for a platform needs a 'connect' step")
+        )
+    done = journey.steps[-1]
+    if done.when:
+        problems.append((f"steps[{last}].when", "the 'done' step is always shown: remove 'when'"))
+    return problems
+
+
+def _duplicates(values: list[str]) -> list[tuple[int, str]]:
     seen: set[str] = set()
-    for value in values:
+    found = []
+    for i, value in enumerate(values):
         if value in seen:
-            raise ValueError(f"duplicate {what} {value!r}")
+            found.append((i, value))
         seen.add(value)
+    return found
+
+
+def _check_ids(journey: Journey) -> list[Problem]:
+    problems: list[Problem] = []
+    for i, step_id in _duplicates([s.id for s in journey.steps]):
+        problems.append((f"steps[{i}].id", f"duplicate step id {step_id!r}"))
+    for i, step in enumerate(journey.steps):
+        if step.id in RESERVED_STEP_IDS:
+            problems.append((f"steps[{i}].id", f"{step.id!r} is reserved: choose another id"))
+        if isinstance(step, ConsentStep):
+            for j, key in _duplicates([item.key for item in step.items]):
+                problems.append(
+                    (f"steps[{i}].items[{j}].key", f"duplicate consent item key {key!r}")
+                )
+        if isinstance(step, FormStep):
+            for j, name in _duplicates([f.name for f in step.fields]):
+                problems.append((f"steps[{i}].fields[{j}].name", f"duplicate field name {name!r}"))
+            problems += _check_fields(i, step)
+    return problems
+
+
+def _check_fields(i: int, step: FormStep) -> list[Problem]:
+    problems: list[Problem] = []
+    for j, f in enumerate(step.fields):
+        where = f"steps[{i}].fields[{j}]"
+        if f.type in ("select", "radio") and not f.options:
+            problems.append((f"{where}.options", f"a {f.type} field needs options"))
+        if f.type not in ("select", "radio") and f.options:
+            problems.append((f"{where}.options", f"a {f.type} field has no options"))
+        if f.min_length is not None and f.max_length is not None and f.min_length > f.max_length:
+            problems.append((f"{where}.min_length", "min_length is more than max_length"))
+        if f.min is not None and f.max is not None and f.min > f.max:
+            problems.append((f"{where}.min", "min is more than max"))
+        if (f.min is not None or f.max is not None) and f.type not in ("number", "date"):
+            problems.append((f"{where}.min", "min and max apply to number fields only"))
+        for j2, value in _duplicates([o.value for o in f.options]):
+            problems.append((f"{where}.options[{j2}].value", f"duplicate option {value!r}"))
+    return problems
+
+
+def _check_platforms(journey: Journey) -> list[Problem]:
+    problems: list[Problem] = []
+    offered: set[str] = set()
+    for i, step in enumerate(journey.steps):
+        if isinstance(step, PlatformSelectStep):
+            known = ", ".join(sorted(PLATFORMS))
+            for j, key in enumerate(step.platforms):
+                if key not in PLATFORMS:
+                    problems.append(
+                        (f"steps[{i}].platforms[{j}]", f"unknown platform {key!r} (known: {known})")
+                    )
+            for j, key in _duplicates(step.platforms):
+                problems.append((f"steps[{i}].platforms[{j}]", f"platform {key!r} is listed twice"))
+            offered |= set(step.platforms)
+        if isinstance(step, InstructionsStep):
+            for key in step.overrides:
+                if key not in offered:
+                    problems.append(
+                        (
+                            f"steps[{i}].overrides.{key}",
+                            f"platform {key!r} is not offered before this step",
+                        )
+                    )
+    return problems
+
+
+def _check_conditions(journey: Journey) -> list[Problem]:
+    problems: list[Problem] = []
+    fields_before: dict[str, set[str]] = {}
+    later = {s.id for s in journey.steps}
+    for i, step in enumerate(journey.steps):
+        later.discard(step.id)
+        if step.when:
+            try:
+                condition = parse_condition(step.when)
+            except ConditionError as exc:
+                problems.append((f"steps[{i}].when", f"not a valid condition: {exc}"))
+            else:
+                problems += _check_references(i, condition, fields_before, later | {step.id})
+        fields_before[step.id] = answer_fields(step)
+    return problems
+
+
+def _check_references(
+    i: int, condition: Condition, before: dict[str, set[str]], not_yet: set[str]
+) -> list[Problem]:
+    problems: list[Problem] = []
+    if not condition.references:
+        value = condition.evaluate({})
+        if not value:
+            problems.append(
+                (f"steps[{i}].when", "the condition is always false: the step is unreachable")
+            )
+    for reference in sorted(condition.references):
+        step_id, _, field = reference.partition(".")
+        if step_id in not_yet:
+            problems.append(
+                (
+                    f"steps[{i}].when",
+                    f"{reference!r} is answered at or after this step: the step is unreachable",
+                )
+            )
+        elif step_id not in before:
+            problems.append((f"steps[{i}].when", f"unknown step {step_id!r} in {reference!r}"))
+        elif field not in before[step_id]:
+            known = ", ".join(sorted(before[step_id])) or "nothing"
+            problems.append(
+                (
+                    f"steps[{i}].when",
+                    f"unknown field {field!r} of step {step_id!r} (it has: {known})",
+                )
+            )
+    return problems
+
+
+def _check_translations(journey: Journey) -> list[Problem]:
+    problems: list[Problem] = []
+    wanted = list(journey.locales)
+    for where, value in _texts(journey, ""):
+        if isinstance(value, str):
+            if len(wanted) > 1 and value:
+                problems.append(
+                    (where, f"missing translations: give this text in {', '.join(wanted)}")
+                )
+            continue
+        missing = [locale for locale in wanted if not value.get(locale)]
+        extra = [locale for locale in value if locale not in wanted]
+        if missing:
+            problems.append((where, f"missing translation for {', '.join(missing)}"))
+        if extra:
+            problems.append((where, f"{', '.join(extra)} is not one of the journey's locales"))
+    return problems
+
+
+def _texts(model: BaseModel, where: str) -> Iterator[tuple[str, str | dict[str, str]]]:
+    """Every customer-facing text in a model, with its path."""
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        path = f"{where}.{name}" if where else name
+        if _is_translatable(info.metadata, info.annotation):
+            if value is not None:
+                yield path, value
+        elif isinstance(value, BaseModel):
+            yield from _texts(value, path)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    yield from _texts(item, f"{path}[{i}]")
+        elif isinstance(value, dict) and name == "overrides":
+            for key, text in value.items():
+                yield f"{path}.{key}", text
+
+
+def _is_translatable(metadata: list[Any], annotation: Any) -> bool:
+    """A ``LocalText`` field, or an optional one (``LocalText | None``)."""
+    if _Translatable in metadata:
+        return True
+    if get_origin(annotation) in (Union, UnionType):
+        return any(
+            _Translatable in getattr(arg, "__metadata__", ()) for arg in get_args(annotation)
+        )
+    return False
 
 
 class JourneyDefinitionError(Exception):
     """A journey file that cannot be used, with every problem found in it."""
 
-    def __init__(self, path: Path, problems: list[tuple[str, str]]):
+    def __init__(self, path: Path, problems: list[Problem]):
         self.path = path
         self.problems = problems
         lines = [
@@ -175,9 +480,33 @@ def _location(loc: tuple[int | str, ...]) -> str:
             parts.append(f"[{part}]")
         elif part in STEP_TYPES and i > 0 and isinstance(loc[i - 1], int):
             continue  # pydantic's name for the union member, not a place in the file
+        elif part in ("str", "dict[str,str]"):
+            continue  # the alternatives of a translatable text
         else:
             parts.append(("." if parts else "") + part)
     return "".join(parts)
+
+
+def _message(err: Any) -> str:
+    if err["type"] == "extra_forbidden":
+        return "unknown field"
+    if err["type"] == "union_tag_invalid":
+        return f"unknown step type {err['input'].get('type')!r} (known: {', '.join(STEP_TYPES)})"
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
+def parse_journey(data: Any, path: Path) -> Journey:
+    """Validate journey data (from a file or the versions table)."""
+    if not isinstance(data, dict):
+        raise JourneyDefinitionError(
+            path, [("", "must be a mapping with id, name, business, steps")]
+        )
+    try:
+        journey = Journey.model_validate(data)
+    except ValidationError as exc:
+        problems = list(dict.fromkeys((_location(e["loc"]), _message(e)) for e in exc.errors()))
+        raise JourneyDefinitionError(path, problems) from exc
+    return journey
 
 
 def load_journey(path: Path) -> Journey:
@@ -191,25 +520,13 @@ def load_journey(path: Path) -> Journey:
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise JourneyDefinitionError(path, [(where, f"not valid YAML: {problem}")]) from exc
-    if not isinstance(data, dict):
-        raise JourneyDefinitionError(
-            path, [("", "must be a mapping with id, name, business, steps")]
-        )
-    try:
-        journey = Journey.model_validate(data)
-    except ValidationError as exc:
-        problems = [(_location(err["loc"]), _message(err)) for err in exc.errors()]
-        raise JourneyDefinitionError(path, problems) from exc
+    journey = parse_journey(data, path)
+    problems = check_journey(journey, path.parent)
     if journey.id != path.stem:
-        raise JourneyDefinitionError(path, [("id", f"must match the file name ({path.stem!r})")])
+        problems.insert(0, ("id", f"must match the file name ({path.stem!r})"))
+    if problems:
+        raise JourneyDefinitionError(path, problems)
     return journey
-
-
-def _message(err: Any) -> str:
-    msg = str(err["msg"]).removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        return "unknown field"
-    return msg
 
 
 def load_directory(directory: Path) -> dict[str, Journey]:
@@ -245,8 +562,13 @@ def init_registry(app: Flask) -> None:
 
 
 def get_journey(journey_id: str) -> Journey | None:
+    """The current version of a journey, as its file says now."""
     journeys: dict[str, Journey] = current_app.extensions[EXTENSION_KEY]
     return journeys.get(journey_id)
+
+
+def current_journeys() -> dict[str, Journey]:
+    return dict(current_app.extensions[EXTENSION_KEY])
 
 
 def json_schema() -> dict[str, Any]:

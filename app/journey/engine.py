@@ -7,13 +7,21 @@ step not yet completed, and no later step can be opened.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 
 from app.extensions import db
 from app.journey import events
-from app.journey.definitions import Journey, Step
+from app.journey.definitions import (
+    ConnectStep,
+    ConsentStep,
+    FormStep,
+    Journey,
+    PlatformSelectStep,
+    Step,
+)
+from app.journey.versions import record_version
 from app.models import Connection, Customer, JourneyRun, utcnow
 
 
@@ -23,7 +31,7 @@ class Position:
     total: int
 
 
-def start_or_resume(customer: Customer, journey: Journey) -> JourneyRun:
+def start_or_resume(customer: Customer, journey: Journey, locale: str | None = None) -> JourneyRun:
     """The customer's latest run of this journey, or a new one at its first step."""
     run = db.session.scalars(
         select(JourneyRun)
@@ -32,12 +40,13 @@ def start_or_resume(customer: Customer, journey: Journey) -> JourneyRun:
         .limit(1)
     ).first()
     if run is None:
+        record_version(journey)
         run = JourneyRun(
             customer=customer,
             journey_id=journey.id,
             journey_version=journey.version,
             current_step=journey.steps[0].id,
-            locale=journey.default_locale,
+            locale=locale or journey.default_locale,
             completed_steps=[],
             answers={},
         )
@@ -46,15 +55,57 @@ def start_or_resume(customer: Customer, journey: Journey) -> JourneyRun:
     return run
 
 
-def position(journey: Journey, step: Step) -> Position:
-    return Position(journey.index(step.id) + 1, len(journey.steps))
+def _answers_view(step: Step, answers: dict[str, Any]) -> dict[str, Any]:
+    """A step's answers as ``when:`` conditions see them."""
+    if isinstance(step, ConsentStep):
+        granted = set(answers.get("granted", []))
+        return {item.key: item.key in granted for item in step.items}
+    if isinstance(step, PlatformSelectStep | ConnectStep):
+        return {"platform": answers.get("platform")}
+    if isinstance(step, FormStep):
+        return dict(answers)
+    return {}
+
+
+def applicable_steps(journey: Journey, answers: dict[str, Any]) -> list[Step]:
+    """The steps this customer is shown, given their answers so far.
+
+    Conditions only see answers of steps that are themselves shown: an answer
+    given on a step that a later change skipped no longer counts.
+    """
+    view: dict[str, dict[str, Any]] = {}
+    shown: list[Step] = []
+    for step in journey.steps:
+        if step.condition is not None and not step.condition.evaluate(view):
+            continue
+        shown.append(step)
+        if step.id in answers:
+            view[step.id] = _answers_view(step, answers[step.id])
+    return shown
+
+
+def current_step(run: JourneyRun, journey: Journey) -> Step:
+    """The first shown step the customer has not finished (the end, once finished)."""
+    if run.status == "completed":
+        return journey.steps[-1]
+    shown = applicable_steps(journey, run.answers)
+    return next((s for s in shown if s.id not in run.completed_steps), shown[-1])
+
+
+def position(run: JourneyRun, journey: Journey, step: Step) -> Position:
+    shown = [s.id for s in applicable_steps(journey, run.answers)]
+    number = shown.index(step.id) + 1 if step.id in shown else len(shown)
+    return Position(number, len(shown))
 
 
 def may_visit(run: JourneyRun, journey: Journey, step: Step) -> bool:
     """A customer may revisit finished steps and open the current one, nothing later."""
     if run.status == "completed":
         return step.type == "done"
-    return journey.index(step.id) <= journey.index(run.current_step)
+    shown = [s.id for s in applicable_steps(journey, run.answers)]
+    if step.id not in shown:
+        return False
+    return shown.index(step.id) <= shown.index(current_step(run, journey).id)
 
 
 def answers_for(run: JourneyRun, step_id: str) -> dict[str, Any]:
@@ -65,7 +116,7 @@ def complete_step(run: JourneyRun, journey: Journey, step: Step, answers: dict[s
     """Record a step's answers and return the step to show next.
 
     Changing an earlier answer (another platform, say) reopens the steps after it,
-    since what they did depended on it.
+    since what they did or whether they are shown depended on it.
     """
     index = journey.index(step.id)
     previous = run.answers.get(step.id)
@@ -77,10 +128,11 @@ def complete_step(run: JourneyRun, journey: Journey, step: Step, answers: dict[s
         completed.append(step.id)
     run.answers = {**run.answers, step.id: answers}
     run.completed_steps = completed
-    run.current_step = next((s.id for s in journey.steps if s.id not in completed), step.id)
     run.status = "active"
     events.step_completed(run, step.id)
-    following = journey.steps[index + 1]
+    shown = applicable_steps(journey, run.answers)
+    following = next(s for s in shown if journey.index(s.id) > index)
+    run.current_step = current_step(run, journey).id
     if following.type == "done":
         finish(run, journey)
     return following
@@ -109,14 +161,15 @@ def connection_finished(
     run: JourneyRun, journey: Journey, linked: Connection | None, reason: str | None
 ) -> Step:
     """Move the journey on after the provider's redirect and return the step to show."""
-    connect_step = journey.first_of("connect")
+    connect_step = cast(ConnectStep | None, journey.first_of("connect"))
     if connect_step is None:
-        return journey.step(run.current_step) or journey.steps[0]
+        return current_step(run, journey)
     if linked is None:
         events.step_failed(run, connect_step.id, reason or "connection failed")
         return connect_step
-    if run.status == "completed":
-        return journey.steps[-1]
+    if run.status == "completed" or connect_step.allow_multiple:
+        # With several connections allowed the customer says when they are done.
+        return journey.steps[-1] if run.status == "completed" else connect_step
     return complete_step(
         run, journey, connect_step, {"connection": linked.public_id, "platform": linked.platform}
     )

@@ -56,4 +56,3 @@ def step_failed(run: JourneyRun, step_id: str, detail: str) -> None:
             detail=detail[:500],
         )
     )
-

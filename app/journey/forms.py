@@ -2,28 +2,60 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField, SubmitField
-from wtforms.validators import AnyOf, InputRequired
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    EmailField,
+    Field,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TelField,
+)
+from wtforms.validators import (
+    AnyOf,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from app.connections.catalogue import Platform
-from app.journey.definitions import ConsentItem, ConsentStep
+from app.journey.definitions import ConsentItem, ConsentStep, FormField, FormStep, Journey
+
+PHONE_PATTERN = r"^\+?[0-9][0-9 ()\-]{5,19}$"
 
 
 class ContinueForm(FlaskForm):
-    """A step with nothing to ask: welcome and instructions."""
+    """A step with nothing to ask: welcome, instructions, review."""
 
-    submit = SubmitField("Continue")
+    submit = SubmitField(_l("Continue"))
 
 
 class ConnectForm(FlaskForm):
-    submit = SubmitField("Connect")
+    submit = SubmitField(_l("Connect"))
+    finish = SubmitField(_l("Continue"))
 
 
 class ReconsiderForm(FlaskForm):
-    submit = SubmitField("Review what you're asked to share")
+    submit = SubmitField(_l("Review what you're asked to share"))
+
+
+class LanguageForm(FlaskForm):
+    locale = HiddenField()
+    next = HiddenField()
 
 
 def consent_field_name(item: ConsentItem) -> str:
@@ -31,10 +63,11 @@ def consent_field_name(item: ConsentItem) -> str:
 
 
 class ConsentForm(FlaskForm):
-    agree = SubmitField("Agree and continue")
-    decline = SubmitField("Decline and stop")
+    agree = SubmitField(_l("Agree and continue"))
+    decline = SubmitField(_l("Decline and stop"))
 
     step: ConsentStep
+    categories: dict[str, str]
 
     @property
     def declining(self) -> bool:
@@ -50,7 +83,10 @@ class ConsentForm(FlaskForm):
         ]
         for item in missing:
             self[consent_field_name(item)].errors = [
-                f"Tick “{item.category}” to continue, or choose Decline and stop"
+                _(
+                    "Tick “%(category)s” to continue, or choose Decline and stop",
+                    category=self.categories[item.key],
+                )
             ]
         return not missing
 
@@ -58,36 +94,191 @@ class ConsentForm(FlaskForm):
         return {i.key for i in self.step.items if self[consent_field_name(i)].data}
 
 
-def consent_form(step: ConsentStep, granted: set[str] | None = None, **kwargs: Any) -> ConsentForm:
+def consent_form(
+    journey: Journey, step: ConsentStep, locale: str, granted: set[str] | None = None
+) -> ConsentForm:
     """A form with one unticked checkbox per consent item (ticked only if granted before)."""
 
     class _Form(ConsentForm):
         pass
 
+    categories = {item.key: journey.text(item.category, locale) for item in step.items}
     for item in step.items:
-        setattr(_Form, consent_field_name(item), BooleanField(f"I agree to share: {item.category}"))
+        label = _("I agree to share: %(category)s", category=categories[item.key])
+        setattr(_Form, consent_field_name(item), BooleanField(label))
     data = {consent_field_name(i): i.key in (granted or set()) for i in step.items}
-    form = _Form(data=data, **kwargs)
+    form = _Form(data=data)
     form.step = step
+    form.categories = categories
     return form
 
 
 class PlatformForm(FlaskForm):
     # Choices are checked by AnyOf below, so the customer gets our message, not WTForms'.
-    platform = RadioField("Your accounting software", validate_choice=False)
-    submit = SubmitField("Continue")
+    platform = RadioField(_l("Your accounting software"), validate_choice=False)
+    submit = SubmitField(_l("Continue"))
 
 
-def platform_form(
-    available: list[Platform], chosen: str | None = None, **kwargs: Any
-) -> PlatformForm:
-    form = PlatformForm(data={"platform": chosen}, **kwargs)
+def platform_form(available: list[Platform], chosen: str | None = None) -> PlatformForm:
+    form = PlatformForm(data={"platform": chosen})
     form.platform.choices = [(p.key, p.name) for p in available]
     form.platform.validators = [
-        InputRequired(message="Choose your accounting software to continue"),
+        InputRequired(message=_("Choose your accounting software to continue")),
         AnyOf(
             [p.key for p in available],
-            message="That software can't be connected yet: choose one from the list",
+            message=_("That software can't be connected yet: choose one from the list"),
         ),
     ]
+    return form
+
+
+class StepForm(FlaskForm):
+    """A journey's own ``form`` step: fields described in its YAML file."""
+
+    submit = SubmitField(_l("Continue"))
+    spec: FormStep
+
+    def answers(self) -> dict[str, Any]:
+        """Answers as JSON values: numbers as numbers, dates as ISO strings."""
+        values: dict[str, Any] = {}
+        for spec in self.spec.fields:
+            value = self[spec.name].data
+            if isinstance(value, date):
+                value = value.isoformat()
+            elif spec.type == "number" and value is not None:
+                value = int(value) if value == value.to_integral_value() else float(value)
+            elif isinstance(value, str):
+                value = value.strip()
+            values[spec.name] = value
+        return values
+
+
+def _field(spec: FormField, journey: Journey, locale: str) -> Field:
+    def text(value: Any, default: str) -> str:
+        return journey.text(value, locale) or default
+
+    label = text(spec.label, spec.name)
+    messages = spec.messages
+    validators: list[Any] = []
+    if spec.required:
+        validators.append(
+            InputRequired(message=text(messages.required, _("Enter %(label)s", label=label)))
+        )
+    else:
+        validators.append(Optional())
+    if spec.min_length is not None or spec.max_length is not None:
+        validators.append(
+            Length(
+                min=spec.min_length if spec.min_length is not None else -1,
+                max=spec.max_length if spec.max_length is not None else -1,
+                message=text(messages.length, _length_message(label, spec)),
+            )
+        )
+    if spec.pattern:
+        validators.append(
+            Regexp(
+                spec.pattern,
+                message=text(messages.pattern, _("Check the format of %(label)s", label=label)),
+            )
+        )
+    invalid = text(messages.invalid, "")
+    kwargs: dict[str, Any] = {"label": label, "validators": validators}
+    if spec.type == "email":
+        validators.append(
+            Email(message=invalid or _("Enter an email address like name@example.com"))
+        )
+        return EmailField(**kwargs)
+    if spec.type == "phone":
+        validators.append(
+            Regexp(PHONE_PATTERN, message=invalid or _("Enter a phone number, like 020 7946 0000"))
+        )
+        return TelField(**kwargs)
+    if spec.type == "number":
+        if spec.min is not None or spec.max is not None:
+            validators.append(
+                NumberRange(
+                    min=spec.min,
+                    max=spec.max,
+                    message=text(messages.range, _range_message(label, spec)),
+                )
+            )
+        return DecimalField(**kwargs, places=None, render_kw={"inputmode": "decimal"})
+    if spec.type == "date":
+        return DateField(**kwargs, format="%Y-%m-%d")
+    if spec.type in ("select", "radio"):
+        choices = [(o.value, journey.text(o.label, locale)) for o in spec.options]
+        validators.append(
+            AnyOf(
+                [o.value for o in spec.options], message=invalid or _("Choose one of the options")
+            )
+        )
+        if spec.type == "select":
+            return SelectField(
+                **kwargs, choices=[("", _("Choose…")), *choices], validate_choice=False
+            )
+        return RadioField(**kwargs, choices=choices, validate_choice=False)
+    if spec.type == "checkbox":
+        if spec.required:
+            validators[0] = _Ticked(
+                text(messages.required, _("Tick %(label)s to continue", label=label))
+            )
+        return BooleanField(**kwargs)
+    return StringField(**kwargs)
+
+
+class _Ticked:
+    """InputRequired for a checkbox: it must be ticked."""
+
+    def __init__(self, message: str):
+        self.message = message
+        self.field_flags = {"required": True}
+
+    def __call__(self, form: Any, field: Field) -> None:
+        if not field.data:
+            raise ValidationError(self.message)
+
+
+def _length_message(label: str, spec: FormField) -> str:
+    if spec.min_length is not None and spec.max_length is not None:
+        return _(
+            "%(label)s must be %(min)s to %(max)s characters",
+            label=label,
+            min=spec.min_length,
+            max=spec.max_length,
+        )
+    if spec.max_length is not None:
+        return _("%(label)s must be %(max)s characters or fewer", label=label, max=spec.max_length)
+    return _("%(label)s must be at least %(min)s characters", label=label, min=spec.min_length)
+
+
+def _range_message(label: str, spec: FormField) -> str:
+    def number(value: float | None) -> str:
+        return f"{value:g}" if value is not None else ""
+
+    if spec.min is not None and spec.max is not None:
+        return _(
+            "%(label)s must be between %(min)s and %(max)s",
+            label=label,
+            min=number(spec.min),
+            max=number(spec.max),
+        )
+    if spec.max is not None:
+        return _("%(label)s must be %(max)s or less", label=label, max=number(spec.max))
+    return _("%(label)s must be %(min)s or more", label=label, min=number(spec.min))
+
+
+def step_form(journey: Journey, step: FormStep, locale: str, answers: dict[str, Any]) -> StepForm:
+    """The WTForms form for a ``form`` step, filled with earlier answers."""
+
+    class _Form(StepForm):
+        pass
+
+    for spec in step.fields:
+        setattr(_Form, spec.name, _field(spec, journey, locale))
+    data = dict(answers)
+    for spec in step.fields:
+        if spec.type == "date" and isinstance(data.get(spec.name), str):
+            data[spec.name] = date.fromisoformat(data[spec.name])
+    form = _Form(data=data)
+    form.spec = step
     return form

@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, g, make_response, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
 from htmx_flask import request
 from jinja2_fragments.flask import render_block
 from markupsafe import escape
@@ -19,18 +31,31 @@ from app.connections.oauth import provider_config
 from app.consent import ledger
 from app.errors import render_error
 from app.extensions import db
-from app.journey import engine, events
+from app.journey import engine, events, review
 from app.journey.access import current_run, remember_run
 from app.journey.definitions import (
+    ConnectStep,
     ConsentStep,
+    DoneStep,
+    FormStep,
     InstructionsStep,
     Journey,
     PlatformSelectStep,
     Step,
     get_journey,
 )
-from app.journey.forms import ConnectForm, ContinueForm, ReconsiderForm, consent_form, platform_form
+from app.journey.forms import (
+    ConnectForm,
+    ContinueForm,
+    LanguageForm,
+    ReconsiderForm,
+    consent_form,
+    platform_form,
+    step_form,
+)
+from app.journey.locales import choose_locale
 from app.journey.messages import explain_failure
+from app.journey.versions import journey_for_run, kept_journey
 from app.links import LinkExpired, LinkInvalid, read_token
 from app.models import Customer, JourneyRun
 from app.security import allow_form_action
@@ -40,6 +65,8 @@ bp = Blueprint("journey", __name__)
 # htmx names the element a request will swap as "tag#id".
 FRAGMENT_TARGET = "div#journey"
 StepResponse = Response | tuple[str, int]
+# Pages that need no journey run in this browser.
+OPEN_ENDPOINTS = {"journey.open_link", "journey.theme", "journey.logo"}
 
 
 @bp.get("/j/<token>")
@@ -50,15 +77,20 @@ def open_link(token: str) -> StepResponse:
     except LinkExpired:
         return render_error(
             410,
-            "This link has expired",
-            "Journey links work for a limited time. Ask the business that sent it for a new one.",
+            _("This link has expired"),
+            _(
+                "Journey links work for a limited time. "
+                "Ask the business that sent it for a new one."
+            ),
         )
     except LinkInvalid:
         return render_error(
             400,
-            "This link isn't valid",
-            "It may have been copied incompletely. Open the link from your message again, "
-            "or ask the business that sent it for a new one.",
+            _("This link isn't valid"),
+            _(
+                "It may have been copied incompletely. Open the link from your message again, "
+                "or ask the business that sent it for a new one."
+            ),
         )
     customer = db.session.scalars(
         select(Customer).where(Customer.public_id == claims.customer_public_id)
@@ -66,9 +98,16 @@ def open_link(token: str) -> StepResponse:
     journey = get_journey(claims.journey_id)
     if customer is None or journey is None:
         return render_error(
-            404, "This link is no longer in use", "Ask the business that sent it for a new one."
+            404,
+            _("This link is no longer in use"),
+            _("Ask the business that sent it for a new one."),
         )
-    run = engine.start_or_resume(customer, journey)
+    asked = request.args.get("lang") or claims.locale
+    locale = choose_locale(journey, asked)
+    run = engine.start_or_resume(customer, journey, locale)
+    if asked and run.locale != locale:
+        run.locale = locale
+    db.session.commit()
     remember_run(run, fresh=True)
     return redirect(url_for(".resume"), 303)
 
@@ -76,19 +115,25 @@ def open_link(token: str) -> StepResponse:
 @bp.before_request
 def _load_run() -> StepResponse | None:
     """Guard once: every journey page needs the run the customer's link opened."""
-    if request.endpoint == "journey.open_link":
+    if request.endpoint in OPEN_ENDPOINTS:
         return None
     run = current_run()
-    journey = get_journey(run.journey_id) if run else None
+    journey = journey_for_run(run) if run else None
     if run is None or journey is None:
         return render_error(
             403,
-            "Open your link to continue",
-            "We couldn't find your journey in this browser. Open the link you were sent "
-            "(by email or message) and you'll carry on where you left off.",
+            _("Open your link to continue"),
+            _(
+                "We couldn't find your journey in this browser. Open the link you were sent "
+                "(by email or message) and you'll carry on where you left off."
+            ),
         )
-    g.run, g.journey = run, journey
+    g.run, g.journey, g.locale = run, journey, run.locale
     return None
+
+
+def _to_current(run: JourneyRun, journey: Journey) -> Response:
+    return redirect(url_for(".step", step_id=engine.current_step(run, journey).id), 303)
 
 
 @bp.get("/journey")
@@ -96,7 +141,7 @@ def resume() -> Response:
     run: JourneyRun = g.run
     if run.status == "declined":
         return redirect(url_for(".declined"), 303)
-    return redirect(url_for(".step", step_id=run.current_step), 303)
+    return _to_current(run, g.journey)
 
 
 @bp.route("/journey/<step_id>", methods=["GET", "POST"])
@@ -109,7 +154,7 @@ def step(step_id: str) -> StepResponse:
     if run.status == "declined":
         return redirect(url_for(".declined"), 303)
     if not engine.may_visit(run, journey, current):
-        return redirect(url_for(".step", step_id=run.current_step), 303)
+        return _to_current(run, journey)
     return STEP_HANDLERS[current.type](run, journey, current)
 
 
@@ -120,7 +165,7 @@ def _render(
     if request.method == "GET":
         events.step_entered(run, step.id)
         db.session.commit()
-    position = engine.position(journey, step)
+    position = engine.position(run, journey, step)
     return _page(
         "journey/step.html",
         status,
@@ -134,6 +179,13 @@ def _render(
 
 def _page(template: str, status: int = 200, **context: Any) -> Response:
     """A journey page, or just its ``#journey`` block when htmx asked to swap that."""
+    run: JourneyRun = context["run"]
+    journey: Journey = context["journey"]
+    context.update(
+        locale=run.locale,
+        t=lambda value: journey.text(value, run.locale),
+        language_form=LanguageForm(formdata=None, next=request.path),
+    )
     if request.htmx and request.htmx.target == FRAGMENT_TARGET:
         title = escape(render_block(template, "title", **context).strip())
         html = f"<title>{title}</title>" + render_block(
@@ -146,6 +198,10 @@ def _page(template: str, status: int = 200, **context: Any) -> Response:
     # Back and forward must ask the server again: it decides which step is allowed.
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _status(form: Any) -> int:
+    return 422 if form.errors else 200
 
 
 def _next(step: Step) -> Response:
@@ -162,23 +218,27 @@ def _continue_step(run: JourneyRun, journey: Journey, step: Step) -> StepRespons
     if isinstance(step, InstructionsStep):
         platform = _chosen_platform(run, journey)
         extra["platform"] = platform
-        extra["instructions"] = (
-            step.overrides.get(platform.key, platform.instructions) if platform else ""
-        )
-    return _render(run, journey, step, 422 if form.errors else 200, form=form, **extra)
+        if platform is not None:
+            override = step.overrides.get(platform.key)
+            extra["instructions"] = (
+                journey.text(override, run.locale) if override else platform.instructions
+            )
+    if step.type == "review":
+        extra["sections"] = review.summary(run, journey, until=step.id)
+    return _render(run, journey, step, _status(form), form=form, **extra)
 
 
 def _consent_step(run: JourneyRun, journey: Journey, step: Step) -> StepResponse:
     step = cast(ConsentStep, step)
     earlier = engine.answers_for(run, step.id).get("granted", [])
-    form = consent_form(step, granted=set(earlier))
+    form = consent_form(journey, step, run.locale, granted=set(earlier))
     if form.validate_on_submit():
         evidence = ledger.Evidence(
             ip_address=request.remote_addr,
             user_agent=request.user_agent.string,
             locale=run.locale,
         )
-        ledger.record_decisions(run, step, form.granted(), evidence)
+        ledger.record_decisions(run, journey, step, form.granted(), evidence)
         if form.declining:
             engine.decline(run, step)
             db.session.commit()
@@ -186,7 +246,7 @@ def _consent_step(run: JourneyRun, journey: Journey, step: Step) -> StepResponse
         following = engine.complete_step(run, journey, step, {"granted": sorted(form.granted())})
         db.session.commit()
         return _next(following)
-    return _render(run, journey, step, 422 if form.errors else 200, form=form)
+    return _render(run, journey, step, _status(form), form=form, labels=ledger.labels())
 
 
 def _offered_platforms(step: PlatformSelectStep) -> tuple[list[Platform], list[Platform]]:
@@ -197,34 +257,49 @@ def _offered_platforms(step: PlatformSelectStep) -> tuple[list[Platform], list[P
 def _platform_step(run: JourneyRun, journey: Journey, step: Step) -> StepResponse:
     step = cast(PlatformSelectStep, step)
     available, unavailable = _offered_platforms(step)
-    chosen = engine.answers_for(run, step.id).get("platform")
-    form = platform_form(available, chosen)
+    form = platform_form(available, engine.answers_for(run, step.id).get("platform"))
     if form.validate_on_submit():
         following = engine.complete_step(run, journey, step, {"platform": form.platform.data})
         db.session.commit()
         return _next(following)
-    return _render(
-        run, journey, step, 422 if form.errors else 200, form=form, unavailable=unavailable
-    )
+    return _render(run, journey, step, _status(form), form=form, unavailable=unavailable)
 
 
 def _chosen_platform(run: JourneyRun, journey: Journey) -> Platform | None:
-    select_step = journey.first_of("platform_select")
-    if select_step is None:
-        return None
-    return get_platform(engine.answers_for(run, select_step.id).get("platform", ""))
+    for shown in engine.applicable_steps(journey, run.answers):
+        if isinstance(shown, PlatformSelectStep):
+            return get_platform(engine.answers_for(run, shown.id).get("platform", ""))
+    return None
+
+
+def _form_step(run: JourneyRun, journey: Journey, step: Step) -> StepResponse:
+    step = cast(FormStep, step)
+    form = step_form(journey, step, run.locale, engine.answers_for(run, step.id))
+    if form.validate_on_submit():
+        following = engine.complete_step(run, journey, step, form.answers())
+        db.session.commit()
+        return _next(following)
+    if form.errors:
+        events.step_failed(run, step.id, "invalid answers: " + ", ".join(sorted(form.errors)))
+        db.session.commit()
+    return _render(run, journey, step, _status(form), form=form)
 
 
 def _connect_step(run: JourneyRun, journey: Journey, step: Step) -> StepResponse:
+    step = cast(ConnectStep, step)
     platform = _chosen_platform(run, journey)
     provider = provider_config(platform.key) if platform else None
     if platform is None or provider is None:
         select_step = journey.first_of("platform_select")
-        return redirect(
-            url_for(".step", step_id=select_step.id if select_step else run.current_step), 303
-        )
+        return redirect(url_for(".step", step_id=(select_step or journey.steps[0]).id), 303)
+    linked = [c for c in run.connections if c.status == "linked"]
     form = ConnectForm()
     if form.validate_on_submit():
+        if form.finish.data and linked:
+            answers = {"platform": platform.key, "connections": [c.public_id for c in linked]}
+            following = engine.complete_step(run, journey, step, answers)
+            db.session.commit()
+            return _next(following)
         try:
             url = connections.begin_connection(run, platform.key)
         except connections.PlatformUnavailable:
@@ -239,24 +314,28 @@ def _connect_step(run: JourneyRun, journey: Journey, step: Step) -> StepResponse
         run,
         journey,
         step,
-        422 if form.errors else 200,
+        _status(form),
         form=form,
         platform=platform,
         latest=latest,
         failure=failure,
+        linked=linked,
     )
 
 
 def _done_step(run: JourneyRun, journey: Journey, step: Step) -> StepResponse:
-    connection = next((c for c in reversed(run.connections) if c.status == "linked"), None)
-    return _render(run, journey, step, connection=connection)
+    step = cast(DoneStep, step)
+    linked = [c for c in run.connections if c.status == "linked"]
+    return _render(run, journey, step, linked=linked)
 
 
 STEP_HANDLERS: dict[str, Callable[[JourneyRun, Journey, Step], StepResponse]] = {
     "welcome": _continue_step,
     "instructions": _continue_step,
+    "review": _continue_step,
     "consent": _consent_step,
     "platform_select": _platform_step,
+    "form": _form_step,
     "connect": _connect_step,
     "done": _done_step,
 }
@@ -276,3 +355,52 @@ def declined() -> StepResponse:
         db.session.commit()
         return redirect(url_for(".step", step_id=consent_step.id), 303)
     return _page("journey/declined.html", run=run, journey=journey, step=consent_step, form=form)
+
+
+@bp.post("/journey/language")
+def language() -> Response:
+    """The language switcher: every journey page offers the journey's languages."""
+    run: JourneyRun = g.run
+    journey: Journey = g.journey
+    form = LanguageForm()
+    if form.validate_on_submit() and form.locale.data in journey.locales:
+        run.locale = form.locale.data
+        db.session.commit()
+    target = form.next.data or ""
+    # Only a path of this journey, never another site (an open redirect).
+    if not target.startswith("/journey") or "//" in target or "\\" in target:
+        target = url_for(".resume")
+    return redirect(target, 303)
+
+
+@bp.get("/journey-theme/<journey_id>/<version>.css")
+def theme(journey_id: str, version: str) -> Response:
+    """A journey version's colours and font, as CSS custom properties."""
+    journey = _journey_version(journey_id, version)
+    response = make_response(journey.business.brand.stylesheet())
+    response.mimetype = "text/css"
+    # The URL names the version, so its content never changes.
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
+
+
+@bp.get("/journey-logo/<journey_id>/<version>")
+def logo(journey_id: str, version: str) -> Response:
+    journey = _journey_version(journey_id, version)
+    if journey.business.brand.logo is None:
+        abort(404)
+    root = Path(current_app.config["JOURNEYS_DIR"]).resolve()
+    path = (root / journey.business.brand.logo).resolve()
+    if root not in path.parents or not path.is_file():
+        abort(404)
+    response = send_file(path, max_age=3600)
+    # An SVG opened on its own must not run anything.
+    response.headers["Content-Security-Policy"] = "default-src 'none'"
+    return response
+
+
+def _journey_version(journey_id: str, version: str) -> Journey:
+    journey = kept_journey(journey_id, version)
+    if journey is None:
+        abort(404)
+    return journey

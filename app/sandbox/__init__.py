@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask
 
 from app.config import ROOT, configure, new_app
-from app.extensions import csrf, db
+from app.extensions import babel, csrf, db
 from app.sandbox import views
 from app.sandbox.models import SANDBOX_TABLES
 from app.sandbox.oauth import create_authorization_server
@@ -41,6 +41,7 @@ def create_sandbox_app(test_config: dict[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     db.init_app(app)
     csrf.init_app(app)
+    babel.init_app(app)
     init_security_headers(app)
     init_sandbox(app)
     with app.app_context():

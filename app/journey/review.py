@@ -1,0 +1,72 @@
+"""The review step's summary: every answer so far, with where to change it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+
+from app.connections.catalogue import get_platform
+from app.journey import engine
+from app.journey.definitions import (
+    ConsentStep,
+    FormField,
+    FormStep,
+    Journey,
+    PlatformSelectStep,
+)
+from app.models import JourneyRun
+
+
+@dataclass(frozen=True)
+class Section:
+    step_id: str
+    title: str
+    rows: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _shown_value(journey: Journey, spec: FormField, value: object, locale: str) -> str:
+    if value is None or value == "":
+        return _("Not given")
+    if spec.type == "checkbox":
+        return _("Yes") if value else _("No")
+    for option in spec.options:
+        if option.value == value:
+            return journey.text(option.label, locale)
+    return str(value)
+
+
+def summary(run: JourneyRun, journey: Journey, until: str) -> list[Section]:
+    """The answers of the shown steps before ``until``, in journey order."""
+    sections: list[Section] = []
+    for step in engine.applicable_steps(journey, run.answers):
+        if step.id == until:
+            break
+        answers = run.answers.get(step.id)
+        if answers is None:
+            continue
+        title = journey.text(step.title, run.locale)
+        if isinstance(step, ConsentStep):
+            granted = set(answers.get("granted", []))
+            rows = [
+                (
+                    journey.text(item.category, run.locale),
+                    _("You agree to share this") if item.key in granted else _("You declined"),
+                )
+                for item in step.items
+            ]
+        elif isinstance(step, PlatformSelectStep):
+            platform = get_platform(str(answers.get("platform")))
+            rows = [(_("Accounting software"), platform.name if platform else _("Not given"))]
+        elif isinstance(step, FormStep):
+            rows = [
+                (
+                    journey.text(spec.label, run.locale),
+                    _shown_value(journey, spec, answers.get(spec.name), run.locale),
+                )
+                for spec in step.fields
+            ]
+        else:
+            continue
+        sections.append(Section(step.id, title, rows))
+    return sections
