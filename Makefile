@@ -14,7 +14,7 @@ export ONRAMP_PUBLIC_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: install run test test-sqlite test-postgres chromium lint format migrate bench clean
 
-install: $(VENV)/.synced static/vendor/.copied
+install: $(VENV)/.synced static/vendor/.copied app/translations/.compiled
 
 # uv lives in its own small virtualenv so that `uv sync` can manage .venv exactly.
 $(UV):
@@ -33,6 +33,17 @@ node_modules/.installed: package.json package-lock.json
 static/vendor/.copied: node_modules/.installed
 	mkdir -p static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
+	touch $@
+
+# Onramp's own UI strings (see app/translations/README.md). `make translations` refreshes
+# messages.pot from the code and merges it into every catalogue; translate, then `make install`.
+.PHONY: translations
+translations: $(VENV)/.synced
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o app/translations/messages.pot . && $(BIN)/pybabel update -i app/translations/messages.pot -d app/translations
+
+# The compiled .mo catalogues are build output (git-ignored), remade when a .po changes.
+app/translations/.compiled: $(wildcard app/translations/*/LC_MESSAGES/messages.po) | $(VENV)/.synced
+	$(BIN)/pybabel compile -d app/translations
 	touch $@
 
 migrate: install

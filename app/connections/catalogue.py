@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 
 
 @dataclass(frozen=True)
@@ -18,11 +20,12 @@ class Platform:
     name: str
     # Two or three letters on a neutral tile: no vendor's trademark is copied.
     monogram: str
-    instructions: str = ""
+    instructions: str | LazyString = ""  # Markdown, translated by the message catalogues
     available: bool = False
 
 
-SANDBOX_INSTRUCTIONS = """\
+SANDBOX_INSTRUCTIONS = _l(
+    """\
 The Sandbox is a practice accounting platform: no real business data is involved.
 
 1. Select **Continue to Sandbox Accounting**. Its sign-in page opens in this window.
@@ -33,6 +36,7 @@ The Sandbox is a practice accounting platform: no real business data is involved
 
 Onramp asks for **read-only** access to accounting data. You can revoke it at any time.
 """
+)
 
 PLATFORMS: dict[str, Platform] = {
     p.key: p

@@ -553,7 +553,8 @@ def init_registry(app: Flask) -> None:
     try:
         app.extensions[EXTENSION_KEY] = load_directory(Path(app.config["JOURNEYS_DIR"]))
     except JourneyDefinitionError as exc:
-        if sys.argv[1:2] == ["journeys"]:
+        # `flask [--app X] journeys validate` must start to say what is wrong.
+        if "journeys" in sys.argv[1:5]:
             app.extensions[EXTENSION_KEY] = {}
             return
         raise SystemExit(

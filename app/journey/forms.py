@@ -16,6 +16,7 @@ from wtforms import (
     Field,
     HiddenField,
     RadioField,
+    SelectChoice,
     SelectField,
     StringField,
     SubmitField,
@@ -121,7 +122,7 @@ class PlatformForm(FlaskForm):
 
 def platform_form(available: list[Platform], chosen: str | None = None) -> PlatformForm:
     form = PlatformForm(data={"platform": chosen})
-    form.platform.choices = [(p.key, p.name) for p in available]
+    form.platform.choices = [SelectChoice(p.key, p.name) for p in available]
     form.platform.validators = [
         InputRequired(message=_("Choose your accounting software to continue")),
         AnyOf(
@@ -148,7 +149,7 @@ class StepForm(FlaskForm):
             elif spec.type == "number" and value is not None:
                 value = int(value) if value == value.to_integral_value() else float(value)
             elif isinstance(value, str):
-                value = value.strip()
+                value = value.strip() or None
             values[spec.name] = value
         return values
 
@@ -206,7 +207,7 @@ def _field(spec: FormField, journey: Journey, locale: str) -> Field:
     if spec.type == "date":
         return DateField(**kwargs, format="%Y-%m-%d")
     if spec.type in ("select", "radio"):
-        choices = [(o.value, journey.text(o.label, locale)) for o in spec.options]
+        choices = [SelectChoice(o.value, journey.text(o.label, locale)) for o in spec.options]
         validators.append(
             AnyOf(
                 [o.value for o in spec.options], message=invalid or _("Choose one of the options")
@@ -214,7 +215,7 @@ def _field(spec: FormField, journey: Journey, locale: str) -> Field:
         )
         if spec.type == "select":
             return SelectField(
-                **kwargs, choices=[("", _("Choose…")), *choices], validate_choice=False
+                **kwargs, choices=[SelectChoice("", _("Choose…")), *choices], validate_choice=False
             )
         return RadioField(**kwargs, choices=choices, validate_choice=False)
     if spec.type == "checkbox":

@@ -221,7 +221,7 @@ def _continue_step(run: JourneyRun, journey: Journey, step: Step) -> StepRespons
         if platform is not None:
             override = step.overrides.get(platform.key)
             extra["instructions"] = (
-                journey.text(override, run.locale) if override else platform.instructions
+                journey.text(override, run.locale) if override else str(platform.instructions)
             )
     if step.type == "review":
         extra["sections"] = review.summary(run, journey, until=step.id)

@@ -119,3 +119,123 @@ def test_a_directory_reports_every_broken_file(tmp_path: Path) -> None:
         load_directory(tmp_path)
     assert "one.yaml" in str(caught.value)
     assert "two.yaml" in str(caught.value)
+
+
+def _business() -> dict:
+    return yaml.safe_load((ROOT / "journeys" / "business.yaml").read_text())
+
+
+def _problems_of(tmp_path: Path, data: dict, name: str) -> str:
+    return _problems(_write(tmp_path, data, name=name))
+
+
+def test_the_example_journeys_are_valid() -> None:
+    for name in ("default", "reconnect", "business"):
+        assert load_journey(ROOT / "journeys" / f"{name}.yaml").id == name
+
+
+def test_a_condition_on_an_unknown_field_is_refused(tmp_path: Path) -> None:
+    data = _business()
+    data["steps"][3]["when"] = 'details.company_kind == "limited"'
+    message = _problems_of(tmp_path, data, "business")
+    assert "steps[3].when: unknown field 'company_kind' of step 'details'" in message
+    assert "company_type" in message  # says what the step does have
+
+
+def test_a_condition_on_an_unknown_step_is_refused(tmp_path: Path) -> None:
+    data = _business()
+    data["steps"][3]["when"] = "about.size > 3"
+    assert "steps[3].when: unknown step 'about' in 'about.size'" in _problems_of(
+        tmp_path, data, "business"
+    )
+
+
+def test_a_condition_on_a_later_answer_makes_the_step_unreachable(tmp_path: Path) -> None:
+    data = _business()
+    data["steps"][2]["when"] = 'software.platform == "xero"'
+    assert "'software.platform' is answered at or after this step: the step is unreachable" in (
+        _problems_of(tmp_path, data, "business")
+    )
+
+
+def test_an_always_false_condition_makes_the_step_unreachable(tmp_path: Path) -> None:
+    data = _business()
+    data["steps"][3]["when"] = "false"
+    assert "steps[3].when: the condition is always false" in _problems_of(
+        tmp_path, data, "business"
+    )
+
+
+def test_a_malformed_condition_says_where(tmp_path: Path) -> None:
+    data = _business()
+    data["steps"][3]["when"] = 'details.company_type == "limited" and'
+    message = _problems_of(tmp_path, data, "business")
+    assert "steps[3].when: not a valid condition:" in message
+    assert "position" in message
+
+
+def test_missing_translations_are_named(tmp_path: Path) -> None:
+    data = _variant()
+    del data["steps"][1]["items"][0]["purpose"]["de"]
+    data["steps"][0]["title"] = "Only in English"
+    message = _problems(_write(tmp_path, data))
+    assert "steps[1].items[0].purpose: missing translation for de" in message
+    assert "steps[0].title: missing translations: give this text in en, fr, de" in message
+
+
+def test_a_colour_pair_below_aa_contrast_is_named_with_its_ratio(tmp_path: Path) -> None:
+    data = _business()
+    data["business"]["brand"]["primary_colour"] = "#7fb3ff"
+    message = _problems_of(tmp_path, data, "business")
+    assert (
+        "business.brand.primary_colour: white button text on primary_colour has a contrast of 2."
+        in message
+    )
+    assert "below the 4.5:1 WCAG AA needs" in message
+
+
+def test_a_badly_written_colour_is_refused(tmp_path: Path) -> None:
+    data = _business()
+    data["business"]["brand"]["accent_colour"] = "orange"
+    assert "business.brand.accent_colour: String should match pattern" in _problems_of(
+        tmp_path, data, "business"
+    )
+
+
+def test_broken_internal_references_are_named(tmp_path: Path) -> None:
+    data = _business()
+    data["business"]["brand"]["logo"] = "assets/missing.svg"
+    data["steps"][6]["overrides"]["quickbooks"] = "Sign in to QuickBooks"
+    message = _problems_of(tmp_path, data, "business")
+    assert "business.brand.logo: no file 'assets/missing.svg' in the journeys folder" in message
+    assert (
+        "steps[6].overrides.quickbooks: platform 'quickbooks' is not offered before this step"
+        in message
+    )
+
+
+def test_a_form_field_without_its_options_is_refused(tmp_path: Path) -> None:
+    data = _business()
+    data["steps"][2]["fields"][1]["options"] = []
+    assert "steps[2].fields[1].options: a radio field needs options" in _problems_of(
+        tmp_path, data, "business"
+    )
+
+
+def test_an_unknown_step_type_names_the_known_ones(tmp_path: Path) -> None:
+    data = _variant()
+    data["steps"][0]["type"] = "wellcome"
+    message = _problems(_write(tmp_path, data))
+    assert "steps[0]: unknown step type 'wellcome'" in message
+    assert "platform_select" in message
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    data = _business()
+    data["steps"][1]["id"] = "welcome"
+    data["steps"][3]["when"] = "details.nope"
+    data["business"]["brand"]["text_colour"] = "#999999"
+    message = _problems_of(tmp_path, data, "business")
+    assert "duplicate step id 'welcome'" in message
+    assert "unknown field 'nope'" in message
+    assert "text_colour on white has a contrast" in message
