@@ -9,9 +9,16 @@ import click
 from email_validator import EmailNotValidError, validate_email
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy.exc import OperationalError
 
 from app.customers import create_customer, find_by_external_id
-from app.journey.definitions import JourneyDefinitionError, get_journey, json_schema, load_journey
+from app.journey.definitions import (
+    JourneyDefinitionError,
+    current_journeys,
+    get_journey,
+    json_schema,
+    load_journey,
+)
 from app.journey.versions import summaries
 from app.links import journey_link
 
@@ -67,7 +74,12 @@ def validate_command(files: tuple[Path, ...]) -> None:
 @journeys_cli.command("list")
 def list_command() -> None:
     """Show every journey version, whether it is the current file, and its runs."""
-    rows = summaries()
+    try:
+        rows = summaries()
+    except OperationalError as exc:
+        raise click.ClickException(
+            "The database has no tables yet: run `flask db upgrade` first (make run does)."
+        ) from exc
     if not rows:
         click.echo("No journeys.")
     for row in rows:
@@ -92,6 +104,11 @@ def demo_command() -> None:
         "Demo Trading Ltd", "owner@demo-trading.example", external_id=DEMO_EXTERNAL_ID
     )
     link = journey_link(customer.public_id, journey_id)
+    others = [
+        f"    {j.id}: {journey_link(customer.public_id, j.id)}"
+        for j in current_journeys().values()
+        if j.id != journey_id
+    ]
     click.echo(
         "\n".join(
             [
@@ -101,6 +118,11 @@ def demo_command() -> None:
                 "  Demo customer's journey link:",
                 f"    {link}",
                 "",
+                *(
+                    ["  The other example journeys, for the same customer:", *others, ""]
+                    if others
+                    else []
+                ),
                 "  Sandbox accounting platform test login:",
                 f"    email:    {SANDBOX_LOGIN_EMAIL}",
                 f"    password: {SANDBOX_LOGIN_PASSWORD}",

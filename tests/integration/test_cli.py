@@ -86,3 +86,21 @@ def test_an_invalid_journey_stops_the_app_with_a_message(tmp_path: Path) -> None
     message = str(stopped.value)
     assert "default.yaml" in message
     assert "business: Field required" in message
+
+
+def test_demo_also_prints_the_other_example_journeys(app: Flask) -> None:
+    output = app.test_cli_runner().invoke(args=["demo"]).output
+    assert "business: http://localhost/j/" in output
+    assert "reconnect: http://localhost/j/" in output
+
+
+def test_journeys_list_says_when_the_database_is_not_migrated(tmp_path: Path) -> None:
+    from app import create_app
+    from tests.conftest import test_settings
+
+    bare = create_app(test_settings(tmp_path, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/x.db"))
+    result = bare.test_cli_runner().invoke(args=["journeys", "list"])
+    assert result.exit_code == 1
+    assert "run `flask db upgrade` first" in result.output
+    with bare.app_context():
+        db.engine.dispose()
