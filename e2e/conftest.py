@@ -177,3 +177,33 @@ def at_consent(welcome: WelcomePage) -> ConsentPage:
 @pytest.fixture
 def at_connect(at_consent: ConsentPage) -> ConnectPage:
     return at_consent.tick(*REQUIRED_ITEMS).agree().choose(SANDBOX).continue_().ready()
+
+
+# Links to the other journeys of journeys/, each for a fresh customer.
+
+
+def _configured_link(live_server: LiveServer, journey_id: str, locale: str | None = None) -> JourneyLink:
+    from app.customers import create_customer
+    from app.links import journey_link as make_link
+
+    with live_server.app.app_context():
+        customer = create_customer("Quayside Provisions Ltd", "owner@quayside.example")
+        return JourneyLink(make_link(customer.public_id, journey_id, locale), customer.public_id)
+
+
+@pytest.fixture
+def business_link(live_server: LiveServer) -> JourneyLink:
+    """Harbour Capital's loan application (journeys/business.yaml)."""
+    return _configured_link(live_server, "business")
+
+
+@pytest.fixture
+def reconnect_link(live_server: LiveServer) -> JourneyLink:
+    """A fresh sign-in for a connection that stopped working (journeys/reconnect.yaml)."""
+    return _configured_link(live_server, "reconnect")
+
+
+@pytest.fixture
+def french_link(live_server: LiveServer) -> JourneyLink:
+    """The default journey, with a link that asks for French."""
+    return _configured_link(live_server, "default", "fr")

@@ -8,7 +8,7 @@ action that navigates. Locators use roles, accessible names and label texts only
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from typing import ClassVar, Self, TypeVar
 
 from playwright.sync_api import Locator, Page, expect
 
@@ -251,3 +251,355 @@ class InvalidLinkPage(Screen):
     """The friendly page a customer sees when their link was altered or cut short."""
 
     title = "This link isn't valid"
+
+
+# Journeys configured in journeys/*.yaml, in any of their languages. A class per step
+# names its title and business, and shares the behaviour of its kind of step. Where an
+# action leads is the test's to say (``get_started(ApplyConsentPage)``): the journey's
+# configuration, and the customer's answers, decide what comes next.
+
+# Onramp's own words in French and German, by their English msgid, as the catalogues in
+# app/translations give them.
+FRENCH_UI = {
+    "Step %(number)s of %(total)s": "Étape %(number)s sur %(total)s",
+    "Get started": "Commencer",
+    "I agree to share: %(category)s": "J'accepte de partager : %(category)s",
+    "Agree and continue": "Accepter et continuer",
+    "Your accounting software": "Votre logiciel de comptabilité",
+    "Continue": "Continuer",
+    "I'm ready to connect": "Passer à la connexion",
+    "Continue to %(platform)s": "Continuer vers %(platform)s",
+    "Connected to %(organisation)s": "Connexion établie avec %(organisation)s",
+}
+GERMAN_UI = {
+    "Step %(number)s of %(total)s": "Schritt %(number)s von %(total)s",
+    "Your accounting software": "Ihre Buchhaltungssoftware",
+    "Continue": "Weiter",
+}
+
+ScreenT = TypeVar("ScreenT", bound=Screen)
+
+
+class ConfiguredStep(Screen):
+    """A step of a configured journey, in the language of its ``ui`` words.
+
+    Where it comes in the journey depends on earlier answers (a step with ``when:``
+    may be skipped), so tests check :attr:`progress_label` themselves.
+    """
+
+    business: ClassVar[str]
+    ui: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, page: Page) -> None:
+        super().__init__(page)
+        # The window's title names the step and the business, after "Error:" in any language.
+        expect(page).to_have_title(
+            re.compile(rf"(^|: ){re.escape(self.title)} · {re.escape(self.business)}$")
+        )
+        expect(self.progress_label).to_be_visible()
+
+    def _(self, english: str, **values: str) -> str:
+        """Onramp's own words, in the step's language."""
+        return self.ui.get(english, english) % values
+
+    @property
+    def progress_label(self) -> Locator:
+        """Where the customer is, like "Step 4 of 9", in the step's language."""
+        words = self._("Step %(number)s of %(total)s", number="\0", total="\0")
+        pattern = r"\d+".join(re.escape(part) for part in words.split("\0"))
+        return self.main.get_by_role("paragraph").filter(has_text=re.compile(rf"^{pattern}$"))
+
+    @property
+    def progress_bar(self) -> Locator:
+        return self.main.get_by_role("progressbar")
+
+    @property
+    def logo(self) -> Locator:
+        return self.page.get_by_role("banner").get_by_role("img", name=self.business, exact=True)
+
+    def language(self, name: str) -> Locator:
+        """A button of the language switcher, named in its own language."""
+        return self.page.get_by_role("banner").get_by_role("button", name=name, exact=True)
+
+    def switch_language(self, name: str, to: type[ScreenT]) -> ScreenT:
+        self.language(name).click()
+        return to(self.page)
+
+    def _button(self, english: str, **values: str) -> Locator:
+        return self.main.get_by_role("button", name=self._(english, **values), exact=True)
+
+    def _press(self, english: str, to: type[ScreenT]) -> ScreenT:
+        self._button(english).click()
+        return to(self.page)
+
+    def _press_expecting_problem(self, english: str) -> Self:
+        self._button(english).click()
+        page = type(self)(self.page)
+        expect(page.error_summary).to_be_visible()
+        return page
+
+
+class ConfiguredWelcome(ConfiguredStep):
+    @classmethod
+    def open(cls, page: Page, link: str) -> Self:
+        page.goto(link)
+        return cls(page)
+
+    def get_started(self, to: type[ScreenT]) -> ScreenT:
+        return self._press("Get started", to)
+
+
+class ConfiguredConsent(ConfiguredStep):
+    def checkbox(self, category: str) -> Locator:
+        name = self._("I agree to share: %(category)s", category=category)
+        return self.main.get_by_role("checkbox", name=name, exact=True)
+
+    def tick(self, *categories: str) -> Self:
+        for category in categories:
+            self.checkbox(category).check()
+        return self
+
+    def agree(self, to: type[ScreenT]) -> ScreenT:
+        return self._press("Agree and continue", to)
+
+
+class ConfiguredForm(ConfiguredStep):
+    """A journey's own form step; its fields are found by their labels."""
+
+    def field(self, label: str) -> Locator:
+        return self.main.get_by_label(label, exact=True)
+
+    def option(self, label: str) -> Locator:
+        """A radio button of one of the form's questions."""
+        return self.main.get_by_role("radio", name=label, exact=True)
+
+    def checkbox(self, label: str) -> Locator:
+        return self.main.get_by_role("checkbox", name=label, exact=True)
+
+    def continue_(self, to: type[ScreenT]) -> ScreenT:
+        return self._press("Continue", to)
+
+    def continue_expecting_problem(self) -> Self:
+        return self._press_expecting_problem("Continue")
+
+
+class ConfiguredSoftware(ConfiguredStep):
+    @property
+    def choices(self) -> Locator:
+        return self.main.get_by_role("group", name=self._("Your accounting software"))
+
+    def platform(self, name: str) -> Locator:
+        return self.choices.get_by_role("radio", name=re.compile(rf"^{re.escape(name)}\b"))
+
+    def choose(self, name: str = SANDBOX) -> Self:
+        self.platform(name).check()
+        return self
+
+    def continue_(self, to: type[ScreenT]) -> ScreenT:
+        return self._press("Continue", to)
+
+
+class ConfiguredReview(ConfiguredStep):
+    def section(self, title: str) -> Locator:
+        """The answers given on one step, under that step's title."""
+        return self.main.get_by_role("region", name=title, exact=True)
+
+    def questions(self, section: str) -> Locator:
+        return self.section(section).get_by_role("term")
+
+    def answers(self, section: str) -> Locator:
+        return self.section(section).get_by_role("definition")
+
+    def change(self, section: str, to: type[ScreenT]) -> ScreenT:
+        self.section(section).get_by_role("link", name=f"Change {section}", exact=True).click()
+        return to(self.page)
+
+    def confirm(self, to: type[ScreenT]) -> ScreenT:
+        return self._press("Confirm and continue", to)
+
+
+class ConfiguredInstructions(ConfiguredStep):
+    def ready(self, to: type[ScreenT]) -> ScreenT:
+        return self._press("I'm ready to connect", to)
+
+
+class ConfiguredConnect(ConfiguredStep):
+    @property
+    def connected_so_far(self) -> Locator:
+        return self.main.get_by_role("status")
+
+    def continue_to_sandbox(self) -> SandboxSignInFromJourney:
+        self._button("Continue to %(platform)s", platform=SANDBOX).click()
+        return SandboxSignInFromJourney(self.page)
+
+    def connect_another(self) -> SandboxConsentFromJourney:
+        """One more organisation; the sandbox still knows the customer, so no sign-in."""
+        self._button("Connect another organisation").click()
+        return SandboxConsentFromJourney(self.page)
+
+    def continue_(self, to: type[ScreenT]) -> ScreenT:
+        """Done connecting: on to the journey's next step."""
+        return self._press("Continue", to)
+
+
+class ConfiguredDone(ConfiguredStep):
+    def connected(self, organisation: str) -> Locator:
+        """The notice that one organisation is connected."""
+        name = self._("Connected to %(organisation)s", organisation=organisation)
+        return self.main.get_by_role("status").filter(
+            has=self.page.get_by_role("heading", name=name, exact=True)
+        )
+
+    def return_link(self, label: str) -> Locator:
+        return self.main.get_by_role("link", name=label, exact=True)
+
+
+class SandboxSignInFromJourney(SandboxSignInPage):
+    """The sandbox's sign-in, reached from a configured journey."""
+
+    def sign_in(
+        self, email: str = SANDBOX_LOGIN_EMAIL, password: str = SANDBOX_LOGIN_PASSWORD
+    ) -> SandboxConsentFromJourney:
+        super().sign_in(email, password)
+        return SandboxConsentFromJourney(self.page)
+
+
+class SandboxConsentFromJourney(SandboxConsentPage):
+    """The sandbox's consent page; Approve leads back to where the journey says."""
+
+    def choose(self, organisation: str) -> Self:
+        super().choose(organisation)
+        return self
+
+    def approve_into(self, to: type[ScreenT]) -> ScreenT:
+        self.main.get_by_role("button", name="Approve").click()
+        return to(self.page)
+
+
+# journeys/business.yaml: Harbour Capital's loan application.
+
+HARBOUR = "Harbour Capital"
+HARBOUR_ACCOUNTS = "Your management accounts and bank transactions"
+HARBOUR_MARKETING = "Your contact details, for news about our products"
+
+
+class ApplyWelcomePage(ConfiguredWelcome):
+    business = HARBOUR
+    title = "Tell us about your business"
+
+
+class ApplyConsentPage(ConfiguredConsent):
+    business = HARBOUR
+    title = "What you agree to share"
+
+
+class BusinessDetailsPage(ConfiguredForm):
+    business = HARBOUR
+    title = "About your business"
+
+
+class LimitedCompanyPage(ConfiguredForm):
+    """Shown only when the business is a limited company."""
+
+    business = HARBOUR
+    title = "Your limited company"
+
+
+class ApplySoftwarePage(ConfiguredSoftware):
+    business = HARBOUR
+    title = "Choose your accounting software"
+
+
+class CheckAnswersPage(ConfiguredReview):
+    business = HARBOUR
+    title = "Check your answers"
+
+
+class ApplyInstructionsPage(ConfiguredInstructions):
+    business = HARBOUR
+    title = "Before you connect"
+
+
+class ConnectAccountsPage(ConfiguredConnect):
+    business = HARBOUR
+    title = "Connect your accounts"
+
+
+class ApplicationReceivedPage(ConfiguredDone):
+    business = HARBOUR
+    title = "Application received"
+
+
+# journeys/reconnect.yaml: Northwind Lending asks for a fresh sign-in.
+
+NORTHWIND = "Northwind Lending"
+
+
+class ReconnectWelcomePage(ConfiguredWelcome):
+    business = NORTHWIND
+    title = "Your accounting connection needs renewing"
+
+
+class ReconnectSoftwarePage(ConfiguredSoftware):
+    business = NORTHWIND
+    title = "Which software do you use?"
+
+
+class SignInAgainPage(ConfiguredConnect):
+    business = NORTHWIND
+    title = "Sign in again"
+
+
+class ReconnectedPage(ConfiguredDone):
+    business = NORTHWIND
+    title = "You're reconnected"
+
+
+# journeys/default.yaml in French, and one of its steps in German.
+
+FR_FINANCIAL_STATEMENTS = "Compte de résultat, bilan et flux de trésorerie"
+FR_INVOICES_AND_BILLS = "Factures de vente, factures d'achat et vos partenaires commerciaux"
+FR_ONGOING_MONITORING = "Mises à jour mensuelles de ces mêmes données pendant la durée du prêt"
+FR_REQUIRED_ITEMS = (FR_FINANCIAL_STATEMENTS, FR_INVOICES_AND_BILLS)
+
+
+class FrenchWelcomePage(ConfiguredWelcome):
+    business = NORTHWIND
+    ui = FRENCH_UI
+    title = "Connectez votre logiciel de comptabilité à Northwind Lending"
+
+
+class FrenchConsentPage(ConfiguredConsent):
+    business = NORTHWIND
+    ui = FRENCH_UI
+    title = "Ce que vous acceptez de partager"
+
+
+class FrenchSoftwarePage(ConfiguredSoftware):
+    business = NORTHWIND
+    ui = FRENCH_UI
+    title = "Choisissez votre logiciel de comptabilité"
+
+
+class GermanSoftwarePage(ConfiguredSoftware):
+    business = NORTHWIND
+    ui = GERMAN_UI
+    title = "Wählen Sie Ihre Buchhaltungssoftware"
+
+
+class FrenchInstructionsPage(ConfiguredInstructions):
+    business = NORTHWIND
+    ui = FRENCH_UI
+    title = "Avant de vous connecter"
+
+
+class FrenchConnectPage(ConfiguredConnect):
+    business = NORTHWIND
+    ui = FRENCH_UI
+    title = "Connectez votre logiciel de comptabilité"
+
+
+class FrenchDonePage(ConfiguredDone):
+    business = NORTHWIND
+    ui = FRENCH_UI
+    title = "Vous êtes connecté"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Flask, g, request
 
+from flask_babel import get_locale
+
 from app.extensions import babel
 from app.journey.definitions import Journey
 
@@ -29,3 +31,4 @@ def _ui_locale() -> str:
 def init_locales(app: Flask) -> None:
     babel.init_app(app, locale_selector=_ui_locale, default_translation_directories="translations")
     app.jinja_env.globals["language_names"] = LANGUAGE_NAMES
+    app.jinja_env.globals["ui_locale"] = lambda: str(get_locale() or "en")
