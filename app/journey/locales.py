@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Flask, g, request
-
 from flask_babel import get_locale
 
 from app.extensions import babel
