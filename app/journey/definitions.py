@@ -242,7 +242,7 @@ def answer_fields(step: Step) -> set[str]:
     if isinstance(step, PlatformSelectStep):
         return {"platform"}
     if isinstance(step, ConnectStep):
-        return {"platform", "organisation"}
+        return {"platform"}
     return set()
 
 
@@ -275,9 +275,25 @@ def _check_order(journey: Journey) -> list[Problem]:
     for needs, before in (("instructions", "platform_select"), ("connect", "platform_select")):
         for i, step_type in enumerate(types):
             if step_type == needs and before not in types[:i]:
+                article = "an" if needs[0] in "aeiou" else "a"
                 problems.append(
-                    (f"steps[{i}]", f"a '{needs}' step must come after a '{before}' step")
+                    (f"steps[{i}]", f"{article} '{needs}' step must come after a '{before}' step")
                 )
+    choice = journey.first_of("platform_select")
+    for i, step in enumerate(journey.steps):
+        # Instructions and connecting need the platform chosen: shown without it they
+        # would send the customer back to a choice they are never shown.
+        if (
+            choice is not None
+            and step.type in ("instructions", "connect")
+            and step.when != choice.when
+        ):
+            problems.append(
+                (
+                    f"steps[{i}].when",
+                    f"must be the same as the 'platform_select' step's when ({choice.when!r})",
+                )
+            )
     if "platform_select" in types and "connect" not in types:
         index = types.index("platform_select")
         problems.append(
@@ -330,8 +346,14 @@ def _check_fields(i: int, step: FormStep) -> list[Problem]:
             problems.append((f"{where}.min_length", "min_length is more than max_length"))
         if f.min is not None and f.max is not None and f.min > f.max:
             problems.append((f"{where}.min", "min is more than max"))
-        if (f.min is not None or f.max is not None) and f.type not in ("number", "date"):
+        if (f.min is not None or f.max is not None) and f.type != "number":
             problems.append((f"{where}.min", "min and max apply to number fields only"))
+        textual = f.type in ("text", "email", "phone")
+        for rule in ("min_length", "max_length", "pattern"):
+            if getattr(f, rule) is not None and not textual:
+                problems.append(
+                    (f"{where}.{rule}", f"{rule} applies to text, email and phone fields only")
+                )
         for j2, value in _duplicates([o.value for o in f.options]):
             problems.append((f"{where}.options[{j2}].value", f"duplicate option {value!r}"))
     return problems

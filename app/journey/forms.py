@@ -24,6 +24,7 @@ from wtforms import (
 )
 from wtforms.validators import (
     AnyOf,
+    DataRequired,
     Email,
     InputRequired,
     Length,
@@ -162,8 +163,12 @@ def _field(spec: FormField, journey: Journey, locale: str) -> Field:
     messages = spec.messages
     validators: list[Any] = []
     if spec.required:
+        required = text(messages.required, _("Enter %(label)s", label=label))
+        # DataRequired refuses an answer of only spaces; a number 0 is an answer, though.
         validators.append(
-            InputRequired(message=text(messages.required, _("Enter %(label)s", label=label)))
+            InputRequired(message=required)
+            if spec.type == "number"
+            else DataRequired(message=required)
         )
     else:
         validators.append(Optional())

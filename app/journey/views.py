@@ -238,7 +238,9 @@ def _consent_step(run: JourneyRun, journey: Journey, step: Step) -> StepResponse
             user_agent=request.user_agent.string,
             locale=run.locale,
         )
-        ledger.record_decisions(run, journey, step, form.granted(), evidence)
+        # Declining refuses every item, whatever was ticked before pressing it.
+        granted = set() if form.declining else form.granted()
+        ledger.record_decisions(run, journey, step, granted, evidence)
         if form.declining:
             engine.decline(run, step)
             db.session.commit()

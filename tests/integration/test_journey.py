@@ -252,3 +252,13 @@ def test_the_declined_page_swaps_as_a_fragment_too(customer_client: FlaskClient)
     )
     assert text_of(response).startswith("<title>You declined")
     assert "<html" not in text_of(response)
+
+
+def test_declining_refuses_every_item_even_ticked_ones(
+    app: Flask, customer_client: FlaskClient
+) -> None:
+    customer_client.post("/journey/welcome")
+    customer_client.post(
+        "/journey/consent", data={"consent_ongoing_monitoring": "y", "decline": "Decline and stop"}
+    )
+    assert {r.decision for r in _records(app)} == {"declined"}

@@ -239,3 +239,22 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     assert "duplicate step id 'welcome'" in message
     assert "unknown field 'nope'" in message
     assert "text_colour on white has a contrast" in message
+
+
+def test_text_rules_on_other_field_types_are_refused(tmp_path: Path) -> None:
+    data = _business()
+    data["steps"][2]["fields"][4]["max_length"] = 5  # employees, a number
+    data["steps"][2]["fields"][5]["min"] = 1  # trading_since, a date
+    message = _problems_of(tmp_path, data, "business")
+    assert (
+        "steps[2].fields[4].max_length: max_length applies to text, email and phone fields only"
+        in message
+    )
+    assert "steps[2].fields[5].min: min and max apply to number fields only" in message
+
+
+def test_connecting_must_be_shown_whenever_the_platform_choice_is(tmp_path: Path) -> None:
+    data = _business()
+    data["steps"][4]["when"] = "consent.accounts"
+    message = _problems_of(tmp_path, data, "business")
+    assert "steps[7].when: must be the same as the 'platform_select' step's when" in message
