@@ -41,13 +41,18 @@ def _checked_email(_: click.Context, __: click.Parameter, value: str) -> str:
 @click.option(
     "--journey", "journey_id", default=None, help="Journey id (default: the default journey)."
 )
-def invite_command(name: str, email: str, journey_id: str | None) -> None:
+@click.option("--locale", default=None, help="The journey's language (default: the browser's).")
+def invite_command(name: str, email: str, journey_id: str | None, locale: str | None) -> None:
     """Create a customer and print their signed journey link."""
     journey_id = journey_id or current_app.config["DEFAULT_JOURNEY"]
-    if get_journey(journey_id) is None:
+    journey = get_journey(journey_id)
+    if journey is None:
         raise click.BadParameter(f"no journey with id {journey_id!r}", param_hint="--journey")
+    if locale is not None and locale not in journey.locales:
+        offered = ", ".join(journey.locales)
+        raise click.BadParameter(f"journey {journey_id!r} is in {offered}", param_hint="--locale")
     customer = create_customer(name, email)
-    click.echo(journey_link(customer.public_id, journey_id))
+    click.echo(journey_link(customer.public_id, journey_id, locale))
 
 
 journeys_cli = AppGroup("journeys", help="Check and describe journey definitions.")

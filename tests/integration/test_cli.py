@@ -104,3 +104,17 @@ def test_journeys_list_says_when_the_database_is_not_migrated(tmp_path: Path) ->
     assert "run `flask db upgrade` first" in result.output
     with bare.app_context():
         db.engine.dispose()
+
+
+def test_invite_can_name_the_journeys_language(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    link = runner.invoke(
+        args=["invite", "--name", "A", "--email", "a@b.example", "--locale", "de"]
+    ).output.strip()
+    page = app.test_client().get(link.removeprefix("http://localhost"), follow_redirects=True)
+    assert "Verbinden Sie Ihre Buchhaltungssoftware" in page.get_data(as_text=True)
+    refused = runner.invoke(
+        args=["invite", "--name", "A", "--email", "a@b.example", "--locale", "es"]
+    )
+    assert refused.exit_code == 2
+    assert "journey 'default' is in en, fr, de" in refused.output
