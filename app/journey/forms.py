@@ -163,7 +163,11 @@ def _field(spec: FormField, journey: Journey, locale: str) -> Field:
     messages = spec.messages
     validators: list[Any] = []
     if spec.required:
-        required = text(messages.required, _("Enter %(label)s", label=label))
+        if spec.type in ("select", "radio"):
+            standard = _("Choose an answer for “%(label)s”", label=label)
+        else:
+            standard = _("Enter an answer for “%(label)s”", label=label)
+        required = text(messages.required, standard)
         # DataRequired refuses an answer of only spaces; a number 0 is an answer, though.
         validators.append(
             InputRequired(message=required)
