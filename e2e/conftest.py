@@ -182,7 +182,9 @@ def at_connect(at_consent: ConsentPage) -> ConnectPage:
 # Links to the other journeys of journeys/, each for a fresh customer.
 
 
-def _configured_link(live_server: LiveServer, journey_id: str, locale: str | None = None) -> JourneyLink:
+def _configured_link(
+    live_server: LiveServer, journey_id: str, locale: str | None = None
+) -> JourneyLink:
     from app.customers import create_customer
     from app.links import journey_link as make_link
 

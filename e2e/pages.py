@@ -273,8 +273,7 @@ FRENCH_UI = {
 }
 GERMAN_UI = {
     "Step %(number)s of %(total)s": "Schritt %(number)s von %(total)s",
-    "Your accounting software": "Ihre Buchhaltungssoftware",
-    "Continue": "Weiter",
+    "I agree to share: %(category)s": "Ich bin einverstanden, Folgendes zu teilen: %(category)s",
 }
 
 ScreenT = TypeVar("ScreenT", bound=Screen)
@@ -561,6 +560,7 @@ FR_FINANCIAL_STATEMENTS = "Compte de résultat, bilan et flux de trésorerie"
 FR_INVOICES_AND_BILLS = "Factures de vente, factures d'achat et vos partenaires commerciaux"
 FR_ONGOING_MONITORING = "Mises à jour mensuelles de ces mêmes données pendant la durée du prêt"
 FR_REQUIRED_ITEMS = (FR_FINANCIAL_STATEMENTS, FR_INVOICES_AND_BILLS)
+DE_FINANCIAL_STATEMENTS = "Gewinn- und Verlustrechnung, Bilanz und Cashflow"
 
 
 class FrenchWelcomePage(ConfiguredWelcome):
@@ -581,12 +581,6 @@ class FrenchSoftwarePage(ConfiguredSoftware):
     title = "Choisissez votre logiciel de comptabilité"
 
 
-class GermanSoftwarePage(ConfiguredSoftware):
-    business = NORTHWIND
-    ui = GERMAN_UI
-    title = "Wählen Sie Ihre Buchhaltungssoftware"
-
-
 class FrenchInstructionsPage(ConfiguredInstructions):
     business = NORTHWIND
     ui = FRENCH_UI
@@ -603,3 +597,9 @@ class FrenchDonePage(ConfiguredDone):
     business = NORTHWIND
     ui = FRENCH_UI
     title = "Vous êtes connecté"
+
+
+class GermanConsentPage(ConfiguredConsent):
+    business = NORTHWIND
+    ui = GERMAN_UI
+    title = "Was Sie teilen möchten"

@@ -93,9 +93,22 @@ def current_step(run: JourneyRun, journey: Journey) -> Step:
 
 
 def position(run: JourneyRun, journey: Journey, step: Step) -> Position:
+    """Step N of M: M counts the steps shown and those not yet decided.
+
+    A conditional step whose condition reads a question not answered yet is counted,
+    so that the total only ever goes down as the customer answers.
+    """
     shown = [s.id for s in applicable_steps(journey, run.answers)]
-    number = shown.index(step.id) + 1 if step.id in shown else len(shown)
-    return Position(number, len(shown))
+    undecided = [
+        s.id
+        for s in journey.steps
+        if s.id not in shown
+        and s.condition is not None
+        and any(ref.partition(".")[0] not in run.answers for ref in s.condition.references)
+    ]
+    counted = [s.id for s in journey.steps if s.id in shown or s.id in undecided]
+    number = counted.index(step.id) + 1 if step.id in counted else len(counted)
+    return Position(number, len(counted))
 
 
 def may_visit(run: JourneyRun, journey: Journey, step: Step) -> bool:
@@ -112,18 +125,30 @@ def answers_for(run: JourneyRun, step_id: str) -> dict[str, Any]:
     return dict(run.answers.get(step_id, {}))
 
 
+# Steps whose work depends on everything asked before them: a changed answer reopens them.
+DEPENDENT_TYPES = {"review", "instructions", "connect"}
+
+
 def complete_step(run: JourneyRun, journey: Journey, step: Step, answers: dict[str, Any]) -> Step:
     """Record a step's answers and return the step to show next.
 
-    Changing an earlier answer (another platform, say) reopens the steps after it,
-    since what they did or whether they are shown depended on it.
+    Changing an earlier answer reopens the later steps that depend on it (a review,
+    instructions and connecting, and a step it now shows or hides); the customer
+    then returns to the first step still to do, not through every step again.
     """
     index = journey.index(step.id)
+    revisit = step.id in run.completed_steps
     previous = run.answers.get(step.id)
     completed = list(run.completed_steps)
     if previous is not None and previous != answers:
-        later = {s.id for s in journey.steps[index + 1 :]}
-        completed = [s for s in completed if s not in later]
+        shown_before = {s.id for s in applicable_steps(journey, run.answers)}
+        shown_after = {s.id for s in applicable_steps(journey, {**run.answers, step.id: answers})}
+        reopened = {
+            s.id
+            for s in journey.steps[index + 1 :]
+            if s.type in DEPENDENT_TYPES or (s.id in shown_before) != (s.id in shown_after)
+        }
+        completed = [s for s in completed if s not in reopened]
     if step.id not in completed:
         completed.append(step.id)
     run.answers = {**run.answers, step.id: answers}
@@ -132,6 +157,8 @@ def complete_step(run: JourneyRun, journey: Journey, step: Step, answers: dict[s
     events.step_completed(run, step.id)
     shown = applicable_steps(journey, run.answers)
     following = next(s for s in shown if journey.index(s.id) > index)
+    if revisit:
+        following = current_step(run, journey)
     run.current_step = current_step(run, journey).id
     if following.type == "done":
         finish(run, journey)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
+from flask_babel import format_date
 from flask_babel import gettext as _
 
 from app.connections.catalogue import get_platform
@@ -30,6 +32,8 @@ def _shown_value(journey: Journey, spec: FormField, value: object, locale: str) 
         return _("Not given")
     if spec.type == "checkbox":
         return _("Yes") if value else _("No")
+    if spec.type == "date" and isinstance(value, str):
+        return format_date(date.fromisoformat(value), format="long")
     for option in spec.options:
         if option.value == value:
             return journey.text(option.label, locale)

@@ -368,7 +368,11 @@ def language() -> Response:
     if form.validate_on_submit() and form.locale.data in journey.locales:
         run.locale = form.locale.data
         db.session.commit()
-    target = form.next.data or ""
+    # Back to the page the customer is on. With htmx the header's form keeps the
+    # address of the first page loaded, so the Referer (same-origin) says it better.
+    referer = urlsplit(request.referrer or "")
+    on_this_site = referer.netloc == request.host and referer.path.startswith("/journey")
+    target = referer.path if on_this_site else (form.next.data or "")
     # Only a path of this journey, never another site (an open redirect).
     if not target.startswith("/journey") or "//" in target or "\\" in target:
         target = url_for(".resume")

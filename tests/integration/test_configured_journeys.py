@@ -50,8 +50,8 @@ def business(app: Flask) -> FlaskClient:
 
 def test_a_form_step_shows_its_fields_with_labels_and_hints(business: FlaskClient) -> None:
     page = text_of(business.get("/journey/details"))
-    # Step 4 is shown only to limited companies: until then it isn't counted.
-    assert "Step 3 of 8" in page
+    # Step 4 is shown only to limited companies; until that's known it is counted.
+    assert "Step 3 of 9" in page
     for label in ("Registered business name", "Type of business", "Number of employees"):
         assert label in page
     assert "We'll only call about this application." in page
@@ -111,12 +111,20 @@ def test_the_review_lists_answers_with_links_to_change_them(business: FlaskClien
     assert "£100,000 to £1 million" in page
     assert "You agree to share this" in page and "You declined" in page
     assert 'href="/journey/details">Change' in page
-    # Changing an answer shows the new value in the review.
-    business.post(
+    # Changing an answer leads straight back to the review, which shows the new value.
+    changed = business.post(
         "/journey/details", data={**DETAILS, "company_type": "sole_trader", "employees": "40"}
     )
-    business.post("/journey/software", data={"platform": "sandbox"})
+    assert changed.location.endswith("/journey/review")
     assert "40" in text_of(business.get("/journey/review"))
+
+
+def test_changing_to_a_limited_company_asks_the_company_step_next(business: FlaskClient) -> None:
+    business.post("/journey/details", data={**DETAILS, "company_type": "sole_trader"})
+    business.post("/journey/software", data={"platform": "sandbox"})
+    changed = business.post("/journey/details", data=DETAILS)
+    assert changed.location.endswith("/journey/company")
+    assert "Step 4 of 9" in text_of(business.get("/journey/company"))
 
 
 def test_several_organisations_can_be_connected(
@@ -222,3 +230,21 @@ def test_a_run_finishes_on_the_version_it_started_with(app: Flask, tmp_path: Pat
     assert len(reconnect_rows) == 2
     assert any("earlier" in row and "1 run(s)" in row for row in reconnect_rows)
     assert any("current" in row and "1 run(s)" in row for row in reconnect_rows)
+
+
+def test_the_language_switcher_returns_to_the_page_the_customer_is_on(app: Flask) -> None:
+    client = _open(app, "default")
+    client.post("/journey/welcome")
+    # With htmx the header keeps the first page's address; the browser's Referer is right.
+    response = client.post(
+        "/journey/language",
+        data={"locale": "fr", "next": "/journey/welcome"},
+        headers={"Referer": "http://localhost/journey/consent"},
+    )
+    assert response.location.endswith("/journey/consent")
+    foreign = client.post(
+        "/journey/language",
+        data={"locale": "fr", "next": "/journey/welcome"},
+        headers={"Referer": "https://evil.example/journey/consent"},
+    )
+    assert foreign.location.endswith("/journey/welcome")
