@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import click
 from email_validator import EmailNotValidError, validate_email
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
+from app.connections.lifecycle import disconnect, refresh_due, rotate_encryption_key
 from app.customers import create_customer, find_by_external_id
+from app.extensions import db
 from app.journey.definitions import (
     JourneyDefinitionError,
     current_journeys,
@@ -21,6 +25,7 @@ from app.journey.definitions import (
 )
 from app.journey.versions import summaries
 from app.links import journey_link
+from app.models import Connection
 
 DEMO_EXTERNAL_ID = "demo-customer"
 
@@ -137,7 +142,48 @@ def demo_command() -> None:
     )
 
 
+connections_cli = AppGroup("connections", help="Look after linked connections.")
+
+
+@connections_cli.command("refresh")
+@click.option(
+    "--lead", default=300, show_default=True, help="Refresh tokens expiring within N seconds."
+)
+def refresh_command(lead: int) -> None:
+    """Refresh every token that is about to expire (safe to run from several processes)."""
+    outcomes = refresh_due(timedelta(seconds=lead))
+    names = ("refreshed", "deauthorized", "failed", "skipped")
+    click.echo(", ".join(f"{outcomes.get(name, 0)} {name}" for name in names))
+
+
+@connections_cli.command("disconnect")
+@click.argument("public_id")
+def disconnect_command(public_id: str) -> None:
+    """Disconnect a connection: revoke at the provider and delete its tokens."""
+    connection = db.session.scalars(
+        select(Connection).where(Connection.public_id == public_id)
+    ).first()
+    if connection is None:
+        raise click.BadParameter(f"no connection {public_id!r}", param_hint="PUBLIC_ID")
+    if connection.status == "disconnected":
+        click.echo("Already disconnected.")
+        return
+    revoked = disconnect(connection)
+    click.echo("Disconnected" + ("." if revoked else "; the provider did not confirm revocation."))
+
+
+tokens_cli = AppGroup("tokens", help="Provider tokens encrypted at rest.")
+
+
+@tokens_cli.command("rotate-key")
+def rotate_key_command() -> None:
+    """Re-encrypt stored tokens with the first key of ONRAMP_TOKEN_ENCRYPTION_KEY."""
+    click.echo(f"Re-encrypted {rotate_encryption_key()} secret(s) with the current key.")
+
+
 def init_cli(app: Flask) -> None:
     app.cli.add_command(invite_command)
     app.cli.add_command(journeys_cli)
     app.cli.add_command(demo_command)
+    app.cli.add_command(connections_cli)
+    app.cli.add_command(tokens_cli)

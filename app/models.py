@@ -138,6 +138,12 @@ class Connection(db.Model):  # type: ignore[name-defined,misc]
     # The provider's token response, encrypted with TOKEN_ENCRYPTION_KEY (see vault.py).
     token_ciphertext: Mapped[str | None] = mapped_column(Text)
     token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Bumped on every token change: a writer that read an older version lost a race.
+    token_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # A refresh in progress elsewhere: other processes leave the connection alone until then.
+    refresh_claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(50))
     last_error_detail: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -36,6 +36,7 @@ class ProviderConfig:
     client_id: str
     client_secret: str
     scopes: tuple[str, ...]
+    revocation_url: str | None = None
 
 
 def provider_config(platform: str) -> ProviderConfig | None:
@@ -52,6 +53,7 @@ def provider_config(platform: str) -> ProviderConfig | None:
             client_id=config["SANDBOX_CLIENT_ID"],
             client_secret=config["SANDBOX_CLIENT_SECRET"],
             scopes=("accounting.read", "offline_access"),
+            revocation_url=f"{base}/revoke",
         )
     return None
 
@@ -117,3 +119,42 @@ def fetch_organisation(provider: ProviderConfig, token: dict[str, Any]) -> tuple
         raise ProviderError(
             "organisation_lookup_failed", f"organisation look-up failed: {type(exc).__name__}"
         ) from exc
+
+
+def refresh_tokens(provider: ProviderConfig, refresh_token: str) -> dict[str, Any]:
+    """New tokens for a refresh token; ``refresh_refused`` when the provider says no."""
+    session = _session(provider, redirect_uri(provider.platform))
+    try:
+        token = session.refresh_token(provider.token_url, refresh_token=refresh_token)
+    except AuthlibBaseError as exc:
+        # invalid_grant: revoked, expired or already used. The connection is gone.
+        reason = (
+            "refresh_refused"
+            if exc.error in ("invalid_grant", "unauthorized_client")
+            else "refresh_failed"
+        )
+        raise ProviderError(reason, f"token endpoint refused the refresh: {exc.error}") from exc
+    except (requests.RequestException, ValueError) as exc:
+        raise ProviderError(
+            "refresh_failed", f"token endpoint unreachable: {type(exc).__name__}"
+        ) from exc
+    return dict(token)
+
+
+def revoke_tokens(provider: ProviderConfig, token: dict[str, Any]) -> None:
+    """Revoke a connection's tokens at the provider (RFC 7009), refresh token first."""
+    if provider.revocation_url is None:
+        return
+    session = _session(provider, redirect_uri(provider.platform))
+    for kind in ("refresh_token", "access_token"):
+        if not token.get(kind):
+            continue
+        try:
+            response = session.revoke_token(
+                provider.revocation_url, token[kind], token_type_hint=kind
+            )
+            response.raise_for_status()
+        except (requests.RequestException, AuthlibBaseError) as exc:
+            raise ProviderError(
+                "revoke_failed", f"revocation failed: {type(exc).__name__}"
+            ) from exc

@@ -17,7 +17,8 @@ class VaultError(Exception):
     """Stored ciphertext that no configured key can open."""
 
 
-def _fernet() -> MultiFernet:
+def keys() -> MultiFernet:
+    """Every configured key: the first encrypts (and rotation moves to it), all decrypt."""
     keys = [
         k.strip() for k in str(current_app.config["TOKEN_ENCRYPTION_KEY"]).split(",") if k.strip()
     ]
@@ -25,12 +26,12 @@ def _fernet() -> MultiFernet:
 
 
 def encrypt_text(plaintext: str) -> str:
-    return _fernet().encrypt(plaintext.encode()).decode()
+    return keys().encrypt(plaintext.encode()).decode()
 
 
 def decrypt_text(ciphertext: str) -> str:
     try:
-        return _fernet().decrypt(ciphertext.encode()).decode()
+        return keys().decrypt(ciphertext.encode()).decode()
     except InvalidToken as exc:
         raise VaultError("ciphertext cannot be decrypted with the configured keys") from exc
 

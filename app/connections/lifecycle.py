@@ -1,0 +1,170 @@
+"""After linking: refresh before expiry, notice deauthorization, disconnect, rotate keys.
+
+Refreshes are safe to run from several processes at once: a process first claims a
+connection for a short lease with a conditional UPDATE, and stores the new tokens
+only if nobody changed them meanwhile, so a rotating refresh token is used once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+
+from app.connections.oauth import ProviderError, provider_config, refresh_tokens, revoke_tokens
+from app.connections.vault import decrypt_json, encrypt_json, keys
+from app.extensions import db
+from app.models import Connection, OAuthFlow, utcnow
+
+REFRESH_LEAD = timedelta(minutes=5)
+CLAIM_LEASE = timedelta(seconds=60)
+
+
+def due_for_refresh(lead: timedelta = REFRESH_LEAD) -> list[int]:
+    """Linked connections whose access token expires within ``lead``."""
+    return list(
+        db.session.scalars(
+            select(Connection.id).where(
+                Connection.status == "linked",
+                Connection.token_expires_at.is_not(None),
+                Connection.token_expires_at <= utcnow() + lead,
+            )
+        )
+    )
+
+
+def _claim(connection_id: int) -> bool:
+    now = utcnow()
+    claimed = db.session.execute(
+        update(Connection)
+        .where(
+            Connection.id == connection_id,
+            Connection.status == "linked",
+            or_(Connection.refresh_claimed_until.is_(None), Connection.refresh_claimed_until < now),
+        )
+        .values(refresh_claimed_until=now + CLAIM_LEASE)
+    )
+    db.session.commit()
+    return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def _store(connection: Connection, version: int, **values: Any) -> bool:
+    """Write a token change unless another process changed the tokens first."""
+    stored = db.session.execute(
+        update(Connection)
+        .where(Connection.id == connection.id, Connection.token_version == version)
+        .values(
+            token_version=version + 1, refresh_claimed_until=None, updated_at=utcnow(), **values
+        )
+    )
+    db.session.commit()
+    return bool(stored.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def refresh_connection(connection_id: int, lead: timedelta = REFRESH_LEAD) -> str:
+    """Refresh one connection's tokens; returns refreshed, deauthorized, failed or skipped."""
+    if not _claim(connection_id):
+        return "skipped"
+    connection = db.session.get(Connection, connection_id)
+    if connection is None:
+        return "skipped"
+    db.session.refresh(connection)
+    version = connection.token_version
+    expires = connection.token_expires_at
+    provider = provider_config(connection.platform)
+    if (
+        expires is None
+        or expires > utcnow() + lead
+        or provider is None
+        or not connection.token_ciphertext
+    ):
+        _release(connection)
+        return "skipped"
+    token = decrypt_json(connection.token_ciphertext)
+    try:
+        fresh = refresh_tokens(provider, str(token.get("refresh_token") or ""))
+    except ProviderError as exc:
+        if exc.reason == "refresh_refused":
+            ended = _store(
+                connection,
+                version,
+                status="deauthorized",
+                token_ciphertext=None,
+                token_expires_at=None,
+                last_error=exc.reason,
+                last_error_detail=exc.detail[:500],
+                ended_at=utcnow(),
+            )
+            return "deauthorized" if ended else "skipped"
+        _release(connection, exc.detail)
+        return "failed"
+    # Some providers keep the refresh token and return none: keep ours then.
+    fresh.setdefault("refresh_token", token.get("refresh_token"))
+    expires_in = fresh.get("expires_in")
+    stored = _store(
+        connection,
+        version,
+        token_ciphertext=encrypt_json(fresh),
+        token_expires_at=utcnow() + timedelta(seconds=int(expires_in)) if expires_in else None,
+        last_refreshed_at=utcnow(),
+        last_error=None,
+        last_error_detail=None,
+    )
+    return "refreshed" if stored else "skipped"
+
+
+def _release(connection: Connection, detail: str | None = None) -> None:
+    values: dict[str, Any] = {"refresh_claimed_until": None}
+    if detail:
+        values["last_error_detail"] = detail[:500]
+    db.session.execute(update(Connection).where(Connection.id == connection.id).values(**values))
+    db.session.commit()
+
+
+def refresh_due(lead: timedelta = REFRESH_LEAD) -> Counter[str]:
+    """Refresh every connection that is due; counts of each outcome."""
+    return Counter(refresh_connection(cid, lead) for cid in due_for_refresh(lead))
+
+
+def disconnect(connection: Connection) -> bool:
+    """Revoke at the provider where it can, then forget the tokens.
+
+    Returns whether the provider confirmed the revocation; the connection is
+    disconnected either way, since the customer or business asked for it.
+    """
+    revoked = True
+    provider = provider_config(connection.platform)
+    if provider is not None and connection.token_ciphertext:
+        try:
+            revoke_tokens(provider, decrypt_json(connection.token_ciphertext))
+        except ProviderError as exc:
+            revoked = False
+            connection.last_error_detail = exc.detail[:500]
+    connection.status = "disconnected"
+    connection.token_ciphertext = None
+    connection.token_expires_at = None
+    connection.ended_at = utcnow()
+    connection.token_version += 1
+    db.session.commit()
+    return revoked
+
+
+def rotate_encryption_key() -> int:
+    """Re-encrypt every stored secret with the first configured key; returns how many."""
+    fernet = keys()
+    count = 0
+    for connection in db.session.scalars(select(Connection)):
+        if connection.token_ciphertext:
+            connection.token_ciphertext = fernet.rotate(
+                connection.token_ciphertext.encode()
+            ).decode()
+            count += 1
+    for flow in db.session.scalars(select(OAuthFlow)):
+        flow.code_verifier_ciphertext = fernet.rotate(
+            flow.code_verifier_ciphertext.encode()
+        ).decode()
+        count += 1
+    db.session.commit()
+    return count
