@@ -13,7 +13,9 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
+from app.connections.catalogue import PLATFORMS, credentials, unavailable_reason
 from app.connections.lifecycle import disconnect, refresh_due, rotate_encryption_key
+from app.connections.oauth import redirect_uri
 from app.customers import create_customer, find_by_external_id
 from app.extensions import db
 from app.journey.definitions import (
@@ -172,6 +174,21 @@ def disconnect_command(public_id: str) -> None:
     click.echo("Disconnected" + ("." if revoked else "; the provider did not confirm revocation."))
 
 
+@click.command("platforms")
+@click.argument("action", type=click.Choice(["list"]), default="list")
+@with_appcontext
+def platforms_command(action: str) -> None:
+    """List the accounting platforms: callback URL to register, credentials, availability."""
+    for platform in PLATFORMS.values():
+        configured = "credentials configured" if credentials(platform) else "no credentials"
+        reason = unavailable_reason(platform)
+        click.echo(f"{platform.key:<17} {platform.name}")
+        click.echo(f"{'':<17} callback: {redirect_uri(platform.key)}")
+        click.echo(
+            f"{'':<17} {configured}; " + (f"unavailable: {reason}" if reason else "available")
+        )
+
+
 tokens_cli = AppGroup("tokens", help="Provider tokens encrypted at rest.")
 
 
@@ -187,3 +204,4 @@ def init_cli(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(connections_cli)
     app.cli.add_command(tokens_cli)
+    app.cli.add_command(platforms_command)

@@ -1,28 +1,29 @@
-"""The accounting platforms a customer can choose from.
+"""The accounting platforms a customer can choose from, loaded from ``platforms.yaml``.
 
-Only the built-in Sandbox can be connected for now. The real platforms are listed
-so that journeys can name them; they show as unavailable until their OAuth clients
-arrive with the platform catalogue.
+A platform can be connected on an instance when its OAuth client is configured
+(``ONRAMP_<KEY>_CLIENT_ID`` and ``_CLIENT_SECRET``, or ``instance/platforms.yaml``)
+and Onramp knows how to find the organisation it connected. Until then the journey
+shows it as unavailable, never as a broken button. The built-in Sandbox needs no
+credentials of the customer's: it is Onramp's own test platform.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import string
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
 
+import yaml
 from flask import current_app
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
+from pydantic import BaseModel, ConfigDict, Field
 
-
-@dataclass(frozen=True)
-class Platform:
-    key: str
-    name: str
-    # Two or three letters on a neutral tile: no vendor's trademark is copied.
-    monogram: str
-    instructions: str | LazyString = ""  # Markdown, translated by the message catalogues
-    available: bool = False
-
+CATALOGUE_FILE = Path(__file__).with_name("platforms.yaml")
+# How organisations are found that Onramp can do today; the others come with their
+# Sandbox impersonation.
+SUPPORTED_STRATEGIES = {"api"}
 
 SANDBOX_INSTRUCTIONS = _l(
     """\
@@ -37,31 +38,127 @@ The Sandbox is a practice accounting platform: no real business data is involved
 Onramp asks for **read-only** access to accounting data. You can revoke it at any time.
 """
 )
+GENERIC_INSTRUCTIONS = _l(
+    """\
+1. Select **Continue**. Your accounting software's sign-in page opens in this window.
+2. Sign in as a user who can manage connected apps.
+3. Choose the organisation to connect and approve **read-only** access.
+4. You'll come straight back here and see which organisation is connected.
+"""
+)
 
-PLATFORMS: dict[str, Platform] = {
-    p.key: p
-    for p in (
-        Platform(
-            key="sandbox",
-            name="Sandbox Accounting",
-            monogram="SB",
-            instructions=SANDBOX_INSTRUCTIONS,
-            available=True,
-        ),
-        Platform(key="xero", name="Xero", monogram="X"),
-        Platform(key="quickbooks", name="QuickBooks Online", monogram="QB"),
-        Platform(key="sage", name="Sage Business Cloud Accounting", monogram="SA"),
-        Platform(key="freeagent", name="FreeAgent", monogram="FA"),
-    )
-}
+
+class OrganisationLookup(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    strategy: Literal["api", "list_api", "redirect_param", "token_field"]
+    url: str | None = None
+    list: str | None = None
+    id: str
+    name: str | None = None
+    name_param: str | None = None
+    name_url: str | None = None
+    header: str | None = None
+
+
+class Platform(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: str
+    name: str
+    # Two letters on a neutral tile: no vendor's trademark is copied.
+    monogram: str = Field(max_length=3)
+    authorize_url: str
+    token_url: str
+    revocation_url: str | None = None
+    issuer: str | None = None
+    scopes: list[str] = Field(default_factory=list)
+    extra_params: dict[str, str] = Field(default_factory=dict)
+    pkce: bool = True
+    token_auth: Literal["client_secret_basic", "client_secret_post"] = "client_secret_basic"
+    settings: dict[str, str | None] = Field(default_factory=dict)
+    organisation: OrganisationLookup
+    access_token_seconds: int | None = None
+    refresh_token_days: int | None = None
+
+    @property
+    def instructions(self) -> str | LazyString:
+        """The default customer instructions (Markdown); a journey may replace them."""
+        return SANDBOX_INSTRUCTIONS if self.key == "sandbox" else GENERIC_INSTRUCTIONS
+
+
+@cache
+def _catalogue() -> dict[str, Platform]:
+    raw: dict[str, Any] = yaml.safe_load(CATALOGUE_FILE.read_text(encoding="utf-8"))
+    return {key: Platform.model_validate({"key": key, **entry}) for key, entry in raw.items()}
+
+
+PLATFORMS = _catalogue()
 
 
 def get_platform(key: str) -> Platform | None:
     return PLATFORMS.get(key)
 
 
+def _instance_file() -> dict[str, Any]:
+    path = Path(
+        current_app.config.get("PLATFORMS_FILE")
+        or Path(current_app.instance_path) / "platforms.yaml"
+    )
+    if not path.is_file():
+        return {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return data if isinstance(data, dict) else {}
+
+
+def setting(platform: Platform, name: str) -> str | None:
+    """A platform setting or credential: environment first, then instance/platforms.yaml."""
+    value = current_app.config.get(f"{platform.key.upper()}_{name.upper()}")
+    if value is None:
+        value = (_instance_file().get(platform.key) or {}).get(name)
+    if value is None:
+        value = platform.settings.get(name)
+    return str(value) if value is not None else None
+
+
+def credentials(platform: Platform) -> tuple[str, str] | None:
+    if platform.key == "sandbox":
+        config = current_app.config
+        return config["SANDBOX_CLIENT_ID"], config["SANDBOX_CLIENT_SECRET"]
+    client_id, secret = setting(platform, "client_id"), setting(platform, "client_secret")
+    return (client_id, secret) if client_id and secret else None
+
+
+def expand(platform: Platform, template: str, **extra: str) -> str | None:
+    """A URL with its {placeholders} filled in, or None if a setting is missing."""
+    values: dict[str, str] = {}
+    for _, field, _, _ in string.Formatter().parse(template):
+        if not field:
+            continue
+        if field in extra:
+            values[field] = extra[field]
+        elif field == "sandbox_url":
+            values[field] = str(current_app.config.get("SANDBOX_URL") or "").rstrip("/")
+        else:
+            values[field] = setting(platform, field) or ""
+        if not values[field]:
+            return None
+    return template.format(**values)
+
+
+def unavailable_reason(platform: Platform) -> str | None:
+    """Why a platform can't be connected here, or None when it can."""
+    if platform.key == "sandbox":
+        return None if current_app.config.get("SANDBOX_URL") else "the Sandbox is turned off"
+    if credentials(platform) is None:
+        return "no client id and secret configured"
+    if expand(platform, platform.authorize_url) is None:
+        return "a setting its URLs need is missing"
+    if platform.organisation.strategy not in SUPPORTED_STRATEGIES:
+        return f"finding the organisation by {platform.organisation.strategy} is not supported yet"
+    return None
+
+
 def is_available(platform: Platform) -> bool:
     """Whether a customer can connect this platform on this instance right now."""
-    if platform.key == "sandbox":
-        return bool(current_app.config["SANDBOX_URL"])
-    return platform.available
+    return unavailable_reason(platform) is None

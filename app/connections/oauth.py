@@ -14,6 +14,7 @@ from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.requests_client import OAuth2Session
 from flask import current_app
 
+from app.connections.catalogue import credentials, expand, get_platform, is_available
 from app.urls import public_url
 
 
@@ -37,25 +38,38 @@ class ProviderConfig:
     client_secret: str
     scopes: tuple[str, ...]
     revocation_url: str | None = None
+    pkce: bool = True
+    token_auth: str = "client_secret_basic"
+    extra_params: tuple[tuple[str, str], ...] = ()
 
 
-def provider_config(platform: str) -> ProviderConfig | None:
+def provider_config(platform_key: str) -> ProviderConfig | None:
     """Endpoints and credentials for a platform that can be connected on this instance."""
-    config = current_app.config
-    if platform == "sandbox" and config.get("SANDBOX_URL"):
-        base = config["SANDBOX_URL"].rstrip("/")
-        return ProviderConfig(
-            platform="sandbox",
-            issuer=base,
-            authorize_url=f"{base}/authorize",
-            token_url=f"{base}/token",
-            organisation_url=f"{base}/api/organisation",
-            client_id=config["SANDBOX_CLIENT_ID"],
-            client_secret=config["SANDBOX_CLIENT_SECRET"],
-            scopes=("accounting.read", "offline_access"),
-            revocation_url=f"{base}/revoke",
-        )
-    return None
+    platform = get_platform(platform_key)
+    if platform is None or not is_available(platform):
+        return None
+    client = credentials(platform)
+    authorize = expand(platform, platform.authorize_url)
+    token = expand(platform, platform.token_url)
+    organisation = expand(platform, platform.organisation.url or "")
+    if client is None or authorize is None or token is None or organisation is None:
+        return None
+    revocation = expand(platform, platform.revocation_url) if platform.revocation_url else None
+    issuer = expand(platform, platform.issuer) if platform.issuer else None
+    return ProviderConfig(
+        platform=platform.key,
+        issuer=issuer or "",
+        authorize_url=authorize,
+        token_url=token,
+        organisation_url=organisation,
+        client_id=client[0],
+        client_secret=client[1],
+        scopes=tuple(platform.scopes),
+        revocation_url=revocation,
+        pkce=platform.pkce,
+        token_auth=platform.token_auth,
+        extra_params=tuple(platform.extra_params.items()),
+    )
 
 
 def redirect_uri(platform: str) -> str:
@@ -67,10 +81,10 @@ def _session(provider: ProviderConfig, redirect: str) -> OAuth2Session:
     return OAuth2Session(
         client_id=provider.client_id,
         client_secret=provider.client_secret,
-        scope=" ".join(provider.scopes),
+        scope=" ".join(provider.scopes) or None,
         redirect_uri=redirect,
-        code_challenge_method="S256",
-        token_endpoint_auth_method="client_secret_basic",
+        code_challenge_method="S256" if provider.pkce else None,
+        token_endpoint_auth_method=provider.token_auth,
         default_timeout=current_app.config["PROVIDER_TIMEOUT"],
     )
 
@@ -79,7 +93,10 @@ def authorization_url(
     provider: ProviderConfig, redirect: str, state: str, code_verifier: str
 ) -> str:
     url, _ = _session(provider, redirect).create_authorization_url(
-        provider.authorize_url, state=state, code_verifier=code_verifier
+        provider.authorize_url,
+        state=state,
+        code_verifier=code_verifier if provider.pkce else None,
+        **dict(provider.extra_params),
     )
     return str(url)
 
@@ -90,7 +107,7 @@ def exchange_code(
     """Trade an authorization code for tokens."""
     try:
         token = _session(provider, redirect).fetch_token(
-            provider.token_url, code=code, code_verifier=code_verifier
+            provider.token_url, code=code, code_verifier=code_verifier if provider.pkce else None
         )
     except AuthlibBaseError as exc:
         raise ProviderError(

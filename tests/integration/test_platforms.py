@@ -1,0 +1,88 @@
+"""The platform catalogue: data for every platform, credentials from the environment
+or the instance file, and never a broken button."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app.connections.catalogue import PLATFORMS, expand, unavailable_reason
+from tests.integration.conftest import REQUIRED_CONSENTS
+from tests.pages import text_of
+
+EXPECTED = {
+    "sandbox",
+    "xero",
+    "quickbooks",
+    "sage",
+    "freeagent",
+    "myob",
+    "zoho_books",
+    "freshbooks",
+    "wave",
+    "netsuite",
+    "business_central",
+}
+
+
+def test_the_catalogue_describes_every_platform() -> None:
+    assert set(PLATFORMS) == EXPECTED
+    xero = PLATFORMS["xero"]
+    assert xero.authorize_url == "https://login.xero.com/identity/connect/authorize"
+    assert xero.token_url == "https://identity.xero.com/connect/token"
+    assert "offline_access" in xero.scopes
+    assert PLATFORMS["quickbooks"].organisation.id == "realmId"
+    assert PLATFORMS["netsuite"].organisation.id == "company"
+
+
+def test_account_specific_urls_need_their_setting(app: Flask) -> None:
+    netsuite = PLATFORMS["netsuite"]
+    with app.app_context():
+        assert expand(netsuite, netsuite.authorize_url) is None
+        app.config["NETSUITE_ACCOUNT_ID"] = "1234567"
+        assert expand(netsuite, netsuite.authorize_url) == (
+            "https://1234567.app.netsuite.com/app/login/oauth2/authorize.nl"
+        )
+        zoho = PLATFORMS["zoho_books"]
+        assert expand(zoho, zoho.token_url) == "https://accounts.zoho.com/oauth/v2/token"
+        app.config["ZOHO_BOOKS_REGION"] = "eu"
+        assert expand(zoho, zoho.token_url) == "https://accounts.zoho.eu/oauth/v2/token"
+
+
+def test_a_platform_without_credentials_is_unavailable_and_says_why(app: Flask) -> None:
+    with app.app_context():
+        assert unavailable_reason(PLATFORMS["sandbox"]) is None
+        assert unavailable_reason(PLATFORMS["xero"]) == "no client id and secret configured"
+
+
+def test_credentials_come_from_the_environment_or_the_instance_file(
+    app: Flask, tmp_path: Path
+) -> None:
+    instance_file = tmp_path / "platforms.yaml"
+    instance_file.write_text(yaml.safe_dump({"sage": {"client_id": "i", "client_secret": "s"}}))
+    app.config["PLATFORMS_FILE"] = str(instance_file)
+    app.config["XERO_CLIENT_ID"], app.config["XERO_CLIENT_SECRET"] = "id", "secret"
+    with app.app_context():
+        for key in ("xero", "sage"):
+            reason = unavailable_reason(PLATFORMS[key])
+            assert reason is not None and "is not supported yet" in reason
+
+
+def test_platforms_list_prints_each_callback_url(app: Flask) -> None:
+    output = app.test_cli_runner().invoke(args=["platforms", "list"]).output
+    for key in EXPECTED:
+        assert f"callback: http://localhost/connect/{key}/callback" in output
+    assert "no credentials; unavailable: no client id and secret configured" in output
+
+
+def test_unavailable_platforms_are_shown_as_such_never_as_buttons(
+    customer_client: FlaskClient,
+) -> None:
+    customer_client.post("/journey/welcome")
+    customer_client.post("/journey/consent", data=REQUIRED_CONSENTS)
+    page = text_of(customer_client.get("/journey/software"))
+    assert page.count("Not available yet") == 4
+    assert page.count("disabled") == 4
