@@ -49,7 +49,10 @@ def _checked_email(_: click.Context, __: click.Parameter, value: str) -> str:
     "--journey", "journey_id", default=None, help="Journey id (default: the default journey)."
 )
 @click.option("--locale", default=None, help="The journey's language (default: the browser's).")
-def invite_command(name: str, email: str, journey_id: str | None, locale: str | None) -> None:
+@click.option("--platform", default=None, help="Pre-select this platform: the picker is skipped.")
+def invite_command(
+    name: str, email: str, journey_id: str | None, locale: str | None, platform: str | None
+) -> None:
     """Create a customer and print their signed journey link."""
     journey_id = journey_id or current_app.config["DEFAULT_JOURNEY"]
     journey = get_journey(journey_id)
@@ -58,8 +61,13 @@ def invite_command(name: str, email: str, journey_id: str | None, locale: str | 
     if locale is not None and locale not in journey.locales:
         offered = ", ".join(journey.locales)
         raise click.BadParameter(f"journey {journey_id!r} is in {offered}", param_hint="--locale")
+    if platform is not None and platform not in PLATFORMS:
+        known = ", ".join(PLATFORMS)
+        raise click.BadParameter(
+            f"no platform {platform!r} (known: {known})", param_hint="--platform"
+        )
     customer = create_customer(name, email)
-    click.echo(journey_link(customer.public_id, journey_id, locale))
+    click.echo(journey_link(customer.public_id, journey_id, locale, platform))
 
 
 journeys_cli = AppGroup("journeys", help="Check and describe journey definitions.")

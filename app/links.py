@@ -25,22 +25,30 @@ class LinkClaims:
     customer_public_id: str
     journey_id: str
     locale: str | None = None
+    # A platform chosen beforehand by the business: the customer skips the picker.
+    platform: str | None = None
 
 
 def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
 
 
-def make_token(customer_public_id: str, journey_id: str, locale: str | None = None) -> str:
+def make_token(
+    customer_public_id: str, journey_id: str, locale: str | None = None, platform: str | None = None
+) -> str:
     claims = {"c": customer_public_id, "j": journey_id}
     if locale:
         claims["l"] = locale
+    if platform:
+        claims["p"] = platform
     return str(_serializer().dumps(claims))
 
 
-def journey_link(customer_public_id: str, journey_id: str, locale: str | None = None) -> str:
+def journey_link(
+    customer_public_id: str, journey_id: str, locale: str | None = None, platform: str | None = None
+) -> str:
     """The absolute URL a customer opens to start or resume their journey."""
-    token = make_token(customer_public_id, journey_id, locale)
+    token = make_token(customer_public_id, journey_id, locale, platform)
     return public_url("journey.open_link", token=token)
 
 
@@ -59,5 +67,10 @@ def read_token(token: str, max_age: int | None = None) -> LinkClaims:
         or not isinstance(data.get("j"), str)
     ):
         raise LinkInvalid()
-    locale = data.get("l")
-    return LinkClaims(data["c"], data["j"], locale if isinstance(locale, str) else None)
+    locale, platform = data.get("l"), data.get("p")
+    return LinkClaims(
+        data["c"],
+        data["j"],
+        locale if isinstance(locale, str) else None,
+        platform if isinstance(platform, str) else None,
+    )

@@ -156,13 +156,32 @@ def complete_step(run: JourneyRun, journey: Journey, step: Step, answers: dict[s
     run.status = "active"
     events.step_completed(run, step.id)
     shown = applicable_steps(journey, run.answers)
-    following = next(s for s in shown if journey.index(s.id) > index)
+    # The next shown step still to do (a deep link may have answered some already).
+    following = next(
+        (s for s in shown if journey.index(s.id) > index and s.id not in completed),
+        current_step(run, journey),
+    )
     if revisit:
         following = current_step(run, journey)
     run.current_step = current_step(run, journey).id
     if following.type == "done":
         finish(run, journey)
     return following
+
+
+def preselect_platform(run: JourneyRun, journey: Journey, platform: str) -> bool:
+    """Answer the platform choice from a deep link, so the customer skips the picker.
+
+    Only a platform the journey offers, and only while the customer hasn't chosen.
+    """
+    choice = journey.first_of("platform_select")
+    if not isinstance(choice, PlatformSelectStep) or platform not in choice.platforms:
+        return False
+    if choice.id in run.completed_steps:
+        return False
+    run.answers = {**run.answers, choice.id: {"platform": platform, "preselected": True}}
+    run.completed_steps = [*run.completed_steps, choice.id]
+    return True
 
 
 def finish(run: JourneyRun, journey: Journey) -> None:

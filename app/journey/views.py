@@ -107,6 +107,9 @@ def open_link(token: str) -> StepResponse:
     run = engine.start_or_resume(customer, journey, locale)
     if asked and run.locale != locale:
         run.locale = locale
+    chosen = get_platform(claims.platform or "")
+    if chosen is not None and is_available(chosen):
+        engine.preselect_platform(run, journey, chosen.key)
     db.session.commit()
     remember_run(run, fresh=True)
     return redirect(url_for(".resume"), 303)

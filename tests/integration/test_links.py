@@ -86,3 +86,48 @@ def test_reopening_the_link_resumes_where_the_customer_was(app: Flask, client: F
     response = fresh_browser.get(link, follow_redirects=True)
     assert "Step 2 of 6" in text_of(response)
     assert "What you agree to share" in text_of(response)
+
+
+def _deep_link(app: Flask, platform: str) -> str:
+    with app.app_context():
+        customer = create_customer("Acme Ltd", "owner@acme.example")
+        return journey_link(customer.public_id, "default", platform=platform).removeprefix(
+            "http://localhost"
+        )
+
+
+def test_a_deep_link_to_a_platform_skips_the_picker(app: Flask, client: FlaskClient) -> None:
+    client.get(_deep_link(app, "sandbox"))
+    client.post("/journey/welcome")
+    response = client.post(
+        "/journey/consent",
+        data={"consent_financial_statements": "y", "consent_invoices_bills": "y", "agree": "x"},
+    )
+    assert response.location.endswith("/journey/instructions")
+    page = text_of(client.get("/journey/instructions"))
+    assert "How to connect <strong>Sandbox Accounting</strong>" in page
+
+
+def test_a_deep_link_to_an_unavailable_platform_still_shows_the_picker(
+    app: Flask, client: FlaskClient
+) -> None:
+    client.get(_deep_link(app, "xero"))
+    client.post("/journey/welcome")
+    response = client.post(
+        "/journey/consent",
+        data={"consent_financial_statements": "y", "consent_invoices_bills": "y", "agree": "x"},
+    )
+    assert response.location.endswith("/journey/software")
+
+
+def test_invite_can_pre_select_a_platform(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    ok = runner.invoke(
+        args=["invite", "--name", "A", "--email", "a@b.example", "--platform", "sandbox"]
+    )
+    assert ok.exit_code == 0
+    unknown = runner.invoke(
+        args=["invite", "--name", "A", "--email", "a@b.example", "--platform", "abacus"]
+    )
+    assert unknown.exit_code == 2
+    assert "no platform 'abacus'" in unknown.output
