@@ -27,7 +27,7 @@ from app.journey.definitions import (
 )
 from app.journey.versions import summaries
 from app.links import journey_link
-from app.models import Connection
+from app.models import Connection, Customer
 
 DEMO_EXTERNAL_ID = "demo-customer"
 
@@ -170,11 +170,7 @@ def refresh_command(lead: int) -> None:
 @click.argument("public_id")
 def disconnect_command(public_id: str) -> None:
     """Disconnect a connection: revoke at the provider and delete its tokens."""
-    connection = db.session.scalars(
-        select(Connection).where(Connection.public_id == public_id)
-    ).first()
-    if connection is None:
-        raise click.BadParameter(f"no connection {public_id!r}", param_hint="PUBLIC_ID")
+    connection = _connection(public_id)
     if connection.status == "disconnected":
         click.echo("Already disconnected.")
         return
@@ -195,6 +191,29 @@ def platforms_command(action: str) -> None:
         click.echo(
             f"{'':<17} {configured}; " + (f"unavailable: {reason}" if reason else "available")
         )
+
+
+@connections_cli.command("reconnect-link")
+@click.argument("public_id")
+@click.option("--journey", "journey_id", default="reconnect", show_default=True)
+def reconnect_link_command(public_id: str, journey_id: str) -> None:
+    """Print a link that re-authorizes a connection (same organisation only)."""
+    connection = _connection(public_id)
+    if get_journey(journey_id) is None:
+        raise click.BadParameter(f"no journey with id {journey_id!r}", param_hint="--journey")
+    customer = db.session.get(Customer, connection.customer_id)
+    if customer is None:
+        raise click.ClickException("the connection's customer is gone")
+    click.echo(journey_link(customer.public_id, journey_id, reconnect=connection.public_id))
+
+
+def _connection(public_id: str) -> Connection:
+    connection = db.session.scalars(
+        select(Connection).where(Connection.public_id == public_id)
+    ).first()
+    if connection is None:
+        raise click.BadParameter(f"no connection {public_id!r}", param_hint="PUBLIC_ID")
+    return connection
 
 
 tokens_cli = AppGroup("tokens", help="Provider tokens encrypted at rest.")

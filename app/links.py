@@ -27,6 +27,8 @@ class LinkClaims:
     locale: str | None = None
     # A platform chosen beforehand by the business: the customer skips the picker.
     platform: str | None = None
+    # The connection this link re-authorizes (public id): the same organisation must return.
+    reconnect: str | None = None
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -34,21 +36,28 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def make_token(
-    customer_public_id: str, journey_id: str, locale: str | None = None, platform: str | None = None
+    customer_public_id: str,
+    journey_id: str,
+    locale: str | None = None,
+    platform: str | None = None,
+    reconnect: str | None = None,
 ) -> str:
     claims = {"c": customer_public_id, "j": journey_id}
-    if locale:
-        claims["l"] = locale
-    if platform:
-        claims["p"] = platform
+    for key, value in (("l", locale), ("p", platform), ("r", reconnect)):
+        if value:
+            claims[key] = value
     return str(_serializer().dumps(claims))
 
 
 def journey_link(
-    customer_public_id: str, journey_id: str, locale: str | None = None, platform: str | None = None
+    customer_public_id: str,
+    journey_id: str,
+    locale: str | None = None,
+    platform: str | None = None,
+    reconnect: str | None = None,
 ) -> str:
     """The absolute URL a customer opens to start or resume their journey."""
-    token = make_token(customer_public_id, journey_id, locale, platform)
+    token = make_token(customer_public_id, journey_id, locale, platform, reconnect)
     return public_url("journey.open_link", token=token)
 
 
@@ -67,10 +76,5 @@ def read_token(token: str, max_age: int | None = None) -> LinkClaims:
         or not isinstance(data.get("j"), str)
     ):
         raise LinkInvalid()
-    locale, platform = data.get("l"), data.get("p")
-    return LinkClaims(
-        data["c"],
-        data["j"],
-        locale if isinstance(locale, str) else None,
-        platform if isinstance(platform, str) else None,
-    )
+    optional = {key: value if isinstance(value := data.get(key), str) else None for key in "lpr"}
+    return LinkClaims(data["c"], data["j"], optional["l"], optional["p"], optional["r"])

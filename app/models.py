@@ -167,6 +167,8 @@ class OAuthFlow(db.Model):  # type: ignore[name-defined,misc]
     issuer: Mapped[str] = mapped_column(String(500))
     redirect_uri: Mapped[str] = mapped_column(String(500))
     code_verifier_ciphertext: Mapped[str] = mapped_column(Text)
+    # On a reconnect: the organisation that must come back, no other.
+    expected_org_id: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -43,6 +43,7 @@ class PendingFlow:
     redirect_uri: str
     code_verifier: str
     expires_at: datetime
+    expected_org_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ def save_flow(flow: PendingFlow) -> None:
                 redirect_uri=flow.redirect_uri,
                 code_verifier_ciphertext=encrypt_text(flow.code_verifier),
                 expires_at=flow.expires_at,
+                expected_org_id=flow.expected_org_id,
             )
         )
         return
@@ -117,6 +119,7 @@ def _take_from_database(state: str) -> Taken:
         redirect_uri=row.redirect_uri,
         code_verifier=decrypt_text(row.code_verifier_ciphertext),
         expires_at=row.expires_at,
+        expected_org_id=row.expected_org_id,
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         return Taken(Outcome.USED, flow)
@@ -154,4 +157,5 @@ def _flow_from_json(state: str, raw: bytes | str) -> PendingFlow:
         redirect_uri=data["redirect_uri"],
         code_verifier=decrypt_text(data["code_verifier"]),
         expires_at=datetime.fromisoformat(data["expires_at"]),
+        expected_org_id=data.get("expected_org_id"),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -24,6 +25,7 @@ from app.connections.oauth import (
     fetch_organisation,
     provider_config,
     redirect_uri,
+    revoke_tokens,
 )
 from app.connections.vault import encrypt_json
 from app.extensions import db
@@ -51,8 +53,11 @@ class CallbackResult:
         )
 
 
-def begin_connection(run: JourneyRun, platform: str) -> str:
-    """Open a pending connection and return the provider URL to send the customer to."""
+def begin_connection(run: JourneyRun, platform: str, expected_org_id: str | None = None) -> str:
+    """Open a pending connection and return the provider URL to send the customer to.
+
+    ``expected_org_id`` (a reconnect) is the only organisation the flow may link.
+    """
     provider = provider_config(platform)
     if provider is None:
         raise PlatformUnavailable(platform)
@@ -74,6 +79,7 @@ def begin_connection(run: JourneyRun, platform: str) -> str:
             redirect_uri=callback,
             code_verifier=verifier,
             expires_at=utcnow() + timedelta(seconds=current_app.config["OAUTH_FLOW_TTL_SECONDS"]),
+            expected_org_id=expected_org_id,
         )
     )
     db.session.commit()
@@ -144,6 +150,14 @@ def handle_callback(
         org_id, org_name = fetch_organisation(provider, token)
     except ProviderError as exc:
         return _fail(flow.run_id, connection, exc.reason, exc.detail)
+    if flow.expected_org_id is not None and org_id != flow.expected_org_id:
+        # Never swap companies silently: refuse, hand the access back, say which one came.
+        with suppress(ProviderError):
+            revoke_tokens(provider, token)
+        connection.org_id, connection.org_name = org_id[:200], org_name[:300]
+        return _fail(
+            flow.run_id, connection, "different_organisation", "not the organisation to reconnect"
+        )
     _mark_linked(connection, org_id, org_name, token)
     db.session.commit()
     return CallbackResult(flow.run_id, connection)

@@ -31,15 +31,20 @@ class Position:
     total: int
 
 
-def start_or_resume(customer: Customer, journey: Journey, locale: str | None = None) -> JourneyRun:
-    """The customer's latest run of this journey, or a new one at its first step."""
+def start_or_resume(
+    customer: Customer, journey: Journey, locale: str | None = None, again: bool = False
+) -> JourneyRun:
+    """The customer's latest run of this journey, or a new one at its first step.
+
+    With ``again`` a finished run is not resumed: the customer starts a new one.
+    """
     run = db.session.scalars(
         select(JourneyRun)
         .where(JourneyRun.customer_id == customer.id, JourneyRun.journey_id == journey.id)
         .order_by(JourneyRun.id.desc())
         .limit(1)
     ).first()
-    if run is None:
+    if run is None or (again and run.status == "completed"):
         record_version(journey)
         run = JourneyRun(
             customer=customer,
@@ -167,6 +172,26 @@ def complete_step(run: JourneyRun, journey: Journey, step: Step, answers: dict[s
     if following.type == "done":
         finish(run, journey)
     return following
+
+
+RECONNECT_KEY = "_reconnect"  # not a step id: those start with a letter
+
+
+def expect_reconnect(run: JourneyRun, connection: Connection) -> None:
+    """This run re-authorizes ``connection``: only its organisation may come back."""
+    run.answers = {
+        **run.answers,
+        RECONNECT_KEY: {
+            "connection": connection.public_id,
+            "org_id": connection.org_id,
+            "org_name": connection.org_name,
+        },
+    }
+
+
+def reconnecting(run: JourneyRun) -> dict[str, Any] | None:
+    value = run.answers.get(RECONNECT_KEY)
+    return dict(value) if isinstance(value, dict) else None
 
 
 def preselect_platform(run: JourneyRun, journey: Journey, platform: str) -> bool:

@@ -71,6 +71,10 @@ FAILURES = {
         _l("This sign-in belongs to another journey"),
         _l("It was started from a different link, so we ignored it. Please start again here."),
     ),
+    "different_organisation": Explanation(
+        _l("That's a different organisation"),
+        _l("This link reconnects another organisation, so nothing was changed. Please try again."),
+    ),
     "abandoned": Explanation(
         _l("Your last sign-in wasn't finished"),
         _l("It looks like the accounting software's page was closed before you approved access."),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -57,7 +58,7 @@ from app.journey.locales import choose_locale
 from app.journey.messages import explain_failure
 from app.journey.versions import journey_for_run, kept_journey
 from app.links import LinkExpired, LinkInvalid, read_token
-from app.models import Customer, JourneyRun
+from app.models import Connection, Customer, JourneyRun
 from app.security import allow_form_action
 
 bp = Blueprint("journey", __name__)
@@ -104,15 +105,35 @@ def open_link(token: str) -> StepResponse:
         )
     asked = request.args.get("lang") or claims.locale
     locale = choose_locale(journey, asked)
-    run = engine.start_or_resume(customer, journey, locale)
+    earlier = _connection_to_reconnect(customer, claims.reconnect)
+    if claims.reconnect and earlier is None:
+        return render_error(
+            404,
+            _("This link is no longer in use"),
+            _("Ask the business that sent it for a new one."),
+        )
+    run = engine.start_or_resume(customer, journey, locale, again=earlier is not None)
     if asked and run.locale != locale:
         run.locale = locale
+    if earlier is not None:
+        engine.expect_reconnect(run, earlier)
+        claims = replace(claims, platform=earlier.platform)
     chosen = get_platform(claims.platform or "")
     if chosen is not None and is_available(chosen):
         engine.preselect_platform(run, journey, chosen.key)
     db.session.commit()
     remember_run(run, fresh=True)
     return redirect(url_for(".resume"), 303)
+
+
+def _connection_to_reconnect(customer: Customer, public_id: str | None) -> Connection | None:
+    if not public_id:
+        return None
+    return db.session.scalars(
+        select(Connection).where(
+            Connection.public_id == public_id, Connection.customer_id == customer.id
+        )
+    ).first()
 
 
 @bp.before_request
@@ -305,8 +326,9 @@ def _connect_step(run: JourneyRun, journey: Journey, step: Step) -> StepResponse
             following = engine.complete_step(run, journey, step, answers)
             db.session.commit()
             return _next(following)
+        expected = (engine.reconnecting(run) or {}).get("org_id")
         try:
-            url = connections.begin_connection(run, platform.key)
+            url = connections.begin_connection(run, platform.key, expected_org_id=expected)
         except connections.PlatformUnavailable:
             abort(409)
         return redirect(url, 303)
@@ -325,6 +347,7 @@ def _connect_step(run: JourneyRun, journey: Journey, step: Step) -> StepResponse
         latest=latest,
         failure=failure,
         linked=linked,
+        reconnect=engine.reconnecting(run),
     )
 
 

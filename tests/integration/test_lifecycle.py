@@ -22,6 +22,7 @@ from app.extensions import db
 from app.models import Connection, utcnow
 from tests.conftest import test_settings
 from tests.integration.conftest import LiveSandbox
+from tests.pages import text_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -179,3 +180,45 @@ def test_a_connection_claimed_by_another_process_is_skipped(app: Flask, linked: 
         db.session.commit()
         assert lifecycle.refresh_due() == {"skipped": 1}
     assert _connection(app, linked).token_version == 0
+
+
+def _reconnect_client(app: Flask, connection_id: int) -> FlaskClient:
+    with app.app_context():
+        db.session.execute(update(Connection).values(status="deauthorized", token_ciphertext=None))
+        db.session.commit()
+    public_id = _connection(app, connection_id).public_id
+    link = app.test_cli_runner().invoke(args=["connections", "reconnect-link", public_id])
+    client = app.test_client()
+    client.get(link.output.strip().removeprefix("http://localhost"))
+    return client
+
+
+def test_reconnecting_refuses_a_different_organisation(
+    app: Flask, linked: int, live_sandbox: LiveSandbox
+) -> None:
+    original = _connection(app, linked)
+    client = _reconnect_client(app, linked)
+    # The platform is known already: from the welcome straight to signing in again.
+    assert client.post("/journey/welcome").location.endswith("/journey/connect")
+    page = text_of(client.get("/journey/connect"))
+    assert f"Reconnecting {original.org_name}" in page
+
+    other = live_sandbox.authorize(str(client.post("/journey/connect").location), organisation=2)
+    page = text_of(client.get(other.removeprefix("http://localhost"), follow_redirects=True))
+    assert "That's a different organisation" in page
+    assert f"this link reconnects {original.org_name}" in page
+    with app.app_context():
+        rows = db.session.scalars(select(Connection).order_by(Connection.id)).all()
+        assert [(c.status, c.last_error) for c in rows] == [
+            ("deauthorized", None),
+            ("failed", "different_organisation"),
+        ]
+        assert rows[1].token_ciphertext is None
+
+    same = live_sandbox.authorize(str(client.post("/journey/connect").location), organisation=1)
+    done = client.get(same.removeprefix("http://localhost"), follow_redirects=True)
+    assert "You're reconnected" in text_of(done)
+    with app.app_context():
+        latest = db.session.scalars(select(Connection).order_by(Connection.id.desc())).first()
+        assert latest is not None
+        assert (latest.status, latest.org_id) == ("linked", original.org_id)
