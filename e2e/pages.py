@@ -603,3 +603,21 @@ class GermanConsentPage(ConfiguredConsent):
     business = NORTHWIND
     ui = GERMAN_UI
     title = "Was Sie teilen möchten"
+
+
+class ReconnectingPage(SignInAgainPage):
+    """The connect step of a reconnect link: it names the organisation to choose again."""
+
+    def reconnecting(self, organisation: str) -> Locator:
+        return self.main.get_by_role(
+            "heading", name=self._("Reconnecting %(organisation)s", organisation=organisation)
+        )
+
+    @property
+    def alert(self) -> Locator:
+        return self.main.get_by_role("alert")
+
+    def try_again(self) -> SandboxConsentFromJourney:
+        """The sandbox still knows the customer: straight to its consent page."""
+        self._button("Try again").click()
+        return SandboxConsentFromJourney(self.page)

@@ -13,9 +13,13 @@ from collections.abc import Callable
 import pytest
 from flask import g
 from playwright.sync_api import BrowserContext, Page, expect
+from sqlalchemy import update
 
 from app.consent.ledger import item_text
+from app.extensions import db
 from app.journey.definitions import ConsentStep, get_journey
+from app.links import journey_link
+from app.models import Connection
 from app.sandbox.data import ORGANISATIONS
 from e2e.accessibility import assert_accessible
 from e2e.live import JourneyLink, LiveServer
@@ -46,8 +50,10 @@ from e2e.pages import (
     GermanConsentPage,
     LimitedCompanyPage,
     ReconnectedPage,
+    ReconnectingPage,
     ReconnectSoftwarePage,
     ReconnectWelcomePage,
+    SandboxConsentFromJourney,
     SignInAgainPage,
 )
 
@@ -420,3 +426,56 @@ def test_reconnect_journey(
     assert (connection.status, connection.org_name) == ("linked", organisation)
     [run] = live_server.runs(reconnect_link.customer_public_id)
     assert run.status == "completed"
+
+
+def test_reconnecting_warns_about_a_different_organisation(
+    page: Page, reconnect_link: JourneyLink, live_server: LiveServer
+) -> None:
+    """A deauthorized connection is renewed from a link; another company is refused."""
+    original, other = ORGANISATIONS[0].name, ORGANISATIONS[2].name
+    welcome = ReconnectWelcomePage.open(page, reconnect_link.url)
+    (
+        welcome.get_started(ReconnectSoftwarePage)
+        .choose(SANDBOX)
+        .continue_(SignInAgainPage)
+        .continue_to_sandbox()
+        .sign_in()
+        .choose(original)
+        .approve_into(ReconnectedPage)
+    )
+    [connection] = live_server.connections(reconnect_link.customer_public_id)
+    with live_server.app.app_context():
+        db.session.execute(
+            update(Connection)
+            .where(Connection.id == connection.id)
+            .values(status="deauthorized", token_ciphertext=None)
+        )
+        db.session.commit()
+        renew = journey_link(
+            reconnect_link.customer_public_id, "reconnect", reconnect=connection.public_id
+        )
+
+    # The platform is known: from the welcome straight to signing in again.
+    connect = ReconnectWelcomePage.open(page, renew).get_started(ReconnectingPage)
+    expect(connect.reconnecting(original)).to_be_visible()
+    assert_accessible(page)
+
+    # Still signed in at the sandbox: its consent page comes straight away.
+    page.get_by_role("button", name=f"Continue to {SANDBOX}").click()
+    refused = SandboxConsentFromJourney(page).choose(other).approve_into(ReconnectingPage)
+    expect(refused.alert).to_contain_text("That's a different organisation")
+    expect(refused.alert).to_contain_text(
+        f"You chose {other}, but this link reconnects {original}."
+    )
+    assert_accessible(page)
+
+    done = refused.try_again().choose(original).approve_into(ReconnectedPage)
+    expect(done.connected(original)).to_be_visible()
+    statuses = [
+        (c.status, c.org_name) for c in live_server.connections(reconnect_link.customer_public_id)
+    ]
+    assert statuses == [
+        ("deauthorized", original),
+        ("failed", other),
+        ("linked", original),
+    ]

@@ -11,9 +11,8 @@ from app.models import JourneyRun
 SESSION_RUN = "run"
 
 
-def remember_run(run: JourneyRun, fresh: bool = False) -> None:
-    if fresh:
-        session.clear()
+def remember_run(run: JourneyRun) -> None:
+    # Only our key changes: a Sandbox mounted in this app keeps its sign-in here too.
     session[SESSION_RUN] = run.public_id
     session.permanent = True
 

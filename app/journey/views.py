@@ -122,7 +122,7 @@ def open_link(token: str) -> StepResponse:
     if chosen is not None and is_available(chosen):
         engine.preselect_platform(run, journey, chosen.key)
     db.session.commit()
-    remember_run(run, fresh=True)
+    remember_run(run)
     return redirect(url_for(".resume"), 303)
 
 
