@@ -83,7 +83,7 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     )
     app.config["PUBLIC_URL"] = app.config["PUBLIC_URL"].rstrip("/")
     app.config["SESSION_COOKIE_SECURE"] = app.config["PUBLIC_URL"].startswith("https://")
-    if not app.config["SANDBOX_URL"]:
+    if not app.config["SANDBOX_URL"] and app.config["SANDBOX_ENABLED"]:
         app.config["SANDBOX_URL"] = app.config["PUBLIC_URL"] + "/sandbox"
     _load_secrets(app)
 

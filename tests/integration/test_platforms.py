@@ -86,3 +86,15 @@ def test_unavailable_platforms_are_shown_as_such_never_as_buttons(
     page = text_of(customer_client.get("/journey/software"))
     assert page.count("Not available yet") == 4
     assert page.count("disabled") == 4
+
+
+def test_a_disabled_sandbox_is_not_offered(tmp_path: Path) -> None:
+    from app import create_app
+    from app.extensions import db
+    from tests.conftest import test_settings
+
+    app = create_app(test_settings(tmp_path, SANDBOX_ENABLED=False))
+    with app.app_context():
+        assert unavailable_reason(PLATFORMS["sandbox"]) == "the Sandbox is turned off"
+        db.engine.dispose()
+    assert app.test_client().get("/sandbox/authorize").status_code == 404
