@@ -71,10 +71,13 @@ def _configure_templates(app: Flask) -> None:
 
 def _configure_blueprints(app: Flask) -> None:
     from app.connections.views import bp as connections_bp
+    from app.connections.views import provider_webhook
     from app.journey.views import bp as journey_bp
 
     app.register_blueprint(journey_bp)
     app.register_blueprint(connections_bp)
+    # Platforms sign their webhooks: no browser, no cookie, no CSRF token.
+    csrf.exempt(provider_webhook)
     if app.config["SANDBOX_ENABLED"]:
         from app.sandbox import init_sandbox
 

@@ -61,6 +61,16 @@ class OrganisationLookup(BaseModel):
     header: str | None = None
 
 
+class WebhookSpec(BaseModel):
+    """How a platform signs the events it sends: base64 HMAC-SHA256 of the raw body."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    header: str
+    secret: str = Field(description="The setting holding the signing key.")
+    organisations: str = Field(description="Where the payload names organisations: list.field")
+
+
 class Platform(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -78,6 +88,7 @@ class Platform(BaseModel):
     token_auth: Literal["client_secret_basic", "client_secret_post"] = "client_secret_basic"
     settings: dict[str, str | None] = Field(default_factory=dict)
     organisation: OrganisationLookup
+    webhook: WebhookSpec | None = None
     access_token_seconds: int | None = None
     refresh_token_days: int | None = None
 

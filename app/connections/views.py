@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, request, url_for
+from http import HTTPStatus
+
+from flask import Blueprint, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from app.connections import service
+from app.connections import provider_webhooks, service
+from app.connections.catalogue import get_platform
 from app.errors import render_error
 from app.extensions import db
 from app.journey import engine
@@ -41,4 +44,28 @@ def callback(platform: str) -> Response | tuple[str, int]:
     # The callback URL carries the code and state: never let it leak as a Referer.
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/webhooks/platforms/<platform>")
+def provider_webhook(platform: str) -> Response:
+    """An accounting platform's signed event; answered fast, as Xero wants within 5 s."""
+    known = get_platform(platform)
+    if known is None:
+        return _problem(404, "unknown platform")
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    try:
+        noted = provider_webhooks.receive(known, request.get_data(cache=False), headers)
+    except provider_webhooks.WebhookRefused as refused:
+        return _problem(refused.status, refused.detail)
+    return jsonify(received=True, connections=noted)
+
+
+def _problem(status: int, detail: str) -> Response:
+    """An RFC 9457 problem document: machines call this endpoint, not people."""
+    response = jsonify(
+        type="about:blank", title=HTTPStatus(status).phrase, status=status, detail=detail
+    )
+    response.status_code = status
+    response.mimetype = "application/problem+json"
     return response
