@@ -22,6 +22,7 @@ from app.journey.definitions import (
     JourneyDefinitionError,
     current_journeys,
     get_journey,
+    journey_files,
     json_schema,
     load_journey,
 )
@@ -77,7 +78,7 @@ journeys_cli = AppGroup("journeys", help="Check and describe journey definitions
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 def validate_command(files: tuple[Path, ...]) -> None:
     """Validate journey files (default: every file in journeys/); exit 1 on any error."""
-    paths = list(files) or sorted(Path(current_app.config["JOURNEYS_DIR"]).glob("*.yaml"))
+    paths = list(files) or journey_files(Path(current_app.config["JOURNEYS_DIR"]))
     failed = 0
     for path in paths:
         try:

@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 HEX_COLOUR = r"^#[0-9a-fA-F]{6}$"
 WHITE = "#ffffff"
+# The grey of hints and the footer (static/css/onramp.css --muted), drawn on the background.
+MUTED = "#4b5563"
 AA_NORMAL_TEXT = 4.5
 LOGO_TYPES = {".svg", ".png", ".jpg", ".jpeg", ".webp"}
 # Font names, quotes, commas and spaces only: the stack is written into a stylesheet.
@@ -60,6 +62,12 @@ class Brand(BaseModel):
                 "text_colour on background_colour",
                 "background_colour",
                 self.text_colour,
+                self.background_colour,
+            ),
+            (
+                "grey footer text on background_colour",
+                "background_colour",
+                MUTED,
                 self.background_colour,
             ),
         ]

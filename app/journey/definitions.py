@@ -76,7 +76,7 @@ class _Step(_Strict):
     title: LocalText
     body: LocalText = ""
     when: str | None = Field(
-        default=None, description="Show the step only when this condition holds."
+        default=None, min_length=1, description="Show the step only when this condition holds."
     )
 
     @cached_property
@@ -551,11 +551,15 @@ def load_journey(path: Path) -> Journey:
     return journey
 
 
+def journey_files(directory: Path) -> list[Path]:
+    return sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
+
+
 def load_directory(directory: Path) -> dict[str, Journey]:
     """Load every ``*.yaml`` journey in a directory, reporting all broken files at once."""
     journeys: dict[str, Journey] = {}
     errors: list[str] = []
-    for path in sorted(directory.glob("*.yaml")):
+    for path in journey_files(directory):
         try:
             journey = load_journey(path)
         except JourneyDefinitionError as exc:

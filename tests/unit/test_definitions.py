@@ -258,3 +258,24 @@ def test_connecting_must_be_shown_whenever_the_platform_choice_is(tmp_path: Path
     data["steps"][4]["when"] = "consent.accounts"
     message = _problems_of(tmp_path, data, "business")
     assert "steps[7].when: must be the same as the 'platform_select' step's when" in message
+
+
+def test_an_empty_condition_is_refused(tmp_path: Path) -> None:
+    data = _business()
+    data["steps"][3]["when"] = ""
+    assert "steps[3].when: String should have at least 1 character" in _problems_of(
+        tmp_path, data, "business"
+    )
+
+
+def test_a_light_background_that_hides_the_grey_text_is_refused(tmp_path: Path) -> None:
+    data = _business()
+    data["business"]["brand"]["background_colour"] = "#b0b8c4"
+    assert "grey footer text on background_colour has a contrast of" in _problems_of(
+        tmp_path, data, "business"
+    )
+
+
+def test_yml_files_are_journeys_too(tmp_path: Path) -> None:
+    (tmp_path / "default.yml").write_text(yaml.safe_dump(DEFAULT))
+    assert set(load_directory(tmp_path)) == {"default"}
