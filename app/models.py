@@ -143,6 +143,8 @@ class Connection(db.Model):  # type: ignore[name-defined,misc]
     # A refresh in progress elsewhere: other processes leave the connection alone until then.
     refresh_claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Organisations the customer may choose from when the platform returned several.
+    candidates: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
     # When the platform last told us (by signed webhook) that this organisation changed.
     last_provider_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

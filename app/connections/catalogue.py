@@ -21,9 +21,10 @@ from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ConfigDict, Field
 
 CATALOGUE_FILE = Path(__file__).with_name("platforms.yaml")
-# How organisations are found that Onramp can do today; the others come with their
-# Sandbox impersonation.
-SUPPORTED_STRATEGIES = {"api"}
+# How organisations are found that Onramp can do (app/connections/oauth.py).
+SUPPORTED_STRATEGIES = {"api", "list_api", "redirect_param", "token_field"}
+# Placeholders only known once a token arrives: left in the URL until then.
+RUNTIME_PLACEHOLDERS = ("api_domain", "id")
 
 SANDBOX_INSTRUCTIONS = _l(
     """\
@@ -111,6 +112,17 @@ def get_platform(key: str) -> Platform | None:
     return PLATFORMS.get(key)
 
 
+def effective(platform: Platform) -> Platform:
+    """The platform with this instance's ``PLATFORM_OVERRIDES`` applied.
+
+    Tests and UAT point a platform at the Sandbox this way, to run its flow locally.
+    """
+    overrides = (current_app.config.get("PLATFORM_OVERRIDES") or {}).get(platform.key)
+    if not overrides:
+        return platform
+    return Platform.model_validate({**platform.model_dump(), **overrides})
+
+
 def _instance_file() -> dict[str, Any]:
     path = Path(
         current_app.config.get("PLATFORMS_FILE")
@@ -140,14 +152,14 @@ def credentials(platform: Platform) -> tuple[str, str] | None:
     return (client_id, secret) if client_id and secret else None
 
 
-def expand(platform: Platform, template: str, **extra: str) -> str | None:
+def expand(platform: Platform, template: str) -> str | None:
     """A URL with its {placeholders} filled in, or None if a setting is missing."""
     values: dict[str, str] = {}
     for _, field, _, _ in string.Formatter().parse(template):
         if not field:
             continue
-        if field in extra:
-            values[field] = extra[field]
+        if field in RUNTIME_PLACEHOLDERS:
+            values[field] = "{" + field + "}"
         elif field == "sandbox_url":
             values[field] = str(current_app.config.get("SANDBOX_URL") or "").rstrip("/")
         else:
@@ -159,6 +171,7 @@ def expand(platform: Platform, template: str, **extra: str) -> str | None:
 
 def unavailable_reason(platform: Platform) -> str | None:
     """Why a platform can't be connected here, or None when it can."""
+    platform = effective(platform)
     if platform.key == "sandbox":
         return None if current_app.config.get("SANDBOX_URL") else "the Sandbox is turned off"
     if credentials(platform) is None:

@@ -6,6 +6,7 @@ so a slow provider holds up one request, never the others.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,14 @@ from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.requests_client import OAuth2Session
 from flask import current_app
 
-from app.connections.catalogue import credentials, expand, get_platform, is_available
+from app.connections.catalogue import (
+    OrganisationLookup,
+    credentials,
+    effective,
+    expand,
+    get_platform,
+    is_available,
+)
 from app.urls import public_url
 
 
@@ -34,6 +42,7 @@ class ProviderConfig:
     authorize_url: str
     token_url: str
     organisation_url: str
+    organisation: OrganisationLookup
     client_id: str
     client_secret: str
     scopes: tuple[str, ...]
@@ -45,9 +54,10 @@ class ProviderConfig:
 
 def provider_config(platform_key: str) -> ProviderConfig | None:
     """Endpoints and credentials for a platform that can be connected on this instance."""
-    platform = get_platform(platform_key)
-    if platform is None or not is_available(platform):
+    known = get_platform(platform_key)
+    if known is None or not is_available(known):
         return None
+    platform = effective(known)
     client = credentials(platform)
     authorize = expand(platform, platform.authorize_url)
     token = expand(platform, platform.token_url)
@@ -62,6 +72,7 @@ def provider_config(platform_key: str) -> ProviderConfig | None:
         authorize_url=authorize,
         token_url=token,
         organisation_url=organisation,
+        organisation=platform.organisation,
         client_id=client[0],
         client_secret=client[1],
         scopes=tuple(platform.scopes),
@@ -120,19 +131,59 @@ def exchange_code(
     return dict(token)
 
 
-def fetch_organisation(provider: ProviderConfig, token: dict[str, Any]) -> tuple[str, str]:
-    """The id and name of the organisation the token gives access to."""
+Organisation = tuple[str, str]
+
+
+def dig(value: Any, path: str | None) -> Any:
+    """``a.b.c`` of nested JSON objects; None where the path leads nowhere (or is None)."""
+    if not path:
+        return None
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def discover_organisations(
+    provider: ProviderConfig, token: dict[str, Any], params: Mapping[str, str]
+) -> list[Organisation]:
+    """The organisations a new token gives access to, found the platform's way."""
+    spec = provider.organisation
+    if spec.strategy == "redirect_param":
+        org_id = params.get(spec.id)
+        if not org_id:
+            raise ProviderError("organisation_lookup_failed", f"no {spec.id} on the redirect")
+        name = params.get(spec.name_param) if spec.name_param else None
+        if not name and spec.name_url:
+            name = dig(_get_json(provider, token, spec.name_url.replace("{id}", org_id)), spec.name)
+        return [(org_id, str(name or org_id))]
+    if spec.strategy == "token_field":
+        org_id = dig(token, spec.id)
+        if not org_id:
+            raise ProviderError("organisation_lookup_failed", f"no {spec.id} in the token")
+        return [(str(org_id), str(dig(token, spec.name) or org_id))]
+    url = provider.organisation_url.replace("{api_domain}", str(token.get("api_domain") or ""))
+    body = _get_json(provider, token, url)
+    items = [body] if spec.strategy == "api" else dig(body, spec.list) if spec.list else body
+    if not isinstance(items, list):
+        raise ProviderError("organisation_lookup_failed", "the organisation list is not a list")
+    found = [(dig(item, spec.id), dig(item, spec.name)) for item in items]
+    organisations = [(str(i), str(n or i)) for i, n in found if i]
+    if not organisations:
+        raise ProviderError("organisation_lookup_failed", "no organisation came back")
+    return organisations
+
+
+def _get_json(provider: ProviderConfig, token: dict[str, Any], url: str) -> Any:
     session = OAuth2Session(
         client_id=provider.client_id,
         token=token,
         default_timeout=current_app.config["PROVIDER_TIMEOUT"],
     )
     try:
-        response = session.get(provider.organisation_url)
+        response = session.get(url, headers={"Accept": "application/json"})
         response.raise_for_status()
-        body = response.json()
-        return str(body["id"]), str(body["name"])
-    except (requests.RequestException, ValueError, KeyError, TypeError, AuthlibBaseError) as exc:
+        return response.json()
+    except (requests.RequestException, ValueError, AuthlibBaseError) as exc:
         raise ProviderError(
             "organisation_lookup_failed", f"organisation look-up failed: {type(exc).__name__}"
         ) from exc

@@ -21,13 +21,13 @@ from app.connections import flows
 from app.connections.oauth import (
     ProviderError,
     authorization_url,
+    discover_organisations,
     exchange_code,
-    fetch_organisation,
     provider_config,
     redirect_uri,
     revoke_tokens,
 )
-from app.connections.vault import encrypt_json
+from app.connections.vault import decrypt_json, encrypt_json
 from app.extensions import db
 from app.models import Connection, JourneyRun, utcnow
 
@@ -43,6 +43,8 @@ class CallbackResult:
     run_id: int | None
     connection: Connection | None
     reason: str | None = None
+    # The platform returned several organisations: the customer picks one next.
+    choosing: bool = False
 
     @property
     def linked(self) -> bool:
@@ -147,20 +149,47 @@ def handle_callback(
         return _fail(flow.run_id, connection, "platform_unavailable", "no client configured")
     try:
         token = exchange_code(provider, flow.redirect_uri, code, flow.code_verifier)
-        org_id, org_name = fetch_organisation(provider, token)
+        organisations = discover_organisations(provider, token, params)
     except ProviderError as exc:
         return _fail(flow.run_id, connection, exc.reason, exc.detail)
-    if flow.expected_org_id is not None and org_id != flow.expected_org_id:
-        # Never swap companies silently: refuse, hand the access back, say which one came.
-        with suppress(ProviderError):
-            revoke_tokens(provider, token)
-        connection.org_id, connection.org_name = org_id[:200], org_name[:300]
-        return _fail(
-            flow.run_id, connection, "different_organisation", "not the organisation to reconnect"
-        )
-    _mark_linked(connection, org_id, org_name, token)
+    if flow.expected_org_id is not None:
+        matching = [org for org in organisations if org[0] == flow.expected_org_id]
+        if not matching:
+            # Never swap companies silently: refuse, hand the access back, say which came.
+            with suppress(ProviderError):
+                revoke_tokens(provider, token)
+            connection.org_id, connection.org_name = (
+                organisations[0][0][:200],
+                organisations[0][1][:300],
+            )
+            return _fail(
+                flow.run_id,
+                connection,
+                "different_organisation",
+                "not the organisation to reconnect",
+            )
+        organisations = matching
+    if len(organisations) > 1:
+        connection.candidates = [{"id": i, "name": n} for i, n in organisations]
+        connection.token_ciphertext = encrypt_json(token)  # kept encrypted until one is chosen
+        db.session.commit()
+        return CallbackResult(flow.run_id, connection, choosing=True)
+    _mark_linked(connection, *organisations[0], token)
     db.session.commit()
     return CallbackResult(flow.run_id, connection)
+
+
+def choose_organisation(connection: Connection, org_id: str) -> bool:
+    """Link the organisation the customer picked among those the platform returned."""
+    candidates = connection.candidates or []
+    chosen = next((c for c in candidates if c.get("id") == org_id), None)
+    if connection.status != "pending" or chosen is None or not connection.token_ciphertext:
+        return False
+    _mark_linked(
+        connection, chosen["id"], chosen["name"], decrypt_json(connection.token_ciphertext)
+    )
+    db.session.commit()
+    return True
 
 
 def _safe_code(value: str) -> str:
@@ -183,10 +212,14 @@ def _mark_linked(connection: Connection, org_id: str, org_name: str, token: dict
     connection.last_error = None
     connection.last_error_detail = None
     connection.linked_at = utcnow()
+    connection.candidates = None
 
 
 def _mark_failed(connection: Connection, reason: str, detail: str) -> None:
     connection.status = "failed"
+    # A failed attempt keeps no access to anything.
+    connection.token_ciphertext = None
+    connection.candidates = None
     connection.last_error = reason
     connection.last_error_detail = detail[:500]
 

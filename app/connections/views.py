@@ -37,6 +37,10 @@ def callback(platform: str) -> Response | tuple[str, int]:
         response = Response(body, status, mimetype="text/html")
     else:
         remember_run(run)
+        if result.choosing:
+            response = redirect(url_for("journey.choose_organisation"), 303)
+            response.headers["Referrer-Policy"] = "no-referrer"
+            return response
         linked = result.connection if result.linked else None
         next_step = engine.connection_finished(run, journey, linked, result.reason)
         db.session.commit()

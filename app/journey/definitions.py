@@ -37,7 +37,7 @@ ID_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
 LOCALE_PATTERN = r"^[a-z]{2}(-[A-Z]{2})?$"
 EXTENSION_KEY = "onramp.journeys"
 # Paths a step id must not take: they are routes of their own.
-RESERVED_STEP_IDS = {"declined", "language", "connect-start"}
+RESERVED_STEP_IDS = {"declined", "language", "organisation"}
 
 
 class _Translatable:

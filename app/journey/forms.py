@@ -292,3 +292,21 @@ def step_form(journey: Journey, step: FormStep, locale: str, answers: dict[str, 
     form = _Form(data=data)
     form.spec = step
     return form
+
+
+class OrganisationForm(FlaskForm):
+    organisation = RadioField(
+        _l("Which organisation do you want to connect?"), validate_choice=False
+    )
+    submit = SubmitField(_l("Connect this organisation"))
+
+
+def organisation_form(candidates: list[dict[str, str]]) -> OrganisationForm:
+    """Choose one of the organisations the platform returned."""
+    form = OrganisationForm()
+    form.organisation.choices = [SelectChoice(c["id"], c["name"]) for c in candidates]
+    form.organisation.validators = [
+        InputRequired(message=_("Choose the organisation to connect")),
+        AnyOf([c["id"] for c in candidates], message=_("Choose one of the organisations listed")),
+    ]
+    return form

@@ -22,7 +22,6 @@ from flask import (
 from flask_babel import gettext as _
 from htmx_flask import request
 from jinja2_fragments.flask import render_block
-from markupsafe import escape
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -51,6 +50,7 @@ from app.journey.forms import (
     LanguageForm,
     ReconsiderForm,
     consent_form,
+    organisation_form,
     platform_form,
     step_form,
 )
@@ -211,7 +211,8 @@ def _page(template: str, status: int = 200, **context: Any) -> Response:
         language_form=LanguageForm(formdata=None, next=request.path),
     )
     if request.htmx and request.htmx.target == FRAGMENT_TARGET:
-        title = escape(render_block(template, "title", **context).strip())
+        # The block is escaped already by the template: escaping again would show &#39;.
+        title = render_block(template, "title", **context).strip()
         html = f"<title>{title}</title>" + render_block(
             template, "journey", fragment=True, **context
         )
@@ -383,6 +384,36 @@ def declined() -> StepResponse:
         db.session.commit()
         return redirect(url_for(".step", step_id=consent_step.id), 303)
     return _page("journey/declined.html", run=run, journey=journey, step=consent_step, form=form)
+
+
+@bp.route("/journey/organisation", methods=["GET", "POST"])
+def choose_organisation() -> StepResponse:
+    """The platform gave access to several organisations: the customer picks one."""
+    run: JourneyRun = g.run
+    journey: Journey = g.journey
+    connection = connections.latest_connection(run)
+    connect_step = journey.first_of("connect")
+    if connect_step is None or connection is None or connection.status != "pending":
+        return _to_current(run, journey)
+    if not connection.candidates:
+        return _to_current(run, journey)
+    form = organisation_form(connection.candidates)
+    if form.validate_on_submit() and connections.choose_organisation(
+        connection, form.organisation.data
+    ):
+        following = engine.connection_finished(run, journey, connection, None)
+        db.session.commit()
+        return _next(following)
+    return _page(
+        "journey/organisation.html",
+        _status(form),
+        run=run,
+        journey=journey,
+        step=connect_step,
+        position=engine.position(run, journey, connect_step),
+        platform=get_platform(connection.platform),
+        form=form,
+    )
 
 
 @bp.post("/journey/language")

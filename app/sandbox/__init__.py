@@ -24,7 +24,7 @@ def init_sandbox(app: Flask) -> None:
     app.extensions["sandbox_oauth"] = create_authorization_server()
     app.register_blueprint(views.bp, url_prefix="/sandbox")
     # Machine-to-machine endpoints: clients authenticate with secrets or tokens, not cookies.
-    for view in (views.token, views.revoke, views.organisation):
+    for view in (views.token, views.revoke, views.organisation, views.organisations):
         csrf.exempt(view)
 
 

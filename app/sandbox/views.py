@@ -21,6 +21,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from app.sandbox.data import (
+    ORGANISATIONS,
     SANDBOX_LOGIN_EMAIL,
     SANDBOX_LOGIN_PASSWORD,
     SCOPES,
@@ -161,3 +162,10 @@ def organisation() -> ResponseReturnValue:
     if found is None:
         return jsonify(error="not_found"), 404
     return jsonify(id=found.id, name=found.name)
+
+
+@bp.get("/api/organisations")
+@require_token("accounting.read")
+def organisations() -> ResponseReturnValue:
+    """Every organisation the signed-in user has, as platforms like Xero list them."""
+    return jsonify(organisations=[{"id": org.id, "name": org.name} for org in ORGANISATIONS])

@@ -265,3 +265,55 @@ def test_the_connect_page_allows_posting_on_to_the_provider(
 ) -> None:
     csp = connecting.get("/journey/connect").headers["Content-Security-Policy"]
     assert f"form-action 'self' {live_sandbox.url.removesuffix('/sandbox')}" in csp
+
+
+LIST_ORGANISATIONS = {
+    "sandbox": {
+        "organisation": {
+            "strategy": "list_api",
+            "url": "{sandbox_url}/api/organisations",
+            "list": "organisations",
+            "id": "id",
+            "name": "name",
+        }
+    }
+}
+
+
+def test_several_organisations_are_offered_to_choose_from(
+    app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox
+) -> None:
+    app.config["PLATFORM_OVERRIDES"] = LIST_ORGANISATIONS
+    callback = live_sandbox.authorize(_start(connecting), "approve")
+    response = connecting.get(_callback_path(callback))
+    assert response.location.endswith("/journey/organisation")
+    page = text_of(connecting.get("/journey/organisation"))
+    assert "Choose the organisation" in page
+    for organisation in ORGANISATIONS:
+        assert organisation.name in page
+    [pending] = _connections(app)
+    assert pending.status == "pending"
+
+    missing = connecting.post("/journey/organisation", data={})
+    assert missing.status_code == 422
+    assert "Choose the organisation to connect" in text_of(missing)
+    forged = connecting.post("/journey/organisation", data={"organisation": "someone-else"})
+    assert "Choose one of the organisations listed" in text_of(forged)
+
+    chosen = connecting.post("/journey/organisation", data={"organisation": ORGANISATIONS[2].id})
+    assert chosen.location.endswith("/journey/done")
+    [connection] = _connections(app)
+    assert (connection.status, connection.org_name) == ("linked", ORGANISATIONS[2].name)
+    assert connection.candidates is None
+    # Once linked there is nothing left to choose.
+    assert connecting.get("/journey/organisation").location.endswith("/journey/done")
+
+
+def test_a_fragments_title_is_escaped_once(
+    connecting: FlaskClient, live_sandbox: LiveSandbox
+) -> None:
+    connecting.get(_callback_path(live_sandbox.authorize(_start(connecting), "approve")))
+    fragment = connecting.get(
+        "/journey/done", headers={"HX-Request": "true", "HX-Target": "div#journey"}
+    )
+    assert fragment.get_data(as_text=True).startswith("<title>You&#39;re connected · ")

@@ -66,9 +66,9 @@ def test_credentials_come_from_the_environment_or_the_instance_file(
     app.config["PLATFORMS_FILE"] = str(instance_file)
     app.config["XERO_CLIENT_ID"], app.config["XERO_CLIENT_SECRET"] = "id", "secret"
     with app.app_context():
-        for key in ("xero", "sage"):
-            reason = unavailable_reason(PLATFORMS[key])
-            assert reason is not None and "is not supported yet" in reason
+        assert unavailable_reason(PLATFORMS["xero"]) is None
+        assert unavailable_reason(PLATFORMS["sage"]) is None
+        assert unavailable_reason(PLATFORMS["freeagent"]) == "no client id and secret configured"
 
 
 def test_platforms_list_prints_each_callback_url(app: Flask) -> None:
