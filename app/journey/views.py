@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -22,7 +21,6 @@ from flask import (
 from flask_babel import gettext as _
 from htmx_flask import request
 from jinja2_fragments.flask import render_block
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.connections import service as connections
@@ -32,7 +30,7 @@ from app.consent import ledger
 from app.errors import render_error
 from app.extensions import db
 from app.journey import engine, events, review
-from app.journey.access import current_run, remember_run
+from app.journey.access import current_run, remember_run, start_from_link
 from app.journey.definitions import (
     ConnectStep,
     ConsentStep,
@@ -42,7 +40,6 @@ from app.journey.definitions import (
     Journey,
     PlatformSelectStep,
     Step,
-    get_journey,
 )
 from app.journey.forms import (
     ConnectForm,
@@ -54,11 +51,10 @@ from app.journey.forms import (
     platform_form,
     step_form,
 )
-from app.journey.locales import choose_locale
 from app.journey.messages import explain_failure
 from app.journey.versions import journey_for_run, kept_journey
 from app.links import LinkExpired, LinkInvalid, read_token
-from app.models import Connection, Customer, JourneyRun
+from app.models import JourneyRun
 from app.security import allow_form_action
 
 bp = Blueprint("journey", __name__)
@@ -93,47 +89,15 @@ def open_link(token: str) -> StepResponse:
                 "or ask the business that sent it for a new one."
             ),
         )
-    customer = db.session.scalars(
-        select(Customer).where(Customer.public_id == claims.customer_public_id)
-    ).first()
-    journey = get_journey(claims.journey_id)
-    if customer is None or journey is None:
+    run = start_from_link(claims, request.args.get("lang"))
+    if run is None:
         return render_error(
             404,
             _("This link is no longer in use"),
             _("Ask the business that sent it for a new one."),
         )
-    asked = request.args.get("lang") or claims.locale
-    locale = choose_locale(journey, asked)
-    earlier = _connection_to_reconnect(customer, claims.reconnect)
-    if claims.reconnect and earlier is None:
-        return render_error(
-            404,
-            _("This link is no longer in use"),
-            _("Ask the business that sent it for a new one."),
-        )
-    run = engine.start_or_resume(customer, journey, locale, again=earlier is not None)
-    if asked and run.locale != locale:
-        run.locale = locale
-    if earlier is not None:
-        engine.expect_reconnect(run, earlier)
-        claims = replace(claims, platform=earlier.platform)
-    chosen = get_platform(claims.platform or "")
-    if chosen is not None and is_available(chosen):
-        engine.preselect_platform(run, journey, chosen.key)
-    db.session.commit()
     remember_run(run)
     return redirect(url_for(".resume"), 303)
-
-
-def _connection_to_reconnect(customer: Customer, public_id: str | None) -> Connection | None:
-    if not public_id:
-        return None
-    return db.session.scalars(
-        select(Connection).where(
-            Connection.public_id == public_id, Connection.customer_id == customer.id
-        )
-    ).first()
 
 
 @bp.before_request
