@@ -120,6 +120,10 @@ def _consent_records_are_append_only(session: Session, *_: object) -> None:
             raise PermissionError("consent records are append-only")
 
 
+# Failures a new attempt by the customer cannot fix: the business must act first.
+NOT_RETRYABLE = {"platform_unavailable"}
+
+
 class Connection(db.Model):  # type: ignore[name-defined,misc]
     """A customer's link to one accounting platform."""
 
@@ -155,6 +159,11 @@ class Connection(db.Model):  # type: ignore[name-defined,misc]
     linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     run: Mapped[JourneyRun | None] = relationship(back_populates="connections")
+
+    @property
+    def retryable(self) -> bool:
+        """Whether the customer can simply try again after this failure."""
+        return self.status == "failed" and self.last_error not in NOT_RETRYABLE
 
 
 class OAuthFlow(db.Model):  # type: ignore[name-defined,misc]

@@ -47,6 +47,7 @@ class ProviderConfig:
     client_secret: str
     scopes: tuple[str, ...]
     revocation_url: str | None = None
+    organisation_name_url: str | None = None
     pkce: bool = True
     token_auth: str = "client_secret_basic"
     extra_params: tuple[tuple[str, str], ...] = ()
@@ -73,6 +74,11 @@ def provider_config(platform_key: str) -> ProviderConfig | None:
         token_url=token,
         organisation_url=organisation,
         organisation=platform.organisation,
+        organisation_name_url=(
+            expand(platform, platform.organisation.name_url)
+            if platform.organisation.name_url
+            else None
+        ),
         client_id=client[0],
         client_secret=client[1],
         scopes=tuple(platform.scopes),
@@ -153,8 +159,9 @@ def discover_organisations(
         if not org_id:
             raise ProviderError("organisation_lookup_failed", f"no {spec.id} on the redirect")
         name = params.get(spec.name_param) if spec.name_param else None
-        if not name and spec.name_url:
-            name = dig(_get_json(provider, token, spec.name_url.replace("{id}", org_id)), spec.name)
+        if not name and provider.organisation_name_url:
+            url = provider.organisation_name_url.replace("{id}", org_id)
+            name = dig(_get_json(provider, token, url), spec.name)
         return [(org_id, str(name or org_id))]
     if spec.strategy == "token_field":
         org_id = dig(token, spec.id)

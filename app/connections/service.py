@@ -133,7 +133,8 @@ def handle_callback(
     if flow.platform != platform:
         return _fail(flow.run_id, connection, "platform_mismatch", f"callback for {platform!r}")
     issuer = params.get("iss")
-    if issuer is not None and issuer != flow.issuer:
+    # RFC 9207: a platform that names itself must be the one asked (mix-up defence).
+    if issuer is not None and flow.issuer and issuer != flow.issuer:
         return _fail(
             flow.run_id, connection, "issuer_mismatch", "iss differs from the provider asked"
         )

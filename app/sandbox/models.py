@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin
-from sqlalchemy import String, Table, Text
+from sqlalchemy import JSON, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -27,6 +27,8 @@ class SandboxAuthorizationCode(db.Model, AuthorizationCodeMixin):  # type: ignor
     user_email: Mapped[str] = mapped_column(String(320))
     organisation_id: Mapped[str] = mapped_column(String(36))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # sandbox_* parameters of the authorization request: how to impersonate a platform.
+    quirks: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
     def get_redirect_uri(self) -> str:
         return self.redirect_uri

@@ -111,8 +111,22 @@ def query_client(client_id: str) -> SandboxClient | None:
     return client if client_id == client.client_id else None
 
 
+def quirks_of(parameters: dict[str, Any]) -> dict[str, str]:
+    """The ``sandbox_*`` parameters with which a client asks the sandbox to act as a platform.
+
+    ``sandbox_org_param`` (and ``sandbox_org_name_param``): name the organisation on the
+    redirect back, as QuickBooks does with ``realmId``; ``sandbox_token_field``: name it
+    in the token response, as Wave does.
+    """
+    return {k: str(v) for k, v in parameters.items() if k.startswith("sandbox_")}
+
+
 def save_token(token: dict[str, Any], request: OAuth2Request) -> None:
     grantee: Grantee = request.user
+    code = getattr(request, "authorization_code", None)
+    field = ((code.quirks if code is not None else None) or {}).get("sandbox_token_field")
+    if field:
+        token[field] = grantee.organisation_id
     db.session.add(
         SandboxToken(
             client_id=request.client.get_client_id(),
@@ -162,6 +176,7 @@ class SandboxAuthorizationCodeGrant(AuthorizationCodeGrant):
                 user_email=grantee.email,
                 organisation_id=grantee.organisation_id,
                 expires_at=utcnow() + CODE_LIFETIME,
+                quirks=quirks_of(request.payload.data) or None,
             )
         )
         db.session.commit()
@@ -188,6 +203,8 @@ class SandboxRefreshTokenGrant(RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> SandboxToken | None:
+        if current_app.config.get("SANDBOX_REFRESH_FAILS"):
+            return None  # act as a platform that has withdrawn the app's access
         return db.session.scalar(
             select(SandboxToken).filter_by(
                 refresh_token=refresh_token, refresh_token_revoked_at=None

@@ -29,7 +29,7 @@ from app.sandbox.data import (
 )
 from app.sandbox.forms import ConsentForm, SignInForm, SignOutForm
 from app.sandbox.models import SandboxToken
-from app.sandbox.oauth import Grantee, issuer, require_token, server_metadata
+from app.sandbox.oauth import Grantee, issuer, quirks_of, require_token, server_metadata
 from app.security import allow_form_action
 
 bp = Blueprint("sandbox", __name__)
@@ -101,7 +101,8 @@ def _consent(
         return _redirect_with_error(simulated)
     if form.approve.data and form.validate():
         grantee = Grantee(email=email, organisation_id=form.organisation.data)
-        return server.create_authorization_response(grant=grant, grant_user=grantee)
+        response = server.create_authorization_response(grant=grant, grant_user=grantee)
+        return _name_organisation_on_redirect(response, grant, form.organisation.data)
 
     # Chromium checks form-action against the redirect that follows the post.
     redirect_to = urlsplit(grant.redirect_uri)
@@ -115,6 +116,22 @@ def _consent(
         email=email,
         action=_this_request(),
     )
+
+
+def _name_organisation_on_redirect(
+    response: Response, grant: AuthorizationCodeGrant, organisation_id: str
+) -> Response:
+    """Impersonating a platform that names the organisation on the redirect back."""
+    quirks = quirks_of(grant.request.payload.data)
+    found = find_organisation(organisation_id)
+    extra = []
+    if quirks.get("sandbox_org_param"):
+        extra.append((quirks["sandbox_org_param"], organisation_id))
+    if quirks.get("sandbox_org_name_param") and found is not None:
+        extra.append((quirks["sandbox_org_name_param"], found.name))
+    if extra:
+        response.headers["Location"] = add_params_to_uri(response.headers["Location"], extra)
+    return response
 
 
 def _authorization_error(error: OAuth2Error) -> ResponseReturnValue:

@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
+from app.connections.catalogue import PLATFORMS
 from app.customers import create_customer
 from app.links import journey_link
 from app.sandbox.data import ORGANISATIONS, SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
@@ -60,6 +61,7 @@ class LiveSandbox:
     """The Sandbox platform served over real HTTP on its own port."""
 
     url: str
+    app: Flask
 
     def authorize(self, authorize_url: str, action: str = "approve", organisation: int = 1) -> str:
         """Sign in and answer the consent screen as a customer would; return the callback URL."""
@@ -100,13 +102,14 @@ def live_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSandb
             # Its own database, whichever one the app under test uses.
             SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder / 'sandbox.db'}",
             PUBLIC_URL=f"http://127.0.0.1:{port}",
-            SANDBOX_REDIRECT_URIS=["http://localhost/connect/sandbox/callback"],
+            # Every platform's callback: the Sandbox can stand in for any of them.
+            SANDBOX_REDIRECT_URIS=[f"http://localhost/connect/{key}/callback" for key in PLATFORMS],
         )
     )
     server = make_server("127.0.0.1", port, sandbox, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield LiveSandbox(f"http://127.0.0.1:{port}/sandbox")
+    yield LiveSandbox(f"http://127.0.0.1:{port}/sandbox", sandbox)
     server.shutdown()
 
 

@@ -317,3 +317,17 @@ def test_a_fragments_title_is_escaped_once(
         "/journey/done", headers={"HX-Request": "true", "HX-Target": "div#journey"}
     )
     assert fragment.get_data(as_text=True).startswith("<title>You&#39;re connected · ")
+
+
+def test_a_failed_connection_says_whether_the_customer_can_retry(
+    app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox
+) -> None:
+    connecting.get(_callback_path(live_sandbox.authorize(_start(connecting), "deny")))
+    [denied] = _connections(app)
+    assert denied.retryable is True
+    url = _start(connecting)
+    app.config["SANDBOX_URL"] = None  # the platform went away meanwhile
+    state = parse_qs(urlsplit(url).query)["state"][0]
+    connecting.get("/connect/sandbox/callback?" + urlencode({"state": state, "code": "abc"}))
+    latest = _connections(app)[-1]
+    assert (latest.last_error, latest.retryable) == ("platform_unavailable", False)
