@@ -11,6 +11,7 @@ from app.sandbox.data import ORGANISATIONS
 from e2e.accessibility import assert_accessible
 from e2e.live import JourneyLink, LiveServer
 from e2e.pages import ConnectPage, DonePage, Screen
+from tests.impersonation import LIST_ORGANISATIONS
 
 
 class ChooseOrganisationPage(Screen):
@@ -36,17 +37,7 @@ class ChooseOrganisationPage(Screen):
 @pytest.fixture
 def listing_platform(live_server: LiveServer) -> Iterator[None]:
     """The Sandbox answers like Xero: a list of every organisation the token reaches."""
-    live_server.app.config["PLATFORM_OVERRIDES"] = {
-        "sandbox": {
-            "organisation": {
-                "strategy": "list_api",
-                "url": "{sandbox_url}/api/organisations",
-                "list": "organisations",
-                "id": "id",
-                "name": "name",
-            }
-        }
-    }
+    live_server.app.config["PLATFORM_OVERRIDES"] = LIST_ORGANISATIONS
     yield
     live_server.app.config["PLATFORM_OVERRIDES"] = {}
 

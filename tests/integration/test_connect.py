@@ -14,6 +14,7 @@ from app.connections.vault import decrypt_json
 from app.extensions import db
 from app.models import Connection, JourneyRun, OAuthFlow
 from app.sandbox.data import ORGANISATIONS
+from tests.impersonation import LIST_ORGANISATIONS
 from tests.integration.conftest import LiveSandbox
 from tests.pages import text_of
 
@@ -265,19 +266,6 @@ def test_the_connect_page_allows_posting_on_to_the_provider(
 ) -> None:
     csp = connecting.get("/journey/connect").headers["Content-Security-Policy"]
     assert f"form-action 'self' {live_sandbox.url.removesuffix('/sandbox')}" in csp
-
-
-LIST_ORGANISATIONS = {
-    "sandbox": {
-        "organisation": {
-            "strategy": "list_api",
-            "url": "{sandbox_url}/api/organisations",
-            "list": "organisations",
-            "id": "id",
-            "name": "name",
-        }
-    }
-}
 
 
 def test_several_organisations_are_offered_to_choose_from(

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -17,48 +16,18 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from app.connections import lifecycle
-from app.connections.catalogue import PLATFORMS, Platform
+from app.connections.catalogue import PLATFORMS
 from app.customers import create_customer
 from app.extensions import db
 from app.journey.definitions import EXTENSION_KEY, load_directory
 from app.links import journey_link
 from app.models import Connection, utcnow
 from app.sandbox.data import ORGANISATIONS
+from tests.impersonation import impersonation
 from tests.integration.conftest import LiveSandbox
 
 REAL_PLATFORMS = sorted(key for key in PLATFORMS if key != "sandbox")
 CHOSEN = ORGANISATIONS[1]
-
-
-def impersonation(platform: Platform) -> dict[str, Any]:
-    """Catalogue overrides that point a platform at the Sandbox, keeping its quirks:
-    how it names the organisation, its extra parameters and its client authentication."""
-    spec = platform.organisation
-    overrides: dict[str, Any] = {
-        "authorize_url": "{sandbox_url}/authorize",
-        "token_url": "{sandbox_url}/token",
-        "revocation_url": "{sandbox_url}/revoke",
-        "issuer": "{sandbox_url}",
-        "scopes": ["accounting.read", "offline_access"],
-        "pkce": True,  # the Sandbox asks PKCE of every client
-    }
-    organisation = spec.model_dump()
-    extra = dict(platform.extra_params)
-    if spec.strategy == "api":
-        organisation.update(url="{sandbox_url}/api/organisation", id="id", name="name")
-    elif spec.strategy == "list_api":
-        organisation.update(url="{sandbox_url}/api/organisations", list="organisations")
-        organisation.update(id="id", name="name")
-    elif spec.strategy == "redirect_param":
-        extra["sandbox_org_param"] = spec.id
-        if spec.name_param:
-            extra["sandbox_org_name_param"] = spec.name_param
-        if spec.name_url:
-            organisation.update(name_url="{sandbox_url}/api/organisation?id={id}", name="name")
-    else:
-        extra["sandbox_token_field"] = spec.id
-    overrides.update(organisation=organisation, extra_params=extra)
-    return overrides
 
 
 @pytest.fixture
