@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from app.sandbox.data import ORGANISATIONS
@@ -10,14 +11,28 @@ from e2e.live import JourneyLink, LiveServer
 from e2e.pages import ConnectPage
 
 
-def test_denied_access_then_retry(
-    at_connect: ConnectPage, page: Page, journey_link: JourneyLink, live_server: LiveServer
+@pytest.mark.parametrize(
+    ("answer", "explanation", "reason"),
+    [
+        ("deny", "You chose not to allow access", "access_denied"),
+        ("simulate_error", "Your accounting software reported a problem", "provider_error"),
+    ],
+    ids=["denied", "provider-error"],
+)
+def test_a_failed_connection_is_explained_and_retry_works(
+    at_connect: ConnectPage,
+    page: Page,
+    journey_link: JourneyLink,
+    live_server: LiveServer,
+    answer: str,
+    explanation: str,
+    reason: str,
 ) -> None:
     organisation = ORGANISATIONS[2].name
+    sandbox = at_connect.continue_to_sandbox().sign_in()
+    connect: ConnectPage = getattr(sandbox, answer)()
 
-    connect = at_connect.continue_to_sandbox().sign_in().deny()
-
-    expect(connect.alert).to_contain_text("You chose not to allow access")
+    expect(connect.alert).to_contain_text(explanation)
     expect(connect.continue_button).to_be_hidden()
     expect(connect.try_again_button).to_be_visible()
     assert_accessible(page)
@@ -28,28 +43,7 @@ def test_denied_access_then_retry(
     expect(done.status).to_contain_text(f"Connected to {organisation}")
     connections = live_server.connections(journey_link.customer_public_id)
     assert [(c.status, c.last_error) for c in connections] == [
-        ("failed", "access_denied"),
+        ("failed", reason),
         ("linked", None),
     ]
     assert connections[1].org_name == organisation
-
-
-def test_provider_error_then_retry(
-    at_connect: ConnectPage, page: Page, journey_link: JourneyLink, live_server: LiveServer
-) -> None:
-    organisation = ORGANISATIONS[0].name
-
-    connect = at_connect.continue_to_sandbox().sign_in().simulate_error()
-
-    expect(connect.alert).to_contain_text("Your accounting software reported a problem")
-    expect(connect.try_again_button).to_be_visible()
-    assert_accessible(page)
-
-    done = connect.try_again().choose(organisation).approve()
-
-    expect(done.status).to_contain_text(f"Connected to {organisation}")
-    connections = live_server.connections(journey_link.customer_public_id)
-    assert [(c.status, c.last_error) for c in connections] == [
-        ("failed", "provider_error"),
-        ("linked", None),
-    ]

@@ -8,6 +8,7 @@ from flask.testing import FlaskClient
 
 from app.customers import create_customer
 from app.links import journey_link, make_token
+from tests.integration.conftest import REQUIRED_CONSENTS
 from tests.pages import text_of
 
 
@@ -99,10 +100,7 @@ def _deep_link(app: Flask, platform: str) -> str:
 def test_a_deep_link_to_a_platform_skips_the_picker(app: Flask, client: FlaskClient) -> None:
     client.get(_deep_link(app, "sandbox"))
     client.post("/journey/welcome")
-    response = client.post(
-        "/journey/consent",
-        data={"consent_financial_statements": "y", "consent_invoices_bills": "y", "agree": "x"},
-    )
+    response = client.post("/journey/consent", data=REQUIRED_CONSENTS)
     assert response.location.endswith("/journey/instructions")
     page = text_of(client.get("/journey/instructions"))
     assert "How to connect <strong>Sandbox Accounting</strong>" in page
@@ -113,10 +111,7 @@ def test_a_deep_link_to_an_unavailable_platform_still_shows_the_picker(
 ) -> None:
     client.get(_deep_link(app, "xero"))
     client.post("/journey/welcome")
-    response = client.post(
-        "/journey/consent",
-        data={"consent_financial_statements": "y", "consent_invoices_bills": "y", "agree": "x"},
-    )
+    response = client.post("/journey/consent", data=REQUIRED_CONSENTS)
     assert response.location.endswith("/journey/software")
 
 
