@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from flask import current_app
@@ -29,6 +30,10 @@ class LinkClaims:
     platform: str | None = None
     # The connection this link re-authorizes (public id): the same organisation must return.
     reconnect: str | None = None
+    # Where the done page sends the customer back to (checked against the journey's list).
+    return_url: str | None = None
+    # When the link stops working (Unix time), if sooner than LINK_MAX_AGE_SECONDS.
+    expires_at: int | None = None
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -41,11 +46,17 @@ def make_token(
     locale: str | None = None,
     platform: str | None = None,
     reconnect: str | None = None,
+    *,
+    return_url: str | None = None,
+    expires_at: int | None = None,
 ) -> str:
-    claims = {"c": customer_public_id, "j": journey_id}
-    for key, value in (("l", locale), ("p", platform), ("r", reconnect)):
+    claims: dict[str, str | int] = {"c": customer_public_id, "j": journey_id}
+    values = (("l", locale), ("p", platform), ("r", reconnect), ("u", return_url))
+    for key, value in values:
         if value:
             claims[key] = value
+    if expires_at is not None:
+        claims["x"] = int(expires_at)
     return str(_serializer().dumps(claims))
 
 
@@ -55,9 +66,23 @@ def journey_link(
     locale: str | None = None,
     platform: str | None = None,
     reconnect: str | None = None,
+    *,
+    return_url: str | None = None,
+    expires_at: int | None = None,
 ) -> str:
-    """The absolute URL a customer opens to start or resume their journey."""
-    token = make_token(customer_public_id, journey_id, locale, platform, reconnect)
+    """The absolute URL a customer opens to start or resume their journey.
+
+    ``expires_at`` (Unix time) ends the link sooner than ``LINK_MAX_AGE_SECONDS``.
+    """
+    token = make_token(
+        customer_public_id,
+        journey_id,
+        locale,
+        platform,
+        reconnect,
+        return_url=return_url,
+        expires_at=expires_at,
+    )
     return public_url("journey.open_link", token=token)
 
 
@@ -76,5 +101,19 @@ def read_token(token: str, max_age: int | None = None) -> LinkClaims:
         or not isinstance(data.get("j"), str)
     ):
         raise LinkInvalid()
-    optional = {key: value if isinstance(value := data.get(key), str) else None for key in "lpr"}
-    return LinkClaims(data["c"], data["j"], optional["l"], optional["p"], optional["r"])
+    expires_at = data.get("x")
+    if expires_at is not None:
+        if not isinstance(expires_at, int):
+            raise LinkInvalid()
+        if time.time() >= expires_at:
+            raise LinkExpired()
+    optional = {key: value if isinstance(value := data.get(key), str) else None for key in "lpru"}
+    return LinkClaims(
+        data["c"],
+        data["j"],
+        optional["l"],
+        optional["p"],
+        optional["r"],
+        return_url=optional["u"],
+        expires_at=expires_at,
+    )

@@ -6,7 +6,17 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, TypeDecorator, event
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -83,6 +93,10 @@ class JourneyRun(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the run sat idle too long (journey.abandoned sent); cleared when it moves again.
+    abandoned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Where the done page sends the customer back to, checked against the journey's allow-list.
+    return_url: Mapped[str | None] = mapped_column(String(2000))
 
     customer: Mapped[Customer] = relationship(back_populates="runs")
     connections: Mapped[list[Connection]] = relationship(
@@ -104,7 +118,7 @@ class ConsentRecord(db.Model):  # type: ignore[name-defined,misc]
     item_key: Mapped[str] = mapped_column(String(100))
     text: Mapped[str] = mapped_column(Text)
     text_sha256: Mapped[str] = mapped_column(String(64))
-    # granted or declined
+    # granted, declined or withdrawn
     decision: Mapped[str] = mapped_column(String(20))
     required: Mapped[bool] = mapped_column(default=False)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -201,3 +215,135 @@ class JourneyEvent(db.Model):  # type: ignore[name-defined,misc]
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     duration_ms: Mapped[int | None] = mapped_column()
     detail: Mapped[str | None] = mapped_column(String(500))
+
+
+class ApiKey(db.Model):  # type: ignore[name-defined,misc]
+    """A key the business's backend calls the API with. Only a hash of the secret is kept."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The visible, non-secret start of the key ("onr_" + 12 characters): finds the row.
+    prefix: Mapped[str] = mapped_column(String(32), unique=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    # Space-separated: read, write, credentials.
+    scopes: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def scope_set(self) -> set[str]:
+        return set(self.scopes.split())
+
+
+class AuditEntry(db.Model):  # type: ignore[name-defined,misc]
+    """Who did what to what, and when: API calls that matter and every admin change."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_subject", "subject_type", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # api_key, user, cli or customer, with that actor's id (key prefix, user email, ...).
+    actor_type: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(100), index=True)
+    subject_type: Mapped[str | None] = mapped_column(String(50))
+    subject_id: Mapped[str | None] = mapped_column(String(200))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class IdempotencyRecord(db.Model):  # type: ignore[name-defined,misc]
+    """The stored answer to a write sent with an Idempotency-Key, replayed on a retry."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("api_key_id", "key", name="uq_idempotency_keys_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"))
+    key: Mapped[str] = mapped_column(String(255))
+    # The method, path and body the key was first used with: another request is refused.
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column()
+    response_body: Mapped[Any | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class WebhookEndpoint(db.Model):  # type: ignore[name-defined,misc]
+    """Where the business wants to hear about events, and the secrets it checks them with."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_public_id)
+    url: Mapped[str] = mapped_column(String(2000))
+    description: Mapped[str | None] = mapped_column(String(500))
+    # Event types sent here; an empty list means every type.
+    event_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Encrypted JSON list of "whsec_..." secrets, newest first: all sign during a rotation.
+    secrets_ciphertext: Mapped[str] = mapped_column(Text)
+    # enabled or disabled (by the business, or after the receiver answered 410 Gone).
+    status: Mapped[str] = mapped_column(String(20), default="enabled")
+    disabled_reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class OutboxEvent(db.Model):  # type: ignore[name-defined,misc]
+    """Something the business may want to hear about, written with the change it reports."""
+
+    __tablename__ = "outbox_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_public_id)
+    type: Mapped[str] = mapped_column(String(50), index=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Thin: ids only, never tokens or personal data.
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+
+
+class WebhookDelivery(db.Model):  # type: ignore[name-defined,misc]
+    """One event on its way to one endpoint; its public id is the ``webhook-id`` header."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_public_id)
+    event_id: Mapped[int] = mapped_column(ForeignKey("outbox_events.id"), index=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id"), index=True)
+    # pending, succeeded, failed (gave up) or cancelled (the endpoint was disabled).
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A worker is sending it: others leave it alone until then.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    last_status_code: Mapped[int | None] = mapped_column()
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    event: Mapped[OutboxEvent] = relationship()
+    endpoint: Mapped[WebhookEndpoint] = relationship()
+    attempts_made: Mapped[list[WebhookAttempt]] = relationship(
+        back_populates="delivery", order_by="WebhookAttempt.id"
+    )
+
+
+class WebhookAttempt(db.Model):  # type: ignore[name-defined,misc]
+    """One try at delivering: kept for the admin console."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("webhook_deliveries.id"), index=True)
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status_code: Mapped[int | None] = mapped_column()
+    latency_ms: Mapped[int | None] = mapped_column()
+    error: Mapped[str | None] = mapped_column(String(500))
+
+    delivery: Mapped[WebhookDelivery] = relationship(back_populates="attempts_made")

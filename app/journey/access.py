@@ -58,6 +58,8 @@ def start_from_link(claims: LinkClaims, asked_locale: str | None) -> JourneyRun 
     run = engine.start_or_resume(customer, journey, locale, again=earlier is not None)
     if asked and run.locale != locale:
         run.locale = locale
+    if claims.return_url and journey.integration.allows_return_to(claims.return_url):
+        run.return_url = claims.return_url
     if earlier is not None:
         engine.expect_reconnect(run, earlier)
     chosen = get_platform(claims.platform or "")

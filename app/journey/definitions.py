@@ -17,6 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from urllib.parse import urlsplit
 
 import yaml
 from flask import Flask, current_app
@@ -69,6 +70,37 @@ class Business(_Strict):
     support_email: str | None = None
     support_phone: str | None = None
     brand: Brand = Field(default_factory=Brand)
+
+
+ORIGIN_PATTERN = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$"
+
+
+class Integration(_Strict):
+    """Where the business's own site meets the journey."""
+
+    allowed_origins: list[Annotated[str, Field(pattern=ORIGIN_PATTERN)]] = Field(
+        default_factory=list,
+        description="Origins (scheme://host[:port]) that may embed the journey in a frame "
+        "and receive its events.",
+    )
+    return_urls: list[HttpUrl] = Field(
+        default_factory=list,
+        description="URLs (or URL prefixes) a link may send the customer back to when done.",
+    )
+
+    def allows_return_to(self, url: str) -> bool:
+        """Whether ``url`` is, or lies under, one of the allowed return URLs."""
+        asked = urlsplit(url)
+        if asked.scheme not in ("http", "https") or not asked.netloc or asked.username:
+            return False
+        for allowed in self.return_urls:
+            base = urlsplit(str(allowed))
+            if (asked.scheme, asked.netloc.lower()) != (base.scheme, base.netloc.lower()):
+                continue
+            prefix = base.path.rstrip("/")
+            if asked.path == prefix or asked.path.startswith(prefix + "/") or not prefix:
+                return True
+        return False
 
 
 class _Step(_Strict):
@@ -209,6 +241,7 @@ class Journey(_Strict):
         default_factory=lambda: ["en"], min_length=1, description="The first is the default."
     )
     business: Business
+    integration: Integration = Field(default_factory=Integration)
     steps: list[Step] = Field(min_length=2)
 
     @property

@@ -1,0 +1,1 @@
+"""Webhooks out: the outbox of events, the business's endpoints and their delivery."""
