@@ -47,6 +47,8 @@ DEFAULTS: dict[str, Any] = {
     "SANDBOX_CLIENT_ID": "onramp-sandbox-client",
     "SANDBOX_REDIRECT_URIS": None,
     "REDIS_URL": None,
+    # A run untouched this long is reported to the business as journey.abandoned.
+    "JOURNEY_ABANDON_AFTER_SECONDS": 60 * 60 * 24,
 }
 
 

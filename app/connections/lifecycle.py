@@ -17,6 +17,7 @@ from app.connections.oauth import ProviderError, provider_config, refresh_tokens
 from app.connections.vault import decrypt_json, encrypt_json, keys
 from app.extensions import db
 from app.models import Connection, OAuthFlow, utcnow
+from app.webhooks.outbox import connection_ids, emit
 
 REFRESH_LEAD = timedelta(minutes=5)
 CLAIM_LEASE = timedelta(seconds=60)
@@ -51,7 +52,10 @@ def _claim(connection_id: int) -> bool:
 
 
 def _store(connection: Connection, version: int, **values: Any) -> bool:
-    """Write a token change unless another process changed the tokens first."""
+    """Write a token change unless another process changed the tokens first.
+
+    A status change is announced to the business in the same transaction.
+    """
     stored = db.session.execute(
         update(Connection)
         .where(Connection.id == connection.id, Connection.token_version == version)
@@ -59,6 +63,13 @@ def _store(connection: Connection, version: int, **values: Any) -> bool:
             token_version=version + 1, refresh_claimed_until=None, updated_at=utcnow(), **values
         )
     )
+    if stored.rowcount == 1 and "status" in values:  # type: ignore[attr-defined]
+        emit(
+            f"connection.{values['status']}",
+            connection.customer_id,
+            **connection_ids(connection),
+            reason=values.get("last_error"),
+        )
     db.session.commit()
     return bool(stored.rowcount == 1)  # type: ignore[attr-defined]
 
@@ -142,6 +153,8 @@ def disconnect(connection: Connection) -> bool:
         except ProviderError as exc:
             revoked = False
             connection.last_error_detail = exc.detail[:500]
+    if connection.status != "disconnected":
+        emit("connection.disconnected", connection.customer_id, **connection_ids(connection))
     connection.status = "disconnected"
     connection.token_ciphertext = None
     connection.token_expires_at = None

@@ -30,6 +30,7 @@ from app.connections.oauth import (
 from app.connections.vault import decrypt_json, encrypt_json
 from app.extensions import db
 from app.models import Connection, JourneyRun, utcnow
+from app.webhooks.outbox import connection_ids, emit
 
 
 class PlatformUnavailable(Exception):
@@ -214,6 +215,7 @@ def _mark_linked(connection: Connection, org_id: str, org_name: str, token: dict
     connection.last_error_detail = None
     connection.linked_at = utcnow()
     connection.candidates = None
+    emit("connection.linked", connection.customer_id, **connection_ids(connection))
 
 
 def _mark_failed(connection: Connection, reason: str, detail: str) -> None:
@@ -223,6 +225,7 @@ def _mark_failed(connection: Connection, reason: str, detail: str) -> None:
     connection.candidates = None
     connection.last_error = reason
     connection.last_error_detail = detail[:500]
+    emit("connection.failed", connection.customer_id, **connection_ids(connection), reason=reason)
 
 
 def _fail(run_id: int | None, connection: Connection, reason: str, detail: str) -> CallbackResult:

@@ -11,9 +11,11 @@ from sqlalchemy import select
 from app.extensions import db
 from app.journey.definitions import ConsentItem, ConsentStep, Journey
 from app.models import ConsentRecord, JourneyRun
+from app.webhooks.outbox import emit
 
 GRANTED = "granted"
 DECLINED = "declined"
+WITHDRAWN = "withdrawn"
 
 
 @dataclass(frozen=True)
@@ -92,5 +94,55 @@ def record_decisions(
             locale=evidence.locale,
         )
         db.session.add(record)
+        db.session.flush()
+        emit(
+            f"consent.{decision}",
+            run.customer_id,
+            consent_id=record.public_id,
+            run_id=run.public_id,
+            journey_id=run.journey_id,
+            item=item.key,
+        )
         written.append(record)
     return written
+
+
+def withdraw(record: ConsentRecord) -> ConsentRecord | None:
+    """Withdraw a granted consent: a new ``withdrawn`` record with the same wording.
+
+    ``record`` may be any record of the item; only the item's latest decision counts,
+    and None is returned when that is not a grant (nothing to withdraw). The caller commits.
+    """
+    latest = db.session.scalars(
+        select(ConsentRecord)
+        .where(ConsentRecord.run_id == record.run_id, ConsentRecord.item_key == record.item_key)
+        .order_by(ConsentRecord.id.desc())
+        .limit(1)
+    ).one()
+    if latest.decision != GRANTED:
+        return None
+    withdrawn = ConsentRecord(
+        customer_id=latest.customer_id,
+        run_id=latest.run_id,
+        journey_id=latest.journey_id,
+        journey_version=latest.journey_version,
+        item_key=latest.item_key,
+        text=latest.text,
+        text_sha256=latest.text_sha256,
+        decision=WITHDRAWN,
+        required=latest.required,
+        locale=latest.locale,
+    )
+    db.session.add(withdrawn)
+    db.session.flush()
+    run = db.session.get(JourneyRun, latest.run_id)
+    emit(
+        "consent.withdrawn",
+        latest.customer_id,
+        consent_id=withdrawn.public_id,
+        withdraws=latest.public_id,
+        run_id=run.public_id if run else None,
+        journey_id=latest.journey_id,
+        item=latest.item_key,
+    )
+    return withdrawn

@@ -23,6 +23,7 @@ from app.journey.definitions import (
 )
 from app.journey.versions import record_version
 from app.models import Connection, Customer, JourneyRun, utcnow
+from app.webhooks.outbox import emit
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ def start_or_resume(
             answers={},
         )
         db.session.add(run)
+        db.session.flush()
+        emit("journey.started", customer, run_id=run.public_id, journey_id=journey.id)
         db.session.commit()
     return run
 
@@ -214,6 +217,8 @@ def finish(run: JourneyRun, journey: Journey) -> None:
     run.current_step = done.id
     if done.id not in run.completed_steps:
         run.completed_steps = [*run.completed_steps, done.id]
+    if run.status != "completed":
+        emit("journey.completed", run.customer_id, run_id=run.public_id, journey_id=run.journey_id)
     run.status = "completed"
     run.completed_at = utcnow()
 

@@ -21,6 +21,8 @@ def _last_event(
 
 def step_entered(run: JourneyRun, step_id: str) -> None:
     """Note that the customer is looking at a step; a refresh is not a second visit."""
+    if run.abandoned_at is not None:
+        run.abandoned_at = None  # back again: a later idle spell is reported anew
     last = _last_event(run)
     if last is not None and last.kind == "entered" and last.step == step_id:
         return

@@ -12,7 +12,14 @@ from typing import Any
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Customer, OutboxEvent, WebhookDelivery, WebhookEndpoint
+from app.models import (
+    Connection,
+    Customer,
+    JourneyRun,
+    OutboxEvent,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 EVENT_TYPES = (
     "consent.granted",
@@ -34,10 +41,13 @@ def subscribed(endpoint: WebhookEndpoint, event_type: str) -> bool:
     )
 
 
-def emit(event_type: str, customer: Customer | None, **ids: str | None) -> OutboxEvent:
-    """Record an event about ``customer``; ``ids`` are public ids, never personal data."""
+def emit(event_type: str, customer: Customer | int | None, **ids: str | None) -> OutboxEvent:
+    """Record an event about ``customer`` (or its row id); ``ids`` are public ids or codes,
+    never tokens or personal data. Commit it with the change it reports."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}")
+    if isinstance(customer, int):
+        customer = db.session.get(Customer, customer)
     data: dict[str, Any] = {}
     if customer is not None:
         data["customer_id"] = customer.public_id
@@ -54,6 +64,17 @@ def emit(event_type: str, customer: Customer | None, **ids: str | None) -> Outbo
         if subscribed(endpoint, event_type):
             db.session.add(WebhookDelivery(event=event, endpoint=endpoint))
     return event
+
+
+def connection_ids(connection: Connection) -> dict[str, str | None]:
+    """The ids a connection event carries."""
+    run = db.session.get(JourneyRun, connection.run_id) if connection.run_id else None
+    return {
+        "connection_id": connection.public_id,
+        "platform": connection.platform,
+        "organisation_id": connection.org_id,
+        "run_id": run.public_id if run else None,
+    }
 
 
 def payload(event: OutboxEvent) -> dict[str, Any]:
