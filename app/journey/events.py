@@ -19,10 +19,15 @@ def _last_event(
     return db.session.scalars(query.order_by(JourneyEvent.id.desc()).limit(1)).first()
 
 
+def _active(run: JourneyRun) -> None:
+    # The customer is back: a later idle spell is reported anew (see idle.mark_abandoned).
+    if run.abandoned_at is not None:
+        run.abandoned_at = None
+
+
 def step_entered(run: JourneyRun, step_id: str) -> None:
     """Note that the customer is looking at a step; a refresh is not a second visit."""
-    if run.abandoned_at is not None:
-        run.abandoned_at = None  # back again: a later idle spell is reported anew
+    _active(run)
     last = _last_event(run)
     if last is not None and last.kind == "entered" and last.step == step_id:
         return
@@ -37,6 +42,7 @@ def _since_entered_ms(run: JourneyRun, step_id: str) -> int | None:
 
 
 def step_completed(run: JourneyRun, step_id: str, detail: str | None = None) -> None:
+    _active(run)
     db.session.add(
         JourneyEvent(
             run_id=run.id,
@@ -49,6 +55,7 @@ def step_completed(run: JourneyRun, step_id: str, detail: str | None = None) -> 
 
 
 def step_failed(run: JourneyRun, step_id: str, detail: str) -> None:
+    _active(run)
     db.session.add(
         JourneyEvent(
             run_id=run.id,

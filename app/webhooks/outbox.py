@@ -74,6 +74,7 @@ def connection_ids(connection: Connection) -> dict[str, str | None]:
         "platform": connection.platform,
         "organisation_id": connection.org_id,
         "run_id": run.public_id if run else None,
+        "journey_id": run.journey_id if run else None,
     }
 
 
