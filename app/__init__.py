@@ -11,7 +11,7 @@ from sqlalchemy import event
 
 from app.config import ROOT, configure, new_app
 from app.connections.flows import init_flow_store
-from app.extensions import csrf, db, htmx, migrate
+from app.extensions import csrf, db, htmx, limiter, migrate
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -34,6 +34,7 @@ def _configure_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
+    limiter.init_app(app)
     htmx.init_app(app)
     init_flow_store(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
@@ -70,11 +71,13 @@ def _configure_templates(app: Flask) -> None:
 
 
 def _configure_blueprints(app: Flask) -> None:
+    from app.admin import init_admin
     from app.connections.views import bp as connections_bp
     from app.connections.views import provider_webhook
     from app.journey.views import bp as journey_bp
 
     app.register_blueprint(journey_bp)
+    init_admin(app)
     app.register_blueprint(connections_bp)
     # Platforms sign their webhooks: no browser, no cookie, no CSRF token.
     csrf.exempt(provider_webhook)

@@ -13,6 +13,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
+from app.admin.cli import users_cli
 from app.connections.catalogue import PLATFORMS, credentials, unavailable_reason
 from app.connections.lifecycle import disconnect, refresh_due, rotate_encryption_key
 from app.connections.oauth import redirect_uri
@@ -29,6 +30,7 @@ from app.journey.definitions import (
 from app.journey.versions import summaries
 from app.links import journey_link
 from app.models import Connection, Customer
+from app.urls import public_url
 
 DEMO_EXTERNAL_ID = "demo-customer"
 
@@ -118,9 +120,11 @@ def schema_command() -> None:
 @with_appcontext
 def demo_command() -> None:
     """Create the demo customer if needed and print how to try the journey."""
+    from app.admin.cli import demo_admin
     from app.sandbox.data import SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
 
     journey_id = current_app.config["DEFAULT_JOURNEY"]
+    admin_email, admin_password = demo_admin()
     customer = find_by_external_id(DEMO_EXTERNAL_ID) or create_customer(
         "Demo Trading Ltd", "owner@demo-trading.example", external_id=DEMO_EXTERNAL_ID
     )
@@ -147,6 +151,10 @@ def demo_command() -> None:
                 "  Sandbox accounting platform test login:",
                 f"    email:    {SANDBOX_LOGIN_EMAIL}",
                 f"    password: {SANDBOX_LOGIN_PASSWORD}",
+                "",
+                "  Admin console: " + public_url("admin.dashboard"),
+                f"    email:    {admin_email}",
+                f"    password: {admin_password or '(changed since it was generated)'}",
                 "",
             ]
         )
@@ -230,6 +238,7 @@ def init_cli(app: Flask) -> None:
     app.cli.add_command(invite_command)
     app.cli.add_command(journeys_cli)
     app.cli.add_command(demo_command)
+    app.cli.add_command(users_cli)
     app.cli.add_command(connections_cli)
     app.cli.add_command(tokens_cli)
     app.cli.add_command(platforms_command)

@@ -49,6 +49,26 @@ DEFAULTS: dict[str, Any] = {
     "REDIS_URL": None,
     # A run untouched this long is reported to the business as journey.abandoned.
     "JOURNEY_ABANDON_AFTER_SECONDS": 60 * 60 * 24,
+    # Admin console: signed out after this long without a request; failed sign-ins allowed.
+    "ADMIN_IDLE_TIMEOUT_SECONDS": 30 * 60,
+    "ADMIN_LOGIN_RATE_LIMIT": "5 per minute;20 per hour",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    # Webhooks out (docs/webhooks.md). The delivery worker starts alongside gunicorn
+    # unless ONRAMP_WEBHOOK_WORKER=false.
+    "WEBHOOK_WORKER": True,
+    # Host names that skip the private-address (SSRF) rules: a list, or comma-separated.
+    "WEBHOOK_ALLOWED_HOSTS": [],
+    # Loopback receivers; None means allowed in development only.
+    "WEBHOOK_ALLOW_LOOPBACK": None,
+    # Timeouts (connect, read) for each delivery; the lease must outlast them.
+    "WEBHOOK_TIMEOUT": (5.0, 15.0),
+    "WEBHOOK_LEASE_SECONDS": 60,
+    # How long older secrets keep signing after a rotation.
+    "WEBHOOK_SECRET_GRACE_SECONDS": 60 * 60 * 24,
+    # The longest Retry-After honoured; longer answers are cut to this.
+    "WEBHOOK_MAX_RETRY_AFTER_SECONDS": 60 * 60 * 12,
+    # How long an idle worker waits before looking for due deliveries again.
+    "WEBHOOK_POLL_SECONDS": 2.0,
 }
 
 
@@ -83,6 +103,7 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
         app.config["SQLALCHEMY_DATABASE_URI"]
     )
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
     app.config["PUBLIC_URL"] = app.config["PUBLIC_URL"].rstrip("/")
     app.config["SESSION_COOKIE_SECURE"] = app.config["PUBLIC_URL"].startswith("https://")
     if not app.config["SANDBOX_URL"] and app.config["SANDBOX_ENABLED"]:

@@ -347,3 +347,33 @@ class WebhookAttempt(db.Model):  # type: ignore[name-defined,misc]
     error: Mapped[str | None] = mapped_column(String(500))
 
     delivery: Mapped[WebhookDelivery] = relationship(back_populates="attempts_made")
+
+
+class User(db.Model):  # type: ignore[name-defined,misc]
+    """A colleague of the business who signs in to the admin console."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    # Argon2id (argon2-cffi); None for an account that only signs in through single sign-on.
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    # admin, editor, support or viewer
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Bumped when the password or role changes: sessions signed in before end.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class CustomerNote(db.Model):  # type: ignore[name-defined,misc]
+    """An internal note a support colleague kept about a customer."""
+
+    __tablename__ = "customer_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -32,6 +32,8 @@ def test_settings(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
         "SANDBOX_CLIENT_SECRET": "test-sandbox-client-secret",
         "PUBLIC_URL": "http://localhost",
         "WTF_CSRF_ENABLED": False,
+        # `flask demo` keeps the development admin's password here, not in instance/.
+        "DEMO_ADMIN_FILE": str(tmp_path / "demo-admin.json"),
     }
     settings.update(overrides)
     return settings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from flask import Flask
@@ -72,6 +73,13 @@ def test_demo_prints_the_link_and_sandbox_login_once(app: Flask) -> None:
     with app.app_context():
         assert len(db.session.scalars(select(Customer)).all()) == 1
     assert second.exit_code == 0
+    password = re.search(r"admin@example.com\s+password: (\S+)", first.output)
+    assert password is not None
+    assert password.group(1) in second.output
+    signed_in = app.test_client().post(
+        "/admin/login", data={"email": "admin@example.com", "password": password.group(1)}
+    )
+    assert signed_in.status_code == 303
 
 
 def test_an_invalid_journey_stops_the_app_with_a_message(tmp_path: Path) -> None:

@@ -1,0 +1,24 @@
+"""The admin console: product, support and operations colleagues sign in here."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+from app.admin.accounts import load_session_user
+from app.admin.guard import guard
+from app.extensions import login_manager
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp.before_request(guard)
+
+
+def init_admin(app: Flask) -> None:
+    from app.admin import views  # noqa: F401  (routes register on bp)
+
+    login_manager.init_app(app)
+    login_manager.user_loader(load_session_user)
+    login_manager.login_view = "admin.login"
+    # The guard redirects and explains; Flask-Login's own flash would repeat it in English.
+    login_manager.login_message = None
+    login_manager.session_protection = "strong"
+    app.register_blueprint(bp)

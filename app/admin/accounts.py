@@ -1,0 +1,132 @@
+"""Admin accounts: Argon2id password hashes, roles and what each role may do."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
+from flask_login import UserMixin
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import User, utcnow
+
+ROLES = ("admin", "editor", "support", "viewer")
+
+# What each role may do. Every admin route names the permission it needs (see guard.py).
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "viewer": frozenset({"read"}),
+    "support": frozenset({"read", "customers.act"}),
+    "editor": frozenset({"read", "journeys.edit"}),
+    "admin": frozenset(
+        {
+            "read",
+            "customers.act",
+            "journeys.edit",
+            "users.manage",
+            "api_keys.manage",
+            "webhooks.manage",
+            "audit.read",
+        }
+    ),
+}
+
+_hasher = PasswordHasher()
+# Verified when the email is unknown, so that a wrong email takes as long as a wrong password.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+class AccountError(ValueError):
+    """A user that cannot be created as asked; the message says why."""
+
+
+@dataclass
+class SignedIn(UserMixin):
+    """The Flask-Login user: the account's id, role and session version, no ORM row."""
+
+    user_id: int
+    email: str
+    role: str
+    session_version: int
+
+    def get_id(self) -> str:
+        # A changed password or role bumps the version and ends older sessions.
+        return f"{self.user_id}:{self.session_version}"
+
+    def can(self, permission: str) -> bool:
+        return permission in PERMISSIONS.get(self.role, frozenset())
+
+
+def signed_in(user: User) -> SignedIn:
+    return SignedIn(user.id, user.email, user.role, user.session_version)
+
+
+def load_session_user(session_id: str) -> SignedIn | None:
+    """Flask-Login's user loader: the account, if still active and the session still current."""
+    user_id, _, version = session_id.partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return signed_in(user)
+
+
+def normalise_email(email: str) -> str:
+    try:
+        return str(validate_email(email, check_deliverability=False).normalized).lower()
+    except EmailNotValidError as exc:
+        raise AccountError(str(exc)) from exc
+
+
+def find_user(email: str) -> User | None:
+    return db.session.scalars(
+        select(User).where(func.lower(User.email) == email.strip().lower())
+    ).first()
+
+
+def create_user(email: str, role: str, password: str | None = None) -> tuple[User, str]:
+    """Add an account; returns it and its password (generated when none is given).
+
+    The caller commits.
+    """
+    if role not in ROLES:
+        raise AccountError(f"unknown role {role!r} (roles: {', '.join(ROLES)})")
+    address = normalise_email(email)
+    if find_user(address) is not None:
+        raise AccountError(f"{address} already has an account")
+    password = password or secrets.token_urlsafe(12)
+    if len(password) < 12:
+        raise AccountError("passwords must be at least 12 characters long")
+    user = User(email=address, role=role, password_hash=_hasher.hash(password))
+    db.session.add(user)
+    db.session.flush()
+    return user, password
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active account these credentials open, or None. Rehashes outdated hashes."""
+    user = find_user(email)
+    if user is None or not user.active or not user.password_hash:
+        with contextlib.suppress(VerificationError):
+            _hasher.verify(_DUMMY_HASH, password)
+        return None
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    if len(password) < 12:
+        raise AccountError("passwords must be at least 12 characters long")
+    user.password_hash = _hasher.hash(password)
+    user.session_version += 1

@@ -1,0 +1,78 @@
+"""Admin console pages. Each names the permission it needs (see guard.py)."""
+
+from __future__ import annotations
+
+import time
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from app import audit
+from app.admin import bp
+from app.admin.accounts import authenticate, signed_in
+from app.admin.forms import LoginForm
+from app.admin.guard import PUBLIC, SEEN_KEY, requires, safe_next
+from app.extensions import db, limiter
+
+# The console's sections: (endpoint, label, permission needed to see it).
+SECTIONS = [("admin.dashboard", "Overview", "read")]
+
+
+@bp.context_processor
+def _sections() -> dict[str, object]:
+    def admin_sections() -> list[tuple[str, str, str]]:
+        return [s for s in SECTIONS if current_user.is_authenticated and current_user.can(s[2])]
+
+    return {"admin_sections": admin_sections}
+
+
+def _login_rate_limit() -> str:
+    return str(current_app.config["ADMIN_LOGIN_RATE_LIMIT"])
+
+
+def _failed_login(response: Response) -> bool:
+    # Only failed attempts count towards the limit: a colleague who signs in is not slowed.
+    return request.method == "POST" and response.status_code != 303
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@requires(PUBLIC)
+@limiter.limit(
+    _login_rate_limit,
+    methods=["POST"],
+    deduct_when=_failed_login,
+)
+def login() -> Response | str:
+    target = safe_next(request.args.get("next")) or url_for("admin.dashboard")
+    if current_user.is_authenticated:
+        return redirect(target, 303)
+    form = LoginForm()
+    failed = False
+    if form.validate_on_submit():
+        user = authenticate(form.email.data or "", form.password.data or "")
+        if user is not None:
+            session.clear()
+            login_user(signed_in(user))
+            session[SEEN_KEY] = int(time.time())
+            audit.record("user", user.email, "user.login", "user", str(user.id))
+            db.session.commit()
+            return redirect(target, 303)
+        failed = True
+        db.session.rollback()
+    return render_template("admin/login.html", form=form, failed=failed)
+
+
+@bp.route("/logout", methods=["POST"])
+@requires("read")
+def logout() -> Response:
+    logout_user()
+    session.pop(SEEN_KEY, None)
+    flash("You are signed out.", "info")
+    return redirect(url_for("admin.login"), 303)
+
+
+@bp.route("/")
+@requires("read")
+def dashboard() -> str:
+    return render_template("admin/dashboard.html")
