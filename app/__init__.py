@@ -25,6 +25,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _configure_templates(app)
     _configure_blueprints(app)
     _configure_security(app)
+    _configure_operations(app)
     _configure_errors(app)
     _configure_cli(app)
     return app
@@ -91,6 +92,14 @@ def _configure_security(app: Flask) -> None:
     from app.security import init_security_headers
 
     init_security_headers(app)
+
+
+def _configure_operations(app: Flask) -> None:
+    from app.ops.health import bp as ops_bp
+    from app.ops.logs import init_logging
+
+    init_logging(app)
+    app.register_blueprint(ops_bp)
 
 
 def _configure_errors(app: Flask) -> None:

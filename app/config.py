@@ -53,6 +53,9 @@ DEFAULTS: dict[str, Any] = {
     "ADMIN_IDLE_TIMEOUT_SECONDS": 30 * 60,
     "ADMIN_LOGIN_RATE_LIMIT": "5 per minute;20 per hour",
     "RATELIMIT_HEADERS_ENABLED": True,
+    # Application logs: "json" (one object per line, with the request id) or "text".
+    "LOG_FORMAT": "json",
+    "LOG_LEVEL": "INFO",
     # Webhooks out (docs/webhooks.md). The delivery worker starts alongside gunicorn
     # unless ONRAMP_WEBHOOK_WORKER=false.
     "WEBHOOK_WORKER": True,

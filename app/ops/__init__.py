@@ -1,0 +1,1 @@
+"""Operations: health checks, request ids and structured logs, metrics."""
