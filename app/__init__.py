@@ -97,8 +97,10 @@ def _configure_security(app: Flask) -> None:
 def _configure_operations(app: Flask) -> None:
     from app.ops.health import bp as ops_bp
     from app.ops.logs import init_logging
+    from app.ops.metrics import init_metrics
 
     init_logging(app)
+    init_metrics(app)
     app.register_blueprint(ops_bp)
 
 

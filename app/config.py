@@ -56,6 +56,8 @@ DEFAULTS: dict[str, Any] = {
     # Application logs: "json" (one object per line, with the request id) or "text".
     "LOG_FORMAT": "json",
     "LOG_LEVEL": "INFO",
+    # Bearer token a Prometheus scraper sends to /metrics (signed-in colleagues need none).
+    "METRICS_TOKEN": None,
     # Webhooks out (docs/webhooks.md). The delivery worker starts alongside gunicorn
     # unless ONRAMP_WEBHOOK_WORKER=false.
     "WEBHOOK_WORKER": True,

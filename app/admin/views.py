@@ -14,6 +14,7 @@ from app.admin.accounts import authenticate, signed_in
 from app.admin.forms import LoginForm
 from app.admin.guard import PUBLIC, SEEN_KEY, requires, safe_next
 from app.extensions import db, limiter
+from app.ops.metrics import ADMIN_LOGIN_FAILURES
 
 # The console's sections: (endpoint, label, permission needed to see it).
 SECTIONS = [("admin.dashboard", "Overview", "read")]
@@ -59,6 +60,7 @@ def login() -> Response | str:
             db.session.commit()
             return redirect(target, 303)
         failed = True
+        ADMIN_LOGIN_FAILURES.inc()
         db.session.rollback()
     return render_template("admin/login.html", form=form, failed=failed)
 

@@ -18,6 +18,7 @@ from sqlalchemy import update
 from app.connections.catalogue import Platform, setting
 from app.extensions import db
 from app.models import Connection, utcnow
+from app.ops.metrics import REJECTED_PROVIDER_WEBHOOKS
 
 
 class WebhookRefused(Exception):
@@ -46,6 +47,14 @@ def _organisation_ids(payload: Any, path: str) -> set[str]:
 
 def receive(platform: Platform, body: bytes, headers: dict[str, str]) -> int:
     """Check an event's signature and note it on the connections it names; returns how many."""
+    try:
+        return _receive(platform, body, headers)
+    except WebhookRefused as refused:
+        REJECTED_PROVIDER_WEBHOOKS.labels(platform.key, str(refused.status)).inc()
+        raise
+
+
+def _receive(platform: Platform, body: bytes, headers: dict[str, str]) -> int:
     spec = platform.webhook
     key = setting(platform, spec.secret) if spec else None
     if spec is None or not key:

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import JourneyEvent, JourneyRun, utcnow
+from app.ops.metrics import JOURNEY_STEPS
 
 
 def _last_event(
@@ -32,6 +33,7 @@ def step_entered(run: JourneyRun, step_id: str) -> None:
     if last is not None and last.kind == "entered" and last.step == step_id:
         return
     db.session.add(JourneyEvent(run_id=run.id, step=step_id, kind="entered"))
+    JOURNEY_STEPS.labels(run.journey_id, step_id, "entered").inc()
 
 
 def _since_entered_ms(run: JourneyRun, step_id: str) -> int | None:
@@ -52,6 +54,7 @@ def step_completed(run: JourneyRun, step_id: str, detail: str | None = None) -> 
             detail=detail,
         )
     )
+    JOURNEY_STEPS.labels(run.journey_id, step_id, "completed").inc()
 
 
 def step_failed(run: JourneyRun, step_id: str, detail: str) -> None:
@@ -65,3 +68,4 @@ def step_failed(run: JourneyRun, step_id: str, detail: str) -> None:
             detail=detail[:500],
         )
     )
+    JOURNEY_STEPS.labels(run.journey_id, step_id, "failed").inc()

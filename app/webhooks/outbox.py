@@ -20,6 +20,7 @@ from app.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from app.ops.metrics import count_event_on_commit
 
 EVENT_TYPES = (
     "consent.granted",
@@ -57,6 +58,7 @@ def emit(event_type: str, customer: Customer | int | None, **ids: str | None) ->
         type=event_type, data=data, customer_id=customer.id if customer is not None else None
     )
     db.session.add(event)
+    count_event_on_commit(db.session(), event_type, data)
     endpoints = db.session.scalars(
         select(WebhookEndpoint).where(WebhookEndpoint.status == "enabled")
     )
