@@ -12,8 +12,15 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(guard)
 
 
+# Each area of the console is a module whose routes register on ``bp`` when imported.
+AREAS = ("views",)
+
+
 def init_admin(app: Flask) -> None:
-    from app.admin import views  # noqa: F401  (routes register on bp)
+    import importlib
+
+    for area in AREAS:
+        importlib.import_module(f"app.admin.{area}")
 
     login_manager.init_app(app)
     login_manager.user_loader(load_session_user)

@@ -13,19 +13,16 @@ from app.admin import bp
 from app.admin.accounts import authenticate, signed_in
 from app.admin.forms import LoginForm
 from app.admin.guard import PUBLIC, SEEN_KEY, requires, safe_next
+from app.admin.nav import section, visible_sections
 from app.extensions import db, limiter
 from app.ops.metrics import ADMIN_LOGIN_FAILURES
 
-# The console's sections: (endpoint, label, permission needed to see it).
-SECTIONS = [("admin.dashboard", "Overview", "read")]
+section("admin.dashboard", "Overview", order=0)
 
 
 @bp.context_processor
 def _sections() -> dict[str, object]:
-    def admin_sections() -> list[tuple[str, str, str]]:
-        return [s for s in SECTIONS if current_user.is_authenticated and current_user.can(s[2])]
-
-    return {"admin_sections": admin_sections}
+    return {"admin_sections": visible_sections}
 
 
 def _login_rate_limit() -> str:

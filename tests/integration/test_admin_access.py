@@ -11,25 +11,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from app.admin.accounts import PERMISSIONS, ROLES, create_user
+from app.admin.accounts import PERMISSIONS, ROLES
 from app.admin.guard import PUBLIC, SEEN_KEY, required_permission
 from app.extensions import db
 from app.models import AuditEntry, User
+from tests.admin import PASSWORD, make_user, sign_in
 from tests.conftest import reset_database, test_settings
-
-PASSWORD = "correct horse battery staple"
-
-
-def make_user(app: Flask, role: str, email: str | None = None) -> str:
-    with app.app_context():
-        user, _ = create_user(email or f"{role}@example.com", role, PASSWORD)
-        db.session.commit()
-        return user.email
-
-
-def sign_in(client: FlaskClient, email: str, password: str = PASSWORD) -> None:
-    response = client.post("/admin/login", data={"email": email, "password": password})
-    assert response.status_code == 303, response.text
 
 
 def test_users_create_prints_a_password_once_and_stores_only_its_hash(app: Flask) -> None:

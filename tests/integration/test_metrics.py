@@ -11,8 +11,8 @@ from prometheus_client import REGISTRY
 
 from app.extensions import db
 from app.webhooks.outbox import emit
+from tests.admin import make_user, sign_in
 from tests.integration.conftest import LiveSandbox
-from tests.integration.test_admin_access import make_user, sign_in
 
 
 def _value(name: str, **labels: str) -> float:
