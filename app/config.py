@@ -58,6 +58,15 @@ DEFAULTS: dict[str, Any] = {
     "LOG_LEVEL": "INFO",
     # Bearer token a Prometheus scraper sends to /metrics (signed-in colleagues need none).
     "METRICS_TOKEN": None,
+    # Optional admin single sign-on with an OpenID Connect provider (docs/admin.md).
+    "OIDC_ISSUER": None,
+    "OIDC_CLIENT_ID": None,
+    "OIDC_CLIENT_SECRET": None,
+    "OIDC_NAME": "single sign-on",
+    # Email domains allowed to sign in that way (a list or comma-separated; empty: any).
+    "OIDC_ALLOWED_DOMAINS": [],
+    # A first sign-on creates an account with this role; None: an admin must create it.
+    "OIDC_DEFAULT_ROLE": None,
     # Webhooks out (docs/webhooks.md). The delivery worker starts alongside gunicorn
     # unless ONRAMP_WEBHOOK_WORKER=false.
     "WEBHOOK_WORKER": True,

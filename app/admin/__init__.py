@@ -19,8 +19,11 @@ AREAS = ("views",)
 def init_admin(app: Flask) -> None:
     import importlib
 
+    from app.admin.sso import init_sso
+
     for area in AREAS:
         importlib.import_module(f"app.admin.{area}")
+    init_sso(app)
 
     login_manager.init_app(app)
     login_manager.user_loader(load_session_user)

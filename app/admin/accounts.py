@@ -89,9 +89,12 @@ def find_user(email: str) -> User | None:
     ).first()
 
 
-def create_user(email: str, role: str, password: str | None = None) -> tuple[User, str]:
+def create_user(
+    email: str, role: str, password: str | None = None, sso_only: bool = False
+) -> tuple[User, str]:
     """Add an account; returns it and its password (generated when none is given).
 
+    A ``sso_only`` account has no password: it signs in through single sign-on only.
     The caller commits.
     """
     if role not in ROLES:
@@ -99,6 +102,11 @@ def create_user(email: str, role: str, password: str | None = None) -> tuple[Use
     address = normalise_email(email)
     if find_user(address) is not None:
         raise AccountError(f"{address} already has an account")
+    if sso_only:
+        user = User(email=address, role=role, password_hash=None)
+        db.session.add(user)
+        db.session.flush()
+        return user, ""
     password = password or secrets.token_urlsafe(12)
     if len(password) < 12:
         raise AccountError("passwords must be at least 12 characters long")

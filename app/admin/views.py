@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import time
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from app import audit
-from app.admin import bp
+from app.admin import bp, sso
 from app.admin.accounts import authenticate, signed_in
 from app.admin.forms import LoginForm
 from app.admin.guard import PUBLIC, SEEN_KEY, requires, safe_next
 from app.admin.nav import section, visible_sections
 from app.extensions import db, limiter
+from app.models import User
 from app.ops.metrics import ADMIN_LOGIN_FAILURES
+from app.security import allow_form_action
+from app.urls import public_url
+
+SSO_NEXT = "admin_sso_next"
 
 section("admin.dashboard", "Overview", order=0)
 
@@ -50,16 +55,59 @@ def login() -> Response | str:
     if form.validate_on_submit():
         user = authenticate(form.email.data or "", form.password.data or "")
         if user is not None:
-            session.clear()
-            login_user(signed_in(user))
-            session[SEEN_KEY] = int(time.time())
-            audit.record("user", user.email, "user.login", "user", str(user.id))
-            db.session.commit()
-            return redirect(target, 303)
+            return _signed_in(user, "password", target)
         failed = True
         ADMIN_LOGIN_FAILURES.inc()
         db.session.rollback()
-    return render_template("admin/login.html", form=form, failed=failed)
+    return _login_page(form, failed=failed)
+
+
+def _login_page(
+    form: LoginForm | None = None, status: int = 200, **context: object
+) -> Response | str:
+    if sso.enabled():
+        allow_form_action(sso.authorization_origin())
+    page = render_template(
+        "admin/login.html", form=form or LoginForm(), sso=sso.enabled(), **context
+    )
+    return page if status == 200 else Response(page, status)
+
+
+def _signed_in(user: User, via: str, target: str) -> Response:
+    """Start the colleague's session (a fresh one: nothing from before survives)."""
+    session.clear()
+    login_user(signed_in(user))
+    session[SEEN_KEY] = int(time.time())
+    audit.record("user", user.email, "user.login", "user", str(user.id), None, {"via": via})
+    db.session.commit()
+    return redirect(target, 303)
+
+
+@bp.route("/login/sso", methods=["POST"])
+@requires(PUBLIC)
+@limiter.limit(_login_rate_limit)
+def sso_start() -> Response:
+    if not sso.enabled():
+        abort(404)
+    session[SSO_NEXT] = safe_next(request.args.get("next"))
+    response: Response = sso.client().authorize_redirect(public_url("admin.sso_callback"))
+    return response
+
+
+@bp.route("/login/sso/callback")
+@requires(PUBLIC)
+@limiter.limit(_login_rate_limit)
+def sso_callback() -> Response | str:
+    if not sso.enabled():
+        abort(404)
+    target = session.pop(SSO_NEXT, None) or url_for("admin.dashboard")
+    try:
+        user = sso.account_for(sso.claims_from_callback())
+    except sso.SignOnRefused as refused:
+        ADMIN_LOGIN_FAILURES.inc()
+        db.session.rollback()
+        return _login_page(status=400, sso_error=str(refused))
+    return _signed_in(user, "single sign-on", target)
 
 
 @bp.route("/logout", methods=["POST"])
