@@ -31,6 +31,7 @@ from app.journey.versions import summaries
 from app.links import journey_link
 from app.models import Connection, Customer
 from app.urls import public_url
+from app.webhooks.cli import webhooks_cli
 
 DEMO_EXTERNAL_ID = "demo-customer"
 
@@ -242,3 +243,4 @@ def init_cli(app: Flask) -> None:
     app.cli.add_command(connections_cli)
     app.cli.add_command(tokens_cli)
     app.cli.add_command(platforms_command)
+    app.cli.add_command(webhooks_cli)

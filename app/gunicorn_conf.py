@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping
 from typing import Any
 
 from gunicorn.glogging import Logger
@@ -35,3 +39,86 @@ class RedactingLogger(Logger):
 
 
 logger_class = RedactingLogger
+
+
+# The webhook delivery worker runs beside the web workers: one process per gunicorn master
+# (not per web worker), started when the master is ready, restarted if it dies, stopped
+# when the master exits. ONRAMP_WEBHOOK_WORKER=false turns it off, e.g. when workers run
+# on their own with `flask webhooks deliver`.
+_DELIVERY_COMMAND = [
+    sys.executable,
+    "-m",
+    "flask",
+    "--app",
+    "app:create_app",
+    "webhooks",
+    "deliver",
+]
+_RESTART_DELAY_SECONDS = 5.0
+_STOP_TIMEOUT_SECONDS = 30.0
+
+
+def webhook_worker_enabled(environ: Mapping[str, str] = os.environ) -> bool:
+    value = environ.get("ONRAMP_WEBHOOK_WORKER", "true").strip().lower()
+    return value not in {"0", "false", "no", "off"}
+
+
+class DeliveryWorkerProcess:
+    """`flask webhooks deliver` as a child of the gunicorn master, kept running."""
+
+    def __init__(
+        self,
+        log: Any,
+        command: list[str] | None = None,
+        restart_delay: float = _RESTART_DELAY_SECONDS,
+    ) -> None:
+        self.log = log
+        self.command = command or _DELIVERY_COMMAND
+        self.restart_delay = restart_delay
+        self.stopping = threading.Event()
+        self.process: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        threading.Thread(target=self._supervise, name="webhook-worker", daemon=True).start()
+
+    def _supervise(self) -> None:
+        while not self.stopping.is_set():
+            with self._lock:
+                if self.stopping.is_set():
+                    return
+                self.process = subprocess.Popen(self.command)
+            self.log.info("webhook delivery worker started (pid %s)", self.process.pid)
+            # The master may reap this child itself (it waits for any child); then the
+            # code reads as 0. Either way the worker is gone and is started again.
+            code = self.process.wait()
+            if not self.stopping.is_set():
+                self.log.warning("webhook delivery worker exited (%s); restarting", code)
+                self.stopping.wait(self.restart_delay)
+
+    def stop(self) -> None:
+        with self._lock:
+            self.stopping.set()
+            process = self.process
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()  # SIGTERM: the delivery in hand finishes first
+        try:
+            process.wait(_STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def when_ready(server: Any) -> None:
+    # Kept on the arbiter (the master) rather than in a module global.
+    server.webhook_worker = None
+    if webhook_worker_enabled():
+        server.webhook_worker = DeliveryWorkerProcess(server.log)
+        server.webhook_worker.start()
+
+
+def on_exit(server: Any) -> None:
+    worker = getattr(server, "webhook_worker", None)
+    if worker is not None:
+        worker.stop()

@@ -283,7 +283,8 @@ class WebhookEndpoint(db.Model):  # type: ignore[name-defined,misc]
     description: Mapped[str | None] = mapped_column(String(500))
     # Event types sent here; an empty list means every type.
     event_types: Mapped[list[str]] = mapped_column(JSON, default=list)
-    # Encrypted JSON list of "whsec_..." secrets, newest first: all sign during a rotation.
+    # Encrypted {"secrets": [{"secret": "whsec_...", "expires_at": ISO or null}]}, newest
+    # first: every unexpired one signs during a rotation (app/webhooks/endpoints.py).
     secrets_ciphertext: Mapped[str] = mapped_column(Text)
     # enabled or disabled (by the business, or after the receiver answered 410 Gone).
     status: Mapped[str] = mapped_column(String(20), default="enabled")

@@ -17,6 +17,7 @@ from app.connections.oauth import ProviderError, provider_config, refresh_tokens
 from app.connections.vault import decrypt_json, encrypt_json, keys
 from app.extensions import db
 from app.models import Connection, OAuthFlow, utcnow
+from app.webhooks import endpoints as webhook_endpoints
 from app.webhooks.outbox import connection_ids, emit
 
 REFRESH_LEAD = timedelta(minutes=5)
@@ -165,7 +166,8 @@ def disconnect(connection: Connection) -> bool:
 
 
 def rotate_encryption_key() -> int:
-    """Re-encrypt every stored secret with the first configured key; returns how many."""
+    """Re-encrypt every stored secret (tokens, PKCE verifiers, webhook signing secrets)
+    with the first configured key; returns how many."""
     fernet = keys()
     count = 0
     for connection in db.session.scalars(select(Connection)):
@@ -179,5 +181,7 @@ def rotate_encryption_key() -> int:
             flow.code_verifier_ciphertext.encode()
         ).decode()
         count += 1
+    # Webhook signing secrets are kept with the same keys.
+    count += webhook_endpoints.rotate_encryption_key()
     db.session.commit()
     return count

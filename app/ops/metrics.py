@@ -47,7 +47,8 @@ CONSENTS = Counter(
 )
 WEBHOOK_ATTEMPTS = Counter(
     "onramp_webhook_attempts_total",
-    "Webhook delivery attempts by result (success, retry, gone, refused, gave_up).",
+    "Webhook delivery attempts by result (succeeded, retrying, failed, endpoint_disabled, "
+    "cancelled, lost_claim).",
     ["result"],
 )
 WEBHOOK_LAG = Histogram(
