@@ -1,0 +1,161 @@
+"""End to end: a business's receiver, registered with `flask webhooks add`, gets every
+event type the product emits, each signed per Standard Webhooks, while a real customer
+goes through their journey against the Sandbox."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+import requests
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select, update
+
+from app.connections import lifecycle
+from app.connections.vault import decrypt_json
+from app.consent import ledger
+from app.customers import create_customer
+from app.extensions import db
+from app.journey import idle
+from app.links import journey_link
+from app.models import (
+    Connection,
+    ConsentRecord,
+    JourneyEvent,
+    JourneyRun,
+    WebhookDelivery,
+    utcnow,
+)
+from app.webhooks.outbox import EVENT_TYPES
+from tests.integration.conftest import REQUIRED_CONSENTS, LiveSandbox
+from tests.integration.webhook_receiver import Receiver, Reply
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    receiver = Receiver()
+    yield receiver
+    receiver.close()
+
+
+def _add_endpoint(app: Flask, url: str) -> str:
+    result = app.test_cli_runner().invoke(args=["webhooks", "add", "--url", url])
+    assert result.exit_code == 0, result.output
+    secret = re.search(r"secret: (whsec_\S+)", result.output)
+    assert secret is not None
+    return secret.group(1)
+
+
+def _deliver(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(args=["webhooks", "deliver", "--once"])
+    assert result.exit_code == 0, result.output
+
+
+def _connect(client: FlaskClient, live_sandbox: LiveSandbox, action: str) -> None:
+    start = client.post("/journey/connect")
+    callback = live_sandbox.authorize(str(start.location), action)
+    client.get(callback.removeprefix("http://localhost"))
+
+
+def _revoke_refresh_token(app: Flask, live_sandbox: LiveSandbox) -> None:
+    with app.app_context():
+        connection = db.session.scalars(
+            select(Connection).where(Connection.status == "linked")
+        ).one()
+        token = decrypt_json(connection.token_ciphertext or "")
+        db.session.execute(
+            update(Connection).values(token_expires_at=utcnow() + timedelta(seconds=30))
+        )
+        db.session.commit()
+    requests.post(
+        f"{live_sandbox.url}/revoke",
+        data={"token": token["refresh_token"], "token_type_hint": "refresh_token"},
+        auth=("onramp-sandbox-client", "test-sandbox-client-secret"),
+        timeout=10,
+    ).close()
+
+
+def _open_link(app: Flask, name: str) -> FlaskClient:
+    with app.app_context():
+        customer = create_customer(name, "owner@example.com")
+        link = journey_link(customer.public_id, "default").removeprefix("http://localhost")
+    client = app.test_client()
+    client.get(link)
+    return client
+
+
+def test_the_receiver_gets_every_event_type_signed(
+    app: Flask, client: FlaskClient, live_sandbox: LiveSandbox, receiver: Receiver
+) -> None:
+    secret = _add_endpoint(app, receiver.url)
+    app.config["SANDBOX_URL"] = live_sandbox.url
+
+    # A customer consents to what is required, is refused once at the provider, then
+    # links and finishes.
+    connecting = _open_link(app, "Acme Ltd")
+    connecting.post("/journey/welcome")
+    connecting.post("/journey/consent", data=REQUIRED_CONSENTS)
+    connecting.post("/journey/software", data={"platform": "sandbox"})
+    connecting.post("/journey/instructions")
+    _connect(connecting, live_sandbox, "deny")
+    _connect(connecting, live_sandbox, "approve")
+    with app.app_context():
+        # The business withdraws a consent on the customer's behalf.
+        granted = db.session.scalars(
+            select(ConsentRecord).where(ConsentRecord.decision == "granted")
+        ).first()
+        assert granted is not None and ledger.withdraw(granted) is not None
+        db.session.commit()
+    # The platform refuses the next refresh, then the business disconnects.
+    _revoke_refresh_token(app, live_sandbox)
+    with app.app_context():
+        assert lifecycle.refresh_due() == {"deauthorized": 1}
+        lifecycle.disconnect(
+            db.session.scalars(select(Connection).order_by(Connection.id.desc())).first()
+        )
+    # Another customer opens their link and leaves it there.
+    _open_link(app, "Idle Ltd")
+    with app.app_context():
+        past = utcnow() - timedelta(days=2)
+        db.session.execute(update(JourneyRun).values(updated_at=past))
+        db.session.execute(update(JourneyEvent).values(occurred_at=past))
+        db.session.commit()
+        assert idle.mark_abandoned() == 1  # the idle run; a completed one never is
+
+    _deliver(app)
+
+    payloads = [request.verify(secret) for request in receiver.requests]
+    assert {payload["type"] for payload in payloads} == set(EVENT_TYPES)
+    assert len({request.webhook_id for request in receiver.requests}) == len(payloads)
+    for payload in payloads:
+        assert set(payload) == {"id", "type", "timestamp", "data"}
+        assert payload["data"]["customer_id"]
+    with app.app_context():
+        # Every queued delivery went out once; nothing is left waiting.
+        pending = _deliveries(app, "pending")
+        assert pending == 0
+
+
+def _deliveries(app: Flask, status: str) -> int:
+    return len(
+        db.session.scalars(select(WebhookDelivery).where(WebhookDelivery.status == status)).all()
+    )
+
+
+def test_a_receiver_that_fails_then_recovers_gets_the_same_event_again(
+    app: Flask, receiver: Receiver
+) -> None:
+    secret = _add_endpoint(app, receiver.url)
+    _open_link(app, "Acme Ltd")
+    receiver.answer(Reply(500))
+    _deliver(app)
+    with app.app_context():
+        db.session.execute(update(WebhookDelivery).values(next_attempt_at=utcnow()))
+        db.session.commit()
+    _deliver(app)
+    first, second = receiver.requests
+    assert first.webhook_id == second.webhook_id
+    assert first.verify(secret)["type"] == second.verify(secret)["type"] == "journey.started"
