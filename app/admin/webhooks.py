@@ -1,0 +1,146 @@
+"""Webhooks in the console: endpoints, recent deliveries with every attempt, replay."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
+
+from app import audit
+from app.admin import bp
+from app.admin.guard import requires
+from app.admin.nav import section
+from app.extensions import db
+from app.models import WebhookDelivery, WebhookEndpoint
+from app.webhooks import delivery as deliveries
+from app.webhooks import endpoints
+
+section("admin.webhooks", "Webhooks", order=60)
+
+PAGE_SIZE = 50
+STATUSES = ("pending", "succeeded", "failed", "cancelled")
+
+
+def _endpoint_or_404(public_id: str) -> WebhookEndpoint:
+    endpoint = endpoints.get_endpoint(public_id)
+    if endpoint is None:
+        abort(404)
+    return endpoint
+
+
+@bp.route("/webhooks")
+@requires("read")
+def webhooks() -> str:
+    status = request.args.get("status", "")
+    endpoint_id = request.args.get("to", "")
+    before = request.args.get("before", type=int)
+    query = (
+        select(WebhookDelivery)
+        .options(
+            selectinload(WebhookDelivery.attempts_made),
+            selectinload(WebhookDelivery.event),
+            selectinload(WebhookDelivery.endpoint),
+        )
+        .order_by(WebhookDelivery.id.desc())
+        .limit(PAGE_SIZE + 1)
+    )
+    if status in STATUSES:
+        query = query.where(WebhookDelivery.status == status)
+    if endpoint_id:
+        query = query.join(WebhookEndpoint).where(WebhookEndpoint.public_id == endpoint_id)
+    if before:
+        query = query.where(WebhookDelivery.id < before)
+    rows = list(db.session.scalars(query))
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    listed = endpoints.list_endpoints()
+    return render_template(
+        "admin/webhooks/index.html",
+        endpoints=[(e, endpoints.pending_count(e)) for e in listed],
+        deliveries=rows,
+        statuses=STATUSES,
+        status=status,
+        endpoint_id=endpoint_id,
+        next_before=rows[-1].id if more and rows else None,
+    )
+
+
+@bp.route("/webhooks/deliveries/<public_id>/replay", methods=["POST"])
+@requires("webhooks.manage")
+def replay_delivery(public_id: str) -> Response:
+    found = deliveries.find_delivery(public_id)
+    if found is None:
+        abort(404)
+    before = {"status": found.status, "attempts": found.attempts}
+    try:
+        deliveries.replay(found)
+    except deliveries.ReplayRefused as refused:
+        flash(f"That delivery cannot be sent again: {refused}.", "error")
+        return redirect(url_for("admin.webhooks"), 303)
+    audit.record(
+        "user",
+        current_user.email,
+        "webhook.replay",
+        "webhook_delivery",
+        public_id,
+        before,
+        {"status": "pending", "attempts": 0},
+    )
+    db.session.commit()
+    flash("The delivery is queued again; the worker sends it within seconds.", "success")
+    return redirect(url_for("admin.webhooks"), 303)
+
+
+@bp.route("/webhooks/endpoints/<public_id>/test", methods=["POST"])
+@requires("webhooks.manage")
+def test_endpoint(public_id: str) -> Response:
+    endpoint = _endpoint_or_404(public_id)
+    response = deliveries.send_test(endpoint, "user", current_user.email)
+    code = response.status_code
+    if code is not None and 200 <= code < 300:
+        flash(f"The endpoint accepted a signed test event (HTTP {code}).", "success")
+    else:
+        problem = response.error or f"HTTP {code}"
+        flash(f"The endpoint did not accept the test event: {problem}.", "error")
+    return redirect(url_for("admin.webhooks"), 303)
+
+
+@bp.route("/webhooks/endpoints/<public_id>/enable", methods=["POST"])
+@requires("webhooks.manage")
+def enable_endpoint(public_id: str) -> Response:
+    endpoint = _endpoint_or_404(public_id)
+    before = {"status": endpoint.status, "disabled_reason": endpoint.disabled_reason}
+    endpoints.enable_endpoint(endpoint)
+    audit.record(
+        "user",
+        current_user.email,
+        "webhook_endpoint.enable",
+        "webhook_endpoint",
+        public_id,
+        before,
+        {"status": "enabled"},
+    )
+    db.session.commit()
+    flash(f"{endpoint.url} is enabled.", "success")
+    return redirect(url_for("admin.webhooks"), 303)
+
+
+@bp.route("/webhooks/endpoints/<public_id>/disable", methods=["POST"])
+@requires("webhooks.manage")
+def disable_endpoint(public_id: str) -> Response:
+    endpoint = _endpoint_or_404(public_id)
+    cancelled = endpoints.disable_endpoint(endpoint, f"disabled by {current_user.email}")
+    audit.record(
+        "user",
+        current_user.email,
+        "webhook_endpoint.disable",
+        "webhook_endpoint",
+        public_id,
+        {"status": "enabled"},
+        {"status": "disabled", "cancelled_deliveries": cancelled},
+    )
+    db.session.commit()
+    flash(f"{endpoint.url} is disabled; {cancelled} waiting deliveries were cancelled.", "info")
+    return redirect(url_for("admin.webhooks"), 303)
