@@ -16,6 +16,12 @@ from app.extensions import db
 from app.models import User, utcnow
 
 ROLES = ("admin", "editor", "support", "viewer")
+ROLE_LABELS = {
+    "admin": "Admin — everything, including users, API keys and webhooks",
+    "editor": "Editor — journeys",
+    "support": "Support — customers, links and notes",
+    "viewer": "Viewer — read only",
+}
 
 # What each role may do. Every admin route names the permission it needs (see guard.py).
 PERMISSIONS: dict[str, frozenset[str]] = {

@@ -1,0 +1,113 @@
+"""Colleagues' accounts in the console (admins only): create, change role, deactivate."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from app import audit
+from app.admin import bp
+from app.admin.accounts import AccountError, create_user
+from app.admin.forms import NewUserForm, RoleForm
+from app.admin.guard import requires
+from app.admin.nav import section
+from app.extensions import db
+from app.models import User
+
+section("admin.users", "Users", permission="users.manage", order=80)
+
+
+def _user_or_404(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+def _page(form: NewUserForm | None = None, created: tuple[str, str] | None = None) -> str:
+    users = db.session.scalars(select(User).order_by(User.email)).all()
+    return render_template(
+        "admin/users/index.html",
+        users=users,
+        form=form or NewUserForm(),
+        role_form=RoleForm,
+        created=created,
+    )
+
+
+@bp.route("/users")
+@requires("users.manage")
+def users() -> str:
+    return _page()
+
+
+@bp.route("/users", methods=["POST"])
+@requires("users.manage")
+def create_user_view() -> str | Response:
+    form = NewUserForm()
+    if not form.validate_on_submit():
+        return _page(form)
+    try:
+        user, password = create_user(form.email.data or "", form.role.data or "")
+    except AccountError as exc:
+        form.email.errors = [*form.email.errors, str(exc)]
+        return _page(form)
+    audit.record(
+        "user",
+        current_user.email,
+        "user.create",
+        "user",
+        str(user.id),
+        None,
+        {"email": user.email, "role": user.role},
+    )
+    db.session.commit()
+    # Shown once, on this response only: it is never stored or shown again.
+    return _page(created=(user.email, password))
+
+
+@bp.route("/users/<int:user_id>/role", methods=["POST"])
+@requires("users.manage")
+def change_role(user_id: int) -> Response:
+    user = _user_or_404(user_id)
+    form = RoleForm()
+    if not form.validate_on_submit():
+        flash("Choose one of the roles.", "error")
+        return redirect(url_for("admin.users"), 303)
+    if user.id == current_user.user_id and form.role.data != "admin":
+        flash("You cannot take away your own admin role: ask another admin.", "error")
+        return redirect(url_for("admin.users"), 303)
+    before = {"role": user.role}
+    user.role = form.role.data or user.role
+    user.session_version += 1  # the new role applies from the next sign-in
+    audit.record(
+        "user", current_user.email, "user.role", "user", str(user.id), before, {"role": user.role}
+    )
+    db.session.commit()
+    flash(f"{user.email} now has the {user.role} role.", "success")
+    return redirect(url_for("admin.users"), 303)
+
+
+@bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
+@requires("users.manage")
+def deactivate_user(user_id: int) -> Response:
+    user = _user_or_404(user_id)
+    if user.id == current_user.user_id:
+        flash("You cannot deactivate your own account.", "error")
+        return redirect(url_for("admin.users"), 303)
+    user.active = False
+    user.session_version += 1
+    audit.record(
+        "user",
+        current_user.email,
+        "user.deactivate",
+        "user",
+        str(user.id),
+        {"active": True},
+        {"active": False},
+    )
+    db.session.commit()
+    flash(f"{user.email} can no longer sign in.", "info")
+    return redirect(url_for("admin.users"), 303)
