@@ -73,6 +73,7 @@ def _configure_templates(app: Flask) -> None:
 
 def _configure_blueprints(app: Flask) -> None:
     from app.admin import init_admin
+    from app.api.views import bp as api_bp
     from app.connections.views import bp as connections_bp
     from app.connections.views import provider_webhook
     from app.journey.views import bp as journey_bp
@@ -82,6 +83,9 @@ def _configure_blueprints(app: Flask) -> None:
     app.register_blueprint(connections_bp)
     # Platforms sign their webhooks: no browser, no cookie, no CSRF token.
     csrf.exempt(provider_webhook)
+    # API clients authenticate with a bearer key, never a cookie: nothing to forge.
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)
     if app.config["SANDBOX_ENABLED"]:
         from app.sandbox import init_sandbox
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from app.admin.cli import users_cli
+from app.api.cli import api_keys_cli
 from app.connections.catalogue import PLATFORMS, credentials, unavailable_reason
 from app.connections.lifecycle import disconnect, refresh_due, rotate_encryption_key
 from app.connections.oauth import redirect_uri
@@ -244,3 +245,4 @@ def init_cli(app: Flask) -> None:
     app.cli.add_command(tokens_cli)
     app.cli.add_command(platforms_command)
     app.cli.add_command(webhooks_cli)
+    app.cli.add_command(api_keys_cli)

@@ -83,6 +83,10 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_MAX_RETRY_AFTER_SECONDS": 60 * 60 * 12,
     # How long an idle worker waits before looking for due deliveries again.
     "WEBHOOK_POLL_SECONDS": 2.0,
+    # JSON API (docs/api.md): the largest request body, and how close to expiry an
+    # access token handed out by the credentials endpoint is refreshed first.
+    "API_MAX_BODY_BYTES": 16 * 1024,
+    "API_CREDENTIALS_REFRESH_LEAD_SECONDS": 5 * 60,
 }
 
 

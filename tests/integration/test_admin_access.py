@@ -150,7 +150,8 @@ def _admin_routes(app: Flask) -> list[tuple[str, str, str]]:
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("admin."):
             continue
-        path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", "x", rule.rule)
+        path = re.sub(r"<int:[^>]+>", "999999", rule.rule)
+        path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", "x", path)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             routes.append((path, method, rule.endpoint))
     return routes

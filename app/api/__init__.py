@@ -1,0 +1,1 @@
+"""The JSON API for the business's backend: ``/api/v1``, described at ``/api/openapi.json``."""

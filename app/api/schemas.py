@@ -1,0 +1,272 @@
+"""What the API accepts and returns: pydantic models, also the source of the OpenAPI document.
+
+Requests are strict: unknown fields are refused and no type is coerced (``"5"`` is
+not a number). Responses carry public ids only, and never a token or secret except
+where an endpoint exists to hand one over (credentials, a new webhook secret).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+from app.webhooks.outbox import EVENT_TYPES
+
+EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$"
+PUBLIC_ID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+JOURNEY_ID_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
+LOCALE_PATTERN = r"^[a-z]{2}(-[A-Z]{2})?$"
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 50
+# The shortest link worth sending.
+MIN_LINK_SECONDS = 60
+
+EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
+RunStatus = Literal["active", "declined", "completed"]
+Decision = Literal["granted", "declined", "withdrawn"]
+ConnectionStatus = Literal["pending", "linked", "failed", "deauthorized", "disconnected"]
+
+
+def _integral_number(value: Any) -> Any:
+    # JSON has one number type: 300.0 is the integer 300 (as JSON Schema says), 300.5 is
+    # not; "300" and true stay refused by the strict model.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+
+
+class _Query(BaseModel):
+    # Query strings are text: numbers and dates are parsed from it, unknown names refused.
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Response(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# Requests
+
+
+class CustomerRequest(_Request):
+    """A customer as the business knows them; PUT replaces both fields."""
+
+    name: str = Field(min_length=1, max_length=200, description="The customer's business name.")
+    email: EmailStr = Field(max_length=320, description="Where the business writes to them.")
+
+
+class LinkRequest(_Request):
+    """A journey link for a customer; every field is optional."""
+
+    journey_id: str | None = Field(
+        default=None,
+        pattern=JOURNEY_ID_PATTERN,
+        description="A journey id from GET /api/v1/journeys (default: the default journey).",
+    )
+    locale: str | None = Field(
+        default=None,
+        pattern=LOCALE_PATTERN,
+        description="One of the journey's locales (default: the customer's browser's).",
+    )
+    platform: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9_]{0,49}$",
+        description="Pre-select a platform the journey offers: the customer skips the picker.",
+    )
+    return_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="Where the done page sends the customer back to; must be allowed by the "
+        "journey's integration.return_urls.",
+    )
+    expires_in: int | None = Field(
+        default=None,
+        ge=MIN_LINK_SECONDS,
+        description="Seconds until the link stops working (default and maximum: the "
+        "instance's LINK_MAX_AGE_SECONDS).",
+    )
+
+    _integral = field_validator("expires_in", mode="before")(_integral_number)
+
+
+class WebhookEndpointRequest(_Request):
+    url: str = Field(
+        min_length=1, max_length=2000, description="An https URL that receives events."
+    )
+    event_types: list[EventType] = Field(
+        default_factory=list, description="The event types sent there; empty means all."
+    )
+    description: str | None = Field(default=None, max_length=500)
+
+
+class ConsentQuery(_Query):
+    customer: str | None = Field(
+        default=None, pattern=EXTERNAL_ID_PATTERN, description="The customer's external_id."
+    )
+    journey_id: str | None = Field(default=None, pattern=JOURNEY_ID_PATTERN)
+    item: str | None = Field(default=None, max_length=100, description="A consent item key.")
+    decision: Decision | None = None
+    since: AwareDatetime | None = Field(
+        default=None, description="Recorded at or after this time (RFC 3339, with offset)."
+    )
+    until: AwareDatetime | None = Field(
+        default=None, description="Recorded before this time (RFC 3339, with offset)."
+    )
+    limit: int = Field(default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
+    cursor: str | None = Field(
+        default=None, max_length=500, description="next_cursor from the previous page."
+    )
+
+
+class ConnectionQuery(_Query):
+    customer: str | None = Field(
+        default=None, pattern=EXTERNAL_ID_PATTERN, description="The customer's external_id."
+    )
+    platform: str | None = Field(default=None, max_length=50)
+    status: ConnectionStatus | None = None
+    limit: int = Field(default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
+    cursor: str | None = Field(
+        default=None, max_length=500, description="next_cursor from the previous page."
+    )
+
+
+# Responses
+
+
+class Run(_Response):
+    id: str = Field(description="The run's public id.")
+    journey_id: str
+    journey_version: str = Field(description="SHA-256 of the journey definition the run uses.")
+    status: RunStatus
+    current_step: str
+    locale: str
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+    abandoned_at: datetime | None
+
+
+class Consent(_Response):
+    id: str = Field(description="The consent record's public id.")
+    customer_id: str
+    external_id: str | None
+    run_id: str | None
+    journey_id: str
+    journey_version: str
+    item: str = Field(description="The consent item's key in the journey.")
+    decision: Decision
+    required: bool
+    text: str = Field(description="The exact wording the customer saw.")
+    text_sha256: str
+    locale: str
+    recorded_at: datetime
+
+
+class Connection(_Response):
+    id: str = Field(description="The connection's public id.")
+    customer_id: str
+    external_id: str | None
+    run_id: str | None
+    platform: str
+    status: ConnectionStatus
+    organisation_id: str | None
+    organisation_name: str | None
+    scopes: str | None
+    last_error: str | None = Field(description="A stable reason code when failed or ended.")
+    created_at: datetime
+    linked_at: datetime | None
+    ended_at: datetime | None
+
+
+class Customer(_Response):
+    id: str = Field(description="Onramp's public id for the customer.")
+    external_id: str
+    name: str
+    email: str
+    created_at: datetime
+    runs: list[Run]
+    consents: list[Consent]
+    connections: list[Connection]
+
+
+class Link(_Response):
+    url: str = Field(description="The signed journey link to send to the customer.")
+    expires_at: datetime
+
+
+class ConsentPage(_Response):
+    data: list[Consent]
+    next_cursor: str | None = Field(
+        description="Pass as cursor for the next page; null at the end."
+    )
+
+
+class ConnectionPage(_Response):
+    data: list[Connection]
+    next_cursor: str | None = Field(
+        description="Pass as cursor for the next page; null at the end."
+    )
+
+
+class Credential(_Response):
+    access_token: str
+    token_type: str
+    expires_at: datetime | None
+    organisation_id: str | None
+    platform: str
+
+
+class Journey(_Response):
+    id: str
+    name: str
+    version: str
+    locales: list[str]
+    platforms: list[str] = Field(description="Platforms the journey offers, in its order.")
+
+
+class JourneyList(_Response):
+    data: list[Journey]
+
+
+class WebhookEndpoint(_Response):
+    id: str
+    url: str
+    description: str | None
+    event_types: list[str] = Field(description="Event types sent there; empty means all.")
+    status: Literal["enabled", "disabled"]
+    disabled_reason: str | None
+    created_at: datetime
+
+
+class WebhookEndpointCreated(WebhookEndpoint):
+    secret: str = Field(description="The whsec_ signing secret: shown only in this response.")
+
+
+class WebhookEndpointList(_Response):
+    data: list[WebhookEndpoint]
+
+
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="A stable URI naming the kind of problem.")
+    title: str
+    status: int
+    detail: str
+    errors: Annotated[list[FieldProblem], Field(description="Each field at fault.")] | None = None
+
+
+def dump(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="json")

@@ -1,0 +1,349 @@
+"""What the API does, as plain functions the views call and tests can call directly.
+
+Each write that changes something on the customer's behalf is written to the audit
+trail in the same transaction as the change, naming the API key (its prefix).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app import audit
+from app.api import schemas
+from app.api.pagination import Page, paginate
+from app.connections import lifecycle
+from app.connections.catalogue import get_platform, unavailable_reason
+from app.consent import ledger
+from app.extensions import db
+from app.journey.definitions import Journey, PlatformSelectStep, current_journeys, get_journey
+from app.links import journey_link
+from app.models import ApiKey, Connection, ConsentRecord, Customer, JourneyRun
+from app.problems import FieldError, Problem
+
+ACTOR = "api_key"
+
+
+def _not_found(what: str, identifier: str) -> Problem:
+    return Problem("not-found", f"No {what} has the id {identifier!r}.")
+
+
+def _invalid(field: str, message: str) -> Problem:
+    return Problem("validation-error", f"Check this field: {field}.", [FieldError(field, message)])
+
+
+# Customers
+
+
+def get_customer(external_id: str) -> Customer:
+    customer = db.session.scalars(
+        select(Customer).where(Customer.external_id == external_id)
+    ).first()
+    if customer is None:
+        raise _not_found("customer", external_id)
+    return customer
+
+
+def put_customer(
+    external_id: str, request: schemas.CustomerRequest, api_key: ApiKey, *, retry: bool = True
+) -> tuple[Customer, bool]:
+    """Create the customer with this external id, or update their name and email.
+
+    Returns the customer and whether it was created.
+    """
+    name, email = request.name, str(request.email).strip().lower()
+    customer = db.session.scalars(
+        select(Customer).where(Customer.external_id == external_id)
+    ).first()
+    created = customer is None
+    if customer is None:
+        customer = Customer(name=name, email=email, external_id=external_id)
+        db.session.add(customer)
+        changed = ["name", "email"]
+    else:
+        changed = [f for f, v in (("name", name), ("email", email)) if getattr(customer, f) != v]
+        customer.name, customer.email = name, email
+    db.session.flush()
+    if changed:
+        # Which fields changed, not their values: the audit trail holds no personal data.
+        audit.record(
+            ACTOR,
+            api_key.prefix,
+            "customer.create" if created else "customer.update",
+            "customer",
+            customer.public_id,
+            after={"changed": changed},
+        )
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        if not retry:
+            raise
+        # Another request created the same external id a moment ago: update that one.
+        return put_customer(external_id, request, api_key, retry=False)
+    return customer, created
+
+
+def present_customer(customer: Customer) -> schemas.Customer:
+    runs = db.session.scalars(
+        select(JourneyRun).where(JourneyRun.customer_id == customer.id).order_by(JourneyRun.id)
+    )
+    consents = db.session.scalars(
+        select(ConsentRecord)
+        .where(ConsentRecord.customer_id == customer.id)
+        .order_by(ConsentRecord.id)
+    )
+    connections = db.session.scalars(
+        select(Connection).where(Connection.customer_id == customer.id).order_by(Connection.id)
+    )
+    return schemas.Customer(
+        id=customer.public_id,
+        external_id=customer.external_id or "",
+        name=customer.name,
+        email=customer.email,
+        created_at=customer.created_at,
+        runs=[present_run(run) for run in runs],
+        consents=present_consents(list(consents)),
+        connections=present_connections(list(connections)),
+    )
+
+
+def present_run(run: JourneyRun) -> schemas.Run:
+    return schemas.Run(
+        id=run.public_id,
+        journey_id=run.journey_id,
+        journey_version=run.journey_version,
+        status=run.status,  # type: ignore[arg-type]
+        current_step=run.current_step,
+        locale=run.locale,
+        created_at=run.created_at,
+        updated_at=run.updated_at,
+        completed_at=run.completed_at,
+        abandoned_at=run.abandoned_at,
+    )
+
+
+def _public_ids(
+    customer_ids: Iterable[int], run_ids: Iterable[int | None]
+) -> tuple[dict[int, Customer], dict[int, str]]:
+    customers = {
+        c.id: c
+        for c in db.session.scalars(select(Customer).where(Customer.id.in_(set(customer_ids))))
+    }
+    wanted = {r for r in run_ids if r is not None}
+    rows = db.session.execute(
+        select(JourneyRun.id, JourneyRun.public_id).where(JourneyRun.id.in_(wanted))
+    )
+    runs = {run_id: public_id for run_id, public_id in rows}
+    return customers, runs
+
+
+def present_consents(records: list[ConsentRecord]) -> list[schemas.Consent]:
+    customers, runs = _public_ids((r.customer_id for r in records), (r.run_id for r in records))
+    return [
+        schemas.Consent(
+            id=r.public_id,
+            customer_id=customers[r.customer_id].public_id,
+            external_id=customers[r.customer_id].external_id,
+            run_id=runs.get(r.run_id),
+            journey_id=r.journey_id,
+            journey_version=r.journey_version,
+            item=r.item_key,
+            decision=r.decision,  # type: ignore[arg-type]
+            required=r.required,
+            text=r.text,
+            text_sha256=r.text_sha256,
+            locale=r.locale,
+            recorded_at=r.recorded_at,
+        )
+        for r in records
+    ]
+
+
+def present_connections(connections: list[Connection]) -> list[schemas.Connection]:
+    customers, runs = _public_ids(
+        (c.customer_id for c in connections), (c.run_id for c in connections)
+    )
+    return [
+        schemas.Connection(
+            id=c.public_id,
+            customer_id=customers[c.customer_id].public_id,
+            external_id=customers[c.customer_id].external_id,
+            run_id=runs.get(c.run_id) if c.run_id is not None else None,
+            platform=c.platform,
+            status=c.status,  # type: ignore[arg-type]
+            organisation_id=c.org_id,
+            organisation_name=c.org_name,
+            scopes=c.scopes,
+            last_error=c.last_error,
+            created_at=c.created_at,
+            linked_at=c.linked_at,
+            ended_at=c.ended_at,
+        )
+        for c in connections
+    ]
+
+
+# Links
+
+
+def offered_platforms(journey: Journey) -> list[str]:
+    offered: list[str] = []
+    for step in journey.steps:
+        if isinstance(step, PlatformSelectStep):
+            offered += [p for p in step.platforms if p not in offered]
+    return offered
+
+
+def create_link(customer: Customer, request: schemas.LinkRequest) -> schemas.Link:
+    """A signed journey link for ``customer``, after checking every choice it carries."""
+    config = current_app.config
+    journey_id = request.journey_id or config["DEFAULT_JOURNEY"]
+    journey = get_journey(journey_id)
+    if journey is None:
+        known = ", ".join(sorted(current_journeys()))
+        raise _invalid("journey_id", f"no journey {journey_id!r} (journeys: {known})")
+    if request.locale is not None and request.locale not in journey.locales:
+        locales = ", ".join(journey.locales)
+        raise _invalid("locale", f"journey {journey.id!r} is offered in {locales}")
+    if request.platform is not None:
+        platform = get_platform(request.platform)
+        offered = offered_platforms(journey)
+        if platform is None or request.platform not in offered:
+            listed = ", ".join(offered) or "none"
+            raise _invalid("platform", f"journey {journey.id!r} offers these platforms: {listed}")
+        reason = unavailable_reason(platform)
+        if reason is not None:
+            raise _invalid("platform", f"{platform.name} cannot be connected here: {reason}")
+    if request.return_url is not None and not journey.integration.allows_return_to(
+        request.return_url
+    ):
+        raise _invalid("return_url", f"not one of journey {journey.id!r}'s integration.return_urls")
+    max_age = int(config["LINK_MAX_AGE_SECONDS"])
+    expires_in = request.expires_in if request.expires_in is not None else max_age
+    if expires_in > max_age:
+        raise _invalid("expires_in", f"must be at most {max_age} seconds")
+    expires_at = int(time.time()) + expires_in
+    url = journey_link(
+        customer.public_id,
+        journey.id,
+        request.locale,
+        request.platform,
+        return_url=request.return_url,
+        expires_at=expires_at,
+    )
+    return schemas.Link(url=url, expires_at=datetime.fromtimestamp(expires_at, UTC))
+
+
+# Consents and connections
+
+
+def consent_page(query: schemas.ConsentQuery) -> Page:
+    statement = select(ConsentRecord)
+    if query.customer is not None:
+        statement = statement.join(Customer, Customer.id == ConsentRecord.customer_id).where(
+            Customer.external_id == query.customer
+        )
+    if query.journey_id is not None:
+        statement = statement.where(ConsentRecord.journey_id == query.journey_id)
+    if query.item is not None:
+        statement = statement.where(ConsentRecord.item_key == query.item)
+    if query.decision is not None:
+        statement = statement.where(ConsentRecord.decision == query.decision)
+    if query.since is not None:
+        statement = statement.where(ConsentRecord.recorded_at >= query.since)
+    if query.until is not None:
+        statement = statement.where(ConsentRecord.recorded_at < query.until)
+    return paginate("consents", statement, ConsentRecord.id, query.limit, query.cursor)
+
+
+def connection_page(query: schemas.ConnectionQuery) -> Page:
+    statement = select(Connection)
+    if query.customer is not None:
+        statement = statement.join(Customer, Customer.id == Connection.customer_id).where(
+            Customer.external_id == query.customer
+        )
+    if query.platform is not None:
+        statement = statement.where(Connection.platform == query.platform)
+    if query.status is not None:
+        statement = statement.where(Connection.status == query.status)
+    return paginate("connections", statement, Connection.id, query.limit, query.cursor)
+
+
+def get_consent(public_id: str) -> ConsentRecord:
+    record = db.session.scalars(
+        select(ConsentRecord).where(ConsentRecord.public_id == public_id)
+    ).first()
+    if record is None:
+        raise _not_found("consent record", public_id)
+    return record
+
+
+def get_connection(public_id: str) -> Connection:
+    connection = db.session.scalars(
+        select(Connection).where(Connection.public_id == public_id)
+    ).first()
+    if connection is None:
+        raise _not_found("connection", public_id)
+    return connection
+
+
+def withdraw_consent(record: ConsentRecord, api_key: ApiKey) -> ConsentRecord:
+    """Withdraw the consent item ``record`` belongs to, on the customer's behalf."""
+    withdrawn = ledger.withdraw(record)
+    if withdrawn is None:
+        raise Problem(
+            "conflict",
+            f"Consent item {record.item_key!r} is not granted at the moment: "
+            "there is nothing to withdraw.",
+        )
+    audit.record(
+        ACTOR,
+        api_key.prefix,
+        "consent.withdraw",
+        "consent",
+        record.public_id,
+        after={"withdrawal_id": withdrawn.public_id, "item": withdrawn.item_key},
+    )
+    db.session.commit()
+    return withdrawn
+
+
+def disconnect_connection(connection: Connection, api_key: ApiKey) -> Connection:
+    """Revoke at the platform and forget the tokens; disconnecting again changes nothing."""
+    if connection.status == "disconnected":
+        return connection
+    audit.record(
+        ACTOR,
+        api_key.prefix,
+        "connection.disconnect",
+        "connection",
+        connection.public_id,
+        before={"status": connection.status},
+        after={"status": "disconnected"},
+    )
+    lifecycle.disconnect(connection)  # commits, with the audit entry
+    return connection
+
+
+def journeys() -> list[schemas.Journey]:
+    return [
+        schemas.Journey(
+            id=journey.id,
+            name=journey.name,
+            version=journey.version,
+            locales=list(journey.locales),
+            platforms=offered_platforms(journey),
+        )
+        for journey in sorted(current_journeys().values(), key=lambda j: j.id)
+    ]
+
+
+def credentials_lead() -> timedelta:
+    return timedelta(seconds=int(current_app.config["API_CREDENTIALS_REFRESH_LEAD_SECONDS"]))
