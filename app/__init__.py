@@ -93,9 +93,10 @@ def _configure_blueprints(app: Flask) -> None:
 
 
 def _configure_security(app: Flask) -> None:
-    from app.security import init_security_headers
+    from app.security import init_security_headers, init_session_cookie
 
     init_security_headers(app)
+    init_session_cookie(app)
 
 
 def _configure_operations(app: Flask) -> None:

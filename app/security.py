@@ -1,8 +1,23 @@
-"""Security headers on every response, with a strict Content-Security-Policy."""
+"""Security headers on every response, with a strict Content-Security-Policy.
+
+Pages are unframeable (``frame-ancestors 'none'``) unless a journey page names the
+origins its journey allows to embed it (``allow_framing``). The session cookie is
+``SameSite=Lax`` except in an embedded journey, where it is a partitioned (CHIPS)
+``SameSite=None; Secure; Partitioned`` cookie: see docs/embedding.md.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, Response, g
+from collections.abc import Iterable
+
+from flask import Flask, Response, g, request, session
+from flask.sessions import SecureCookieSessionInterface
+
+# The session key present only in a journey opened inside a business's frame.
+EMBED_SESSION_KEY = "embed"
+# Pages that may be opened in a popup by an embedded journey: they must not cut the
+# popup off from its opener, or the frame could not tell when the window closes.
+POPUP_BLUEPRINTS = {"sandbox"}
 
 
 def allow_form_action(origin: str) -> None:
@@ -12,6 +27,21 @@ def allow_form_action(origin: str) -> None:
     the page whose form starts a sign-in at a provider must name that provider.
     """
     g.setdefault("csp_form_action", set()).add(origin)
+
+
+def allow_framing(origins: Iterable[str]) -> None:
+    """Let this response be shown in frames on ``origins`` (a journey's allowed origins)."""
+    g.setdefault("csp_frame_ancestors", set()).update(origins)
+
+
+def allow_opener() -> None:
+    """Keep this page in its opener's browsing context group (a provider popup's page)."""
+    g.keep_opener = True
+
+
+def _frame_ancestors() -> str:
+    origins = sorted(g.get("csp_frame_ancestors", ()))
+    return " ".join(origins) if origins else "'none'"
 
 
 def init_security_headers(app: Flask) -> None:
@@ -27,7 +57,7 @@ def init_security_headers(app: Flask) -> None:
                 "font-src 'self'",
                 "connect-src 'self'",
                 f"form-action {form_action}",
-                "frame-ancestors 'none'",
+                f"frame-ancestors {_frame_ancestors()}",
                 "base-uri 'none'",
                 "object-src 'none'",
             ]
@@ -35,11 +65,43 @@ def init_security_headers(app: Flask) -> None:
         headers = response.headers
         headers.setdefault("Content-Security-Policy", policy)
         headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
+        # frame-ancestors decides; X-Frame-Options can only say DENY to everyone.
+        if not g.get("csp_frame_ancestors"):
+            headers.setdefault("X-Frame-Options", "DENY")
         # same-origin, not no-referrer: Flask-WTF checks the Referer of HTTPS posts.
         headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        keep_opener = g.get("keep_opener") or request.blueprint in POPUP_BLUEPRINTS
+        headers.setdefault(
+            "Cross-Origin-Opener-Policy", "unsafe-none" if keep_opener else "same-origin"
+        )
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if app.config["SESSION_COOKIE_SECURE"]:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
+
+
+class EmbeddableSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie session, partitioned when the journey runs in a frame.
+
+    Browsers that block third-party cookies still keep a partitioned cookie, keyed
+    to the embedding site: the frame keeps its run and its CSRF token, and the same
+    customer's top-level tabs (or another site's frame) never see it. ``SameSite=None``
+    needs ``Secure``: browsers accept it on HTTPS and on http://localhost or 127.0.0.1.
+    """
+
+    def _embedded(self) -> bool:
+        # ``in`` does not mark the session accessed: no needless ``Vary: Cookie``.
+        return EMBED_SESSION_KEY in session
+
+    def get_cookie_samesite(self, app: Flask) -> str | None:
+        return "None" if self._embedded() else super().get_cookie_samesite(app)
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return True if self._embedded() else super().get_cookie_secure(app)
+
+    def get_cookie_partitioned(self, app: Flask) -> bool:
+        return True if self._embedded() else super().get_cookie_partitioned(app)
+
+
+def init_session_cookie(app: Flask) -> None:
+    app.session_interface = EmbeddableSessionInterface()

@@ -19,13 +19,17 @@ import os
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, WebError
 from sqlalchemy import create_engine, text
 from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wrappers import Request as WsgiRequest
+from werkzeug.wrappers import Response as WsgiResponse
 
 from app.config import normalise_database_url
 from app.extensions import db
@@ -209,3 +213,104 @@ def reconnect_link(live_server: LiveServer) -> JourneyLink:
 def french_link(live_server: LiveServer) -> JourneyLink:
     """The default journey, with a link that asks for French."""
     return _configured_link(live_server, "default", "fr")
+
+
+# A business's own page on another site, embedding the journey (docs/examples/host-page.html).
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
+HOST_PAGE_FILES = {
+    "/host-page.html": "text/html",
+    "/host-page.js": "text/javascript",
+    "/host-page.css": "text/css",
+}
+
+
+@dataclass(frozen=True)
+class EmbeddingSite:
+    """Onramp on http://127.0.0.1:<port>, and a business's page on http://localhost:<other>.
+
+    Two sites, not only two origins: the frame is third-party, its cookies partitioned.
+    """
+
+    onramp: LiveServer
+    host: str
+
+    def link(self, *, return_url: str | None = None) -> JourneyLink:
+        from app.customers import create_customer
+        from app.links import journey_link as make_link
+
+        with self.onramp.app.app_context():
+            customer = create_customer("Acme Ltd", "owner@acme.example")
+            url = make_link(customer.public_id, "default", return_url=return_url)
+            return JourneyLink(url, customer.public_id)
+
+    def page(self, **links: str) -> str:
+        """The business's page, given journey links (``hosted=``, ``embedded=``)."""
+        return f"{self.host}/host-page.html?{urlencode(links)}"
+
+
+def _host_page_app(onramp_origin: str) -> Callable[..., Any]:
+    """The business's web server: the example files, under a strict CSP of its own."""
+    policy = "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src 'self' {onramp_origin}",
+            f"frame-src {onramp_origin}",
+            "style-src 'self'",
+            "base-uri 'none'",
+            "object-src 'none'",
+        ]
+    )
+
+    @WsgiRequest.application  # type: ignore[arg-type]
+    def serve(request: WsgiRequest) -> WsgiResponse:
+        mimetype = HOST_PAGE_FILES.get(request.path)
+        if mimetype is None:
+            return WsgiResponse("not found", 404)
+        body = (EXAMPLES / request.path.lstrip("/")).read_bytes()
+        response = WsgiResponse(body, mimetype=mimetype)
+        response.headers["Content-Security-Policy"] = policy
+        return response
+
+    return serve
+
+
+@pytest.fixture(scope="session")
+def embedding_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddingSite]:
+    """An Onramp whose default journey allows the business's page, and that page."""
+    from app import create_app
+    from tests.conftest import test_settings
+    from tests.embedding import journeys_allowing
+
+    tmp_dir = tmp_path_factory.mktemp("embedding")
+    onramp_port = _free_port()
+    onramp_url = f"http://127.0.0.1:{onramp_port}"
+    host_server = make_server("127.0.0.1", 0, _host_page_app(onramp_url), threaded=True)
+    host = f"http://localhost:{host_server.server_port}"
+    journeys = journeys_allowing(tmp_dir, [host], [f"{host}/"])
+    app = create_app(
+        test_settings(
+            tmp_dir,
+            PUBLIC_URL=onramp_url,
+            WTF_CSRF_ENABLED=True,
+            JOURNEYS_DIR=str(journeys),
+            # Its own SQLite file, whatever database the session's live server uses.
+            SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_dir / 'onramp.db'}",
+        )
+    )
+    with app.app_context():
+        db.create_all()
+    onramp_server = make_server("127.0.0.1", onramp_port, app, threaded=True)
+    servers = [onramp_server, host_server]
+    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers]
+    for thread in threads:
+        thread.start()
+    try:
+        yield EmbeddingSite(LiveServer(app=app, url=onramp_url), host)
+    finally:
+        for server, thread in zip(servers, threads, strict=True):
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=10)
+        with app.app_context():
+            db.engine.dispose()

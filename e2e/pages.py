@@ -7,6 +7,7 @@ action that navigates. Locators use roles, accessible names and label texts only
 
 from __future__ import annotations
 
+import json
 import re
 from typing import ClassVar, Self, TypeVar
 
@@ -621,3 +622,93 @@ class ReconnectingPage(SignInAgainPage):
         """The sandbox still knows the customer: straight to its consent page."""
         self._button("Try again").click()
         return SandboxConsentFromJourney(self.page)
+
+
+# Embedded mode: the business's own page (docs/examples/host-page.html) on another site,
+# with the journey in a frame.
+
+EMBEDDED_TITLE = "Connect your accounting software"
+
+
+class HostPage:
+    """The business's page: a hosted-journey link, the embedded journey, and its event log."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.main = page.get_by_role("main")
+        expect(self.main.get_by_role("heading", level=1)).to_have_text("Your loan application")
+
+    @classmethod
+    def open(cls, page: Page, url: str) -> HostPage:
+        page.goto(url)
+        return cls(page)
+
+    @property
+    def event_log(self) -> Locator:
+        return self.main.get_by_role("list", name="Events from Onramp")
+
+    @property
+    def returned(self) -> Locator:
+        return self.main.get_by_role("status")
+
+    def event(self, type_: str) -> Locator:
+        """The log's entries for one event type ("ready", "connection", ...)."""
+        return self.event_log.get_by_role("listitem").filter(
+            has_text=re.compile(rf"^{re.escape(type_)} ")
+        )
+
+    def events(self) -> list[tuple[str, dict[str, object]]]:
+        """Every event received so far, in order: its type and what it said."""
+        entries = []
+        for text in self.event_log.get_by_role("listitem").all_inner_texts():
+            type_, _, detail = text.partition(" ")
+            entries.append((type_, json.loads(detail)))
+        return entries
+
+    def open_embedded(self) -> EmbeddedJourney:
+        self.main.get_by_role("button", name="Connect your accounting software here").click()
+        return EmbeddedJourney(self.page)
+
+    def connect_hosted(self) -> WelcomePage:
+        self.main.get_by_role("link", name="Connect your accounting software").click()
+        return WelcomePage(self.page)
+
+
+class EmbeddedJourney:
+    """The default journey inside the business's frame, found by the frame's title."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.element = page.get_by_title(EMBEDDED_TITLE)
+        self.frame = self.element.content_frame
+        self.main = self.frame.get_by_role("main")
+        self.heading = self.main.get_by_role("heading", level=1)
+
+    def to_connect(self) -> EmbeddedJourney:
+        """Welcome, consent (the required items), the Sandbox, the instructions."""
+        self.main.get_by_role("button", name="Get started").click()
+        expect(self.heading).to_have_text(ConsentPage.title)
+        for item in REQUIRED_ITEMS:
+            self.main.get_by_role("checkbox", name=f"I agree to share: {item}", exact=True).check()
+        self.main.get_by_role("button", name="Agree and continue").click()
+        expect(self.heading).to_have_text(SoftwarePage.title)
+        self.main.get_by_role("radio", name=re.compile(rf"^{SANDBOX}\b")).check()
+        self.main.get_by_role("button", name="Continue").click()
+        expect(self.heading).to_have_text(InstructionsPage.title)
+        self.main.get_by_role("button", name="I'm ready to connect").click()
+        expect(self.heading).to_have_text(ConnectPage.title)
+        return self
+
+    def connect_link(self, name: str = f"Continue to {SANDBOX}") -> Locator:
+        # A link, not a form: it leaves the frame (a popup, or the whole tab without JS).
+        return self.main.get_by_role("link", name=name, exact=True)
+
+    def open_provider(self, name: str = f"Continue to {SANDBOX}") -> Page:
+        """Press the connect button: the provider opens in a popup window."""
+        with self.page.expect_popup() as popup:
+            self.connect_link(name).click()
+        return popup.value
+
+    @property
+    def alert(self) -> Locator:
+        return self.main.get_by_role("alert")

@@ -8,6 +8,7 @@ taken in French, and its language switcher tried.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -245,7 +246,11 @@ def test_limited_company_applies_and_connects_two_organisations(
     expect(done.connected(first)).to_be_visible()
     expect(done.connected(second)).to_be_visible()
     expect(done.return_link("Back to Harbour Capital")).to_have_attribute(
-        "href", "https://harbour-capital.example/applications"
+        # Back to the business, with how the journey ended (docs/embedding.md).
+        "href",
+        re.compile(
+            r"^https://harbour-capital\.example/applications\?outcome=linked&customer_id=[-0-9a-f]+&connection_id="
+        ),
     )
     expect_branded_for_harbour(done)
     assert_accessible(page)
@@ -416,7 +421,11 @@ def test_reconnect_journey(
     expect_position(done, "Step 4 of 4")
     expect(done.connected(organisation)).to_be_visible()
     expect(done.return_link("Back to your Northwind account")).to_have_attribute(
-        "href", "https://northwind-lending.example/account"
+        # Back to the business, with how the journey ended (docs/embedding.md).
+        "href",
+        re.compile(
+            r"^https://northwind-lending\.example/account\?outcome=linked&customer_id=[-0-9a-f]+&connection_id="
+        ),
     )
     assert_accessible(page)
 

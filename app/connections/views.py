@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from http import HTTPStatus
+from typing import Any
 
-from flask import Blueprint, jsonify, redirect, request, url_for
+from flask import Blueprint, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -12,17 +13,67 @@ from app.connections import provider_webhooks, service
 from app.connections.catalogue import get_platform
 from app.errors import render_error
 from app.extensions import db
-from app.journey import engine
+from app.journey import embed, engine
 from app.journey.access import current_run, remember_run
 from app.journey.versions import journey_for_run
 from app.models import JourneyRun
+from app.security import allow_opener
 
 bp = Blueprint("connections", __name__)
 
 
+@bp.get("/connect/handoff/<token>")
+def handoff(token: str) -> Response:
+    """An embedded journey's connect button: start the provider's sign-in in this window.
+
+    The window (a popup, or the whole tab without JavaScript) does not share the
+    frame's cookies; the signed, single-use token names the run instead.
+    """
+    try:
+        handed = embed.read_handoff(token)
+    except embed.HandoffRefused as refused:
+        if refused.reason == "invalid":
+            return _page_error(
+                400,
+                _("This sign-in link isn't valid"),
+                _("Close this window and press the button on the journey page again."),
+            )
+        return _page_error(
+            410,
+            _("This sign-in link has already been used or has expired"),
+            _("Close this window and press the button on the journey page again."),
+        )
+    run = handed.run
+    expected = (engine.reconnecting(run) or {}).get("org_id")
+    try:
+        url = service.begin_connection(run, handed.platform, expected_org_id=expected)
+    except service.PlatformUnavailable:
+        return _page_error(409, _("This software can't be connected at the moment"))
+    if handed.mode == "popup":
+        embed.remember_popup(run, url)
+        allow_opener()
+    else:
+        # The whole tab left the business's page: the journey carries on here, hosted.
+        remember_run(run)
+    response = redirect(url, 303)
+    # The token is in this URL: no Referer to the provider.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _page_error(status: int, title: str, message: str | None = None) -> Response:
+    body, code = render_error(status, title, message)
+    response = Response(body, code, mimetype="text/html")
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.get("/connect/<platform>/callback")
 def callback(platform: str) -> Response | tuple[str, int]:
-    session_run = current_run()
+    popup_run = embed.popup_run(request.args.get("state"))
+    session_run = popup_run or current_run()
     result = service.handle_callback(
         platform, request.args, session_run.id if session_run else None
     )
@@ -35,6 +86,8 @@ def callback(platform: str) -> Response | tuple[str, int]:
             _("Nothing was connected. Open the link you were sent and start connecting again."),
         )
         response = Response(body, status, mimetype="text/html")
+    elif popup_run is not None and popup_run.id == run.id:
+        response = _popup_finished(run, journey, result)
     else:
         remember_run(run)
         if result.choosing:
@@ -63,6 +116,26 @@ def provider_webhook(platform: str) -> Response:
     except provider_webhooks.WebhookRefused as refused:
         return _problem(refused.status, refused.detail)
     return jsonify(received=True, connections=noted)
+
+
+def _popup_finished(run: JourneyRun, journey: Any, result: service.CallbackResult) -> Response:
+    """The provider's popup is done: tell the frame that opened it, and close."""
+    if not result.choosing:
+        linked = result.connection if result.linked else None
+        engine.connection_finished(run, journey, linked, result.reason)
+        db.session.commit()
+    allow_opener()
+    g.locale = run.locale
+    html = render_template(
+        "connections/popup_finished.html",
+        journey=journey,
+        locale=run.locale,
+        platform=get_platform(result.connection.platform if result.connection else ""),
+        connection=result.connection,
+        linked=result.linked,
+        choosing=result.choosing,
+    )
+    return Response(html, 200, mimetype="text/html")
 
 
 def _problem(status: int, detail: str) -> Response:

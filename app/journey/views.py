@@ -12,6 +12,7 @@ from flask import (
     abort,
     current_app,
     g,
+    jsonify,
     make_response,
     redirect,
     render_template,
@@ -29,7 +30,7 @@ from app.connections.oauth import provider_config
 from app.consent import ledger
 from app.errors import render_error
 from app.extensions import db
-from app.journey import engine, events, review
+from app.journey import embed, engine, events, review
 from app.journey.access import current_run, remember_run, start_from_link
 from app.journey.definitions import (
     ConnectStep,
@@ -40,6 +41,7 @@ from app.journey.definitions import (
     Journey,
     PlatformSelectStep,
     Step,
+    get_journey,
 )
 from app.journey.forms import (
     ConnectForm,
@@ -55,7 +57,7 @@ from app.journey.messages import explain_failure
 from app.journey.versions import journey_for_run, kept_journey
 from app.links import LinkExpired, LinkInvalid, read_token
 from app.models import JourneyRun
-from app.security import allow_form_action
+from app.security import allow_form_action, allow_framing
 
 bp = Blueprint("journey", __name__)
 
@@ -89,6 +91,17 @@ def open_link(token: str) -> StepResponse:
                 "or ask the business that sent it for a new one."
             ),
         )
+    origin = None
+    if "embed" in request.args:
+        # Checked before anything starts: a refused frame changes nothing.
+        journey = get_journey(claims.journey_id)
+        origin = embed.allowed_origin(journey, request.args["embed"]) if journey else None
+        if origin is None:
+            return render_error(
+                400,
+                _("This journey can't be shown on this site"),
+                _("Open the link you were sent in its own browser tab instead."),
+            )
     run = start_from_link(claims, request.args.get("lang"))
     if run is None:
         return render_error(
@@ -97,6 +110,10 @@ def open_link(token: str) -> StepResponse:
             _("Ask the business that sent it for a new one."),
         )
     remember_run(run)
+    if origin is not None:
+        embed.start_embedding(run, origin)
+    else:
+        embed.stop_embedding()
     return redirect(url_for(".resume"), 303)
 
 
@@ -117,6 +134,8 @@ def _load_run() -> StepResponse | None:
             ),
         )
     g.run, g.journey, g.locale = run, journey, run.locale
+    # Journey pages (their error pages too) may sit in the business's own frames.
+    allow_framing(journey.integration.allowed_origins)
     return None
 
 
@@ -169,10 +188,14 @@ def _page(template: str, status: int = 200, **context: Any) -> Response:
     """A journey page, or just its ``#journey`` block when htmx asked to swap that."""
     run: JourneyRun = context["run"]
     journey: Journey = context["journey"]
+    origin = embed.embedded_origin(run)
+    page = context.get("page") or context["step"].id
     context.update(
         locale=run.locale,
         t=lambda value: journey.text(value, run.locale),
         language_form=LanguageForm(formdata=None, next=request.path),
+        embed_origin=origin,
+        embed_events=embed.pending_events(run, journey, page) if origin else [],
     )
     if request.htmx and request.htmx.target == FRAGMENT_TARGET:
         # The block is escaped already by the template: escaping again would show &#39;.
@@ -302,6 +325,12 @@ def _connect_step(run: JourneyRun, journey: Journey, step: Step) -> StepResponse
     allow_form_action(f"{authorize.scheme}://{authorize.netloc}")
     latest = connections.latest_connection(run)
     failure = explain_failure(latest.last_error) if latest and latest.status == "failed" else None
+    handoff = None
+    if embed.embedded_origin(run):
+        # In a frame the provider opens in a popup (or the whole tab, without JavaScript).
+        handoff = {
+            mode: embed.handoff_token(run, platform.key, mode) for mode in embed.HANDOFF_MODES
+        }
     return _render(
         run,
         journey,
@@ -313,13 +342,16 @@ def _connect_step(run: JourneyRun, journey: Journey, step: Step) -> StepResponse
         failure=failure,
         linked=linked,
         reconnect=engine.reconnecting(run),
+        handoff=handoff,
+        window_closed=request.args.get("closed") == "provider"
+        and not (latest and latest.status == "linked"),
     )
 
 
 def _done_step(run: JourneyRun, journey: Journey, step: Step) -> StepResponse:
     step = cast(DoneStep, step)
     linked = [c for c in run.connections if c.status == "linked"]
-    return _render(run, journey, step, linked=linked)
+    return _render(run, journey, step, linked=linked, return_link=embed.return_link(run, journey))
 
 
 STEP_HANDLERS: dict[str, Callable[[JourneyRun, Journey, Step], StepResponse]] = {
@@ -347,7 +379,15 @@ def declined() -> StepResponse:
         engine.reconsider(run)
         db.session.commit()
         return redirect(url_for(".step", step_id=consent_step.id), 303)
-    return _page("journey/declined.html", run=run, journey=journey, step=consent_step, form=form)
+    return _page(
+        "journey/declined.html",
+        run=run,
+        journey=journey,
+        step=consent_step,
+        page=embed.DECLINED_PAGE,
+        form=form,
+        return_link=embed.return_link(run, journey),
+    )
 
 
 @bp.route("/journey/organisation", methods=["GET", "POST"])
@@ -374,10 +414,30 @@ def choose_organisation() -> StepResponse:
         run=run,
         journey=journey,
         step=connect_step,
+        page="organisation",
         position=engine.position(run, journey, connect_step),
         platform=get_platform(connection.platform),
         form=form,
     )
+
+
+@bp.get("/journey/embed/status")
+def connection_status() -> Response:
+    """What became of the sign-in in the provider's window, for the frame that waits on it."""
+    run: JourneyRun = g.run
+    latest = connections.latest_connection(run)
+    next_url = url_for(".resume")
+    if latest is None:
+        state = "idle"
+    elif latest.status == "pending":
+        state = "choosing" if latest.candidates else "waiting"
+        if latest.candidates:
+            next_url = url_for(".choose_organisation")
+    else:
+        state = latest.status
+    response = jsonify(state=state, connection=latest.public_id if latest else None, next=next_url)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/journey/language")

@@ -147,7 +147,8 @@ def test_several_organisations_can_be_connected(
     page = text_of(done)
     assert "Connected to Acme Trading Ltd" in page
     assert "Connected to Northwind Consulting LLP" in page
-    assert 'href="https://harbour-capital.example/applications"' in page
+    # Back to the business, telling it how the journey ended (the latest connection).
+    assert 'href="https://harbour-capital.example/applications?outcome=linked&customer_id=' in page
     assert "Back to Harbour Capital" in page
 
 
