@@ -77,6 +77,7 @@ test-postgres:
 
 bench: install
 	$(BIN)/python bench/journey_steps.py
+	$(BIN)/python bench/consent_export.py
 
 lint: install
 	$(BIN)/ruff check app tests e2e bench

@@ -1,0 +1,150 @@
+"""Customers: find one, see everything that happened to them, and help them along."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, make_response, redirect, render_template, url_for
+from flask_login import current_user
+from htmx_flask import request
+from jinja2_fragments.flask import render_block
+from werkzeug.wrappers import Response
+
+from app.admin import bp
+from app.admin import customers_service as service
+from app.admin.customers_forms import DisconnectForm, LinkForm, NoteForm, SearchForm
+from app.admin.guard import requires
+from app.admin.keyset import newest_first
+from app.admin.nav import section
+from app.admin.timeline import timeline
+from app.models import Connection, Customer
+
+section("admin.customers", "Customers", order=20)
+
+RESULTS_TARGET = "div#customer-results"
+
+
+@bp.route("/customers")
+@requires("read")
+def customers() -> Response:
+    form = SearchForm(request.args)
+    status = 200 if form.validate() else 400
+    window = None
+    if status == 200:
+        window = newest_first(service.search(form.q.data or ""), Customer.id, *form.position())
+    context = {"form": form, "window": window, "q": form.q.data or ""}
+    template = "admin/customers/index.html"
+    if request.htmx and request.htmx.target == RESULTS_TARGET:
+        html = render_block(template, "results", **context)
+    else:
+        html = render_template(template, **context)
+    response = make_response(html, status)
+    response.headers["Vary"] = "HX-Request, HX-Target"
+    return response
+
+
+def _customer_or_404(public_id: str) -> Customer:
+    customer = service.find_customer(public_id)
+    if customer is None:
+        abort(404)
+    return customer
+
+
+def _connection_or_404(customer: Customer, connection_id: str) -> Connection:
+    connection = service.find_connection(customer, connection_id)
+    if connection is None:
+        abort(404)
+    return connection
+
+
+def _customer_page(customer: Customer, status: int = 200, **forms: Any) -> Response:
+    connections = service.connections_of(customer)
+    choices = service.journey_choices()
+    context: dict[str, Any] = {
+        "customer": customer,
+        "connections": connections,
+        "entries": timeline(customer, connections),
+        "link_form": LinkForm(choices, formdata=None),
+        "note_form": NoteForm(formdata=None),
+        "new_link": None,
+        "disconnectable": service.DISCONNECTABLE,
+        "can_reconnect": service.can_reconnect,
+        "reconnect_journey": service.reconnect_journey,
+    }
+    context.update(forms)
+    response = make_response(render_template("admin/customers/detail.html", **context), status)
+    # A page that may show a fresh journey link is not kept by the browser.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/customers/<public_id>")
+@requires("read")
+def customer(public_id: str) -> Response:
+    return _customer_page(_customer_or_404(public_id))
+
+
+@bp.route("/customers/<public_id>/links", methods=["POST"])
+@requires("customers.act")
+def create_link(public_id: str) -> Response:
+    customer = _customer_or_404(public_id)
+    form = LinkForm(service.journey_choices())
+    if not form.validate_on_submit():
+        return _customer_page(customer, 422, link_form=form)
+    link = service.create_link(customer, form.journey.data, current_user.email)
+    return _customer_page(customer, new_link=link)
+
+
+@bp.route("/customers/<public_id>/connections/<connection_id>/reconnect-link", methods=["POST"])
+@requires("customers.act")
+def create_reconnect_link(public_id: str, connection_id: str) -> Response:
+    customer = _customer_or_404(public_id)
+    connection = _connection_or_404(customer, connection_id)
+    journey_id = service.reconnect_journey(connection)
+    if not service.can_reconnect(connection) or journey_id is None:
+        flash("This connection cannot be reconnected: send a new link instead.", "error")
+        return redirect(url_for("admin.customer", public_id=public_id), 303)
+    link = service.create_link(customer, journey_id, current_user.email, reconnects=connection)
+    return _customer_page(customer, new_link=link)
+
+
+@bp.route("/customers/<public_id>/connections/<connection_id>/disconnect", methods=["GET", "POST"])
+@requires("customers.act")
+def disconnect(public_id: str, connection_id: str) -> Response | str:
+    customer = _customer_or_404(public_id)
+    connection = _connection_or_404(customer, connection_id)
+    back = url_for("admin.customer", public_id=public_id)
+    if connection.status not in service.DISCONNECTABLE:
+        flash(f"This connection is {connection.status}: there is nothing to disconnect.", "info")
+        return redirect(back, 303)
+    form = DisconnectForm()
+    if not form.validate_on_submit():
+        return render_template(
+            "admin/customers/disconnect.html",
+            customer=customer,
+            connection=connection,
+            name=service.platform_name(connection),
+            form=form,
+        )
+    revoked = service.disconnect(connection, current_user.email)
+    if revoked:
+        flash("Disconnected, and the stored tokens are deleted.", "success")
+    else:
+        flash(
+            "Disconnected and the tokens are deleted, but the provider did not confirm the "
+            "revocation: the customer may also remove access in their accounting software.",
+            "info",
+        )
+    return redirect(back, 303)
+
+
+@bp.route("/customers/<public_id>/notes", methods=["POST"])
+@requires("customers.act")
+def add_note(public_id: str) -> Response:
+    customer = _customer_or_404(public_id)
+    form = NoteForm()
+    if not form.validate_on_submit():
+        return _customer_page(customer, 422, note_form=form)
+    service.add_note(customer, form.body.data, current_user.user_id, current_user.email)
+    flash("Note added.", "success")
+    return redirect(url_for("admin.customer", public_id=public_id, _anchor="timeline"), 303)

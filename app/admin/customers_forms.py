@@ -1,0 +1,48 @@
+"""Forms of the customers area: the search box and the support actions."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import SearchField, SelectChoice, SelectField, SubmitField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired, Length
+
+from app.admin.filter_forms import Paged
+
+NOTE_MAX = 5000
+
+
+class SearchForm(Paged):
+    """Read from the query string: a search is a GET that can be bookmarked."""
+
+    q = SearchField(
+        "Name, email or external id",
+        validators=[Length(max=200, message="Search for at most 200 characters.")],
+    )
+
+
+class LinkForm(FlaskForm):  # type: ignore[misc]
+    journey = SelectField("Journey", validate_choice=False)
+    submit = SubmitField("Create link")
+
+    def __init__(self, choices: list[tuple[str, str]], **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.journey.choices = [SelectChoice(value, label) for value, label in choices]
+        self.journey.validators = [
+            DataRequired("Choose the journey the link opens."),
+            AnyOf([value for value, _ in choices], message="Choose one of the journeys listed."),
+        ]
+
+
+class NoteForm(FlaskForm):  # type: ignore[misc]
+    body = TextAreaField(
+        "Internal note",
+        validators=[
+            DataRequired("Write the note before adding it."),
+            Length(max=NOTE_MAX, message=f"Keep the note under {NOTE_MAX:,} characters."),
+        ],
+    )
+    submit = SubmitField("Add note")
+
+
+class DisconnectForm(FlaskForm):  # type: ignore[misc]
+    submit = SubmitField("Disconnect")

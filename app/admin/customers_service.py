@@ -1,0 +1,163 @@
+"""What support colleagues do for a customer: find them, send a link, disconnect, note.
+
+Every change is written to the audit log in the transaction that makes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Select, func, or_, select
+
+from app import audit
+from app.connections import lifecycle
+from app.connections.catalogue import get_platform
+from app.extensions import db
+from app.journey.definitions import current_journeys, get_journey
+from app.links import journey_link
+from app.models import Connection, Customer, CustomerNote
+
+# Connections with tokens to revoke and forget; others have nothing left to disconnect.
+DISCONNECTABLE = ("linked", "deauthorized")
+RECONNECT_JOURNEY = "reconnect"
+
+
+@dataclass(frozen=True)
+class NewLink:
+    url: str
+    journey_id: str
+    expires_at: datetime
+    reconnects: Connection | None = None
+
+
+def search(text: str) -> Select[Any]:
+    """Customers whose name, email or external id contains ``text`` (any case)."""
+    query = select(Customer)
+    words = text.strip().lower()
+    if words:
+        query = query.where(
+            or_(
+                func.lower(Customer.name).contains(words, autoescape=True),
+                func.lower(Customer.email).contains(words, autoescape=True),
+                func.lower(Customer.external_id).contains(words, autoescape=True),
+            )
+        )
+    return query
+
+
+def find_customer(public_id: str) -> Customer | None:
+    return db.session.scalars(select(Customer).where(Customer.public_id == public_id)).first()
+
+
+def connections_of(customer: Customer) -> list[Connection]:
+    """The customer's connections, newest first."""
+    return list(
+        db.session.scalars(
+            select(Connection)
+            .where(Connection.customer_id == customer.id)
+            .order_by(Connection.id.desc())
+        )
+    )
+
+
+def find_connection(customer: Customer, public_id: str) -> Connection | None:
+    return db.session.scalars(
+        select(Connection).where(
+            Connection.public_id == public_id, Connection.customer_id == customer.id
+        )
+    ).first()
+
+
+def platform_name(connection: Connection) -> str:
+    platform = get_platform(connection.platform)
+    return platform.name if platform is not None else connection.platform
+
+
+def journey_choices() -> list[tuple[str, str]]:
+    return [(j.id, f"{j.name} ({j.id})") for j in current_journeys().values()]
+
+
+def reconnect_journey(connection: Connection) -> str | None:
+    """The journey a reconnect link uses by default: ``reconnect``, else the original one."""
+    if get_journey(RECONNECT_JOURNEY) is not None:
+        return RECONNECT_JOURNEY
+    run = connection.run
+    return run.journey_id if run is not None and get_journey(run.journey_id) else None
+
+
+def can_reconnect(connection: Connection) -> bool:
+    # A reconnect brings back the same organisation: one must have been linked before.
+    return connection.org_id is not None and connection.status != "pending"
+
+
+def create_link(
+    customer: Customer, journey_id: str, actor: str, reconnects: Connection | None = None
+) -> NewLink:
+    """A fresh journey link for the customer (or to re-authorize ``reconnects``); audited.
+
+    The link itself is a credential: it is shown once and never stored or logged.
+    """
+    if get_journey(journey_id) is None:
+        raise ValueError(f"no journey {journey_id!r}")
+    url = journey_link(
+        customer.public_id,
+        journey_id,
+        reconnect=reconnects.public_id if reconnects is not None else None,
+    )
+    expires_at = datetime.now(UTC) + timedelta(seconds=current_app.config["LINK_MAX_AGE_SECONDS"])
+    after: dict[str, Any] = {"journey_id": journey_id, "expires_at": expires_at.isoformat()}
+    if reconnects is not None:
+        after["reconnects"] = reconnects.public_id
+    audit.record(
+        "user",
+        actor,
+        "customer.link_created",
+        "customer",
+        customer.public_id,
+        None,
+        after,
+    )
+    db.session.commit()
+    return NewLink(url, journey_id, expires_at, reconnects)
+
+
+def disconnect(connection: Connection, actor: str) -> bool | None:
+    """Disconnect a connection at the business's request; audited.
+
+    Returns whether the provider confirmed the revocation, or None when there was
+    nothing to disconnect (already ended, or never linked).
+    """
+    if connection.status not in DISCONNECTABLE:
+        return None
+    audit.record(
+        "user",
+        actor,
+        "connection.disconnect",
+        "connection",
+        connection.public_id,
+        {"status": connection.status},
+        {"status": "disconnected"},
+    )
+    # Commits the audit entry with the change.
+    return lifecycle.disconnect(connection)
+
+
+def add_note(customer: Customer, body: str, author_id: int, actor: str) -> CustomerNote:
+    """Keep an internal note about the customer; audited (the entry names the note)."""
+    note = CustomerNote(customer_id=customer.id, author_id=author_id, body=body.strip())
+    db.session.add(note)
+    db.session.flush()
+    audit.record(
+        "user",
+        actor,
+        "customer.note_added",
+        "customer",
+        customer.public_id,
+        None,
+        {"note_id": note.id},
+    )
+    db.session.commit()
+    return note

@@ -1,0 +1,317 @@
+"""A customer's timeline: everything that happened to them, newest first, in one list.
+
+Journey runs and their step events, consent decisions, connection attempts and
+their outcome, webhook events with their deliveries, internal notes, and audit
+entries about the customer or their connections. Tokens never appear: only
+statuses, ids and error codes are read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+
+from app.connections.catalogue import get_platform
+from app.extensions import db
+from app.models import (
+    AuditEntry,
+    Connection,
+    ConsentRecord,
+    Customer,
+    CustomerNote,
+    JourneyEvent,
+    JourneyRun,
+    OutboxEvent,
+    User,
+    WebhookDelivery,
+)
+
+# The newest entries of each kind that a page shows; older ones stay in the database.
+PER_KIND = 200
+
+
+@dataclass(frozen=True)
+class Entry:
+    at: datetime
+    kind: str  # journey, step, consent, connection, webhook, note or audit
+    title: str
+    details: list[str] = field(default_factory=list)
+    # A word for the outcome (completed, failed, granted, succeeded, ...), if any.
+    status: str | None = None
+    # Breaks ties between entries of the same instant: later writes come first.
+    sequence: tuple[int, int] = (0, 0)
+
+
+def _platform_name(key: str) -> str:
+    platform = get_platform(key)
+    return platform.name if platform is not None else key
+
+
+def _seconds(duration_ms: int | None) -> str | None:
+    if duration_ms is None:
+        return None
+    return f"took {duration_ms / 1000:.1f} s"
+
+
+def _run_entries(runs: list[JourneyRun]) -> list[Entry]:
+    entries = []
+    for run in runs:
+        details = [f"Version {run.journey_version[:12]}", f"Language {run.locale}"]
+        entries.append(
+            Entry(
+                run.created_at,
+                "journey",
+                f"Journey {run.journey_id} started",
+                details,
+                None,
+                (1, run.id),
+            )
+        )
+        if run.completed_at is not None:
+            entries.append(
+                Entry(
+                    run.completed_at,
+                    "journey",
+                    f"Journey {run.journey_id} completed",
+                    [],
+                    "completed",
+                    (8, run.id),
+                )
+            )
+        if run.status == "declined":
+            entries.append(
+                Entry(
+                    run.updated_at,
+                    "journey",
+                    f"Journey {run.journey_id} declined",
+                    ["A required consent was refused."],
+                    "declined",
+                    (8, run.id),
+                )
+            )
+        if run.abandoned_at is not None:
+            entries.append(
+                Entry(
+                    run.abandoned_at,
+                    "journey",
+                    f"Journey {run.journey_id} left idle",
+                    [],
+                    "abandoned",
+                    (8, run.id),
+                )
+            )
+    return entries
+
+
+def _step_entries(run_ids: list[int]) -> list[Entry]:
+    if not run_ids:
+        return []
+    events = db.session.scalars(
+        select(JourneyEvent)
+        .where(JourneyEvent.run_id.in_(run_ids))
+        .order_by(JourneyEvent.id.desc())
+        .limit(PER_KIND)
+    )
+    entries = []
+    for event in events:
+        details = [d for d in (_seconds(event.duration_ms), event.detail) if d]
+        entries.append(
+            Entry(
+                event.occurred_at,
+                "step",
+                f"Step {event.step} {event.kind}",
+                details,
+                event.kind,
+                (2, event.id),
+            )
+        )
+    return entries
+
+
+def _consent_entries(customer: Customer) -> list[Entry]:
+    records = db.session.scalars(
+        select(ConsentRecord)
+        .where(ConsentRecord.customer_id == customer.id)
+        .order_by(ConsentRecord.id.desc())
+        .limit(PER_KIND)
+    )
+    return [
+        Entry(
+            record.recorded_at,
+            "consent",
+            f"Consent {record.decision}: {record.item_key}",
+            [
+                f"Journey {record.journey_id}, version {record.journey_version[:12]}",
+                f"Language {record.locale}; text SHA-256 {record.text_sha256[:16]}…",
+            ],
+            record.decision,
+            (3, record.id),
+        )
+        for record in records
+    ]
+
+
+def _connection_entries(connections: list[Connection]) -> list[Entry]:
+    entries = []
+    for connection in connections:
+        name = _platform_name(connection.platform)
+        details = [f"Organisation {connection.org_name}"] if connection.org_name else []
+        if connection.last_error:
+            error = connection.last_error
+            if connection.last_error_detail:
+                error += f": {connection.last_error_detail}"
+            details.append(f"Last error {error}")
+        entries.append(
+            Entry(
+                connection.created_at,
+                "connection",
+                f"Connection attempt with {name}",
+                details,
+                connection.status,
+                (4, connection.id),
+            )
+        )
+        if connection.linked_at is not None:
+            entries.append(
+                Entry(
+                    connection.linked_at,
+                    "connection",
+                    f"Connected to {name}",
+                    [f"Organisation {connection.org_name}"] if connection.org_name else [],
+                    "linked",
+                    (5, connection.id),
+                )
+            )
+        if connection.ended_at is not None:
+            entries.append(
+                Entry(
+                    connection.ended_at,
+                    "connection",
+                    f"Connection with {name} ended",
+                    [],
+                    connection.status,
+                    (6, connection.id),
+                )
+            )
+    return entries
+
+
+def _webhook_entries(customer: Customer) -> list[Entry]:
+    events = list(
+        db.session.scalars(
+            select(OutboxEvent)
+            .where(OutboxEvent.customer_id == customer.id)
+            .order_by(OutboxEvent.id.desc())
+            .limit(PER_KIND)
+        )
+    )
+    deliveries: dict[int, list[WebhookDelivery]] = {}
+    if events:
+        rows = db.session.scalars(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.event_id.in_([e.id for e in events]))
+            .options(selectinload(WebhookDelivery.endpoint))
+            .order_by(WebhookDelivery.id)
+        )
+        for delivery in rows:
+            deliveries.setdefault(delivery.event_id, []).append(delivery)
+    entries = []
+    for event in events:
+        details = []
+        for delivery in deliveries.get(event.id, []):
+            attempts = f"{delivery.attempts} attempt{'s' if delivery.attempts != 1 else ''}"
+            code = f", last HTTP {delivery.last_status_code}" if delivery.last_status_code else ""
+            details.append(f"To {delivery.endpoint.url}: {delivery.status}, {attempts}{code}")
+        if not details:
+            details.append("No webhook endpoint subscribed.")
+        entries.append(
+            Entry(event.occurred_at, "webhook", f"Event {event.type}", details, None, (7, event.id))
+        )
+    return entries
+
+
+def _note_entries(customer: Customer) -> list[Entry]:
+    rows = db.session.execute(
+        select(CustomerNote, User.email)
+        .outerjoin(User, User.id == CustomerNote.author_id)
+        .where(CustomerNote.customer_id == customer.id)
+        .order_by(CustomerNote.id.desc())
+        .limit(PER_KIND)
+    ).all()
+    return [
+        Entry(
+            note.created_at,
+            "note",
+            f"Note by {author or 'a former colleague'}",
+            [note.body],
+            None,
+            (9, note.id),
+        )
+        for note, author in rows
+    ]
+
+
+def _change(entry: AuditEntry) -> str | None:
+    before, after = entry.before or {}, entry.after or {}
+    keys = sorted(set(before) | set(after))
+    if not keys:
+        return None
+    parts = []
+    for key in keys:
+        if key in before and key in after and before[key] != after[key]:
+            parts.append(f"{key}: {before[key]} → {after[key]}")
+        elif key in after:
+            parts.append(f"{key}: {after[key]}")
+        else:
+            parts.append(f"{key} was {before[key]}")
+    return "; ".join(parts)
+
+
+def _audit_entries(customer: Customer, connections: list[Connection]) -> list[Entry]:
+    about = [
+        (AuditEntry.subject_type == "customer") & (AuditEntry.subject_id == customer.public_id)
+    ]
+    if connections:
+        about.append(
+            (AuditEntry.subject_type == "connection")
+            & AuditEntry.subject_id.in_([c.public_id for c in connections])
+        )
+    entries = db.session.scalars(
+        select(AuditEntry).where(or_(*about)).order_by(AuditEntry.id.desc()).limit(PER_KIND)
+    )
+    return [
+        Entry(
+            entry.occurred_at,
+            "audit",
+            f"{entry.action} by {entry.actor_id} ({entry.actor_type})",
+            [change] if (change := _change(entry)) else [],
+            None,
+            (10, entry.id),
+        )
+        for entry in entries
+    ]
+
+
+def timeline(customer: Customer, connections: list[Connection]) -> list[Entry]:
+    """Every kind of event about ``customer``, newest first (the newest PER_KIND of each)."""
+    runs = list(
+        db.session.scalars(
+            select(JourneyRun)
+            .where(JourneyRun.customer_id == customer.id)
+            .order_by(JourneyRun.id.desc())
+            .limit(PER_KIND)
+        )
+    )
+    entries = [
+        *_run_entries(runs),
+        *_step_entries([run.id for run in runs]),
+        *_consent_entries(customer),
+        *_connection_entries(connections),
+        *_webhook_entries(customer),
+        *_note_entries(customer),
+        *_audit_entries(customer, connections),
+    ]
+    return sorted(entries, key=lambda e: (e.at, e.sequence), reverse=True)

@@ -1,0 +1,197 @@
+"""Reading the consent ledger back: filters, and exports streamed in bounded memory.
+
+An export reads the ledger in batches by row id (keyset), in a short transaction
+each, and hands each batch on before reading the next: memory stays flat however
+many records there are. It covers the records that existed when it started.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Select, func, select
+
+from app.extensions import db
+from app.journey.definitions import ConsentStep, current_journeys
+from app.models import ConsentRecord, Customer, JourneyVersion
+
+DECISIONS = ("granted", "declined", "withdrawn")
+BATCH_SIZE = 1000
+
+# The columns of both exports, in order.
+COLUMNS = (
+    "consent_id",
+    "recorded_at",
+    "decision",
+    "item",
+    "required",
+    "journey_id",
+    "journey_version",
+    "locale",
+    "customer_id",
+    "customer_external_id",
+    "text",
+    "text_sha256",
+)
+
+# Cells a spreadsheet would read as a formula (OWASP "CSV injection"), tab and CR included.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class LedgerFilter:
+    """Which records to show or export; ``None`` leaves a criterion out."""
+
+    journey_id: str | None = None
+    item_key: str | None = None
+    decision: str | None = None
+    # Whole days in UTC, both included.
+    recorded_from: date | None = None
+    recorded_to: date | None = None
+
+    def apply(self, query: Select[Any]) -> Select[Any]:
+        if self.journey_id:
+            query = query.where(ConsentRecord.journey_id == self.journey_id)
+        if self.item_key:
+            query = query.where(ConsentRecord.item_key == self.item_key)
+        if self.decision:
+            query = query.where(ConsentRecord.decision == self.decision)
+        if self.recorded_from:
+            start = datetime.combine(self.recorded_from, time.min, UTC)
+            query = query.where(ConsentRecord.recorded_at >= start)
+        if self.recorded_to:
+            end = datetime.combine(self.recorded_to + timedelta(days=1), time.min, UTC)
+            query = query.where(ConsentRecord.recorded_at < end)
+        return query
+
+    def as_params(self) -> dict[str, str]:
+        """The filter as query-string parameters (the console's field names)."""
+        names = {
+            "journey_id": "journey",
+            "item_key": "item",
+            "decision": "decision",
+            "recorded_from": "date_from",
+            "recorded_to": "date_to",
+        }
+        return {names[k]: str(v) for k, v in asdict(self).items() if v}
+
+
+def ledger_query(criteria: LedgerFilter) -> Select[Any]:
+    """The consent records matching ``criteria``, for a page (see admin.keyset)."""
+    return criteria.apply(select(ConsentRecord))
+
+
+def journey_ids() -> list[str]:
+    """Every journey a record may belong to: current ones and earlier kept versions."""
+    kept = db.session.scalars(select(JourneyVersion.journey_id).distinct())
+    return sorted(set(current_journeys()) | set(kept))
+
+
+def item_keys() -> list[str]:
+    """The consent items the current journeys ask about (suggestions for the filter)."""
+    keys: set[str] = set()
+    for journey in current_journeys().values():
+        for step in journey.steps:
+            if isinstance(step, ConsentStep):
+                keys.update(item.key for item in step.items)
+    return sorted(keys)
+
+
+def customers_by_id(ids: Iterable[int]) -> dict[int, Customer]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = db.session.scalars(select(Customer).where(Customer.id.in_(wanted)))
+    return {customer.id: customer for customer in rows}
+
+
+def export_records(
+    criteria: LedgerFilter, batch_size: int = BATCH_SIZE
+) -> Iterator[dict[str, Any]]:
+    """Every matching record as a flat dict (see COLUMNS), oldest first, batch by batch."""
+    upper = db.session.scalar(select(func.max(ConsentRecord.id)))
+    if upper is None:
+        return
+    columns: list[Any] = [
+        ConsentRecord.id,
+        ConsentRecord.public_id,
+        ConsentRecord.recorded_at,
+        ConsentRecord.decision,
+        ConsentRecord.item_key,
+        ConsentRecord.required,
+        ConsentRecord.journey_id,
+        ConsentRecord.journey_version,
+        ConsentRecord.locale,
+        Customer.public_id.label("customer_public_id"),
+        Customer.external_id,
+        ConsentRecord.text,
+        ConsentRecord.text_sha256,
+    ]
+    joined = select(*columns).join(Customer, Customer.id == ConsentRecord.customer_id)
+    query = criteria.apply(joined.where(ConsentRecord.id <= upper)).order_by(ConsentRecord.id)
+    last = 0
+    while True:
+        # Plain rows, not ORM objects: nothing accumulates in the session's identity map.
+        rows = db.session.execute(query.where(ConsentRecord.id > last).limit(batch_size)).all()
+        # A slow download holds no transaction open; the id bound keeps the set stable.
+        db.session.rollback()
+        for row in rows:
+            yield {
+                "consent_id": row.public_id,
+                "recorded_at": row.recorded_at.isoformat(),
+                "decision": row.decision,
+                "item": row.item_key,
+                "required": row.required,
+                "journey_id": row.journey_id,
+                "journey_version": row.journey_version,
+                "locale": row.locale,
+                "customer_id": row.customer_public_id,
+                "customer_external_id": row.external_id,
+                "text": row.text,
+                "text_sha256": row.text_sha256,
+            }
+        if len(rows) < batch_size:
+            return
+        last = rows[-1].id
+
+
+def spreadsheet_safe(value: Any) -> str:
+    """A CSV cell a spreadsheet shows as text: formula-like values get a leading '."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def csv_chunks(records: Iterable[dict[str, Any]], rows_per_chunk: int = 500) -> Iterator[bytes]:
+    """UTF-8 CSV (RFC 4180, header first) in chunks of ``rows_per_chunk`` rows."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(COLUMNS)
+    for count, record in enumerate(records, start=1):
+        writer.writerow([spreadsheet_safe(record[column]) for column in COLUMNS])
+        if count % rows_per_chunk == 0:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()
+
+
+def jsonl_chunks(records: Iterable[dict[str, Any]], rows_per_chunk: int = 500) -> Iterator[bytes]:
+    """JSON Lines: one record per line, each a complete JSON object with the exact text."""
+    lines: list[str] = []
+    for record in records:
+        lines.append(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
+        if len(lines) == rows_per_chunk:
+            yield ("\n".join(lines) + "\n").encode()
+            lines.clear()
+    if lines:
+        yield ("\n".join(lines) + "\n").encode()
