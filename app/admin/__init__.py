@@ -13,7 +13,7 @@ bp.before_request(guard)
 
 
 # Each area of the console is a module whose routes register on ``bp`` when imported.
-AREAS = ("views", "webhooks", "users", "customers", "consents", "audit_log")
+AREAS = ("views", "funnel", "golive", "customers", "consents", "audit_log", "webhooks", "users")
 
 
 def init_admin(app: Flask) -> None:

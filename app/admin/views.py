@@ -13,6 +13,7 @@ from app.admin import bp, sso
 from app.admin.accounts import authenticate, signed_in
 from app.admin.forms import LoginForm
 from app.admin.guard import PUBLIC, SEEN_KEY, requires, safe_next
+from app.admin.health import health_panel
 from app.admin.nav import section, visible_sections
 from app.extensions import db, limiter
 from app.models import User
@@ -122,4 +123,4 @@ def logout() -> Response:
 @bp.route("/")
 @requires("read")
 def dashboard() -> str:
-    return render_template("admin/dashboard.html")
+    return render_template("admin/dashboard.html", **health_panel())

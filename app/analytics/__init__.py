@@ -1,0 +1,1 @@
+"""Analytics: what customers did on their journeys, counted from the database."""

@@ -1,0 +1,140 @@
+"""The health panel on the admin overview: reachability, webhook backlog, recent failures."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from flask import Flask
+
+from app.extensions import db
+from app.models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from app.ops import status
+from tests.admin import PASSWORD, make_user, sign_in, signed_in_as
+
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+def _seed(app: Flask, now: datetime = NOW) -> None:
+    with app.app_context():
+        live = WebhookEndpoint(url="https://hooks.example/a", secrets_ciphertext="x")
+        gone = WebhookEndpoint(
+            url="https://hooks.example/b", secrets_ciphertext="x", status="disabled"
+        )
+        db.session.add_all([live, gone])
+
+        def event(event_type: str, ago: timedelta) -> OutboxEvent:
+            e = OutboxEvent(type=event_type, data={}, occurred_at=now - ago)
+            db.session.add(e)
+            return e
+
+        for minutes in (10, 50):
+            event("connection.failed", timedelta(minutes=minutes))
+        event("connection.failed", timedelta(minutes=61))
+        for hours in (1, 5, 11):
+            event("journey.started", timedelta(hours=hours))
+        event("journey.started", timedelta(hours=13))  # yesterday
+        event("journey.completed", timedelta(hours=2))
+        linked = event("connection.linked", timedelta(hours=2))
+        for ago, state in ((timedelta(minutes=90), "pending"), (timedelta(minutes=5), "pending")):
+            db.session.add(
+                WebhookDelivery(event=linked, endpoint=live, status=state, created_at=now - ago)
+            )
+        done = WebhookDelivery(
+            event=linked, endpoint=live, status="succeeded", created_at=now - timedelta(days=3)
+        )
+        db.session.add(done)
+        for code, ago in (
+            (500, timedelta(minutes=20)),
+            (None, timedelta(minutes=30)),
+            (302, timedelta(minutes=40)),
+            (200, timedelta(minutes=30)),
+            (500, timedelta(hours=2)),
+        ):
+            db.session.add(WebhookAttempt(delivery=done, status_code=code, attempted_at=now - ago))
+        db.session.commit()
+
+
+def test_the_figures_count_backlog_and_failures_of_the_last_hour_and_today(app: Flask) -> None:
+    _seed(app)
+    with app.app_context():
+        counts = status.counts(NOW)
+    assert counts == status.Counts(
+        pending_deliveries=2,
+        oldest_pending=timedelta(minutes=90),
+        failed_attempts_last_hour=3,
+        disabled_endpoints=1,
+        connection_failures_last_hour=2,
+        journeys_started_today=3,
+        journeys_completed_today=1,
+    )
+
+
+def test_nothing_waiting_has_no_oldest_age(app: Flask) -> None:
+    with app.app_context():
+        counts = status.counts(NOW)
+    assert (counts.pending_deliveries, counts.oldest_pending) == (0, None)
+
+
+def test_the_database_is_reachable_and_redis_not_configured(app: Flask) -> None:
+    with app.app_context():
+        health = status.health()
+    assert (health.database.configured, health.database.problem) == (True, None)
+    assert (health.redis.configured, health.redis.ok) == (False, True)
+    assert health.ok and health.counts is not None
+
+
+def test_an_unreachable_redis_is_reported(app: Flask) -> None:
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"
+    with app.app_context():
+        health = status.health()
+    assert health.redis.configured and health.redis.problem == "ConnectionError"
+    assert not health.ok
+    page = signed_in_as(app, "viewer").get("/admin/").text
+    assert "<strong>Redis:</strong> unreachable (ConnectionError)" in page
+
+
+def test_an_unreadable_database_shows_no_figures_rather_than_failing(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = signed_in_as(app, "viewer")
+    monkeypatch.setattr(status, "_database", lambda: "OperationalError")
+    response = client.get("/admin/")
+    assert response.status_code == 200
+    assert "unreachable (OperationalError)" in response.text
+    assert "The database cannot be read" in response.text
+
+
+def _figure(page: str, label: str) -> str:
+    found = re.search(rf"<th scope=\"row\">{label}</th><td class=\"numeric\">([^<]*)</td>", page)
+    assert found is not None, label
+    return found.group(1)
+
+
+def test_the_overview_shows_the_panel_to_every_role(app: Flask) -> None:
+    now = datetime.now(UTC)
+    _seed(app, now)
+    for role in ("viewer", "support", "editor", "admin"):
+        page = signed_in_as(app, role).get("/admin/").text
+        assert "<strong>Database:</strong> reachable" in page
+        assert _figure(page, "Webhook deliveries waiting") == "2"
+        assert _figure(page, "Oldest waiting delivery") == "1 h 30 min"
+        assert _figure(page, "Failed webhook attempts, last hour") == "3"
+        assert _figure(page, "Disabled webhook endpoints") == "1"
+        assert _figure(page, "Connection failures, last hour") == "2"
+
+
+def test_failed_sign_ins_are_counted(app: Flask) -> None:
+    client = signed_in_as(app, "admin")
+    before = int(
+        _figure(client.get("/admin/").text, "Failed admin sign-ins since the server started")
+    )
+    email = make_user(app, "viewer")
+    stranger = app.test_client()
+    stranger.post("/admin/login", data={"email": email, "password": "not " + PASSWORD})
+    sign_in(stranger, email)
+    after = int(
+        _figure(client.get("/admin/").text, "Failed admin sign-ins since the server started")
+    )
+    assert after == before + 1
