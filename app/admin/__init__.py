@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, Response
 
 from app.admin.accounts import load_session_user
 from app.admin.guard import guard
@@ -12,8 +12,25 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(guard)
 
 
+@bp.after_request
+def _never_cached(response: Response) -> Response:
+    # Console pages hold personal data and one-time secrets: no cache keeps a copy.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 # Each area of the console is a module whose routes register on ``bp`` when imported.
-AREAS = ("views", "funnel", "golive", "customers", "consents", "audit_log", "webhooks", "users")
+AREAS = (
+    "views",
+    "funnel",
+    "golive",
+    "customers",
+    "consents",
+    "audit_log",
+    "webhooks",
+    "users",
+    "api_keys",
+)
 
 
 def init_admin(app: Flask) -> None:

@@ -3,10 +3,33 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectChoice, SelectField, SubmitField
+from wtforms import (
+    EmailField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+)
 from wtforms.validators import DataRequired, Length
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.admin.accounts import ROLE_LABELS, ROLES
+from app.api.keys import SCOPES
+
+SCOPE_LABELS = {
+    "read": "read — look up customers, runs, consents and connections",
+    "write": "write — create customers and links, withdraw consents, disconnect",
+    "credentials": "credentials — fetch live access tokens (give this to the data pipeline only)",
+}
+
+
+class MultiCheckboxField(SelectMultipleField):  # type: ignore[misc]
+    """Several choices as a list of checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
 
 
 class LoginForm(FlaskForm):  # type: ignore[misc]
@@ -39,3 +62,16 @@ class RoleForm(FlaskForm):  # type: ignore[misc]
         validators=[DataRequired("Choose a role.")],
     )
     submit = SubmitField("Change role")
+
+
+class ApiKeyForm(FlaskForm):  # type: ignore[misc]
+    name = StringField(
+        "What the key is for",
+        validators=[DataRequired("Say what the key is for, e.g. loan backend."), Length(max=200)],
+    )
+    scopes = MultiCheckboxField(
+        "Scopes",
+        choices=[SelectChoice(scope, SCOPE_LABELS[scope]) for scope in SCOPES],
+        validators=[DataRequired("Choose at least one scope.")],
+    )
+    submit = SubmitField("Create key")

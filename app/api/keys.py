@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from app import audit
 from app.extensions import db
 from app.models import ApiKey, utcnow
 
@@ -31,8 +32,13 @@ def _digest(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def create_key(name: str, scopes: list[str]) -> tuple[ApiKey, str]:
-    """Create a key with ``scopes``; return it and the full key, which is never shown again."""
+def create_key(
+    name: str, scopes: list[str], actor: tuple[str, str] = ("cli", "flask api-keys")
+) -> tuple[ApiKey, str]:
+    """Create a key with ``scopes``; return it and the full key, which is never shown again.
+
+    ``actor`` (type, id) is written to the audit log with it.
+    """
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown:
         raise ValueError(f"unknown scope(s): {', '.join(unknown)}")
@@ -47,6 +53,14 @@ def create_key(name: str, scopes: list[str]) -> tuple[ApiKey, str]:
         scopes=" ".join(s for s in SCOPES if s in scopes),
     )
     db.session.add(api_key)
+    audit.record(
+        *actor,
+        "api_key.create",
+        "api_key",
+        prefix,
+        None,
+        {"name": api_key.name, "scopes": api_key.scopes},
+    )
     db.session.commit()
     return api_key, key
 
@@ -55,13 +69,16 @@ def list_keys() -> list[ApiKey]:
     return list(db.session.scalars(select(ApiKey).order_by(ApiKey.id)))
 
 
-def revoke_key(prefix: str) -> ApiKey | None:
+def revoke_key(prefix: str, actor: tuple[str, str] = ("cli", "flask api-keys")) -> ApiKey | None:
     """Revoke a key by its prefix; None when there is no such key. Revoking twice is harmless."""
     api_key = db.session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).first()
     if api_key is None:
         return None
     if api_key.revoked_at is None:
         api_key.revoked_at = utcnow()
+        audit.record(
+            *actor, "api_key.revoke", "api_key", prefix, {"revoked": False}, {"revoked": True}
+        )
         db.session.commit()
     return api_key
 
