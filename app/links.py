@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from app.ops.metrics import REJECTED_LINKS
 from app.urls import public_url
 
 _SALT = "onramp.journey-link.v1"
@@ -88,6 +89,18 @@ def journey_link(
 
 def read_token(token: str, max_age: int | None = None) -> LinkClaims:
     """Check a link's signature and age and return what it grants."""
+    try:
+        return _read_token(token, max_age)
+    except LinkExpired:
+        REJECTED_LINKS.labels("expired").inc()
+        raise
+    except LinkInvalid:
+        REJECTED_LINKS.labels("invalid").inc()
+        raise
+
+
+def _read_token(token: str, max_age: int | None = None) -> LinkClaims:
+    """Check a link's signature and age and return what it grants."""
     age = current_app.config["LINK_MAX_AGE_SECONDS"] if max_age is None else max_age
     try:
         data = _serializer().loads(token, max_age=age)
@@ -104,9 +117,9 @@ def read_token(token: str, max_age: int | None = None) -> LinkClaims:
     expires_at = data.get("x")
     if expires_at is not None:
         if not isinstance(expires_at, int):
-            raise LinkInvalid()
+                raise LinkInvalid()
         if time.time() >= expires_at:
-            raise LinkExpired()
+                raise LinkExpired()
     optional = {key: value if isinstance(value := data.get(key), str) else None for key in "lpru"}
     return LinkClaims(
         data["c"],

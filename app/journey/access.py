@@ -14,6 +14,7 @@ from app.journey.definitions import get_journey
 from app.journey.locales import choose_locale
 from app.links import LinkClaims
 from app.models import Connection, Customer, JourneyRun
+from app.ops.metrics import REJECTED_LINKS
 
 SESSION_RUN = "run"
 
@@ -42,6 +43,7 @@ def start_from_link(claims: LinkClaims, asked_locale: str | None) -> JourneyRun 
     ).first()
     journey = get_journey(claims.journey_id)
     if customer is None or journey is None:
+        REJECTED_LINKS.labels("unknown").inc()
         return None
     earlier = None
     if claims.reconnect:

@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from prometheus_client import REGISTRY
 
 from app.extensions import db
+from app.links import journey_link
 from app.webhooks.outbox import emit
 from tests.admin import make_user, sign_in
 from tests.integration.conftest import LiveSandbox
@@ -98,3 +99,18 @@ def test_refused_provider_webhooks_are_counted(client: FlaskClient) -> None:
     with _delta("onramp_provider_webhooks_rejected_total", platform="xero", status="404") as c:
         client.post("/webhooks/platforms/xero", data=b"{}")
     assert c == [1.0]
+
+
+def test_refused_journey_links_are_counted(app: Flask, client: FlaskClient) -> None:
+    with app.app_context():
+        genuine = journey_link("no-such-customer", "default").removeprefix("http://localhost")
+        expired = journey_link("x", "default", expires_at=1).removeprefix("http://localhost")
+    with (
+        _delta("onramp_rejected_links_total", reason="invalid") as invalid,
+        _delta("onramp_rejected_links_total", reason="expired") as gone,
+        _delta("onramp_rejected_links_total", reason="unknown") as unknown,
+    ):
+        assert client.get(genuine[:-3] + "abc").status_code == 400
+        assert client.get(expired).status_code == 410
+        assert client.get(genuine).status_code == 404
+    assert (invalid, gone, unknown) == ([1.0], [1.0], [1.0])
