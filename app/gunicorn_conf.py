@@ -10,8 +10,10 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from gunicorn.glogging import Logger
@@ -21,7 +23,11 @@ worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 accesslog = "-"
-access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+# JSON, like the application's own log lines, with the request id the app answered with.
+access_log_format = (
+    '{"time": "%(t)s", "remote": "%(h)s", "request": "%(m)s %(U)s", "status": %(s)s, '
+    '"bytes": "%(B)s", "ms": %(M)s, "request_id": "%({x-request-id}o)s"}'
+)
 
 # Journey links carry a signed token in their path: it is a credential, keep it out of logs.
 _SECRET_PATHS = re.compile(r"^/j/[^/]+")
@@ -122,3 +128,20 @@ def on_exit(server: Any) -> None:
     worker = getattr(server, "webhook_worker", None)
     if worker is not None:
         worker.stop()
+
+
+def on_starting(server: Any) -> None:
+    """Every process (web workers, the delivery worker) counts into one shared folder, so
+    /metrics adds up the figures of all of them, whichever worker answers the scrape."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:
+        folder = tempfile.mkdtemp(prefix="onramp-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    for stale in Path(folder).glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
