@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, func, select
 
 from app.models import AuditEntry
+from app.queries import within_days
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,4 @@ def audit_query(criteria: AuditFilter) -> Select[Any]:
         query = query.where(AuditEntry.subject_type == criteria.subject_type)
     if criteria.subject_id:
         query = query.where(AuditEntry.subject_id == criteria.subject_id)
-    if criteria.occurred_from:
-        start = datetime.combine(criteria.occurred_from, time.min, UTC)
-        query = query.where(AuditEntry.occurred_at >= start)
-    if criteria.occurred_to:
-        end = datetime.combine(criteria.occurred_to + timedelta(days=1), time.min, UTC)
-        query = query.where(AuditEntry.occurred_at < end)
-    return query
+    return within_days(query, AuditEntry.occurred_at, criteria.occurred_from, criteria.occurred_to)

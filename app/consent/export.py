@@ -12,7 +12,7 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -20,6 +20,7 @@ from sqlalchemy import Select, func, select
 from app.extensions import db
 from app.journey.definitions import ConsentStep, current_journeys
 from app.models import ConsentRecord, Customer, JourneyVersion
+from app.queries import within_days
 
 DECISIONS = ("granted", "declined", "withdrawn")
 BATCH_SIZE = 1000
@@ -62,13 +63,7 @@ class LedgerFilter:
             query = query.where(ConsentRecord.item_key == self.item_key)
         if self.decision:
             query = query.where(ConsentRecord.decision == self.decision)
-        if self.recorded_from:
-            start = datetime.combine(self.recorded_from, time.min, UTC)
-            query = query.where(ConsentRecord.recorded_at >= start)
-        if self.recorded_to:
-            end = datetime.combine(self.recorded_to + timedelta(days=1), time.min, UTC)
-            query = query.where(ConsentRecord.recorded_at < end)
-        return query
+        return within_days(query, ConsentRecord.recorded_at, self.recorded_from, self.recorded_to)
 
     def as_params(self) -> dict[str, str]:
         """The filter as query-string parameters (the console's field names)."""
