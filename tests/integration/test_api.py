@@ -211,7 +211,7 @@ def test_a_customer_is_updated_in_place(app: Flask, backend: Api) -> None:
     assert updated.status_code == 200
     assert updated.get_json()["name"] == "Acme Group"
     assert backend.get(CUSTOMER).get_json()["name"] == "Acme Group"
-    actions = [(e.action, e.after) for e in _audit(app)]
+    actions = [(e.action, e.after) for e in _audit(app) if e.subject_type == "customer"]
     assert actions == [
         ("customer.create", {"changed": ["name", "email"]}),
         ("customer.update", {"changed": ["name"]}),
