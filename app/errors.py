@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -21,6 +21,16 @@ MESSAGES = {
     413: (_l("That was too much to send"), _l("Go back and send less.")),
     429: (_l("Too many attempts"), _l("Wait a minute, then try again.")),
     500: (_l("Something went wrong on our side"), _l("Please try again in a few minutes.")),
+}
+
+
+# The admin console speaks to colleagues, in English (staff-facing), not to customers.
+ADMIN_MESSAGES = {
+    403: (
+        "You can't open this page",
+        "Your role does not include this. Ask an admin of this Onramp if you need it.",
+    ),
+    404: ("Page not found", "Check the address, or go back to the console's overview."),
 }
 
 
@@ -52,7 +62,10 @@ def init_error_pages(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> tuple[str, int]:
-        return render_error(exc.code or 500)
+        code = exc.code or 500
+        if request.blueprint == "admin" and code in ADMIN_MESSAGES:
+            return render_error(code, *ADMIN_MESSAGES[code])
+        return render_error(code)
 
     @app.errorhandler(InternalServerError)
     def _internal(error: InternalServerError) -> tuple[str, int]:

@@ -15,7 +15,7 @@ from app.admin.accounts import PERMISSIONS, ROLES
 from app.admin.guard import PUBLIC, SEEN_KEY, required_permission
 from app.extensions import db
 from app.models import AuditEntry, User
-from tests.admin import PASSWORD, make_user, sign_in
+from tests.admin import PASSWORD, make_user, sign_in, signed_in_as
 from tests.conftest import reset_database, test_settings
 
 
@@ -205,3 +205,10 @@ def test_anonymous_visitors_reach_only_the_sign_in_page(console: Flask) -> None:
         else:
             assert response.status_code == 302, (method, path)
             assert "/admin/login" in response.location
+
+
+def test_a_refused_colleague_is_told_to_ask_an_admin(app: Flask) -> None:
+    page = signed_in_as(app, "viewer").get("/admin/users")
+    assert page.status_code == 403
+    assert "Your role does not include this" in page.text
+    assert "Open the link you were sent" not in page.text
