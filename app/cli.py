@@ -28,6 +28,7 @@ from app.journey.definitions import (
     json_schema,
     load_journey,
 )
+from app.journey.publishing import latest_published
 from app.journey.versions import summaries
 from app.links import journey_link
 from app.models import Connection, Customer
@@ -110,6 +111,22 @@ def list_command() -> None:
     for row in rows:
         state = "current" if row.current else "earlier"
         click.echo(f"{row.journey_id:<20} {row.version[:12]}  {state:<8} {row.runs} run(s)")
+
+
+@journeys_cli.command("export")
+@click.argument("journey_id")
+@click.option("--stdout", "to_stdout", is_flag=True, help="Print the YAML instead of writing it.")
+def export_command(journey_id: str, to_stdout: bool) -> None:
+    """Write a journey published in the console to journeys/ID.yaml, for version control."""
+    published = latest_published(journey_id)
+    if published is None:
+        raise click.ClickException(f"No journey {journey_id!r} was published in the console.")
+    if to_stdout:
+        click.echo(published.yaml_text, nl=False)
+        return
+    path = Path(current_app.config["JOURNEYS_DIR"]) / f"{journey_id}.yaml"
+    path.write_text(published.yaml_text, encoding="utf-8")
+    click.echo(f"{path}: written (version {(published.version or '')[:12]})")
 
 
 @journeys_cli.command("schema")

@@ -117,9 +117,9 @@ def _read_token(token: str, max_age: int | None = None) -> LinkClaims:
     expires_at = data.get("x")
     if expires_at is not None:
         if not isinstance(expires_at, int):
-                raise LinkInvalid()
+            raise LinkInvalid()
         if time.time() >= expires_at:
-                raise LinkExpired()
+            raise LinkExpired()
     optional = {key: value if isinstance(value := data.get(key), str) else None for key in "lpru"}
     return LinkClaims(
         data["c"],

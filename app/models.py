@@ -378,3 +378,28 @@ class CustomerNote(db.Model):  # type: ignore[name-defined,misc]
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class JourneyDraft(db.Model):  # type: ignore[name-defined,misc]
+    """A journey's YAML as an editor wrote it in the console: a draft, then published.
+
+    The latest published draft of a journey id is that journey's current definition,
+    taking precedence over the file of the same id (see app/journey/publishing.py).
+    """
+
+    __tablename__ = "journey_drafts"
+    __table_args__ = (Index("ix_journey_drafts_status_journey", "status", "journey_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_public_id)
+    journey_id: Mapped[str] = mapped_column(String(100))
+    yaml_text: Mapped[str] = mapped_column(Text)
+    # The content hash when the YAML is a valid journey; None while it has problems.
+    version: Mapped[str | None] = mapped_column(String(64))
+    # draft, published (then never changed) or discarded.
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    author: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_by: Mapped[str | None] = mapped_column(String(320))

@@ -30,6 +30,8 @@ AREAS = (
     "webhooks",
     "users",
     "api_keys",
+    "journeys",
+    "journeys_preview",
 )
 
 

@@ -564,18 +564,36 @@ def parse_journey(data: Any, path: Path) -> Journey:
     return journey
 
 
-def load_journey(path: Path) -> Journey:
-    """Read and validate one journey file; raise JourneyDefinitionError naming what is wrong."""
+def read_yaml(text: str, path: Path) -> Any:
+    """Parse YAML text; a syntax error becomes a JourneyDefinitionError with its line."""
     try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise JourneyDefinitionError(path, [("", f"cannot be read ({exc.strerror})")]) from exc
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise JourneyDefinitionError(path, [(where, f"not valid YAML: {problem}")]) from exc
-    journey = parse_journey(data, path)
+
+
+def journey_from_yaml(text: str, path: Path, root: Path | None = None) -> Journey:
+    """Read and validate a journey's YAML; raise JourneyDefinitionError naming what is wrong.
+
+    ``path`` names the source in messages; ``root`` is where the logo is looked up.
+    """
+    journey = parse_journey(read_yaml(text, path), path)
+    problems = check_journey(journey, root)
+    if problems:
+        raise JourneyDefinitionError(path, problems)
+    return journey
+
+
+def load_journey(path: Path) -> Journey:
+    """Read and validate one journey file; raise JourneyDefinitionError naming what is wrong."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise JourneyDefinitionError(path, [("", f"cannot be read ({exc.strerror})")]) from exc
+    journey = parse_journey(read_yaml(text, path), path)
     problems = check_journey(journey, path.parent)
     if journey.id != path.stem:
         problems.insert(0, ("id", f"must match the file name ({path.stem!r})"))
@@ -621,14 +639,22 @@ def init_registry(app: Flask) -> None:
         ) from exc
 
 
-def get_journey(journey_id: str) -> Journey | None:
-    """The current version of a journey, as its file says now."""
-    journeys: dict[str, Journey] = current_app.extensions[EXTENSION_KEY]
-    return journeys.get(journey_id)
+def file_journeys() -> dict[str, Journey]:
+    """The journeys of the files in ``journeys/``, as loaded at start-up."""
+    return dict(current_app.extensions[EXTENSION_KEY])
 
 
 def current_journeys() -> dict[str, Journey]:
-    return dict(current_app.extensions[EXTENSION_KEY])
+    """Every journey's current version: a journey published in the console wins over its file."""
+    # Imported here: publishing reads the database and itself builds on this module.
+    from app.journey.publishing import published_journeys
+
+    return {**file_journeys(), **published_journeys()}
+
+
+def get_journey(journey_id: str) -> Journey | None:
+    """The current version of a journey (published in the console, else its file)."""
+    return current_journeys().get(journey_id)
 
 
 def json_schema() -> dict[str, Any]:

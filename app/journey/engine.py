@@ -7,10 +7,11 @@ step not yet completed, and no later step can be opened.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import select
 
+from app.connections.catalogue import Platform, get_platform
 from app.extensions import db
 from app.journey import events
 from app.journey.definitions import (
@@ -30,6 +31,32 @@ from app.webhooks.outbox import emit
 class Position:
     number: int
     total: int
+
+
+class Progress(Protocol):
+    """Where someone is in a journey: a customer's run, or a colleague's preview."""
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def answers(self) -> dict[str, Any]: ...
+
+    @property
+    def completed_steps(self) -> list[str]: ...
+
+    @property
+    def locale(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Advance:
+    """What finishing a step changes: the answers, the finished steps, where to go next."""
+
+    answers: dict[str, Any]
+    completed_steps: list[str]
+    following: Step
+    current: Step
 
 
 def start_or_resume(
@@ -92,7 +119,7 @@ def applicable_steps(journey: Journey, answers: dict[str, Any]) -> list[Step]:
     return shown
 
 
-def current_step(run: JourneyRun, journey: Journey) -> Step:
+def current_step(run: Progress, journey: Journey) -> Step:
     """The first shown step the customer has not finished (the end, once finished)."""
     if run.status == "completed":
         return journey.steps[-1]
@@ -100,7 +127,7 @@ def current_step(run: JourneyRun, journey: Journey) -> Step:
     return next((s for s in shown if s.id not in run.completed_steps), shown[-1])
 
 
-def position(run: JourneyRun, journey: Journey, step: Step) -> Position:
+def position(run: Progress, journey: Journey, step: Step) -> Position:
     """Step N of M: M counts the steps shown and those not yet decided.
 
     A conditional step whose condition reads a question not answered yet is counted,
@@ -119,7 +146,7 @@ def position(run: JourneyRun, journey: Journey, step: Step) -> Position:
     return Position(number, len(counted))
 
 
-def may_visit(run: JourneyRun, journey: Journey, step: Step) -> bool:
+def may_visit(run: Progress, journey: Journey, step: Step) -> bool:
     """A customer may revisit finished steps and open the current one, nothing later."""
     if run.status == "completed":
         return step.type == "done"
@@ -129,28 +156,38 @@ def may_visit(run: JourneyRun, journey: Journey, step: Step) -> bool:
     return shown.index(step.id) <= shown.index(current_step(run, journey).id)
 
 
-def answers_for(run: JourneyRun, step_id: str) -> dict[str, Any]:
+def answers_for(run: Progress, step_id: str) -> dict[str, Any]:
     return dict(run.answers.get(step_id, {}))
+
+
+def chosen_platform(run: Progress, journey: Journey) -> Platform | None:
+    """The platform picked on the shown platform choice, if any."""
+    for shown in applicable_steps(journey, run.answers):
+        if isinstance(shown, PlatformSelectStep):
+            return get_platform(answers_for(run, shown.id).get("platform", ""))
+    return None
 
 
 # Steps whose work depends on everything asked before them: a changed answer reopens them.
 DEPENDENT_TYPES = {"review", "instructions", "connect"}
 
 
-def complete_step(run: JourneyRun, journey: Journey, step: Step, answers: dict[str, Any]) -> Step:
-    """Record a step's answers and return the step to show next.
+def advance(progress: Progress, journey: Journey, step: Step, answers: dict[str, Any]) -> Advance:
+    """Finish ``step`` with ``answers``, changing nothing: what the run would become.
 
     Changing an earlier answer reopens the later steps that depend on it (a review,
     instructions and connecting, and a step it now shows or hides); the customer
     then returns to the first step still to do, not through every step again.
     """
     index = journey.index(step.id)
-    revisit = step.id in run.completed_steps
-    previous = run.answers.get(step.id)
-    completed = list(run.completed_steps)
+    revisit = step.id in progress.completed_steps
+    previous = progress.answers.get(step.id)
+    completed = list(progress.completed_steps)
     if previous is not None and previous != answers:
-        shown_before = {s.id for s in applicable_steps(journey, run.answers)}
-        shown_after = {s.id for s in applicable_steps(journey, {**run.answers, step.id: answers})}
+        shown_before = {s.id for s in applicable_steps(journey, progress.answers)}
+        shown_after = {
+            s.id for s in applicable_steps(journey, {**progress.answers, step.id: answers})
+        }
         reopened = {
             s.id
             for s in journey.steps[index + 1 :]
@@ -159,22 +196,37 @@ def complete_step(run: JourneyRun, journey: Journey, step: Step, answers: dict[s
         completed = [s for s in completed if s not in reopened]
     if step.id not in completed:
         completed.append(step.id)
-    run.answers = {**run.answers, step.id: answers}
-    run.completed_steps = completed
-    run.status = "active"
-    events.step_completed(run, step.id)
-    shown = applicable_steps(journey, run.answers)
+    after = _Progress("active", {**progress.answers, step.id: answers}, completed, "")
+    now = current_step(after, journey)
+    shown = applicable_steps(journey, after.answers)
     # The next shown step still to do (a deep link may have answered some already).
     following = next(
-        (s for s in shown if journey.index(s.id) > index and s.id not in completed),
-        current_step(run, journey),
+        (s for s in shown if journey.index(s.id) > index and s.id not in completed), now
     )
     if revisit:
-        following = current_step(run, journey)
-    run.current_step = current_step(run, journey).id
-    if following.type == "done":
+        following = now
+    return Advance(after.answers, completed, following, now)
+
+
+@dataclass(frozen=True)
+class _Progress:
+    status: str
+    answers: dict[str, Any]
+    completed_steps: list[str]
+    locale: str
+
+
+def complete_step(run: JourneyRun, journey: Journey, step: Step, answers: dict[str, Any]) -> Step:
+    """Record a step's answers and return the step to show next (see :func:`advance`)."""
+    moved = advance(run, journey, step, answers)
+    run.answers = moved.answers
+    run.completed_steps = moved.completed_steps
+    run.status = "active"
+    events.step_completed(run, step.id)
+    run.current_step = moved.current.id
+    if moved.following.type == "done":
         finish(run, journey)
-    return following
+    return moved.following
 
 
 RECONNECT_KEY = "_reconnect"  # not a step id: those start with a letter

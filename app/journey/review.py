@@ -17,7 +17,6 @@ from app.journey.definitions import (
     Journey,
     PlatformSelectStep,
 )
-from app.models import JourneyRun
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,7 @@ def _shown_value(journey: Journey, spec: FormField, value: object, locale: str) 
     return str(value)
 
 
-def summary(run: JourneyRun, journey: Journey, until: str) -> list[Section]:
+def summary(run: engine.Progress, journey: Journey, until: str) -> list[Section]:
     """The answers of the shown steps before ``until``, in journey order."""
     sections: list[Section] = []
     for step in engine.applicable_steps(journey, run.answers):

@@ -139,6 +139,25 @@ def _load_run() -> StepResponse | None:
     return None
 
 
+class CustomerUrls:
+    """Where the journey templates link to; the console's preview gives its own."""
+
+    def step(self, step_id: str, **args: Any) -> str:
+        return url_for("journey.step", step_id=step_id, **args)
+
+    def declined(self) -> str:
+        return url_for("journey.declined")
+
+    def language(self) -> str:
+        return url_for("journey.language")
+
+    def theme(self, journey: Journey) -> str:
+        return url_for("journey.theme", journey_id=journey.id, version=journey.version)
+
+    def logo(self, journey: Journey) -> str:
+        return url_for("journey.logo", journey_id=journey.id, version=journey.version)
+
+
 def _to_current(run: JourneyRun, journey: Journey) -> Response:
     return redirect(url_for(".step", step_id=engine.current_step(run, journey).id), 303)
 
@@ -196,6 +215,7 @@ def _page(template: str, status: int = 200, **context: Any) -> Response:
         language_form=LanguageForm(formdata=None, next=request.path),
         embed_origin=origin,
         embed_events=embed.pending_events(run, journey, page) if origin else [],
+        urls=CustomerUrls(),
     )
     if request.htmx and request.htmx.target == FRAGMENT_TARGET:
         # The block is escaped already by the template: escaping again would show &#39;.
@@ -280,10 +300,7 @@ def _platform_step(run: JourneyRun, journey: Journey, step: Step) -> StepRespons
 
 
 def _chosen_platform(run: JourneyRun, journey: Journey) -> Platform | None:
-    for shown in engine.applicable_steps(journey, run.answers):
-        if isinstance(shown, PlatformSelectStep):
-            return get_platform(engine.answers_for(run, shown.id).get("platform", ""))
-    return None
+    return engine.chosen_platform(run, journey)
 
 
 def _form_step(run: JourneyRun, journey: Journey, step: Step) -> StepResponse:

@@ -1,0 +1,395 @@
+"""The journey preview: the customer's own step templates, walked with nothing recorded.
+
+Answers stay in the colleague's session (``app/journey/preview.py``); the connect
+step says what would happen and moves on without starting OAuth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+from flask import (
+    abort,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    send_file,
+    url_for,
+)
+from htmx_flask import request
+from jinja2_fragments.flask import render_block
+from werkzeug.wrappers import Response
+
+from app.admin import bp
+from app.admin.guard import requires
+from app.admin.journeys_forms import PreviewForm
+from app.connections.catalogue import get_platform, is_available
+from app.connections.oauth import provider_config
+from app.consent import ledger
+from app.journey import engine, review
+from app.journey import preview as service
+from app.journey.definitions import (
+    ConsentStep,
+    DoneStep,
+    FormStep,
+    InstructionsStep,
+    Journey,
+    PlatformSelectStep,
+    Step,
+)
+from app.journey.forms import (
+    ConnectForm,
+    ContinueForm,
+    LanguageForm,
+    ReconsiderForm,
+    consent_form,
+    platform_form,
+    step_form,
+)
+
+# htmx names the element a request will swap as "tag#id" (as on the customer's pages).
+FRAGMENT_TARGET = "div#journey"
+PREFIX = "/journeys/<journey_id>/preview/<source>"
+CUSTOMER_TEMPLATES = {
+    "admin/journeys/preview_step.html": "journey/step.html",
+    "admin/journeys/preview_declined.html": "journey/declined.html",
+}
+
+
+class PreviewUrls:
+    """Where the journey templates link to inside a preview."""
+
+    def __init__(self, journey_id: str, source: str, brand: str | None):
+        self.args: dict[str, Any] = {"journey_id": journey_id, "source": source}
+        self.brand = brand
+
+    def step(self, step_id: str, **args: Any) -> str:
+        return url_for("admin.preview_step", step_id=step_id, **self.args)
+
+    def declined(self) -> str:
+        return url_for("admin.preview_declined", **self.args)
+
+    def language(self) -> str:
+        return url_for("admin.preview_language", **self.args)
+
+    def theme(self, journey: Journey) -> str:
+        return url_for("admin.preview_theme", brand=self.brand, **self.args)
+
+    def logo(self, journey: Journey) -> str:
+        return url_for("admin.preview_logo", brand=self.brand, **self.args)
+
+
+def _journey(journey_id: str, source: str) -> Journey:
+    try:
+        journey = service.resolve(journey_id, source)
+    except service.PreviewUnavailable:
+        abort(409)
+    if journey is None:
+        abort(404)
+    return journey
+
+
+def _setup_page(journey: Journey, journey_id: str, source: str, status: int = 200) -> Response:
+    form = PreviewForm(formdata=None)
+    form.locale.choices = list(journey.locales)
+    form.brand.choices = [("", f"This journey's own ({journey.business.name})")] + [
+        (j.id, f"{j.business.name} ({j.id})")
+        for j in service.brands().values()
+        if j.id != journey.id
+    ]
+    html = render_template(
+        "admin/journeys/preview_start.html",
+        journey=journey,
+        journey_id=journey_id,
+        source=source,
+        form=form,
+    )
+    return make_response(html, status)
+
+
+@bp.route(PREFIX)
+@requires("read")
+def preview(journey_id: str, source: str) -> Response:
+    try:
+        journey = service.resolve(journey_id, source)
+    except service.PreviewUnavailable as exc:
+        html = render_template(
+            "admin/journeys/preview_unavailable.html",
+            journey_id=journey_id,
+            source=source,
+            problems=exc.problems,
+        )
+        return make_response(html, 409)
+    if journey is None:
+        abort(404)
+    return _setup_page(journey, journey_id, source)
+
+
+@bp.route(PREFIX, methods=["POST"])
+@requires("read")
+def start_preview(journey_id: str, source: str) -> Response:
+    """Start again at the first step, in the language and branding chosen."""
+    journey = _journey(journey_id, source)
+    form = PreviewForm()
+    if not form.validate_on_submit():
+        abort(400)
+    run = service.start(source, journey, form.locale.data, form.brand.data or None)
+    return _to_current(journey, run)
+
+
+def _to_current(journey: Journey, run: service.PreviewRun) -> Response:
+    step = engine.current_step(run, journey)
+    return redirect(
+        url_for("admin.preview_step", journey_id=journey.id, source=run.source, step_id=step.id),
+        303,
+    )
+
+
+@bp.route(PREFIX + "/step/<step_id>", methods=["GET", "POST"])
+@requires("read")
+def preview_step(journey_id: str, source: str, step_id: str) -> Response:
+    journey = _journey(journey_id, source)
+    run = service.load(source, journey)
+    g.locale = run.locale  # Onramp's own words in the language previewed
+    current = journey.step(step_id)
+    if current is None:
+        abort(404)
+    if run.status == "declined":
+        return redirect(
+            url_for("admin.preview_declined", journey_id=journey_id, source=source), 303
+        )
+    if not engine.may_visit(run, journey, current):
+        return _to_current(journey, run)
+    return HANDLERS[current.type](run, journey, current)
+
+
+def _render(
+    template: str,
+    run: service.PreviewRun,
+    journey: Journey,
+    step: Step,
+    status: int = 200,
+    **context: Any,
+) -> Response:
+    shown = service.branded(journey, run.brand)
+    context.update(
+        run=run,
+        journey=shown,
+        step=step,
+        position=engine.position(run, journey, step),
+        locale=run.locale,
+        t=lambda value: shown.text(value, run.locale),
+        language_form=LanguageForm(formdata=None, next=""),
+        embed_origin=None,
+        embed_events=[],
+        urls=PreviewUrls(journey.id, run.source, run.brand),
+        preview_of={
+            "source": run.source,
+            "brand": service.brands().get(run.brand or ""),
+            "restart": url_for("admin.preview", journey_id=journey.id, source=run.source),
+            "back": _back_url(journey, run.source),
+        },
+    )
+    if request.htmx and request.htmx.target == FRAGMENT_TARGET:
+        # The customer's template: the preview's only adds the banner around it.
+        title = "Preview: " + render_block(CUSTOMER_TEMPLATES[template], "title", **context).strip()
+        html = f"<title>{title}</title>" + render_block(
+            CUSTOMER_TEMPLATES[template], "journey", fragment=True, **context
+        )
+    else:
+        html = render_template(template, **context)
+    response = make_response(html, status)
+    response.headers["Vary"] = "HX-Request, HX-Target"
+    return response
+
+
+def _back_url(journey: Journey, source: str) -> str:
+    """The console page the preview was opened from: the draft's, else the version's."""
+    if source.startswith(service.DRAFT_PREFIX):
+        return url_for("admin.draft", public_id=source.removeprefix(service.DRAFT_PREFIX))
+    return url_for("admin.journey_version", journey_id=journey.id, version=source)
+
+
+def _page(
+    run: service.PreviewRun, journey: Journey, step: Step, form: Any, **extra: Any
+) -> Response:
+    status = 422 if form.errors else 200
+    return _render(
+        "admin/journeys/preview_step.html", run, journey, step, status, form=form, **extra
+    )
+
+
+def _next(journey: Journey, run: service.PreviewRun, step: Step) -> Response:
+    return redirect(
+        url_for("admin.preview_step", journey_id=journey.id, source=run.source, step_id=step.id),
+        303,
+    )
+
+
+def _continue_step(run: service.PreviewRun, journey: Journey, step: Step) -> Response:
+    form = ContinueForm()
+    if form.validate_on_submit():
+        return _next(journey, run, service.complete(run, journey, step, {"seen": True}))
+    extra: dict[str, Any] = {}
+    if isinstance(step, InstructionsStep):
+        platform = engine.chosen_platform(run, journey)
+        extra["platform"] = platform
+        if platform is not None:
+            override = step.overrides.get(platform.key)
+            extra["instructions"] = (
+                journey.text(override, run.locale) if override else str(platform.instructions)
+            )
+    if step.type == "review":
+        extra["sections"] = review.summary(run, journey, until=step.id)
+    return _page(run, journey, step, form, **extra)
+
+
+def _consent_step(run: service.PreviewRun, journey: Journey, step: Step) -> Response:
+    step = cast(ConsentStep, step)
+    earlier = engine.answers_for(run, step.id).get("granted", [])
+    form = consent_form(journey, step, run.locale, granted=set(earlier))
+    if form.validate_on_submit():
+        if form.declining:
+            service.decline(run)
+            return redirect(
+                url_for("admin.preview_declined", journey_id=journey.id, source=run.source), 303
+            )
+        answers = {"granted": sorted(form.granted())}
+        return _next(journey, run, service.complete(run, journey, step, answers))
+    return _page(run, journey, step, form, labels=ledger.labels())
+
+
+def _platform_step(run: service.PreviewRun, journey: Journey, step: Step) -> Response:
+    step = cast(PlatformSelectStep, step)
+    offered = [p for key in step.platforms if (p := get_platform(key))]
+    available = [p for p in offered if is_available(p)]
+    unavailable = [p for p in offered if not is_available(p)]
+    form = platform_form(available, engine.answers_for(run, step.id).get("platform"))
+    if form.validate_on_submit():
+        answers = {"platform": form.platform.data}
+        return _next(journey, run, service.complete(run, journey, step, answers))
+    return _page(run, journey, step, form, unavailable=unavailable)
+
+
+def _form_step(run: service.PreviewRun, journey: Journey, step: Step) -> Response:
+    step = cast(FormStep, step)
+    form = step_form(journey, step, run.locale, engine.answers_for(run, step.id))
+    if form.validate_on_submit():
+        return _next(journey, run, service.complete(run, journey, step, form.answers()))
+    return _page(run, journey, step, form)
+
+
+def _connect_step(run: service.PreviewRun, journey: Journey, step: Step) -> Response:
+    platform = engine.chosen_platform(run, journey)
+    provider = provider_config(platform.key) if platform else None
+    if platform is None or provider is None:
+        choice = journey.first_of("platform_select") or journey.steps[0]
+        return _next(journey, run, choice)
+    form = ConnectForm()
+    if form.validate_on_submit():
+        # Nothing is started with the provider: the step finishes as if connected.
+        answers = {"platform": platform.key, "preview": True}
+        return _next(journey, run, service.complete(run, journey, step, answers))
+    authorize = urlsplit(provider.authorize_url)
+    return _page(
+        run,
+        journey,
+        step,
+        form,
+        platform=platform,
+        latest=None,
+        failure=None,
+        linked=[],
+        reconnect=None,
+        handoff=None,
+        window_closed=False,
+        simulated_provider=authorize.netloc,
+    )
+
+
+def _done_step(run: service.PreviewRun, journey: Journey, step: Step) -> Response:
+    step = cast(DoneStep, step)
+    return_link = str(step.return_url) if step.return_url else None
+    return _page(
+        run, journey, step, ContinueForm(formdata=None), linked=[], return_link=return_link
+    )
+
+
+HANDLERS: dict[str, Callable[[service.PreviewRun, Journey, Step], Response]] = {
+    "welcome": _continue_step,
+    "instructions": _continue_step,
+    "review": _continue_step,
+    "consent": _consent_step,
+    "platform_select": _platform_step,
+    "form": _form_step,
+    "connect": _connect_step,
+    "done": _done_step,
+}
+
+
+@bp.route(PREFIX + "/declined", methods=["GET", "POST"])
+@requires("read")
+def preview_declined(journey_id: str, source: str) -> Response:
+    journey = _journey(journey_id, source)
+    run = service.load(source, journey)
+    g.locale = run.locale
+    consent_step = journey.first_of("consent")
+    if run.status != "declined" or consent_step is None:
+        return _to_current(journey, run)
+    form = ReconsiderForm()
+    if form.validate_on_submit():
+        service.reconsider(run)
+        return _next(journey, run, consent_step)
+    return _render(
+        "admin/journeys/preview_declined.html",
+        run,
+        journey,
+        consent_step,
+        form=form,
+        return_link=None,
+    )
+
+
+@bp.route(PREFIX + "/language", methods=["POST"])
+@requires("read")
+def preview_language(journey_id: str, source: str) -> Response:
+    journey = _journey(journey_id, source)
+    run = service.load(source, journey)
+    form = LanguageForm()
+    if form.validate_on_submit():
+        service.change_locale(run, journey, form.locale.data)
+    return _to_current(journey, run)
+
+
+def _brand_journey(journey: Journey) -> Journey:
+    return service.branded(journey, request.args.get("brand"))
+
+
+@bp.route(PREFIX + "/theme.css")
+@requires("read")
+def preview_theme(journey_id: str, source: str) -> Response:
+    journey = _brand_journey(_journey(journey_id, source))
+    response = make_response(journey.business.brand.stylesheet())
+    response.mimetype = "text/css"
+    return response
+
+
+@bp.route(PREFIX + "/logo")
+@requires("read")
+def preview_logo(journey_id: str, source: str) -> Response:
+    journey = _brand_journey(_journey(journey_id, source))
+    if journey.business.brand.logo is None:
+        abort(404)
+    root = Path(current_app.config["JOURNEYS_DIR"]).resolve()
+    path = (root / journey.business.brand.logo).resolve()
+    if root not in path.parents or not path.is_file():
+        abort(404)
+    response = send_file(path, max_age=0)
+    # An SVG opened on its own must not run anything.
+    response.headers["Content-Security-Policy"] = "default-src 'none'"
+    return response
