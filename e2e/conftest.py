@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +26,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from playwright.sync_api import BrowserContext, ConsoleMessage, Page, WebError
-from sqlalchemy import create_engine, text
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, WebError
+from sqlalchemy import create_engine, select, text
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request as WsgiRequest
 from werkzeug.wrappers import Response as WsgiResponse
@@ -314,3 +315,111 @@ def embedding_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embeddi
             thread.join(timeout=10)
         with app.app_context():
             db.engine.dispose()
+
+
+# The admin console (e2e/admin.py): colleagues signed in once per role, and something to see.
+
+
+@pytest.fixture(scope="session")
+def admin_sessions(browser: Browser, live_server: LiveServer) -> Callable[[str], dict[str, Any]]:
+    """A signed-in session per role, made once through the sign-in form and reused.
+
+    ``new_context(storage_state=admin_sessions("viewer"))`` opens a browser already
+    signed in as that role's colleague, without signing in again.
+    """
+    from e2e.admin import sign_in_as
+
+    states: dict[str, dict[str, Any]] = {}
+
+    def state(role: str) -> dict[str, Any]:
+        if role not in states:
+            context = browser.new_context(base_url=live_server.url)
+            try:
+                sign_in_as(context.new_page(), live_server, role)
+                states[role] = dict(context.storage_state())
+            finally:
+                context.close()
+        return states[role]
+
+    return state
+
+
+@dataclass(frozen=True)
+class AdminSeed:
+    """A customer who connected the Sandbox through the default journey, and a webhook
+    endpoint (on a local receiver that accepts everything) that was told about it."""
+
+    customer_name: str
+    customer_public_id: str
+    external_id: str
+    organisation: str
+    endpoint_url: str
+
+
+@WsgiRequest.application  # type: ignore[arg-type]
+def _accepting_receiver(request: WsgiRequest) -> WsgiResponse:
+    return WsgiResponse(status=204)
+
+
+@pytest.fixture(scope="session")
+def admin_seed(browser: Browser, live_server: LiveServer) -> Iterator[AdminSeed]:
+    from app.customers import create_customer
+    from app.links import journey_link as make_link
+    from app.models import Customer, OutboxEvent, WebhookDelivery
+    from app.sandbox.data import ORGANISATIONS
+    from app.webhooks import delivery, endpoints
+
+    receiver = make_server("127.0.0.1", 0, _accepting_receiver, threaded=True)
+    thread = threading.Thread(target=receiver.serve_forever, daemon=True)
+    thread.start()
+    endpoint_url = f"http://127.0.0.1:{receiver.server_port}/onramp-events"
+    suffix = uuid.uuid4().hex[:8]
+    name, external_id = f"Harbourside Bakery {suffix}", f"crm-{suffix}"
+    organisation = ORGANISATIONS[0].name
+    try:
+        with live_server.app.app_context():
+            endpoint, _ = endpoints.add_endpoint(
+                endpoint_url, ["connection.linked"], "E2E receiver"
+            )
+            customer = create_customer(name, f"owner-{suffix}@bakery.example", external_id)
+            db.session.commit()
+            link, public_id, endpoint_id = (
+                make_link(customer.public_id, "default"),
+                customer.public_id,
+                endpoint.id,
+            )
+
+        context = browser.new_context(base_url=live_server.url)
+        try:
+            (
+                WelcomePage.open(context.new_page(), link)
+                .get_started()
+                .tick(*REQUIRED_ITEMS)
+                .agree()
+                .choose(SANDBOX)
+                .continue_()
+                .ready()
+                .continue_to_sandbox()
+                .sign_in()
+                .choose(organisation)
+                .approve()
+            )
+        finally:
+            context.close()
+
+        # The worker does not run in this server: send the customer's event once, here.
+        with live_server.app.app_context():
+            delivery_id = db.session.scalar(
+                select(WebhookDelivery.id)
+                .join(OutboxEvent)
+                .join(Customer, OutboxEvent.customer_id == Customer.id)
+                .where(Customer.public_id == public_id, WebhookDelivery.endpoint_id == endpoint_id)
+            )
+            assert delivery_id is not None and delivery.claim(delivery_id, "e2e")
+            assert delivery.deliver(delivery_id, "e2e").result == "succeeded"
+
+        yield AdminSeed(name, public_id, external_id, organisation, endpoint_url)
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
+        thread.join(timeout=10)
