@@ -134,6 +134,42 @@ def _consent_records_are_append_only(session: Session, *_: object) -> None:
             raise PermissionError("consent records are append-only")
 
 
+# The database refuses changes too, whoever connects: a trigger on each dialect
+# (the migration "consent records refuse update and delete" installs the same ones).
+CONSENT_TRIGGERS = {
+    "postgresql": [
+        """
+        CREATE OR REPLACE FUNCTION consent_records_append_only() RETURNS trigger AS $$
+        BEGIN
+            RAISE EXCEPTION 'consent records are append-only: no UPDATE or DELETE';
+        END;
+        $$ LANGUAGE plpgsql
+        """,
+        """
+        CREATE TRIGGER consent_records_append_only
+        BEFORE UPDATE OR DELETE ON consent_records
+        FOR EACH ROW EXECUTE FUNCTION consent_records_append_only()
+        """,
+    ],
+    "sqlite": [
+        """
+        CREATE TRIGGER consent_records_no_update BEFORE UPDATE ON consent_records
+        BEGIN SELECT RAISE(ABORT, 'consent records are append-only (UPDATE refused)'); END
+        """,
+        """
+        CREATE TRIGGER consent_records_no_delete BEFORE DELETE ON consent_records
+        BEGIN SELECT RAISE(ABORT, 'consent records are append-only (DELETE refused)'); END
+        """,
+    ],
+}
+
+
+@event.listens_for(ConsentRecord.__table__, "after_create")
+def _install_consent_triggers(target: Any, connection: Any, **_: Any) -> None:
+    for statement in CONSENT_TRIGGERS.get(connection.dialect.name, []):
+        connection.exec_driver_sql(statement)
+
+
 # Failures a new attempt by the customer cannot fix: the business must act first.
 NOT_RETRYABLE = {"platform_unavailable"}
 
