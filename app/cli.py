@@ -13,12 +13,13 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
+from app import audit
 from app.admin.cli import users_cli
 from app.api.cli import api_keys_cli
 from app.connections.catalogue import PLATFORMS, credentials, unavailable_reason
 from app.connections.lifecycle import disconnect, refresh_due, rotate_encryption_key
 from app.connections.oauth import redirect_uri
-from app.customers import create_customer, find_by_external_id
+from app.customers import create_customer, export_customer, find_by_external_id
 from app.extensions import db
 from app.journey.definitions import (
     JourneyDefinitionError,
@@ -180,6 +181,33 @@ def demo_command() -> None:
     )
 
 
+customers_cli = AppGroup("customers", help="What is held about a customer.")
+
+
+@customers_cli.command("export")
+@click.argument("external_id")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Write to this file (default: standard output).",
+)
+def export_customer_command(external_id: str, output: Path | None) -> None:
+    """Everything held about a customer, as JSON (an access request). No tokens."""
+    customer = find_by_external_id(external_id)
+    if customer is None:
+        raise click.ClickException(f"No customer with external id {external_id!r}.")
+    document = json.dumps(export_customer(customer), indent=2, ensure_ascii=False)
+    audit.record("cli", "flask customers export", "customer.export", "customer", customer.public_id)
+    db.session.commit()
+    if output is None:
+        click.echo(document)
+    else:
+        output.write_text(document + "\n", encoding="utf-8")
+        output.chmod(0o600)
+        click.echo(f"Wrote everything held about {external_id} to {output}.", err=True)
+
+
 connections_cli = AppGroup("connections", help="Look after linked connections.")
 
 
@@ -259,6 +287,7 @@ def init_cli(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(connections_cli)
+    app.cli.add_command(customers_cli)
     app.cli.add_command(tokens_cli)
     app.cli.add_command(platforms_command)
     app.cli.add_command(webhooks_cli)
