@@ -17,7 +17,8 @@ def healthz() -> Response:
     return jsonify(status="ok")
 
 
-def _database() -> str | None:
+def database_problem() -> str | None:
+    """None when the database answers, else the kind of error (no details: no secrets)."""
     try:
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
@@ -26,7 +27,8 @@ def _database() -> str | None:
     return None
 
 
-def _redis() -> str | None:
+def redis_problem() -> str | None:
+    """None when Redis answers or is not configured, else the kind of error."""
     url = current_app.config.get("REDIS_URL")
     if not url:
         return None
@@ -46,9 +48,9 @@ def _redis() -> str | None:
 @bp.get("/readyz")
 def readyz() -> tuple[Response, int]:
     """Ready for traffic: the database, and Redis when configured, are reachable."""
-    checks = {"database": _database()}
+    checks = {"database": database_problem()}
     if current_app.config.get("REDIS_URL"):
-        checks["redis"] = _redis()
+        checks["redis"] = redis_problem()
     ready = all(problem is None for problem in checks.values())
     body = {
         "status": "ready" if ready else "unavailable",

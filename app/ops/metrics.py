@@ -99,11 +99,12 @@ def _count(event_type: str, data: dict[str, Any]) -> None:
         CONSENTS.labels(journey, what).inc()
 
 
-def _registry() -> CollectorRegistry:
+def registry() -> CollectorRegistry:
+    """The figures of this process, or of every gunicorn worker added up."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return registry
+        shared = CollectorRegistry()
+        multiprocess.MultiProcessCollector(shared)  # type: ignore[no-untyped-call]
+        return shared
     return DEFAULT_REGISTRY
 
 
@@ -120,7 +121,7 @@ def metrics() -> Response:
     """Prometheus text format, for a scraper with METRICS_TOKEN or a signed-in colleague."""
     if not _allowed():
         abort(401)
-    return Response(generate_latest(_registry()), mimetype=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(registry()), mimetype=CONTENT_TYPE_LATEST)
 
 
 def init_metrics(app: Flask) -> None:

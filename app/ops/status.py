@@ -15,8 +15,8 @@ from sqlalchemy import func, or_, select
 
 from app.extensions import db
 from app.models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
-from app.ops.health import _database, _redis
-from app.ops.metrics import _registry
+from app.ops.health import database_problem, redis_problem
+from app.ops.metrics import registry
 
 HOUR = timedelta(hours=1)
 
@@ -110,15 +110,15 @@ def counts(now: datetime) -> Counts:
 
 
 def failed_sign_ins() -> int:
-    value = _registry().get_sample_value("onramp_admin_login_failures_total")
+    value = registry().get_sample_value("onramp_admin_login_failures_total")
     return int(value or 0)
 
 
 def health(now: datetime | None = None) -> Health:
     """Everything the health panel shows, read now."""
     now = now or utcnow()
-    database = Reachability("Database", True, _database())
-    redis = Reachability("Redis", bool(current_app.config.get("REDIS_URL")), _redis())
+    database = Reachability("Database", True, database_problem())
+    redis = Reachability("Redis", bool(current_app.config.get("REDIS_URL")), redis_problem())
     return Health(
         checked_at=now,
         database=database,

@@ -99,7 +99,7 @@ def test_an_unreadable_database_shows_no_figures_rather_than_failing(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = signed_in_as(app, "viewer")
-    monkeypatch.setattr(status, "_database", lambda: "OperationalError")
+    monkeypatch.setattr(status, "database_problem", lambda: "OperationalError")
     response = client.get("/admin/")
     assert response.status_code == 200
     assert "unreachable (OperationalError)" in response.text
