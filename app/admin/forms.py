@@ -42,19 +42,6 @@ class LoginForm(FlaskForm):  # type: ignore[misc]
     submit = SubmitField("Sign in")
 
 
-class NewUserForm(FlaskForm):  # type: ignore[misc]
-    email = EmailField(
-        "Email address",
-        validators=[DataRequired("Enter the colleague's email address."), Length(max=320)],
-    )
-    role = SelectField(
-        "Role",
-        choices=[SelectChoice(role, ROLE_LABELS[role]) for role in ROLES],
-        validators=[DataRequired("Choose a role.")],
-    )
-    submit = SubmitField("Create account")
-
-
 class RoleForm(FlaskForm):  # type: ignore[misc]
     role = SelectField(
         "Role",
@@ -62,6 +49,14 @@ class RoleForm(FlaskForm):  # type: ignore[misc]
         validators=[DataRequired("Choose a role.")],
     )
     submit = SubmitField("Change role")
+
+
+class NewUserForm(RoleForm):
+    email = EmailField(
+        "Email address",
+        validators=[DataRequired("Enter the colleague's email address."), Length(max=320)],
+    )
+    submit = SubmitField("Create account")
 
 
 class ApiKeyForm(FlaskForm):  # type: ignore[misc]

@@ -7,7 +7,6 @@ step says what would happen and moves on without starting OAuth.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -18,7 +17,6 @@ from flask import (
     make_response,
     redirect,
     render_template,
-    send_file,
     url_for,
 )
 from htmx_flask import request
@@ -33,6 +31,7 @@ from app.connections.oauth import provider_config
 from app.consent import ledger
 from app.journey import engine, review
 from app.journey import preview as service
+from app.journey.branding import logo_response, stylesheet_response
 from app.journey.definitions import (
     ConsentStep,
     DoneStep,
@@ -373,23 +372,11 @@ def _brand_journey(journey: Journey) -> Journey:
 @bp.route(PREFIX + "/theme.css")
 @requires("read")
 def preview_theme(journey_id: str, source: str) -> Response:
-    journey = _brand_journey(_journey(journey_id, source))
-    response = make_response(journey.business.brand.stylesheet())
-    response.mimetype = "text/css"
-    return response
+    return stylesheet_response(_brand_journey(_journey(journey_id, source)).business.brand)
 
 
 @bp.route(PREFIX + "/logo")
 @requires("read")
 def preview_logo(journey_id: str, source: str) -> Response:
-    journey = _brand_journey(_journey(journey_id, source))
-    if journey.business.brand.logo is None:
-        abort(404)
-    root = Path(current_app.config["JOURNEYS_DIR"]).resolve()
-    path = (root / journey.business.brand.logo).resolve()
-    if root not in path.parents or not path.is_file():
-        abort(404)
-    response = send_file(path, max_age=0)
-    # An SVG opened on its own must not run anything.
-    response.headers["Content-Security-Policy"] = "default-src 'none'"
-    return response
+    brand = _brand_journey(_journey(journey_id, source)).business.brand
+    return logo_response(brand, current_app.config["JOURNEYS_DIR"], max_age=0)

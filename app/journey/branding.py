@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from flask import Response, abort, make_response, send_file
 from pydantic import BaseModel, ConfigDict, Field
 
 HEX_COLOUR = r"^#[0-9a-fA-F]{6}$"
@@ -106,3 +107,24 @@ class Brand(BaseModel):
         if self.font_stack:
             lines.append(f"--font: {self.font_stack};")
         return ":root {\n  " + "\n  ".join(lines) + "\n}\n"
+
+
+def logo_response(brand: Brand, journeys_dir: str, max_age: int) -> Response:
+    """The brand's logo file, only from inside the journeys folder; 404 otherwise."""
+    if brand.logo is None:
+        abort(404)
+    root = Path(journeys_dir).resolve()
+    path = (root / brand.logo).resolve()
+    if root not in path.parents or not path.is_file():
+        abort(404)
+    response = send_file(path, max_age=max_age)
+    # An SVG opened on its own must not run anything.
+    response.headers["Content-Security-Policy"] = "default-src 'none'"
+    return response
+
+
+def stylesheet_response(brand: Brand) -> Response:
+    """The brand's colours and font as a stylesheet response."""
+    response = make_response(brand.stylesheet())
+    response.mimetype = "text/css"
+    return response

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -16,7 +15,6 @@ from flask import (
     make_response,
     redirect,
     render_template,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -32,6 +30,7 @@ from app.errors import render_error
 from app.extensions import db
 from app.journey import embed, engine, events, review
 from app.journey.access import current_run, remember_run, start_from_link
+from app.journey.branding import logo_response, stylesheet_response
 from app.journey.definitions import (
     ConnectStep,
     ConsentStep,
@@ -480,9 +479,7 @@ def language() -> Response:
 @bp.get("/journey-theme/<journey_id>/<version>.css")
 def theme(journey_id: str, version: str) -> Response:
     """A journey version's colours and font, as CSS custom properties."""
-    journey = _journey_version(journey_id, version)
-    response = make_response(journey.business.brand.stylesheet())
-    response.mimetype = "text/css"
+    response = stylesheet_response(_journey_version(journey_id, version).business.brand)
     # The URL names the version, so its content never changes.
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     return response
@@ -490,17 +487,8 @@ def theme(journey_id: str, version: str) -> Response:
 
 @bp.get("/journey-logo/<journey_id>/<version>")
 def logo(journey_id: str, version: str) -> Response:
-    journey = _journey_version(journey_id, version)
-    if journey.business.brand.logo is None:
-        abort(404)
-    root = Path(current_app.config["JOURNEYS_DIR"]).resolve()
-    path = (root / journey.business.brand.logo).resolve()
-    if root not in path.parents or not path.is_file():
-        abort(404)
-    response = send_file(path, max_age=3600)
-    # An SVG opened on its own must not run anything.
-    response.headers["Content-Security-Policy"] = "default-src 'none'"
-    return response
+    brand = _journey_version(journey_id, version).business.brand
+    return logo_response(brand, current_app.config["JOURNEYS_DIR"], max_age=3600)
 
 
 def _journey_version(journey_id: str, version: str) -> Journey:
