@@ -76,9 +76,13 @@ def _configure_blueprints(app: Flask) -> None:
     from app.api.views import bp as api_bp
     from app.connections.views import bp as connections_bp
     from app.connections.views import provider_webhook
+    from app.consent.receipt_views import bp as receipts_bp
+    from app.consent.views import bp as account_bp
     from app.journey.views import bp as journey_bp
 
     app.register_blueprint(journey_bp)
+    app.register_blueprint(account_bp)
+    app.register_blueprint(receipts_bp)
     init_admin(app)
     app.register_blueprint(connections_bp)
     # Platforms sign their webhooks: no browser, no cookie, no CSRF token.

@@ -19,6 +19,7 @@ from app.api.cli import api_keys_cli
 from app.connections.catalogue import PLATFORMS, credentials, unavailable_reason
 from app.connections.lifecycle import disconnect, refresh_due, rotate_encryption_key
 from app.connections.oauth import redirect_uri
+from app.consent.cli import consents_cli
 from app.customers import create_customer, export_customer, find_by_external_id
 from app.extensions import db
 from app.journey.definitions import (
@@ -292,3 +293,4 @@ def init_cli(app: Flask) -> None:
     app.cli.add_command(platforms_command)
     app.cli.add_command(webhooks_cli)
     app.cli.add_command(api_keys_cli)
+    app.cli.add_command(consents_cli)

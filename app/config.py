@@ -21,6 +21,9 @@ SECRET_GENERATORS = {
     "SECRET_KEY": lambda: secrets.token_urlsafe(48),
     "TOKEN_ENCRYPTION_KEY": lambda: Fernet.generate_key().decode(),
     "SANDBOX_CLIENT_SECRET": lambda: secrets.token_urlsafe(32),
+    # Ed25519 private key (base64url of the 32-byte seed, or PEM) that signs consent
+    # receipts and ledger checkpoints; `flask consents public-key` prints its public half.
+    "CONSENT_SIGNING_KEY": lambda: secrets.token_urlsafe(32),
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -87,6 +90,17 @@ DEFAULTS: dict[str, Any] = {
     # access token handed out by the credentials endpoint is refreshed first.
     "API_MAX_BODY_BYTES": 16 * 1024,
     "API_CREDENTIALS_REFRESH_LEAD_SECONDS": 5 * 60,
+    # Email (receipts, reminders, fresh links): sent only when SMTP_HOST is set.
+    "SMTP_HOST": None,
+    "SMTP_PORT": 587,
+    "SMTP_USERNAME": None,
+    "SMTP_PASSWORD": None,
+    # "starttls" (the default), "ssl" (implicit TLS, port 465) or "none" (a local relay).
+    "SMTP_SECURITY": "starttls",
+    "SMTP_TIMEOUT_SECONDS": 10.0,
+    "MAIL_FROM": "Onramp <no-reply@onramp.invalid>",
+    # Who signed receipts and checkpoints say issued them ("iss"); PUBLIC_URL when unset.
+    "CONSENT_ISSUER": None,
 }
 
 

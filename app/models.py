@@ -59,6 +59,11 @@ class Customer(db.Model):  # type: ignore[name-defined,misc]
     email: Mapped[str] = mapped_column(String(320))
     external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # This customer's own data key (a Fernet key, itself encrypted with TOKEN_ENCRYPTION_KEY):
+    # the personal details in their consent records and receipts are encrypted with it, and
+    # erasure destroys it (app/consent/personal.py).
+    data_key_ciphertext: Mapped[str | None] = mapped_column(Text)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     runs: Mapped[list[JourneyRun]] = relationship(back_populates="customer")
 
@@ -105,11 +110,19 @@ class JourneyRun(db.Model):  # type: ignore[name-defined,misc]
 
 
 class ConsentRecord(db.Model):  # type: ignore[name-defined,misc]
-    """One consent decision with the exact text shown. Rows are never changed or removed."""
+    """One consent decision with the exact text shown. Rows are never changed or removed.
+
+    Every record is a link of one hash chain (app/consent/chain.py): ``record_hash`` is the
+    SHA-256 of its canonical content followed by the previous record's hash.
+    """
 
     __tablename__ = "consent_records"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The record's place in the chain: 1, 2, 3, ... with no gaps.
+    sequence: Mapped[int] = mapped_column(unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    record_hash: Mapped[str] = mapped_column(String(64), unique=True)
     public_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_public_id)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("journey_runs.id"), index=True)
@@ -118,13 +131,90 @@ class ConsentRecord(db.Model):  # type: ignore[name-defined,misc]
     item_key: Mapped[str] = mapped_column(String(100))
     text: Mapped[str] = mapped_column(Text)
     text_sha256: Mapped[str] = mapped_column(String(64))
-    # granted, declined or withdrawn
+    # granted, declined, withdrawn, reconfirmed, expired, or scoped (a grant now covers
+    # the connection in ``scope``).
     decision: Mapped[str] = mapped_column(String(20))
     required: Mapped[bool] = mapped_column(default=False)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    ip_address: Mapped[str | None] = mapped_column(String(64))
-    user_agent: Mapped[str | None] = mapped_column(String(500))
+    # When a grant (or reconfirmation) stops counting unless reconfirmed; None: no limit.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The record this one withdraws, reconfirms, expires or scopes (its public id).
+    refers_to: Mapped[str | None] = mapped_column(String(36))
     locale: Mapped[str] = mapped_column(String(20))
+    # Who acted: customer, user (a colleague in the console), api_key or system.
+    actor_type: Mapped[str] = mapped_column(String(20), default="customer")
+    # Never personal data of the customer: a user's email, a key prefix, a command name.
+    actor_id: Mapped[str | None] = mapped_column(String(320))
+    # journey, embedded journey, customer page, reconfirmation, admin console, api, expiry.
+    collection_method: Mapped[str] = mapped_column(String(50))
+    # The controllers named to the customer: [{"name", "email", "phone", "privacy_url"}].
+    controllers: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    purpose: Mapped[str] = mapped_column(Text)
+    data_categories: Mapped[list[str]] = mapped_column(JSON)
+    policy_url: Mapped[str | None] = mapped_column(String(2000))
+    policy_version: Mapped[str] = mapped_column(String(64))
+    jurisdiction: Mapped[str] = mapped_column(String(20))
+    # {"platform", "organisation_id", "organisation_name", "scopes"}, once it is known.
+    scope: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The person acting, their IP address and browser, encrypted with the customer's own
+    # data key: erasure makes them unreadable while the chain still verifies.
+    personal_ciphertext: Mapped[str | None] = mapped_column(Text)
+
+
+class ConsentChainHead(db.Model):  # type: ignore[name-defined,misc]
+    """The chain's last link. Every append updates this one row first, which makes
+    concurrent writers take turns: the chain never forks."""
+
+    __tablename__ = "consent_chain_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sequence: Mapped[int] = mapped_column(default=0)
+    hash: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ConsentCheckpoint(db.Model):  # type: ignore[name-defined,misc]
+    """A signed statement of the chain head at a moment, also written out to be kept elsewhere."""
+
+    __tablename__ = "consent_checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sequence: Mapped[int] = mapped_column()
+    hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The compact JWS (Ed25519) of {"sequence", "hash", "created_at", "issuer"}.
+    jws: Mapped[str] = mapped_column(Text)
+
+
+class ConsentReceipt(db.Model):  # type: ignore[name-defined,misc]
+    """The receipt a customer was given for the decisions of one consent step."""
+
+    __tablename__ = "consent_receipts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The receipt's consentReceiptID.
+    public_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_public_id)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("journey_runs.id"), index=True)
+    # The public ids of the consent records it covers.
+    record_ids: Mapped[list[str]] = mapped_column(JSON)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The signed receipt (compact JWS), encrypted with the customer's data key: it names them.
+    jws_ciphertext: Mapped[str | None] = mapped_column(Text)
+    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ConsentReminder(db.Model):  # type: ignore[name-defined,misc]
+    """A reminder sent before a grant expires: one per grant, whoever runs the expiry job."""
+
+    __tablename__ = "consent_reminders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The public id of the granted or reconfirmed record about to expire.
+    record_id: Mapped[str] = mapped_column(String(36), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    emailed: Mapped[bool] = mapped_column(default=False)
 
 
 @event.listens_for(Session, "before_flush")
@@ -160,6 +250,16 @@ CONSENT_TRIGGERS = {
         CREATE TRIGGER consent_records_no_delete BEFORE DELETE ON consent_records
         BEGIN SELECT RAISE(ABORT, 'consent records are append-only (DELETE refused)'); END
         """,
+    ],
+}
+
+
+# What removes them again (a migration that must rewrite the table, or a tamper test).
+CONSENT_TRIGGER_DROPS = {
+    "postgresql": ["DROP TRIGGER IF EXISTS consent_records_append_only ON consent_records"],
+    "sqlite": [
+        "DROP TRIGGER IF EXISTS consent_records_no_update",
+        "DROP TRIGGER IF EXISTS consent_records_no_delete",
     ],
 }
 

@@ -32,9 +32,11 @@ from sqlalchemy import func, insert, select
 
 from app import create_app
 from app.admin.accounts import create_user
+from app.consent import chain
 from app.consent.export import LedgerFilter, export_records
 from app.extensions import db
-from app.models import ConsentRecord, Customer, JourneyRun
+from app.models import ConsentChainHead, ConsentRecord, Customer, JourneyRun
+from tests.consent_records import DEFAULTS
 
 CUSTOMERS = 1_000
 PASSWORD = "benchmark-password-1"
@@ -96,31 +98,38 @@ def seed_customers(app: Flask) -> list[tuple[int, int]]:
 
 
 def seed_records(app: Flask, runs: list[tuple[int, int]], start: int, stop: int) -> None:
-    """Consent records number ``start`` to ``stop`` (exclusive), inserted 10,000 at a time."""
+    """Consent records number ``start`` to ``stop`` (exclusive), inserted 10,000 at a time,
+    each chained to the one before as the ledger does."""
     digest = hashlib.sha256(TEXT.encode()).hexdigest()
     first_day = datetime(2025, 1, 1, tzinfo=UTC)
     with app.app_context():
+        prev = chain.head().hash
         for chunk in range(start, stop, 10_000):
             rows = []
             for i in range(chunk, min(chunk + 10_000, stop)):
                 customer_id, run_id = runs[i % len(runs)]
-                rows.append(
-                    {
-                        "public_id": str(uuid.uuid4()),
-                        "customer_id": customer_id,
-                        "run_id": run_id,
-                        "journey_id": "default",
-                        "journey_version": VERSION,
-                        "item_key": ITEMS[i % len(ITEMS)],
-                        "text": TEXT,
-                        "text_sha256": digest,
-                        "decision": DECISIONS[i % len(DECISIONS)],
-                        "required": True,
-                        "recorded_at": first_day + timedelta(seconds=i * 30),
-                        "locale": "en",
-                    }
-                )
+                row = {
+                    **DEFAULTS,
+                    "sequence": i + 1,
+                    "public_id": str(uuid.uuid4()),
+                    "customer_id": customer_id,
+                    "run_id": run_id,
+                    "journey_id": "default",
+                    "journey_version": VERSION,
+                    "item_key": ITEMS[i % len(ITEMS)],
+                    "text": TEXT,
+                    "text_sha256": digest,
+                    "decision": DECISIONS[i % len(DECISIONS)],
+                    "required": True,
+                    "recorded_at": first_day + timedelta(seconds=i * 30),
+                    "locale": "en",
+                }
+                row["prev_hash"] = prev
+                row["record_hash"] = prev = chain.compute_hash(ConsentRecord(**row), prev)
+                rows.append(row)
             db.session.execute(insert(ConsentRecord), rows)
+            last = min(chunk + 10_000, stop)
+            db.session.merge(ConsentChainHead(id=chain.HEAD_ID, sequence=last, hash=prev))
             db.session.commit()
 
 

@@ -30,6 +30,8 @@ def test_settings(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
         "SECRET_KEY": "test-secret-key-not-for-production",
         "TOKEN_ENCRYPTION_KEY": "oWv9zY5s6RzqkNq3iBq2pPq6YlqS3m4b8m7m2K3oQxk=",
         "SANDBOX_CLIENT_SECRET": "test-sandbox-client-secret",
+        # Ed25519 seed (base64url): signs receipts and checkpoints in tests.
+        "CONSENT_SIGNING_KEY": "dGVzdC1jb25zZW50LXNpZ25pbmcta2V5LTMyYnl0ZXM",
         "PUBLIC_URL": "http://localhost",
         "WTF_CSRF_ENABLED": False,
         # `flask demo` keeps the development admin's password here, not in instance/.

@@ -25,7 +25,7 @@ MIN_LINK_SECONDS = 60
 
 EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
 RunStatus = Literal["active", "declined", "completed"]
-Decision = Literal["granted", "declined", "withdrawn"]
+Decision = Literal["granted", "declined", "withdrawn", "reconfirmed", "expired", "scoped"]
 ConnectionStatus = Literal["pending", "linked", "failed", "deauthorized", "disconnected"]
 
 
@@ -165,6 +165,24 @@ class Consent(_Response):
     text_sha256: str
     locale: str
     recorded_at: datetime
+    expires_at: datetime | None = Field(
+        description="When a grant stops counting unless reconfirmed; null: until withdrawn."
+    )
+    refers_to: str | None = Field(
+        description="The record this one withdraws, reconfirms, expires or scopes."
+    )
+    collection_method: str = Field(description="How the decision was collected.")
+    controllers: list[dict[str, Any]] = Field(description="The controllers named to the customer.")
+    purpose: str
+    data_categories: list[str]
+    policy_url: str | None
+    policy_version: str
+    jurisdiction: str
+    scope: dict[str, Any] | None = Field(
+        description="The connections (platform, organisation, scopes) the grant covers."
+    )
+    sequence: int = Field(description="The record's place in the ledger's hash chain.")
+    record_hash: str = Field(description="SHA-256 of the record chained to the one before.")
 
 
 class Connection(_Response):

@@ -161,6 +161,18 @@ def present_consents(records: list[ConsentRecord]) -> list[schemas.Consent]:
             text_sha256=r.text_sha256,
             locale=r.locale,
             recorded_at=r.recorded_at,
+            expires_at=r.expires_at,
+            refers_to=r.refers_to,
+            collection_method=r.collection_method,
+            controllers=r.controllers,
+            purpose=r.purpose,
+            data_categories=r.data_categories,
+            policy_url=r.policy_url,
+            policy_version=r.policy_version,
+            jurisdiction=r.jurisdiction,
+            scope=r.scope,
+            sequence=r.sequence,
+            record_hash=r.record_hash,
         )
         for r in records
     ]

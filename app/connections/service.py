@@ -28,6 +28,7 @@ from app.connections.oauth import (
     revoke_tokens,
 )
 from app.connections.vault import decrypt_json, encrypt_json
+from app.consent import ledger
 from app.extensions import db
 from app.models import Connection, JourneyRun, utcnow
 from app.webhooks.outbox import connection_ids, emit
@@ -216,6 +217,8 @@ def _mark_linked(connection: Connection, org_id: str, org_name: str, token: dict
     connection.linked_at = utcnow()
     connection.candidates = None
     emit("connection.linked", connection.customer_id, **connection_ids(connection))
+    # The ledger notes what the customer's grants now cover: platform, organisation, scopes.
+    ledger.record_scope(connection)
 
 
 def _mark_failed(connection: Connection, reason: str, detail: str) -> None:

@@ -4,18 +4,38 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from app.consent import chain
+from app.consent.personal import encrypt_for
 from app.extensions import db
 from app.journey.definitions import ConsentItem, ConsentStep, Journey
-from app.models import ConsentRecord, JourneyRun
+from app.models import Connection, ConsentRecord, Customer, JourneyRun, utcnow
 from app.webhooks.outbox import emit
 
 GRANTED = "granted"
 DECLINED = "declined"
 WITHDRAWN = "withdrawn"
+RECONFIRMED = "reconfirmed"
+EXPIRED = "expired"
+# Not a decision: a grant now also covers a connection (its platform, organisation, scopes).
+SCOPED = "scoped"
+DECISIONS = (GRANTED, DECLINED, WITHDRAWN, RECONFIRMED, EXPIRED, SCOPED)
+# The decisions that leave an item consented to.
+ACTIVE = frozenset({GRANTED, RECONFIRMED})
+
+# How a record came to be written (collection_method).
+BY_JOURNEY = "journey"
+BY_EMBEDDED_JOURNEY = "embedded journey"
+BY_CUSTOMER_PAGE = "customer page"
+BY_ADMIN = "admin console"
+BY_API = "api"
+BY_EXPIRY = "expiry"
+BY_CONNECTION = "connection"
 
 
 @dataclass(frozen=True)
@@ -25,6 +45,19 @@ class Evidence:
     ip_address: str | None
     user_agent: str | None
     locale: str
+    collection_method: str = BY_JOURNEY
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acted when not the customer: a colleague, an API key, or Onramp itself."""
+
+    type: str
+    id: str
+    collection_method: str
+
+
+SYSTEM = Actor("system", "onramp", BY_EXPIRY)
 
 
 def labels() -> dict[str, str]:
@@ -54,10 +87,68 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def latest_decisions(run: JourneyRun) -> dict[str, ConsentRecord]:
-    """The most recent record per consent item of a run."""
+def controllers(journey: Journey) -> list[dict[str, Any]]:
+    """The controller(s) the customer was told about, as the record keeps them."""
+    business = journey.business
+    return [
+        {
+            "name": business.name,
+            "email": business.support_email,
+            "phone": business.support_phone,
+            "privacy_url": str(business.privacy_url) if business.privacy_url else None,
+        }
+    ]
+
+
+def run_scope(run_id: int) -> dict[str, Any] | None:
+    """The connections a run has linked so far: platform, organisation and scopes granted."""
+    linked = db.session.scalars(
+        select(Connection)
+        .where(Connection.run_id == run_id, Connection.linked_at.is_not(None))
+        .order_by(Connection.id)
+    ).all()
+    if not linked:
+        return None
+    return {"connections": [connection_scope(c) for c in linked]}
+
+
+def connection_scope(connection: Connection) -> dict[str, Any]:
+    return {
+        "connection_id": connection.public_id,
+        "platform": connection.platform,
+        "organisation_id": connection.org_id,
+        "organisation_name": connection.org_name,
+        "scopes": (connection.scopes or "").split(),
+    }
+
+
+def _personal(customer: Customer, evidence: Evidence) -> str:
+    """The person acting and their browser, encrypted with the customer's own key."""
+    return encrypt_for(
+        customer,
+        {
+            "name": customer.name,
+            "email": customer.email,
+            "ip_address": evidence.ip_address,
+            "user_agent": (evidence.user_agent or "")[:500] or None,
+        },
+    )
+
+
+def is_active(record: ConsentRecord | None, now: datetime | None = None) -> bool:
+    """Whether this latest record leaves its item consented to (and not past its expiry)."""
+    if record is None or record.decision not in ACTIVE:
+        return False
+    return record.expires_at is None or record.expires_at > (now or utcnow())
+
+
+def latest_decisions(run: JourneyRun | int) -> dict[str, ConsentRecord]:
+    """The most recent decision per consent item of a run (scoping notes left out)."""
+    run_id = run if isinstance(run, int) else run.id
     records = db.session.scalars(
-        select(ConsentRecord).where(ConsentRecord.run_id == run.id).order_by(ConsentRecord.id)
+        select(ConsentRecord)
+        .where(ConsentRecord.run_id == run_id, ConsentRecord.decision != SCOPED)
+        .order_by(ConsentRecord.sequence)
     )
     return {record.item_key: record for record in records}
 
@@ -70,15 +161,22 @@ def record_decisions(
     Submitting the same answers twice therefore records once; every item not in
     ``granted`` is recorded as declined, since the customer saw it and left it unticked.
     """
+    chain.lock()
     latest = latest_decisions(run)
+    customer = run.customer
+    lifetime = journey.policy.lifetime_days
     written = []
     for item in step.items:
         decision = GRANTED if item.key in granted else DECLINED
         text = item_text(journey, item, evidence.locale)
         digest = text_hash(text)
         last = latest.get(item.key)
-        if last is not None and last.decision == decision and last.text_sha256 == digest:
-            continue
+        if last is not None and last.text_sha256 == digest:
+            if decision == GRANTED and is_active(last):
+                continue
+            if decision == DECLINED and last.decision == DECLINED:
+                continue
+        now = utcnow()
         record = ConsentRecord(
             customer_id=run.customer_id,
             run_id=run.id,
@@ -89,12 +187,23 @@ def record_decisions(
             text_sha256=digest,
             decision=decision,
             required=item.required,
-            ip_address=evidence.ip_address,
-            user_agent=(evidence.user_agent or "")[:500] or None,
+            recorded_at=now,
+            expires_at=now + timedelta(days=lifetime) if lifetime and decision == GRANTED else None,
+            refers_to=None,
             locale=evidence.locale,
+            actor_type="customer",
+            actor_id=None,
+            collection_method=evidence.collection_method,
+            controllers=controllers(journey),
+            purpose=journey.text(item.purpose, evidence.locale),
+            data_categories=[journey.text(item.category, evidence.locale)],
+            policy_url=str(journey.business.privacy_url) if journey.business.privacy_url else None,
+            policy_version=journey.policy.policy_version or journey.version,
+            jurisdiction=journey.policy.jurisdiction,
+            scope=run_scope(run.id),
+            personal_ciphertext=_personal(customer, evidence),
         )
-        db.session.add(record)
-        db.session.flush()
+        chain.append(record)
         emit(
             f"consent.{decision}",
             run.customer_id,
@@ -107,21 +216,23 @@ def record_decisions(
     return written
 
 
-def withdraw(record: ConsentRecord) -> ConsentRecord | None:
-    """Withdraw a granted consent: a new ``withdrawn`` record with the same wording.
+def follow_up(
+    latest: ConsentRecord,
+    decision: str,
+    *,
+    actor: Actor | None = None,
+    evidence: Evidence | None = None,
+    expires_at: datetime | None = None,
+    scope: dict[str, Any] | None = None,
+) -> ConsentRecord:
+    """A record about ``latest`` (withdrawn, reconfirmed, expired, scoped): the same
+    wording, controllers and purpose, a new decision, and who made it (the caller commits).
 
-    ``record`` may be any record of the item; only the item's latest decision counts,
-    and None is returned when that is not a grant (nothing to withdraw). The caller commits.
+    Either ``evidence`` (the customer acted) or ``actor`` (someone else did) is given.
     """
-    latest = db.session.scalars(
-        select(ConsentRecord)
-        .where(ConsentRecord.run_id == record.run_id, ConsentRecord.item_key == record.item_key)
-        .order_by(ConsentRecord.id.desc())
-        .limit(1)
-    ).one()
-    if latest.decision != GRANTED:
-        return None
-    withdrawn = ConsentRecord(
+    customer = db.session.get(Customer, latest.customer_id)
+    assert customer is not None
+    record = ConsentRecord(
         customer_id=latest.customer_id,
         run_id=latest.run_id,
         journey_id=latest.journey_id,
@@ -129,20 +240,126 @@ def withdraw(record: ConsentRecord) -> ConsentRecord | None:
         item_key=latest.item_key,
         text=latest.text,
         text_sha256=latest.text_sha256,
-        decision=WITHDRAWN,
+        decision=decision,
         required=latest.required,
-        locale=latest.locale,
+        recorded_at=utcnow(),
+        expires_at=expires_at,
+        refers_to=latest.public_id,
+        locale=evidence.locale if evidence else latest.locale,
+        actor_type=actor.type if actor else "customer",
+        actor_id=actor.id if actor else None,
+        collection_method=actor.collection_method if actor else evidence.collection_method,  # type: ignore[union-attr]
+        controllers=latest.controllers,
+        purpose=latest.purpose,
+        data_categories=latest.data_categories,
+        policy_url=latest.policy_url,
+        policy_version=latest.policy_version,
+        jurisdiction=latest.jurisdiction,
+        scope=scope if scope is not None else run_scope(latest.run_id),
+        personal_ciphertext=_personal(customer, evidence) if evidence else None,
     )
-    db.session.add(withdrawn)
-    db.session.flush()
-    run = db.session.get(JourneyRun, latest.run_id)
+    return chain.append(record)
+
+
+def _latest_of_item(record: ConsentRecord) -> ConsentRecord:
+    latest = latest_decisions(record.run_id)
+    return latest[record.item_key]
+
+
+def _emit_about(record: ConsentRecord, event_type: str, **ids: str | None) -> None:
+    run = db.session.get(JourneyRun, record.run_id)
     emit(
-        "consent.withdrawn",
-        latest.customer_id,
-        consent_id=withdrawn.public_id,
-        withdraws=latest.public_id,
+        event_type,
+        record.customer_id,
+        consent_id=record.public_id,
         run_id=run.public_id if run else None,
-        journey_id=latest.journey_id,
-        item=latest.item_key,
+        journey_id=record.journey_id,
+        item=record.item_key,
+        **ids,
     )
+
+
+def withdraw(
+    record: ConsentRecord, *, actor: Actor | None = None, evidence: Evidence | None = None
+) -> ConsentRecord | None:
+    """Withdraw a granted consent: a new ``withdrawn`` record with the same wording.
+
+    ``record`` may be any record of the item; only the item's latest decision counts,
+    and None is returned when that is not an active grant (nothing to withdraw).
+    Without ``evidence`` of the customer acting, ``actor`` says who did (an API key by
+    default). The caller commits.
+    """
+    chain.lock()
+    latest = _latest_of_item(record)
+    if latest.decision not in ACTIVE:
+        return None
+    withdrawn = follow_up(
+        latest,
+        WITHDRAWN,
+        actor=actor if actor or evidence else Actor("api_key", "api", BY_API),
+        evidence=evidence,
+    )
+    _emit_about(withdrawn, "consent.withdrawn", withdraws=latest.public_id)
     return withdrawn
+
+
+def reconfirm(record: ConsentRecord, evidence: Evidence) -> ConsentRecord | None:
+    """The customer confirms a grant again: it lasts another full lifetime from now.
+
+    None when the item is not an active grant any more (withdrawn or expired: the
+    customer must consent afresh through a journey). The caller commits.
+    """
+    chain.lock()
+    latest = _latest_of_item(record)
+    if not is_active(latest) or latest.expires_at is None:
+        return None
+    first = _original_grant(latest)
+    lifetime = first.expires_at - first.recorded_at if first.expires_at else None
+    now = utcnow()
+    reconfirmed = follow_up(
+        latest,
+        RECONFIRMED,
+        evidence=evidence,
+        expires_at=now + lifetime if lifetime else None,
+    )
+    _emit_about(reconfirmed, "consent.reconfirmed", reconfirms=latest.public_id)
+    return reconfirmed
+
+
+def _original_grant(record: ConsentRecord) -> ConsentRecord:
+    """The grant a chain of reconfirmations started from."""
+    while record.decision == RECONFIRMED and record.refers_to:
+        earlier = db.session.scalars(
+            select(ConsentRecord).where(ConsentRecord.public_id == record.refers_to)
+        ).first()
+        if earlier is None:
+            break
+        record = earlier
+    return record
+
+
+def expire(record: ConsentRecord, now: datetime | None = None) -> ConsentRecord | None:
+    """Write the ``expired`` record for a grant past its expiry; None if it is not due
+    (reconfirmed, withdrawn or already expired meanwhile). The caller commits."""
+    chain.lock()
+    latest = _latest_of_item(record)
+    now = now or utcnow()
+    if latest.decision not in ACTIVE or latest.expires_at is None or latest.expires_at > now:
+        return None
+    expired = follow_up(latest, EXPIRED, actor=SYSTEM)
+    _emit_about(expired, "consent.expired", expires=latest.public_id)
+    return expired
+
+
+def record_scope(connection: Connection) -> list[ConsentRecord]:
+    """A connection was linked: note on each active grant of its run what it now covers."""
+    if connection.run_id is None:
+        return []
+    chain.lock()
+    scope = {"connections": [connection_scope(connection)]}
+    actor = Actor("system", "onramp", BY_CONNECTION)
+    return [
+        follow_up(latest, SCOPED, actor=actor, expires_at=latest.expires_at, scope=scope)
+        for latest in latest_decisions(connection.run_id).values()
+        if is_active(latest)
+    ]

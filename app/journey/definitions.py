@@ -72,6 +72,41 @@ class Business(_Strict):
     brand: Brand = Field(default_factory=Brand)
 
 
+class ConsentPolicy(_Strict):
+    """How long consent lasts and under which rules it was asked (kept on every record)."""
+
+    lifetime_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=3650,
+        description="Days a grant lasts before it must be reconfirmed; none: until withdrawn.",
+    )
+    reminder_days: int = Field(
+        default=14, ge=1, le=365, description="Days before expiry the customer is reminded."
+    )
+    jurisdiction: str = Field(
+        default="GB",
+        pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$",
+        description="Where the consent is given (ISO 3166 code), as the receipt states.",
+    )
+    policy_version: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The privacy policy's version; the journey version when not given.",
+    )
+
+
+class Retention(_Strict):
+    """How long what a customer left unfinished is kept."""
+
+    abandoned_runs_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=3650,
+        description="Days after which an abandoned run's answers and events are purged.",
+    )
+
+
 ORIGIN_PATTERN = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$"
 
 
@@ -242,15 +277,26 @@ class Journey(_Strict):
     )
     business: Business
     integration: Integration = Field(default_factory=Integration)
+    consent_policy: ConsentPolicy | None = None
+    retention: Retention | None = None
     steps: list[Step] = Field(min_length=2)
 
     @property
     def default_locale(self) -> str:
         return self.locales[0]
 
+    @property
+    def policy(self) -> ConsentPolicy:
+        return self.consent_policy or ConsentPolicy()
+
     @cached_property
     def version(self) -> str:
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        content = self.model_dump(mode="json")
+        # Sections added later count only when set: older journeys keep their versions.
+        for section in ("consent_policy", "retention"):
+            if content[section] is None:
+                del content[section]
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     def step(self, step_id: str) -> Step | None:

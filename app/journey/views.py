@@ -268,6 +268,9 @@ def _consent_step(run: JourneyRun, journey: Journey, step: Step) -> StepResponse
             ip_address=request.remote_addr,
             user_agent=request.user_agent.string,
             locale=run.locale,
+            collection_method=(
+                ledger.BY_EMBEDDED_JOURNEY if embed.embedded_origin(run) else ledger.BY_JOURNEY
+            ),
         )
         # Declining refuses every item, whatever was ticked before pressing it.
         granted = set() if form.declining else form.granted()

@@ -26,6 +26,8 @@ EVENT_TYPES = (
     "consent.granted",
     "consent.declined",
     "consent.withdrawn",
+    "consent.reconfirmed",
+    "consent.expired",
     "connection.linked",
     "connection.failed",
     "connection.deauthorized",

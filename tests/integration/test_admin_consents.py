@@ -21,6 +21,7 @@ from app.consent.export import COLUMNS, LedgerFilter, export_records
 from app.extensions import db
 from app.models import AuditEntry, ConsentRecord, Customer, JourneyRun
 from tests.admin import signed_in_as
+from tests.consent_records import chained
 
 VERSION = "c" * 64
 
@@ -44,7 +45,7 @@ def _record(run: JourneyRun, **values: Any) -> ConsentRecord:
         "recorded_at": _at("2025-01-02T10:00:00"),
     }
     fields.update(values)
-    return ConsentRecord(**fields)
+    return chained(**fields)
 
 
 def _run(external_id: str | None, name: str = "Acme Ltd") -> JourneyRun:

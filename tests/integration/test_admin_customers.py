@@ -19,7 +19,6 @@ from app.links import read_token
 from app.models import (
     AuditEntry,
     Connection,
-    ConsentRecord,
     Customer,
     CustomerNote,
     JourneyEvent,
@@ -30,6 +29,7 @@ from app.models import (
     utcnow,
 )
 from tests.admin import signed_in_as
+from tests.consent_records import chained
 from tests.integration.conftest import LiveSandbox
 
 
@@ -172,7 +172,7 @@ def _seed_history(app: Flask, public_id: str) -> None:
             )
         )
         db.session.add(
-            ConsentRecord(
+            chained(
                 customer_id=customer_id,
                 run_id=run.id,
                 journey_id="default",

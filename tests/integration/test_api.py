@@ -113,31 +113,37 @@ def test_from_a_new_key_to_a_linked_connection_and_back(
     customer = seen(backend.get(CUSTOMER)).get_json()
     [run] = customer["runs"]
     assert (run["journey_id"], run["status"], run["locale"]) == ("default", "completed", "fr")
-    assert sorted(c["item"] for c in customer["consents"]) == [
+    grants = [c for c in customer["consents"] if c["decision"] == "granted"]
+    assert sorted(c["item"] for c in grants) == [
         "financial_statements",
         "invoices_bills",
         "ongoing_monitoring",
     ]
-    assert {c["decision"] for c in customer["consents"]} == {"granted"}
     [connection] = customer["connections"]
+    # Once linked, the ledger notes on each grant the connection it covers.
+    scoped = [c for c in customer["consents"] if c["decision"] == "scoped"]
+    assert sorted(c["refers_to"] for c in scoped) == sorted(c["id"] for c in grants)
+    for note in scoped:
+        [covered] = note["scope"]["connections"]
+        assert covered["connection_id"] == connection["id"]
+        assert covered["organisation_id"] == ORGANISATIONS[1].id
     assert connection["status"] == "linked"
     assert connection["organisation_id"] == ORGANISATIONS[1].id
     assert connection["run_id"] == run["id"]
 
-    # Two consents a page, then the last one.
-    first = seen(backend.get("/api/v1/consents", query_string={"customer": "crm-42", "limit": 2}))
+    # Two grants a page, then the last one.
+    only_grants = {"customer": "crm-42", "decision": "granted", "limit": 2}
+    first = seen(backend.get("/api/v1/consents", query_string=only_grants))
     page = first.get_json()
     assert len(page["data"]) == 2 and page["next_cursor"]
     second = seen(
         backend.get(
             "/api/v1/consents",
-            query_string={"customer": "crm-42", "limit": 2, "cursor": page["next_cursor"]},
+            query_string={**only_grants, "cursor": page["next_cursor"]},
         )
     ).get_json()
     assert len(second["data"]) == 1 and second["next_cursor"] is None
-    assert [c["id"] for c in page["data"] + second["data"]] == [
-        c["id"] for c in customer["consents"]
-    ]
+    assert [c["id"] for c in page["data"] + second["data"]] == [c["id"] for c in grants]
     linked = seen(backend.get("/api/v1/connections", query_string={"status": "linked"}))
     assert [c["id"] for c in linked.get_json()["data"]] == [connection["id"]]
 

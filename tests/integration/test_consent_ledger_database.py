@@ -13,8 +13,9 @@ from sqlalchemy.exc import DatabaseError
 
 from app import create_app
 from app.extensions import db
-from app.models import ConsentRecord, Customer, JourneyRun
+from app.models import Customer, JourneyRun
 from tests.conftest import test_settings
+from tests.consent_records import chained
 
 REFUSED = [
     "UPDATE consent_records SET decision = 'granted'",
@@ -65,7 +66,7 @@ def test_the_migrations_install_the_same_guard(tmp_path: Path) -> None:
             db.session.add(run)
             db.session.flush()
             db.session.add(
-                ConsentRecord(
+                chained(
                     customer_id=customer.id,
                     run_id=run.id,
                     journey_id="default",

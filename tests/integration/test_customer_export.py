@@ -39,10 +39,13 @@ def test_an_export_holds_the_customers_journey_consents_and_connections(
     exported = json.loads(target.read_text())
     assert exported["customer"]["email"] == "owner@acme.example"
     assert [r["journey_id"] for r in exported["journey_runs"]] == ["default"]
+    # Two grants and a refusal, then a note on each grant of the connection it now covers.
     assert [c["decision"] for c in exported["consent_records"]] == [
         "granted",
         "granted",
         "declined",
+        "scoped",
+        "scoped",
     ]
     assert exported["consent_records"][0]["text"]
     [connection] = exported["connections"]

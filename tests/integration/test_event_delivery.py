@@ -108,6 +108,15 @@ def test_the_receiver_gets_every_event_type_signed(
             select(ConsentRecord).where(ConsentRecord.decision == "granted")
         ).first()
         assert granted is not None and ledger.withdraw(granted) is not None
+        # The customer keeps the other one going, and later lets it lapse.
+        kept = db.session.scalars(
+            select(ConsentRecord).where(
+                ConsentRecord.decision == "granted", ConsentRecord.item_key != granted.item_key
+            )
+        ).first()
+        evidence = ledger.Evidence("127.0.0.1", "Browser", "en", ledger.BY_CUSTOMER_PAGE)
+        assert kept is not None and ledger.reconfirm(kept, evidence) is not None
+        assert ledger.expire(kept, now=utcnow() + timedelta(days=400)) is not None
         db.session.commit()
     # The platform refuses the next refresh, then the business disconnects.
     _revoke_refresh_token(app, live_sandbox)

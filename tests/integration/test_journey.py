@@ -6,8 +6,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from app.consent.personal import decrypt_for
 from app.extensions import db
-from app.models import ConsentRecord, JourneyEvent, JourneyRun
+from app.models import ConsentRecord, Customer, JourneyEvent, JourneyRun
 from tests.integration.conftest import ALL_CONSENTS, REQUIRED_CONSENTS
 from tests.pages import text_of
 
@@ -86,11 +87,29 @@ def test_every_decision_is_recorded_with_the_text_shown(
     import hashlib
 
     assert record.text_sha256 == hashlib.sha256(record.text.encode()).hexdigest()
-    assert record.user_agent == "TestBrowser/1.0"
-    assert record.ip_address == "127.0.0.1"
     assert record.locale == "en"
     assert record.journey_version == _run(app).journey_version
     assert record.recorded_at.tzinfo is not None
+    # What a regulator asks to see, on the record itself.
+    assert record.controllers[0]["name"] == "Northwind Lending"
+    assert record.controllers[0]["privacy_url"] == "https://northwind-lending.example/privacy"
+    assert record.purpose == "To check your business's income, costs and ability to repay."
+    assert record.data_categories == ["Profit and loss, balance sheet and cash flow"]
+    assert record.policy_url == "https://northwind-lending.example/privacy"
+    assert record.policy_version and record.jurisdiction == "GB"
+    assert record.collection_method == "journey"
+    assert record.actor_type == "customer"
+    # The person acting and their browser are kept, but only under the customer's own key.
+    assert "TestBrowser" not in (record.personal_ciphertext or "")
+    with app.app_context():
+        customer = db.session.get(Customer, record.customer_id)
+        personal = decrypt_for(customer, record.personal_ciphertext)
+    assert personal == {
+        "name": customer.name,
+        "email": customer.email,
+        "ip_address": "127.0.0.1",
+        "user_agent": "TestBrowser/1.0",
+    }
 
 
 def test_submitting_the_same_consent_twice_records_once(

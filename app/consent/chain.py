@@ -1,0 +1,218 @@
+"""The consent ledger's hash chain: tamper evidence for every record ever written.
+
+``hash_n = SHA-256(canonical(record_n) || hash_{n-1})``, where the canonical form is the
+record's content as sorted, compact JSON. Appending first bumps the one row of
+``consent_chain_head``: that UPDATE takes the database's write lock (SQLite) or the
+row's lock (PostgreSQL) until commit, so writers take turns and the chain never forks;
+unique ``sequence`` and ``prev_hash`` columns refuse a fork even if that were bypassed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models import ConsentChainHead, ConsentRecord, new_public_id, utcnow
+
+GENESIS = "0" * 64
+HEAD_ID = 1
+
+# Every stored field except the hash itself, in the canonical form's keys.
+CHAINED_FIELDS = (
+    "sequence",
+    "public_id",
+    "customer_id",
+    "run_id",
+    "journey_id",
+    "journey_version",
+    "item_key",
+    "text",
+    "text_sha256",
+    "decision",
+    "required",
+    "recorded_at",
+    "expires_at",
+    "refers_to",
+    "locale",
+    "actor_type",
+    "actor_id",
+    "collection_method",
+    "controllers",
+    "purpose",
+    "data_categories",
+    "policy_url",
+    "policy_version",
+    "jurisdiction",
+    "scope",
+    "personal_ciphertext",
+)
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat(timespec="microseconds") if isinstance(value, datetime) else value
+
+
+def canonical(record: ConsentRecord) -> bytes:
+    content = {name: _plain(getattr(record, name)) for name in CHAINED_FIELDS}
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def compute_hash(record: ConsentRecord, prev_hash: str) -> str:
+    return hashlib.sha256(canonical(record) + bytes.fromhex(prev_hash)).hexdigest()
+
+
+def _move_head(**values: Any) -> tuple[int, str]:
+    """Update the head row, which takes the chain's lock until commit; returns the head's
+    (sequence, hash) after the update."""
+    for _ in range(2):
+        row = db.session.execute(
+            update(ConsentChainHead)
+            .where(ConsentChainHead.id == HEAD_ID)
+            .values(updated_at=utcnow(), **values)
+            .returning(ConsentChainHead.sequence, ConsentChainHead.hash)
+        ).first()
+        if row is not None:
+            return int(row[0]), str(row[1])
+        # A new (or emptied) database: start the chain. Another writer may race us here.
+        try:
+            with db.session.begin_nested():
+                db.session.add(ConsentChainHead(id=HEAD_ID, sequence=0, hash=GENESIS))
+        except IntegrityError:
+            pass
+    raise RuntimeError("the consent chain head could not be claimed")
+
+
+def lock() -> None:
+    """Hold the chain's lock until commit before deciding what to append.
+
+    Whoever must read the ledger and then append on what it read (expiry, withdrawal)
+    takes the lock first, so that no other writer appends in between.
+    """
+    _move_head()
+
+
+def append(record: ConsentRecord) -> ConsentRecord:
+    """Give ``record`` its place and hash at the end of the chain, and add it (caller commits)."""
+    sequence, prev_hash = _move_head(sequence=ConsentChainHead.sequence + 1)
+    record.recorded_at = record.recorded_at or utcnow()
+    record.public_id = record.public_id or new_public_id()
+    record.sequence = sequence
+    record.prev_hash = prev_hash
+    record.record_hash = compute_hash(record, prev_hash)
+    db.session.add(record)
+    db.session.execute(
+        update(ConsentChainHead)
+        .where(ConsentChainHead.id == HEAD_ID)
+        .values(hash=record.record_hash)
+    )
+    db.session.flush()
+    return record
+
+
+@dataclass(frozen=True)
+class Head:
+    sequence: int
+    hash: str
+    updated_at: datetime | None
+
+
+def head() -> Head:
+    row = db.session.get(ConsentChainHead, HEAD_ID)
+    if row is None:
+        return Head(0, GENESIS, None)
+    return Head(row.sequence, row.hash, row.updated_at)
+
+
+@dataclass(frozen=True)
+class Break:
+    """Where the chain stops being provable, and why."""
+
+    sequence: int
+    record_id: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Verification:
+    records: int
+    head: str
+    problem: Break | None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def _records(batch: int) -> Iterator[ConsentRecord]:
+    last = 0
+    while True:
+        rows = db.session.scalars(
+            select(ConsentRecord)
+            .where(ConsentRecord.sequence > last)
+            .order_by(ConsentRecord.sequence)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].sequence
+        db.session.expunge_all()
+
+
+def verify(*, expect: tuple[int, str] | None = None, batch: int = 1000) -> Verification:
+    """Walk the chain from its start; the first record that does not match is reported.
+
+    ``expect`` is a checkpoint's (sequence, hash): the chain must still pass through it.
+    """
+    prev = GENESIS
+    count = 0
+    checkpoint_seen = expect is None
+    for record in _records(batch):
+        count += 1
+        if record.sequence != count:
+            return Verification(
+                count - 1, prev, Break(count, None, f"record {count} is missing from the chain")
+            )
+        if record.prev_hash != prev:
+            return Verification(
+                count - 1,
+                prev,
+                Break(count, record.public_id, "it does not point at the record before it"),
+            )
+        if compute_hash(record, prev) != record.record_hash:
+            return Verification(
+                count - 1,
+                prev,
+                Break(count, record.public_id, "its content does not match its hash"),
+            )
+        prev = record.record_hash
+        if expect is not None and record.sequence == expect[0]:
+            if record.record_hash != expect[1]:
+                return Verification(
+                    count,
+                    prev,
+                    Break(count, record.public_id, "its hash differs from the checkpoint's"),
+                )
+            checkpoint_seen = True
+    if not checkpoint_seen and expect is not None:
+        return Verification(
+            count, prev, Break(expect[0], None, "the chain is shorter than the checkpoint")
+        )
+    current = head()
+    if count and (current.sequence, current.hash) != (count, prev):
+        return Verification(
+            count, prev, Break(count, None, "the chain head does not match the last record")
+        )
+    return Verification(count, prev, None)
+
+
+def record_count() -> int:
+    return int(db.session.scalar(select(func.count()).select_from(ConsentRecord)) or 0)

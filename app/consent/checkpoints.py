@@ -1,0 +1,62 @@
+"""Signed checkpoints of the chain head: proof, kept elsewhere, of what the ledger held."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import select
+
+from app.consent import chain, signing
+from app.extensions import db
+from app.models import ConsentCheckpoint, utcnow
+
+TYPE = "onramp-ledger-checkpoint+jws"
+
+
+def write_checkpoint() -> ConsentCheckpoint:
+    """Sign the current head and keep the signed statement too (the caller commits)."""
+    current = chain.head()
+    created_at = utcnow()
+    statement = {
+        "iss": signing.issuer(),
+        "iat": int(created_at.timestamp()),
+        "sequence": current.sequence,
+        "hash": current.hash,
+        "created_at": created_at.isoformat(),
+    }
+    checkpoint = ConsentCheckpoint(
+        sequence=current.sequence,
+        hash=current.hash,
+        created_at=created_at,
+        jws=signing.sign(statement, TYPE),
+    )
+    db.session.add(checkpoint)
+    db.session.flush()
+    return checkpoint
+
+
+def latest_checkpoint() -> ConsentCheckpoint | None:
+    return db.session.scalars(
+        select(ConsentCheckpoint).order_by(ConsentCheckpoint.id.desc()).limit(1)
+    ).first()
+
+
+@dataclass(frozen=True)
+class CheckpointClaims:
+    sequence: int
+    hash: str
+    created_at: str
+
+
+def read_checkpoint(token: str, key: Ed25519PublicKey) -> CheckpointClaims:
+    """The statement of a genuine checkpoint; signing.SignatureInvalid otherwise."""
+    header, payload = signing.verify(token, key)
+    if header.get("typ") != TYPE:
+        raise signing.SignatureInvalid("this is not a ledger checkpoint")
+    sequence: Any = payload.get("sequence")
+    digest: Any = payload.get("hash")
+    if not isinstance(sequence, int) or not isinstance(digest, str):
+        raise signing.SignatureInvalid("the checkpoint lacks its sequence or hash")
+    return CheckpointClaims(sequence, digest, str(payload.get("created_at")))

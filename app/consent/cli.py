@@ -1,0 +1,104 @@
+"""``flask consents ...``: prove the ledger (verify, checkpoint) and say how to check it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+from app import audit
+from app.consent import chain, checkpoints, signing
+from app.extensions import db
+
+consents_cli = AppGroup("consents", help="The consent ledger: verify, checkpoint, receipts.")
+
+
+def public_key_option(function: click.decorators.FC) -> click.decorators.FC:
+    return click.option(
+        "--public-key",
+        "public_key_file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default=None,
+        help="PEM public key to check with (default: the configured signing key's).",
+    )(function)
+
+
+def checking_key(public_key_file: Path | None) -> signing.Ed25519PublicKey:
+    if public_key_file is None:
+        return signing.public_key()
+    try:
+        return signing.load_public_key(public_key_file.read_text())
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--public-key") from exc
+
+
+@consents_cli.command("verify")
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A checkpoint file: the chain must still pass through the head it signed.",
+)
+@public_key_option
+def verify_command(checkpoint_file: Path | None, public_key_file: Path | None) -> None:
+    """Walk the hash chain; exit 1 naming the first record that does not match."""
+    expect = None
+    if checkpoint_file is not None:
+        try:
+            claims = checkpoints.read_checkpoint(
+                checkpoint_file.read_text(), checking_key(public_key_file)
+            )
+        except signing.SignatureInvalid as exc:
+            raise click.ClickException(f"the checkpoint is not genuine: {exc}") from exc
+        expect = (claims.sequence, claims.hash)
+    result = chain.verify(expect=expect)
+    if result.problem is not None:
+        problem = result.problem
+        who = f" ({problem.record_id})" if problem.record_id else ""
+        click.echo(
+            f"BROKEN at record {problem.sequence}{who}: {problem.reason}. "
+            f"{result.records} record(s) before it verify.",
+            err=True,
+        )
+        raise SystemExit(1)
+    click.echo(f"OK: {result.records} record(s) verify; head {result.head}")
+
+
+@consents_cli.command("checkpoint")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Write the signed checkpoint here (default: print it).",
+)
+def checkpoint_command(output: Path | None) -> None:
+    """Sign the chain head (Ed25519 JWS) to keep somewhere the ledger's owner can't change."""
+    result = chain.verify()
+    if result.problem is not None:
+        raise click.ClickException(
+            f"the chain does not verify (record {result.problem.sequence}: "
+            f"{result.problem.reason}); no checkpoint written"
+        )
+    checkpoint = checkpoints.write_checkpoint()
+    audit.record(
+        "cli",
+        "flask consents checkpoint",
+        "consents.checkpoint",
+        "consent_ledger",
+        str(checkpoint.sequence),
+        after={"sequence": checkpoint.sequence, "hash": checkpoint.hash},
+    )
+    db.session.commit()
+    if output is None:
+        click.echo(checkpoint.jws)
+    else:
+        output.write_text(checkpoint.jws + "\n")
+        click.echo(f"Checkpoint of record {checkpoint.sequence} ({checkpoint.hash}) -> {output}")
+
+
+@consents_cli.command("public-key")
+def public_key_command() -> None:
+    """Print the PEM public key that receipts and checkpoints are checked with."""
+    click.echo(signing.public_key_pem(), nl=False)
