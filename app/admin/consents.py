@@ -20,7 +20,7 @@ from app.admin.filter_forms import ConsentFilterForm
 from app.admin.guard import requires
 from app.admin.keyset import newest_first
 from app.admin.nav import section
-from app.consent import export
+from app.consent import chain, checkpoints, export
 from app.extensions import db
 from app.models import ConsentRecord
 
@@ -58,6 +58,8 @@ def _page(form: ConsentFilterForm, criteria: export.LedgerFilter | None) -> Resp
         customers=customers,
         params=criteria.as_params() if criteria is not None else {},
         item_keys=export.item_keys(),
+        head=chain.head(),
+        checkpoint=checkpoints.latest_checkpoint(),
     )
     return make_response(html, 200 if criteria is not None else 400)
 

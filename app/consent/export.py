@@ -17,12 +17,13 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
+from app.consent import ledger
 from app.extensions import db
 from app.journey.definitions import ConsentStep, current_journeys
 from app.models import ConsentRecord, Customer, JourneyVersion
 from app.queries import within_days
 
-DECISIONS = ("granted", "declined", "withdrawn")
+DECISIONS = ledger.DECISIONS
 BATCH_SIZE = 1000
 
 # The columns of both exports, in order.
@@ -39,6 +40,19 @@ COLUMNS = (
     "customer_external_id",
     "text",
     "text_sha256",
+    "expires_at",
+    "refers_to",
+    "collection_method",
+    "actor_type",
+    "controllers",
+    "purpose",
+    "data_categories",
+    "policy_url",
+    "policy_version",
+    "jurisdiction",
+    "sequence",
+    "prev_hash",
+    "record_hash",
 )
 
 # Cells a spreadsheet would read as a formula (OWASP "CSV injection"), tab and CR included.
@@ -127,6 +141,19 @@ def export_records(
         Customer.external_id,
         ConsentRecord.text,
         ConsentRecord.text_sha256,
+        ConsentRecord.expires_at,
+        ConsentRecord.refers_to,
+        ConsentRecord.collection_method,
+        ConsentRecord.actor_type,
+        ConsentRecord.controllers,
+        ConsentRecord.purpose,
+        ConsentRecord.data_categories,
+        ConsentRecord.policy_url,
+        ConsentRecord.policy_version,
+        ConsentRecord.jurisdiction,
+        ConsentRecord.sequence,
+        ConsentRecord.prev_hash,
+        ConsentRecord.record_hash,
     ]
     joined = select(*columns).join(Customer, Customer.id == ConsentRecord.customer_id)
     query = criteria.apply(joined.where(ConsentRecord.id <= upper)).order_by(ConsentRecord.id)
@@ -150,6 +177,20 @@ def export_records(
                 "customer_external_id": row.external_id,
                 "text": row.text,
                 "text_sha256": row.text_sha256,
+                "expires_at": row.expires_at.isoformat() if row.expires_at else None,
+                "refers_to": row.refers_to,
+                "collection_method": row.collection_method,
+                "actor_type": row.actor_type,
+                # Names only, so that a CSV cell stays readable; the API gives every detail.
+                "controllers": "; ".join(c.get("name") or "" for c in row.controllers),
+                "purpose": row.purpose,
+                "data_categories": "; ".join(row.data_categories),
+                "policy_url": row.policy_url,
+                "policy_version": row.policy_version,
+                "jurisdiction": row.jurisdiction,
+                "sequence": row.sequence,
+                "prev_hash": row.prev_hash,
+                "record_hash": row.record_hash,
             }
         if len(rows) < batch_size:
             return

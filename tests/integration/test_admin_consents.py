@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app.admin.keyset import PAGE_SIZE
+from app.consent import chain
 from app.consent.export import COLUMNS, LedgerFilter, export_records
 from app.extensions import db
 from app.models import AuditEntry, ConsentRecord, Customer, JourneyRun
@@ -146,6 +147,22 @@ def test_the_ledger_shows_the_exact_text_and_links_to_the_customer(
     assert '=HYPERLINK("https://evil.example")\n@SUM(A1)' in text
     assert "+44 20 7946 0000" in text
     assert re.search(r'<a href="/admin/customers/[0-9a-f-]{36}">=Risky Ltd</a>', text)
+
+
+def test_the_console_shows_the_chain_head_and_the_last_checkpoint(
+    app: Flask, viewer: FlaskClient, ledger: dict[str, str]
+) -> None:
+    with app.app_context():
+        head = chain.head()
+    text = viewer.get("/admin/consents").text
+    assert "Ledger chain head" in text
+    assert f"<dt>Records in the chain</dt><dd>{head.sequence}</dd>" in text
+    assert head.hash in text
+    assert "Last signed checkpoint</dt>\n    <dd>None yet</dd>" in text
+
+    assert app.test_cli_runner().invoke(args=["consents", "checkpoint"]).exit_code == 0
+    text = viewer.get("/admin/consents").text
+    assert f"<dd>Record {head.sequence}, <time" in text
 
 
 @pytest.mark.parametrize(
