@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from flask.cli import AppGroup
 
 from app import audit
-from app.consent import chain, checkpoints, signing
+from app.consent import chain, checkpoints, receipts, signing
 from app.extensions import db
 
 consents_cli = AppGroup("consents", help="The consent ledger: verify, checkpoint, receipts.")
@@ -102,3 +103,31 @@ def checkpoint_command(output: Path | None) -> None:
 def public_key_command() -> None:
     """Print the PEM public key that receipts and checkpoints are checked with."""
     click.echo(signing.public_key_pem(), nl=False)
+
+
+@consents_cli.command("verify-receipt")
+@click.argument("receipt_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@public_key_option
+def verify_receipt_command(receipt_file: Path, public_key_file: Path | None) -> None:
+    """Check a signed consent receipt (.jwt); exit 1 if it was altered or is not genuine.
+
+    With --public-key it works offline: it reads neither the database nor the signing key.
+    """
+    key = checking_key(public_key_file)
+    try:
+        token = receipt_file.read_bytes().decode("ascii")
+        claims = receipts.verify_receipt(token, key)
+    except UnicodeDecodeError:
+        _receipt_refused(receipt_file, "it is not a signed receipt (not ASCII text)")
+    except signing.SignatureInvalid as exc:
+        _receipt_refused(receipt_file, str(exc))
+    controllers = ", ".join(str(c.get("piiController")) for c in claims["piiControllers"])
+    click.echo(
+        f"OK: receipt {claims['consentReceiptID']} signed by {signing.key_id(key)}, "
+        f"consent given {receipts.format_time(claims['consentTimestamp'])} to {controllers}"
+    )
+
+
+def _receipt_refused(receipt_file: Path, reason: str) -> NoReturn:
+    click.echo(f"INVALID: {receipt_file.name}: {reason}", err=True)
+    raise SystemExit(1)

@@ -25,7 +25,7 @@ from werkzeug.wrappers import Response
 from app.connections import service as connections
 from app.connections.catalogue import Platform, get_platform, is_available
 from app.connections.oauth import provider_config
-from app.consent import ledger
+from app.consent import ledger, receipts
 from app.errors import render_error
 from app.extensions import db
 from app.journey import embed, engine, events, review
@@ -274,13 +274,16 @@ def _consent_step(run: JourneyRun, journey: Journey, step: Step) -> StepResponse
         )
         # Declining refuses every item, whatever was ticked before pressing it.
         granted = set() if form.declining else form.granted()
-        ledger.record_decisions(run, journey, step, granted, evidence)
+        records = ledger.record_decisions(run, journey, step, granted, evidence)
+        receipt = receipts.issue_receipt(run, records)
         if form.declining:
             engine.decline(run, step)
             db.session.commit()
             return redirect(url_for(".declined"), 303)
         following = engine.complete_step(run, journey, step, {"granted": sorted(form.granted())})
         db.session.commit()
+        if receipt is not None:
+            receipts.email_receipt(receipt)
         return _next(following)
     return _render(run, journey, step, _status(form), form=form, labels=ledger.labels())
 
