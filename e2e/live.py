@@ -30,13 +30,18 @@ class LiveServer:
             )
 
     def consent_records(self, customer_public_id: str) -> list[ConsentRecord]:
+        """The customer's decisions, oldest first: the "scoped" notes a linked connection
+        adds to each grant are left out."""
         with self.app.app_context():
             return list(
                 db.session.scalars(
                     select(ConsentRecord)
                     .join(Customer, ConsentRecord.customer_id == Customer.id)
-                    .where(Customer.public_id == customer_public_id)
-                    .order_by(ConsentRecord.id)
+                    .where(
+                        Customer.public_id == customer_public_id,
+                        ConsentRecord.decision != "scoped",
+                    )
+                    .order_by(ConsentRecord.sequence)
                 )
             )
 

@@ -132,17 +132,7 @@ def disconnect(connection: Connection, actor: str) -> bool | None:
     """
     if connection.status not in DISCONNECTABLE:
         return None
-    audit.record(
-        "user",
-        actor,
-        "connection.disconnect",
-        "connection",
-        connection.public_id,
-        {"status": connection.status},
-        {"status": "disconnected"},
-    )
-    # Commits the audit entry with the change.
-    return lifecycle.disconnect(connection)
+    return lifecycle.disconnect_audited(connection, "user", actor)
 
 
 def add_note(customer: Customer, body: str, author_id: int, actor: str) -> CustomerNote:

@@ -19,7 +19,7 @@ from app.api import schemas
 from app.api.pagination import Page, paginate
 from app.connections import lifecycle
 from app.connections.catalogue import get_platform, unavailable_reason
-from app.consent import ledger
+from app.consent import ledger, manage
 from app.extensions import db
 from app.journey.definitions import Journey, PlatformSelectStep, current_journeys, get_journey
 from app.links import journey_link
@@ -307,40 +307,26 @@ def get_connection(public_id: str) -> Connection:
 
 
 def withdraw_consent(record: ConsentRecord, api_key: ApiKey) -> ConsentRecord:
-    """Withdraw the consent item ``record`` belongs to, on the customer's behalf."""
-    withdrawn = ledger.withdraw(record)
-    if withdrawn is None:
+    """Withdraw the consent item ``record`` belongs to, on the customer's behalf.
+
+    A required item's withdrawal also disconnects the connections that depended on it.
+    """
+    actor = ledger.Actor(ACTOR, api_key.prefix, ledger.BY_API)
+    outcome = manage.withdraw(record, actor=actor)  # audited and committed
+    if outcome is None:
         raise Problem(
             "conflict",
             f"Consent item {record.item_key!r} is not granted at the moment: "
             "there is nothing to withdraw.",
         )
-    audit.record(
-        ACTOR,
-        api_key.prefix,
-        "consent.withdraw",
-        "consent",
-        record.public_id,
-        after={"withdrawal_id": withdrawn.public_id, "item": withdrawn.item_key},
-    )
-    db.session.commit()
-    return withdrawn
+    return outcome.record
 
 
 def disconnect_connection(connection: Connection, api_key: ApiKey) -> Connection:
     """Revoke at the platform and forget the tokens; disconnecting again changes nothing."""
     if connection.status == "disconnected":
         return connection
-    audit.record(
-        ACTOR,
-        api_key.prefix,
-        "connection.disconnect",
-        "connection",
-        connection.public_id,
-        before={"status": connection.status},
-        after={"status": "disconnected"},
-    )
-    lifecycle.disconnect(connection)  # commits, with the audit entry
+    lifecycle.disconnect_audited(connection, ACTOR, api_key.prefix)
     return connection
 
 

@@ -13,10 +13,11 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
+from app import audit
 from app.connections.oauth import ProviderError, provider_config, refresh_tokens, revoke_tokens
 from app.connections.vault import decrypt_json, encrypt_json, keys
 from app.extensions import db
-from app.models import Connection, OAuthFlow, utcnow
+from app.models import Connection, Customer, OAuthFlow, utcnow
 from app.webhooks import endpoints as webhook_endpoints
 from app.webhooks.outbox import connection_ids, emit
 
@@ -165,9 +166,32 @@ def disconnect(connection: Connection) -> bool:
     return revoked
 
 
+def disconnect_audited(
+    connection: Connection, actor_type: str, actor_id: str, because: str | None = None
+) -> bool:
+    """``disconnect`` at someone's request, with the audit entry committed alongside it.
+
+    ``because`` names what caused it (a consent record's public id), if not a direct ask.
+    Returns whether the provider confirmed the revocation.
+    """
+    after = {"status": "disconnected"}
+    if because:
+        after["because"] = because
+    audit.record(
+        actor_type,
+        actor_id,
+        "connection.disconnect",
+        "connection",
+        connection.public_id,
+        {"status": connection.status},
+        after,
+    )
+    return disconnect(connection)
+
+
 def rotate_encryption_key() -> int:
-    """Re-encrypt every stored secret (tokens, PKCE verifiers, webhook signing secrets)
-    with the first configured key; returns how many."""
+    """Re-encrypt every stored secret (tokens, PKCE verifiers, webhook signing secrets,
+    customers' data keys) with the first configured key; returns how many."""
     fernet = keys()
     count = 0
     for connection in db.session.scalars(select(Connection)):
@@ -181,7 +205,12 @@ def rotate_encryption_key() -> int:
             flow.code_verifier_ciphertext.encode()
         ).decode()
         count += 1
-    # Webhook signing secrets are kept with the same keys.
+    # Webhook signing secrets and customers' data keys are kept with the same keys.
     count += webhook_endpoints.rotate_encryption_key()
+    for customer in db.session.scalars(select(Customer)):
+        if customer.data_key_ciphertext:
+            rotated = fernet.rotate(customer.data_key_ciphertext.encode())
+            customer.data_key_ciphertext = rotated.decode()
+            count += 1
     db.session.commit()
     return count

@@ -140,8 +140,9 @@ def test_the_encryption_key_can_be_rotated(app: Flask, linked: int) -> None:
     new_key = Fernet.generate_key().decode()
     app.config["TOKEN_ENCRYPTION_KEY"] = f"{new_key},{old_key}"
     result = app.test_cli_runner().invoke(args=["tokens", "rotate-key"])
-    # The connection's tokens and the PKCE verifier of the flow that linked it.
-    assert "Re-encrypted 2 secret(s)" in result.output
+    # The connection's tokens, the PKCE verifier of the flow that linked it, and the
+    # customer's data key (their consent records' personal details).
+    assert "Re-encrypted 3 secret(s)" in result.output
     app.config["TOKEN_ENCRYPTION_KEY"] = new_key  # the old key can now be dropped
     assert _token(app, _connection(app, linked)) == token
 
