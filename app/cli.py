@@ -20,7 +20,14 @@ from app.connections.catalogue import PLATFORMS, credentials, unavailable_reason
 from app.connections.lifecycle import disconnect, refresh_due, rotate_encryption_key
 from app.connections.oauth import redirect_uri
 from app.consent.cli import consents_cli
-from app.customers import create_customer, export_customer, find_by_external_id
+from app.consent.expiry import expire_command
+from app.customers import (
+    create_customer,
+    erase_customer,
+    export_customer,
+    find_by_external_id,
+    find_by_public_id,
+)
 from app.extensions import db
 from app.journey.definitions import (
     JourneyDefinitionError,
@@ -31,6 +38,7 @@ from app.journey.definitions import (
     load_journey,
 )
 from app.journey.publishing import latest_published
+from app.journey.retention import purge_abandoned_command
 from app.journey.versions import summaries
 from app.links import journey_link
 from app.models import Connection, Customer
@@ -131,6 +139,9 @@ def export_command(journey_id: str, to_stdout: bool) -> None:
     click.echo(f"{path}: written (version {(published.version or '')[:12]})")
 
 
+journeys_cli.add_command(purge_abandoned_command)
+
+
 @journeys_cli.command("schema")
 def schema_command() -> None:
     """Print the JSON Schema of the journey format, for editor completion."""
@@ -194,8 +205,9 @@ customers_cli = AppGroup("customers", help="What is held about a customer.")
     help="Write to this file (default: standard output).",
 )
 def export_customer_command(external_id: str, output: Path | None) -> None:
-    """Everything held about a customer, as JSON (an access request). No tokens."""
-    customer = find_by_external_id(external_id)
+    """Everything held about a customer, as JSON (an access request). No tokens.
+    EXTERNAL_ID may also be the customer's Onramp id (an erased customer has no other)."""
+    customer = find_by_external_id(external_id) or find_by_public_id(external_id)
     if customer is None:
         raise click.ClickException(f"No customer with external id {external_id!r}.")
     document = json.dumps(export_customer(customer), indent=2, ensure_ascii=False)
@@ -207,6 +219,33 @@ def export_customer_command(external_id: str, output: Path | None) -> None:
         output.write_text(document + "\n", encoding="utf-8")
         output.chmod(0o600)
         click.echo(f"Wrote everything held about {external_id} to {output}.", err=True)
+
+
+@customers_cli.command("erase")
+@click.argument("external_id")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def erase_customer_command(external_id: str, yes: bool) -> None:
+    """Erase a customer's personal data and tokens (right to erasure); the consent
+    ledger stays provable. EXTERNAL_ID may also be the customer's Onramp id."""
+    customer = find_by_external_id(external_id) or find_by_public_id(external_id)
+    if customer is None:
+        raise click.ClickException(
+            f"No customer with external id {external_id!r} (an erased customer has none;"
+            " give their Onramp id instead)."
+        )
+    if customer.erased_at is not None:
+        click.echo(f"Customer {customer.public_id} was already erased; erasing again.")
+    elif not yes:
+        click.confirm(
+            f"Erase {external_id}: revoke their connections and delete their personal data"
+            " for good?",
+            abort=True,
+        )
+    counts = erase_customer(customer, "flask customers erase")
+    click.echo(
+        f"Erased customer {customer.public_id}: {counts['connections']} connection(s)"
+        f" disconnected, {counts['notes']} note(s) deleted. The consent ledger is kept."
+    )
 
 
 connections_cli = AppGroup("connections", help="Look after linked connections.")
@@ -293,4 +332,5 @@ def init_cli(app: Flask) -> None:
     app.cli.add_command(platforms_command)
     app.cli.add_command(webhooks_cli)
     app.cli.add_command(api_keys_cli)
+    consents_cli.add_command(expire_command)
     app.cli.add_command(consents_cli)

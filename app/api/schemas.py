@@ -24,7 +24,7 @@ DEFAULT_PAGE_SIZE = 50
 MIN_LINK_SECONDS = 60
 
 EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
-RunStatus = Literal["active", "declined", "completed"]
+RunStatus = Literal["active", "declined", "completed", "purged"]
 Decision = Literal["granted", "declined", "withdrawn", "reconfirmed", "expired", "scoped"]
 ConnectionStatus = Literal["pending", "linked", "failed", "deauthorized", "disconnected"]
 

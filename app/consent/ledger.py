@@ -113,11 +113,17 @@ def run_scope(run_id: int) -> dict[str, Any] | None:
 
 
 def connection_scope(connection: Connection) -> dict[str, Any]:
+    """What a connection covers. The organisation's name may name a person (a sole
+    trader): it is kept encrypted with the customer's key, so erasure makes it unreadable."""
+    customer = db.session.get(Customer, connection.customer_id)
+    name = connection.org_name
     return {
         "connection_id": connection.public_id,
         "platform": connection.platform,
         "organisation_id": connection.org_id,
-        "organisation_name": connection.org_name,
+        "organisation_name_ciphertext": (
+            encrypt_for(customer, name) if name and customer is not None else None
+        ),
         "scopes": (connection.scopes or "").split(),
     }
 

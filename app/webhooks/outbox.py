@@ -27,6 +27,7 @@ EVENT_TYPES = (
     "consent.declined",
     "consent.withdrawn",
     "consent.reconfirmed",
+    "consent.expiring",
     "consent.expired",
     "connection.linked",
     "connection.failed",

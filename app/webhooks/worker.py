@@ -1,4 +1,5 @@
-"""The delivery worker's loop: deliver what is due, look for abandoned journeys, wait, repeat.
+"""The delivery worker's loop: deliver what is due, look for abandoned journeys, lapsing
+consents and runs past retention, wait, repeat.
 
 Run it with ``flask webhooks deliver`` (gunicorn starts one alongside the app, see
 ``app/gunicorn_conf.py``). Any number may run at once: deliveries are claimed with a lease.
@@ -17,8 +18,10 @@ from types import FrameType
 
 from flask import current_app
 
+from app.consent import expiry
 from app.extensions import db
 from app.journey.idle import mark_abandoned
+from app.journey.retention import purge_abandoned
 from app.webhooks.delivery import deliver_due
 
 log = logging.getLogger(__name__)
@@ -43,6 +46,9 @@ def run(worker_id: str, stop: threading.Event, *, once: bool = False) -> int:
             if last_abandon_check is None or now - last_abandon_check >= ABANDON_CHECK_SECONDS:
                 last_abandon_check = now
                 mark_abandoned()
+                # Neither do consents lapsing nor retention; and this way they need no cron.
+                expiry.run_due()
+                purge_abandoned()
             made = deliver_due(worker_id, stop.is_set)
         except Exception:
             db.session.rollback()

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from app.connections import lifecycle
 from app.connections.vault import decrypt_json
-from app.consent import ledger
+from app.consent import expiry, ledger
 from app.customers import create_customer
 from app.extensions import db
 from app.journey import idle
@@ -103,6 +103,8 @@ def test_the_receiver_gets_every_event_type_signed(
     _connect(connecting, live_sandbox, "deny")
     _connect(connecting, live_sandbox, "approve")
     with app.app_context():
+        # Both grants come within their reminder window.
+        assert expiry.send_reminders(now=utcnow() + timedelta(days=80)) == 2
         # The business withdraws a consent on the customer's behalf.
         granted = db.session.scalars(
             select(ConsentRecord).where(ConsentRecord.decision == "granted")
