@@ -154,7 +154,9 @@ class ConsentRecord(db.Model):  # type: ignore[name-defined,misc]
     policy_url: Mapped[str | None] = mapped_column(String(2000))
     policy_version: Mapped[str] = mapped_column(String(64))
     jurisdiction: Mapped[str] = mapped_column(String(20))
-    # {"platform", "organisation_id", "organisation_name", "scopes"}, once it is known.
+    # {"connections": [{"connection_id", "platform", "organisation_id",
+    # "organisation_name_ciphertext" (under the customer's key: it may name a person),
+    # "scopes"}]}, once known.
     scope: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # The person acting, their IP address and browser, encrypted with the customer's own
     # data key: erasure makes them unreadable while the chain still verifies.

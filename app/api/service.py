@@ -170,7 +170,7 @@ def present_consents(records: list[ConsentRecord]) -> list[schemas.Consent]:
             policy_url=r.policy_url,
             policy_version=r.policy_version,
             jurisdiction=r.jurisdiction,
-            scope=r.scope,
+            scope=ledger.readable_scope(r, customers[r.customer_id]),
             sequence=r.sequence,
             record_hash=r.record_hash,
         )

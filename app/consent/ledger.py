@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.consent import chain
-from app.consent.personal import encrypt_for
+from app.consent.personal import decrypt_text_or_none, encrypt_for
 from app.extensions import db
 from app.journey.definitions import ConsentItem, ConsentStep, Journey
 from app.models import Connection, ConsentRecord, Customer, JourneyRun, utcnow
@@ -126,6 +126,22 @@ def connection_scope(connection: Connection) -> dict[str, Any]:
         ),
         "scopes": (connection.scopes or "").split(),
     }
+
+
+def readable_scope(record: ConsentRecord, customer: Customer) -> dict[str, Any] | None:
+    """A record's scope as people read it: each organisation's name decrypted with the
+    customer's key (None once the customer is erased)."""
+    if record.scope is None:
+        return None
+    connections = []
+    for entry in record.scope.get("connections", []):
+        readable = {k: v for k, v in entry.items() if k != "organisation_name_ciphertext"}
+        ciphertext = entry.get("organisation_name_ciphertext")
+        readable["organisation_name"] = (
+            decrypt_text_or_none(customer, ciphertext) if ciphertext else None
+        )
+        connections.append(readable)
+    return {**record.scope, "connections": connections}
 
 
 def _personal(customer: Customer, evidence: Evidence) -> str:

@@ -41,14 +41,20 @@ def decrypt_text_for(customer: Customer, ciphertext: str) -> str:
         raise KeyDestroyed(customer.public_id) from exc
 
 
-def decrypt_for(customer: Customer, ciphertext: str | None) -> dict[str, Any] | None:
-    """The personal details, or None when there are none or the key is gone."""
-    if ciphertext is None:
-        return None
+def decrypt_text_or_none(customer: Customer, ciphertext: str) -> str | None:
+    """The plain text, or None once the customer's key is destroyed."""
     try:
-        value: dict[str, Any] = json.loads(decrypt_text_for(customer, ciphertext))
+        return decrypt_text_for(customer, ciphertext)
     except KeyDestroyed:
         return None
+
+
+def decrypt_for(customer: Customer, ciphertext: str | None) -> dict[str, Any] | None:
+    """The personal details, or None when there are none or the key is gone."""
+    text = decrypt_text_or_none(customer, ciphertext) if ciphertext is not None else None
+    if text is None:
+        return None
+    value: dict[str, Any] = json.loads(text)
     return value
 
 

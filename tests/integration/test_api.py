@@ -127,6 +127,7 @@ def test_from_a_new_key_to_a_linked_connection_and_back(
         [covered] = note["scope"]["connections"]
         assert covered["connection_id"] == connection["id"]
         assert covered["organisation_id"] == ORGANISATIONS[1].id
+        assert covered["organisation_name"] == ORGANISATIONS[1].name
     assert connection["status"] == "linked"
     assert connection["organisation_id"] == ORGANISATIONS[1].id
     assert connection["run_id"] == run["id"]
