@@ -42,6 +42,7 @@ from app.journey.retention import purge_abandoned_command
 from app.journey.versions import summaries
 from app.links import journey_link
 from app.models import Connection, Customer
+from app.uat import uat_cli
 from app.urls import public_url
 from app.webhooks.cli import webhooks_cli
 
@@ -332,5 +333,6 @@ def init_cli(app: Flask) -> None:
     app.cli.add_command(platforms_command)
     app.cli.add_command(webhooks_cli)
     app.cli.add_command(api_keys_cli)
+    app.cli.add_command(uat_cli)
     consents_cli.add_command(expire_command)
     app.cli.add_command(consents_cli)

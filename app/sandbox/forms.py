@@ -1,10 +1,19 @@
-"""The sandbox's forms: signing in as the test user and answering the consent screen."""
+"""The sandbox's forms: signing in as the test user, answering the consent screen and
+revoking an app's access on the Connected apps page."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, RadioField, SelectChoice, SubmitField
-from wtforms.validators import DataRequired, InputRequired, ValidationError
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    SubmitField,
+)
+from wtforms.validators import AnyOf, DataRequired, InputRequired, ValidationError
 
 from app.sandbox.data import ORGANISATIONS, check_login
 
@@ -37,6 +46,8 @@ class ConsentForm(FlaskForm):
         choices=[SelectChoice(org.id, org.name) for org in ORGANISATIONS],
         validators=[InputRequired(message="Choose the organisation to connect")],
     )
+    # Scripting for testers: a slow platform, without changing any configuration.
+    slow = BooleanField("Answer slowly")
     approve = SubmitField("Approve")
     deny = SubmitField("Deny")
     simulate_error = SubmitField("Simulate an error")
@@ -44,3 +55,14 @@ class ConsentForm(FlaskForm):
 
 class SignOutForm(FlaskForm):
     sign_out = SubmitField("Sign out of the sandbox")
+
+
+class RevokeForm(FlaskForm):
+    """One per organisation on the Connected apps page; the button names the organisation."""
+
+    organisation = HiddenField(
+        validators=[
+            InputRequired(message="Choose the organisation whose access to revoke"),
+            AnyOf([org.id for org in ORGANISATIONS], message="No such organisation"),
+        ]
+    )

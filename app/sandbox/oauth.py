@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, ClassVar
@@ -38,6 +39,11 @@ ACCESS_TOKEN_LIFETIME = 1800
 # RFC 6749 §4.1.2 recommends at most ten minutes.
 CODE_LIFETIME = timedelta(minutes=5)
 CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+# "Answer slowly" on the consent screen: how long the code exchange then waits
+# (SANDBOX_SLOW_SECONDS), and a ceiling on what a client may ask for in a query.
+DEFAULT_SLOW_SECONDS = 3.0
+MAX_SLOW_SECONDS = 30.0
+SLOW_QUIRK = "sandbox_slow_seconds"
 GRANT_TYPES = ["authorization_code", "refresh_token"]
 
 
@@ -85,10 +91,12 @@ class SandboxClient(ClientMixin):
 
 @dataclass(frozen=True)
 class Grantee:
-    """Authlib's "user": who approved, and the organisation they chose."""
+    """Authlib's "user": who approved, the organisation they chose and, when the
+    tester asked the sandbox to answer slowly, how long the code exchange waits."""
 
     email: str
     organisation_id: str
+    slow_seconds: float = 0.0
 
 
 def registered_client() -> SandboxClient:
@@ -116,9 +124,29 @@ def quirks_of(parameters: dict[str, Any]) -> dict[str, str]:
 
     ``sandbox_org_param`` (and ``sandbox_org_name_param``): name the organisation on the
     redirect back, as QuickBooks does with ``realmId``; ``sandbox_token_field``: name it
-    in the token response, as Wave does.
+    in the token response, as Wave does; ``sandbox_slow_seconds``: wait that long before
+    answering the code exchange (the consent screen's "Answer slowly" sets it too).
     """
     return {k: str(v) for k, v in parameters.items() if k.startswith("sandbox_")}
+
+
+def slow_seconds() -> float:
+    """How long "Answer slowly" makes the code exchange wait (SANDBOX_SLOW_SECONDS)."""
+    return _bounded(current_app.config.get("SANDBOX_SLOW_SECONDS", DEFAULT_SLOW_SECONDS))
+
+
+def exchange_delay(quirks: dict[str, str] | None) -> float:
+    """The wait a code's quirks ask of its exchange: none unless asked, never over the ceiling."""
+    return _bounded((quirks or {}).get(SLOW_QUIRK, 0))
+
+
+def _bounded(value: object) -> float:
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0.0
+    # NaN fails both comparisons, so it ends up as no wait at all.
+    return min(seconds, MAX_SLOW_SECONDS) if seconds > 0 else 0.0
 
 
 def save_token(token: dict[str, Any], request: OAuth2Request) -> None:
@@ -165,6 +193,9 @@ class SandboxAuthorizationCodeGrant(AuthorizationCodeGrant):
 
     def save_authorization_code(self, code: str, request: OAuth2Request) -> None:
         grantee: Grantee = request.user
+        quirks = quirks_of(request.payload.data)
+        if grantee.slow_seconds:
+            quirks[SLOW_QUIRK] = str(grantee.slow_seconds)
         db.session.add(
             SandboxAuthorizationCode(
                 code=code,
@@ -176,10 +207,17 @@ class SandboxAuthorizationCodeGrant(AuthorizationCodeGrant):
                 user_email=grantee.email,
                 organisation_id=grantee.organisation_id,
                 expires_at=utcnow() + CODE_LIFETIME,
-                quirks=quirks_of(request.payload.data) or None,
+                quirks=quirks or None,
             )
         )
         db.session.commit()
+
+    def create_token_response(self) -> tuple[int, Any, list[tuple[str, str]]]:
+        # A slow platform: the tester asked for it when approving (see exchange_delay).
+        delay = exchange_delay(self.request.authorization_code.quirks)
+        if delay:
+            time.sleep(delay)
+        return super().create_token_response()  # type: ignore[no-any-return]
 
     def query_authorization_code(
         self, code: str, client: SandboxClient

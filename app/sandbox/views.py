@@ -1,4 +1,5 @@
-"""The sandbox's pages and endpoints: authorize, token, revoke, metadata and the API."""
+"""The sandbox's pages and endpoints: authorize, token, revoke, metadata, the API and
+the Connected apps page."""
 
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ from flask import (
     render_template,
     request,
     session,
+    url_for,
 )
 from flask.typing import ResponseReturnValue
 
+from app.sandbox import grants
 from app.sandbox.data import (
     ORGANISATIONS,
     SANDBOX_LOGIN_EMAIL,
@@ -27,15 +30,24 @@ from app.sandbox.data import (
     SCOPES,
     find_organisation,
 )
-from app.sandbox.forms import ConsentForm, SignInForm, SignOutForm
+from app.sandbox.forms import ConsentForm, RevokeForm, SignInForm, SignOutForm
 from app.sandbox.models import SandboxToken
-from app.sandbox.oauth import Grantee, issuer, quirks_of, require_token, server_metadata
+from app.sandbox.oauth import (
+    Grantee,
+    issuer,
+    quirks_of,
+    registered_client,
+    require_token,
+    server_metadata,
+    slow_seconds,
+)
 from app.security import allow_form_action
 
 bp = Blueprint("sandbox", __name__)
 
-# The sandbox's own key in the shared Flask session: Onramp never reads it.
+# The sandbox's own keys in the shared Flask session: Onramp never reads them.
 SESSION_KEY = "sandbox_user"
+REVOKED_KEY = "sandbox_revoked"
 
 
 def _server() -> AuthorizationServer:
@@ -70,7 +82,7 @@ def authorize() -> ResponseReturnValue:
     return _consent(server, grant, email)
 
 
-def _sign_in() -> ResponseReturnValue:
+def _sign_in(lede: str | None = None) -> ResponseReturnValue:
     form = SignInForm()
     # A consent form posted after the session ended is not a failed sign-in.
     if form.sign_in.data and form.validate_on_submit():
@@ -82,6 +94,7 @@ def _sign_in() -> ResponseReturnValue:
         action=_this_request(),
         login_email=SANDBOX_LOGIN_EMAIL,
         login_password=SANDBOX_LOGIN_PASSWORD,
+        lede=lede,
     )
 
 
@@ -100,7 +113,11 @@ def _consent(
         )
         return _redirect_with_error(simulated)
     if form.approve.data and form.validate():
-        grantee = Grantee(email=email, organisation_id=form.organisation.data)
+        grantee = Grantee(
+            email=email,
+            organisation_id=form.organisation.data,
+            slow_seconds=slow_seconds() if form.slow.data else 0.0,
+        )
         response = server.create_authorization_response(grant=grant, grant_user=grantee)
         return _name_organisation_on_redirect(response, grant, form.organisation.data)
 
@@ -115,6 +132,7 @@ def _consent(
         scopes=[SCOPES[s] for s in grant.request.scope.split() if s in SCOPES],
         email=email,
         action=_this_request(),
+        slow_seconds=f"{slow_seconds():g}",
     )
 
 
@@ -150,6 +168,39 @@ def _redirect_with_error(error: OAuth2Error) -> ResponseReturnValue:
 def _this_request() -> str:
     """This authorization request's own path and query, to post back to."""
     return request.full_path
+
+
+@bp.route("/connections", methods=["GET", "POST"])
+def connections() -> ResponseReturnValue:
+    """Connected apps: the organisations the test user let Onramp read, each revocable.
+
+    Revoking here is how a tester makes Onramp's next refresh fail, as it would after
+    a customer removed the app in their accounting platform.
+    """
+    email = session.get(SESSION_KEY)
+    if email is None:
+        return _sign_in("Sign in to see the apps you have connected and revoke their access.")
+    if SignOutForm().sign_out.data:
+        session.pop(SESSION_KEY, None)
+        return redirect(url_for(".connections"), 303)
+    form = RevokeForm()
+    if form.validate_on_submit():
+        revoked = grants.revoke(email, form.organisation.data)
+        if revoked is not None:
+            session[REVOKED_KEY] = revoked.name
+        return redirect(url_for(".connections"), 303)
+    if request.method == "POST":
+        return redirect(url_for(".connections"), 303)  # nothing to do: a tampered form
+    return render_template(
+        "sandbox/connections.html",
+        grants=grants.granted(email),
+        client=registered_client(),
+        scopes=SCOPES,
+        revoked=session.pop(REVOKED_KEY, None),
+        revoke_form=RevokeForm(formdata=None),
+        sign_out_form=SignOutForm(formdata=None),
+        email=email,
+    )
 
 
 @bp.post("/token")

@@ -1,0 +1,149 @@
+"""``flask uat reset|key``: the server side of the UAT suite (e2e/).
+
+UAT runs create their customers through the API with external ids starting ``uat-``
+(each run namespaces its own, ``uat-<run id>-...``) and may register webhook
+endpoints described "uat ...". ``reset`` clears what older runs left: customers are
+erased, never deleted, because their consent records must stay and still verify.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import func, or_, select
+
+from app import audit
+from app.api import keys
+from app.customers import erase_customer
+from app.extensions import db
+from app.models import Customer, WebhookEndpoint, utcnow
+from app.webhooks.endpoints import remove_endpoint
+
+CUSTOMER_PREFIX = "uat-"
+ENDPOINT_PREFIX = "uat"
+ACTOR = "flask uat reset"
+UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_DURATION = re.compile(r"(\d+)\s*([mhdw])")
+
+
+def parse_duration(text: str) -> timedelta:
+    """``30m``, ``12h``, ``1d`` or ``2w`` as a timedelta; ValueError for anything else."""
+    match = _DURATION.fullmatch(text.strip().lower())
+    if match is None or int(match.group(1)) == 0:
+        raise ValueError(f"{text!r} is not a duration like 30m, 12h, 1d or 7d")
+    return timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
+
+
+@dataclass
+class Leftovers:
+    """What UAT runs created before a cutoff and a reset clears."""
+
+    customers: list[Customer] = field(default_factory=list)
+    endpoints: list[WebhookEndpoint] = field(default_factory=list)
+
+
+def leftovers(cutoff: datetime) -> Leftovers:
+    """UAT customers not yet erased and UAT endpoints not yet removed, created before ``cutoff``."""
+    customers = db.session.scalars(
+        select(Customer)
+        .where(
+            Customer.external_id.startswith(CUSTOMER_PREFIX, autoescape=True),
+            Customer.created_at < cutoff,
+        )
+        .order_by(Customer.created_at, Customer.id)
+    )
+    endpoints = db.session.scalars(
+        select(WebhookEndpoint)
+        .where(
+            func.lower(WebhookEndpoint.description).startswith(ENDPOINT_PREFIX, autoescape=True),
+            WebhookEndpoint.created_at < cutoff,
+            # Already removed ones stay as history (their deliveries are kept).
+            or_(
+                WebhookEndpoint.status != "disabled",
+                WebhookEndpoint.disabled_reason.is_(None),
+                WebhookEndpoint.disabled_reason != "removed",
+            ),
+        )
+        .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
+    )
+    return Leftovers(list(customers), list(endpoints))
+
+
+def reset(cutoff: datetime, older_than: str) -> dict[str, int]:
+    """Remove the UAT endpoints and erase the UAT customers created before ``cutoff``.
+
+    Erasure keeps the consent ledger provable (app/customers.py). One summary entry
+    goes to the audit trail when anything was cleared; a run with nothing to do
+    leaves no trace, so cron can run it as often as it likes.
+    """
+    found = leftovers(cutoff)
+    cancelled = sum(remove_endpoint(endpoint) for endpoint in found.endpoints)
+    db.session.commit()
+    for customer in found.customers:
+        erase_customer(customer, ACTOR)  # commits, with its own audit entry
+    counts = {
+        "customers_erased": len(found.customers),
+        "endpoints_removed": len(found.endpoints),
+        "deliveries_cancelled": cancelled,
+    }
+    if found.customers or found.endpoints:
+        audit.record("cli", ACTOR, "uat.reset", after={"older_than": older_than, **counts})
+        db.session.commit()
+    return counts
+
+
+uat_cli = AppGroup("uat", help="Support the UAT suite (e2e/): its API key and clearing its data.")
+
+
+@uat_cli.command("reset")
+@click.option(
+    "--older-than",
+    "older_than",
+    required=True,
+    help="Clear what UAT runs created longer ago than this: 30m, 12h, 1d, 7d.",
+)
+@click.option("--dry-run", is_flag=True, help="List what would be cleared; change nothing.")
+def reset_command(older_than: str, dry_run: bool) -> None:
+    """Erase customers whose external id starts "uat-" and remove webhook endpoints whose
+    description starts "uat", created longer ago than --older-than. Safe to run from cron."""
+    try:
+        cutoff = utcnow() - parse_duration(older_than)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--older-than") from exc
+    before = cutoff.isoformat(timespec="seconds")
+    if dry_run:
+        found = leftovers(cutoff)
+        for customer in found.customers:
+            click.echo(f"customer {customer.public_id}  {customer.external_id}")
+        for endpoint in found.endpoints:
+            click.echo(f"endpoint {endpoint.public_id}  {endpoint.url}  {endpoint.description}")
+        click.echo(
+            f"Dry run: would erase {len(found.customers)} customer(s) and remove "
+            f"{len(found.endpoints)} webhook endpoint(s) created before {before}."
+        )
+        return
+    counts = reset(cutoff, older_than.strip())
+    click.echo(
+        f"Erased {counts['customers_erased']} customer(s) and removed "
+        f"{counts['endpoints_removed']} webhook endpoint(s) created before {before}. "
+        "Consent records are kept."
+    )
+
+
+@uat_cli.command("key")
+@click.option("--name", default="uat", show_default=True, help="What the key is called in lists.")
+def key_command(name: str) -> None:
+    """Create an API key with the read and write scopes and print it as an export line."""
+    if not name.strip():
+        raise click.BadParameter("give the key a name", param_hint="--name")
+    api_key, key = keys.create_key(name, ["read", "write"], actor=("cli", "flask uat key"))
+    click.echo(f"ONRAMP_UAT_API_KEY={key}")
+    click.echo(
+        f"Created {api_key.prefix} ({api_key.scopes}). Store the key now: it cannot be "
+        f"shown again. Revoke it with `flask api-keys revoke {api_key.prefix}`.",
+        err=True,
+    )
