@@ -12,7 +12,7 @@ CHROMIUM ?= /usr/bin/chromium
 export HOST PORT
 export ONRAMP_PUBLIC_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: install run test test-sqlite test-postgres chromium lint format migrate bench clean
+.PHONY: install run test test-sqlite test-postgres uat chromium lint format migrate bench clean
 
 install: $(VENV)/.synced static/vendor/.copied app/translations/.compiled
 
@@ -63,17 +63,34 @@ chromium:
 		fi; \
 	fi
 
+# Unit, integration and the project's own browser tests, on SQLite then PostgreSQL; then the
+# UAT catalogue once, in parallel, against a server it starts itself (make uat).
 test: install chromium
 	$(MAKE) --no-print-directory test-sqlite
 	@if [ -n "$$TEST_DATABASE_URL" ]; then $(MAKE) --no-print-directory test-postgres; fi
+	$(MAKE) --no-print-directory uat
 
 test-sqlite:
 	@echo "== tests on SQLite"
-	env -u TEST_DATABASE_URL $(BIN)/pytest
+	env -u TEST_DATABASE_URL $(BIN)/pytest --ignore=e2e/uat
 
 test-postgres:
 	@echo "== tests on $$(echo $$TEST_DATABASE_URL | sed 's|//[^@]*@|//|')"
-	$(BIN)/pytest
+	$(BIN)/pytest --ignore=e2e/uat
+
+# The UAT scenarios (e2e/uat, see e2e/README.md). `make uat BASE_URL=https://uat.example.com`
+# (with ONRAMP_UAT_API_KEY set) runs them against that environment; without BASE_URL the
+# suite starts its own server. The HTML report, traces and videos land in test-results/.
+BASE_URL ?=
+UAT_WORKERS ?= 2
+# Videos need Playwright's own ffmpeg (`playwright install ffmpeg`); without it, none.
+UAT_VIDEO ?= $(if $(wildcard $(HOME)/.cache/ms-playwright/ffmpeg-*/ffmpeg-linux),retain-on-failure,off)
+uat: install chromium
+	@echo "== UAT scenarios against $(if $(BASE_URL),$(BASE_URL),a server of their own)"
+	$(BIN)/pytest e2e/uat -p no:cacheprovider -n $(UAT_WORKERS) \
+		$(if $(BASE_URL),--base-url $(BASE_URL)) \
+		--tracing retain-on-failure --screenshot only-on-failure --video $(UAT_VIDEO) \
+		--output test-results/artifacts --html=test-results/uat-report.html --self-contained-html
 
 bench: install
 	$(BIN)/python bench/journey_steps.py

@@ -47,11 +47,19 @@ CHROMIUM_ARGS = [
 ]
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
     for item in items:
         if here in item.path.parents:
             item.add_marker(pytest.mark.e2e)
+    # Against another environment (--base-url) only the UAT scenarios (e2e/uat) apply:
+    # the others start their own server and read its database.
+    if config.getoption("base_url", None):
+        uat = here / "uat"
+        local_only = [i for i in items if here in i.path.parents and uat not in i.path.parents]
+        if local_only:
+            config.hook.pytest_deselected(items=local_only)
+            items[:] = [i for i in items if i not in local_only]
 
 
 def _free_port() -> int:
@@ -67,15 +75,18 @@ def _database_url(tmp_dir: Path) -> str:
     base = os.environ.get("TEST_DATABASE_URL")
     if not base:
         return f"sqlite:///{tmp_dir / 'e2e.db'}"
+    # pytest-xdist's workers (the UAT suite's -n 2) each start a server: a schema each.
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    schema = f"{E2E_SCHEMA}_{worker}" if worker else E2E_SCHEMA
     engine = create_engine(normalise_database_url(base))
     try:
         with engine.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA IF EXISTS {E2E_SCHEMA} CASCADE"))
-            conn.execute(text(f"CREATE SCHEMA {E2E_SCHEMA}"))
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
     finally:
         engine.dispose()
     separator = "&" if "?" in base else "?"
-    return f"{base}{separator}options=-csearch_path%3D{E2E_SCHEMA}"
+    return f"{base}{separator}options=-csearch_path%3D{schema}"
 
 
 @pytest.fixture(scope="session")

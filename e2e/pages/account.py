@@ -1,0 +1,48 @@
+"""UAT page objects for the customer's own page, "Your connections and consents" (/my)."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Locator
+
+from e2e.pages.base import UatPage, titled
+from e2e.pages.journey import SANDBOX
+
+
+class AccountOverview(UatPage):
+    titles = titled("Your connections and consents")
+
+    def consent(self, category: str) -> Locator:
+        """One consent as it stands: its heading names it."""
+        return self.main.get_by_role("listitem").filter(
+            has=self.page.get_by_role("heading", name=category)
+        )
+
+    def connection(self, platform: str = SANDBOX) -> Locator:
+        return self.main.get_by_role("listitem").filter(
+            has=self.page.get_by_role("heading", name=platform)
+        )
+
+    def withdraw(self, category: str) -> ConfirmWithdrawal:
+        self.main.get_by_role("link", name=f"Withdraw {category}", exact=True).click()
+        return ConfirmWithdrawal(self.page, self.lang)
+
+    def disconnect(self, platform: str, organisation: str) -> ConfirmDisconnection:
+        name = f"Disconnect {platform} ({organisation})"
+        self.main.get_by_role("link", name=name, exact=True).click()
+        return ConfirmDisconnection(self.page, self.lang)
+
+
+class ConfirmWithdrawal(UatPage):
+    titles = titled("Withdraw your consent?")
+
+    def confirm(self) -> AccountOverview:
+        self.main.get_by_role("button", name="Withdraw consent").click()
+        return AccountOverview(self.page, self.lang)
+
+
+class ConfirmDisconnection(UatPage):
+    titles = titled(f"Disconnect {SANDBOX}?")
+
+    def confirm(self) -> AccountOverview:
+        self.main.get_by_role("button", name="Disconnect").click()
+        return AccountOverview(self.page, self.lang)

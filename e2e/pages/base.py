@@ -1,0 +1,133 @@
+"""What every UAT page object does when it is created: wait for its page, then check it.
+
+A page object is scoped to the page's landmarks (``main``, ``banner``), finds things by
+role and label only, and never asserts: scenarios do, with ``expect``. On creation it
+waits until the browser shows its page (its level-1 heading), and runs axe-core on it,
+so every page of every scenario is checked for WCAG 2.2 AA without anyone remembering
+to. Both failures name what went wrong in words a tester can act on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import ClassVar, Self, TypeVar
+
+import pytest
+from playwright.sync_api import BrowserContext, Locator, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from e2e.accessibility import assert_accessible
+
+# How long a page may take to arrive after a click (the provider's redirects included).
+ARRIVAL_TIMEOUT_MS = 15_000
+
+# Contexts made with JavaScript turned off (see :func:`without_javascript`).
+_NO_SCRIPT_FLAG = "_onramp_uat_no_script"
+
+PageT = TypeVar("PageT", bound="UatPage")
+
+
+def without_javascript(context: BrowserContext) -> BrowserContext:
+    """Mark a context made with ``java_script_enabled=False``: axe must run elsewhere.
+
+    axe-core needs timers, which a page without JavaScript never fires, so its pages
+    are checked in a twin page that has JavaScript (see :func:`check_accessibility`).
+    """
+    setattr(context, _NO_SCRIPT_FLAG, True)
+    return context
+
+
+def check_accessibility(page: Page) -> None:
+    """axe-core on the page as it is now; a page without JavaScript is checked in a twin."""
+    if not getattr(page.context, _NO_SCRIPT_FLAG, False):
+        assert_accessible(page)
+        return
+    browser = page.context.browser
+    assert browser is not None
+    html, url = page.content(), page.url
+    twin = browser.new_context(viewport=page.viewport_size)
+    try:
+        twin_page = twin.new_page()
+        # The same document at the same address: its stylesheets load as they did.
+        twin_page.route(url, lambda route: route.fulfill(body=html, content_type="text/html"))
+        twin_page.goto(url)
+        assert_accessible(twin_page)
+    finally:
+        twin.close()
+
+
+def titled(en: str, **translations: str) -> Mapping[str, str]:
+    """A page's heading in English and, by language code, in its other languages."""
+    return MappingProxyType({"en": en, **translations})
+
+
+class UatPage:
+    """A page of Onramp or of the Sandbox, known by its level-1 heading.
+
+    ``titles`` gives the heading in each language the page is tested in; ``lang``
+    picks one. Subclasses add the page's parts (locators) and actions; an action that
+    leads to another page returns that page's object.
+    """
+
+    titles: ClassVar[Mapping[str, str]]
+    # Onramp's own words on the page (buttons, labels) by English text, per language.
+    words: ClassVar[Mapping[str, Mapping[str, str]]] = MappingProxyType({})
+
+    def __init__(self, page: Page, lang: str = "en") -> None:
+        self.page = page
+        self.lang = lang
+        self.main = page.get_by_role("main")
+        self.banner = page.get_by_role("banner")
+        self.heading = self.main.get_by_role("heading", level=1)
+        self._arrive()
+        check_accessibility(page)
+
+    @property
+    def title(self) -> str:
+        return self.titles[self.lang]
+
+    def _arrive(self) -> None:
+        wanted = self.main.get_by_role("heading", level=1, name=self.title, exact=True)
+        try:
+            wanted.wait_for(timeout=ARRIVAL_TIMEOUT_MS)
+        except PlaywrightTimeoutError:
+            shown = self.page.get_by_role("heading", level=1).all_inner_texts()
+            pytest.fail(
+                f"Expected the page {self.title!r} ({type(self).__name__}), but after "
+                f"{ARRIVAL_TIMEOUT_MS // 1000} s the browser shows "
+                f"{' / '.join(shown) or 'no main heading'!r} at {self.page.url}",
+                pytrace=False,
+            )
+
+    def _(self, english: str, **values: str) -> str:
+        """Onramp's words in the page's language (English when not translated here)."""
+        return self.words.get(self.lang, {}).get(english, english) % values
+
+    def button(self, english: str, **values: str) -> Locator:
+        return self.main.get_by_role("button", name=self._(english, **values), exact=True)
+
+    def link(self, english: str, **values: str) -> Locator:
+        return self.main.get_by_role("link", name=self._(english, **values), exact=True)
+
+    def go(self, to: type[PageT]) -> PageT:
+        """The next page, in the same language."""
+        return to(self.page, self.lang)
+
+    def reloaded(self) -> Self:
+        """Refresh the browser: the same page comes back."""
+        self.page.reload()
+        return type(self)(self.page, self.lang)
+
+    @property
+    def alert(self) -> Locator:
+        return self.main.get_by_role("alert")
+
+    @property
+    def status(self) -> Locator:
+        return self.main.get_by_role("status")
+
+    @property
+    def error_summary(self) -> Locator:
+        """The box listing what to correct, each item a link to its field."""
+        return self.alert.filter(has=self.page.get_by_role("heading", level=2))

@@ -1,0 +1,393 @@
+"""UAT page objects for the customer journeys shipped in journeys/.
+
+A class per kind of step holds what that kind of step offers (tick, choose, continue);
+a class per step of a journey names its title in each language. Where a configured
+step leads depends on the journey and on the customer's answers, so its actions take
+the next page's class (``continue_(to=CheckAnswers)``); the default journey's steps
+know their next page.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from playwright.sync_api import Locator, Page
+
+from e2e.pages.base import PageT, UatPage, titled
+
+if TYPE_CHECKING:
+    from e2e.pages.account import AccountOverview
+    from e2e.pages.sandbox import SandboxConsent, SandboxSignIn
+
+SANDBOX = "Sandbox Accounting"
+NORTHWIND = "Northwind Lending"
+
+# Onramp's own words in French and German, as app/translations gives them.
+WORDS = {
+    "fr": {
+        "Step %(number)s of %(total)s": "Étape %(number)s sur %(total)s",
+        "Get started": "Commencer",
+        "I agree to share: %(category)s": "J'accepte de partager : %(category)s",
+        "Agree and continue": "Accepter et continuer",
+        "Decline and stop": "Refuser et arrêter",
+        "Your accounting software": "Votre logiciel de comptabilité",
+        "Continue": "Continuer",
+        "I'm ready to connect": "Passer à la connexion",
+        "Continue to %(platform)s": "Continuer vers %(platform)s",
+        "Try again": "Réessayer",
+        "Connected to %(organisation)s": "Connexion établie avec %(organisation)s",
+        "Your connections and consents": "Vos connexions et consentements",
+    },
+    "de": {
+        "Step %(number)s of %(total)s": "Schritt %(number)s von %(total)s",
+        "Get started": "Jetzt starten",
+        "I agree to share: %(category)s": (
+            "Ich bin einverstanden, Folgendes zu teilen: %(category)s"
+        ),
+        "Agree and continue": "Zustimmen und weiter",
+        "Your accounting software": "Ihre Buchhaltungssoftware",
+        "Continue": "Weiter",
+        "I'm ready to connect": "Weiter zum Verbinden",
+        "Continue to %(platform)s": "Weiter zu %(platform)s",
+        "Connected to %(organisation)s": "Verbunden mit %(organisation)s",
+    },
+}
+
+# The consent items of journeys/default.yaml, by key, as each language names them.
+DEFAULT_ITEMS = {
+    "financial_statements": {
+        "en": "Profit and loss, balance sheet and cash flow",
+        "fr": "Compte de résultat, bilan et flux de trésorerie",
+        "de": "Gewinn- und Verlustrechnung, Bilanz und Cashflow",
+    },
+    "invoices_bills": {
+        "en": "Invoices, bills and the people you trade with",
+        "fr": "Factures de vente, factures d'achat et vos partenaires commerciaux",
+        "de": "Ausgangs- und Eingangsrechnungen und Ihre Geschäftspartner",
+    },
+    "ongoing_monitoring": {
+        "en": "Monthly updates of the same records while your loan is open",
+        "fr": "Mises à jour mensuelles de ces mêmes données pendant la durée du prêt",
+        "de": "Monatliche Aktualisierung derselben Daten während der Kreditlaufzeit",
+    },
+}
+REQUIRED_KEYS = ("financial_statements", "invoices_bills")
+
+
+class Step(UatPage):
+    """Any step of a journey: it says where the customer is."""
+
+    words = WORDS
+
+    @property
+    def progress(self) -> Locator:
+        """The "Step 2 of 6" text, in the step's language."""
+        pattern = r"\d+".join(
+            re.escape(part)
+            for part in self._("Step %(number)s of %(total)s", number="\0", total="\0").split("\0")
+        )
+        return self.main.get_by_role("paragraph").filter(has_text=re.compile(rf"^{pattern}$"))
+
+    def language(self, name: str) -> Locator:
+        """A button of the language switcher in the header, named in its own language."""
+        return self.banner.get_by_role("button", name=name, exact=True)
+
+    def switch_language(self, name: str, lang: str, to: type[PageT]) -> PageT:
+        self.language(name).click()
+        return to(self.page, lang)
+
+
+# Kinds of step.
+
+
+class Welcome(Step):
+    @classmethod
+    def open(cls, page: Page, link: str, lang: str = "en") -> Welcome:
+        page.goto(link)
+        return cls(page, lang)
+
+    @property
+    def get_started_button(self) -> Locator:
+        return self.button("Get started")
+
+    def get_started_to(self, to: type[PageT]) -> PageT:
+        self.get_started_button.click()
+        return self.go(to)
+
+
+class Consent(Step):
+    def checkbox(self, category: str) -> Locator:
+        return self.main.get_by_role(
+            "checkbox", name=self._("I agree to share: %(category)s", category=category), exact=True
+        )
+
+    @property
+    def agree_button(self) -> Locator:
+        return self.button("Agree and continue")
+
+    def tick(self, *categories: str) -> Consent:
+        for category in categories:
+            self.checkbox(category).check()
+        return self
+
+    def agree_to(self, to: type[PageT]) -> PageT:
+        self.agree_button.click()
+        return self.go(to)
+
+    def agree_expecting_problem(self) -> Consent:
+        """Agree with something required left unticked: the same step, with a problem."""
+        self.agree_button.click()
+        return self.go(type(self))
+
+    def decline(self) -> Declined:
+        self.button("Decline and stop").click()
+        return self.go(Declined)
+
+
+class Form(Step):
+    """A journey's own questions; fields are found by their labels."""
+
+    def field(self, label: str) -> Locator:
+        return self.main.get_by_label(label, exact=True)
+
+    def option(self, label: str) -> Locator:
+        return self.main.get_by_role("radio", name=label, exact=True)
+
+    def continue_to(self, to: type[PageT]) -> PageT:
+        self.button("Continue").click()
+        return self.go(to)
+
+
+class Software(Step):
+    def platform(self, name: str) -> Locator:
+        choices = self.main.get_by_role("group", name=self._("Your accounting software"))
+        return choices.get_by_role("radio", name=re.compile(rf"^{re.escape(name)}\b"))
+
+    def choose_to(self, to: type[PageT], name: str = SANDBOX) -> PageT:
+        self.platform(name).check()
+        self.button("Continue").click()
+        return self.go(to)
+
+
+class Review(Step):
+    def confirm_to(self, to: type[PageT]) -> PageT:
+        self.main.get_by_role("button", name="Confirm and continue").click()
+        return self.go(to)
+
+
+class Instructions(Step):
+    def ready_to(self, to: type[PageT]) -> PageT:
+        self.button("I'm ready to connect").click()
+        return self.go(to)
+
+
+class Connect(Step):
+    """The connect step: off to the provider, and back here when it went wrong."""
+
+    @property
+    def continue_button(self) -> Locator:
+        return self.button("Continue to %(platform)s", platform=SANDBOX)
+
+    @property
+    def try_again_button(self) -> Locator:
+        return self.button("Try again")
+
+    @property
+    def connected_so_far(self) -> Locator:
+        return self.status.get_by_role("listitem")
+
+    def continue_to_sandbox(self) -> SandboxSignIn:
+        from e2e.pages.sandbox import SandboxSignIn
+
+        self.continue_button.click()
+        return SandboxSignIn(self.page, back=type(self), lang=self.lang)
+
+    def continue_to_sandbox_signed_in(self) -> SandboxConsent:
+        """On to the Sandbox, which still knows the customer: straight to its consent page."""
+        from e2e.pages.sandbox import SandboxConsent
+
+        self.continue_button.click()
+        return SandboxConsent(self.page, back=type(self), lang=self.lang)
+
+    def try_again(self) -> SandboxConsent:
+        """Start again; the Sandbox still knows the customer, so no sign-in."""
+        from e2e.pages.sandbox import SandboxConsent
+
+        self.try_again_button.click()
+        return SandboxConsent(self.page, back=type(self), lang=self.lang)
+
+    def connect_another(self) -> SandboxConsent:
+        from e2e.pages.sandbox import SandboxConsent
+
+        self.main.get_by_role("button", name="Connect another organisation").click()
+        return SandboxConsent(self.page, back=type(self), lang=self.lang)
+
+    def continue_to(self, to: type[PageT]) -> PageT:
+        self.button("Continue").click()
+        return self.go(to)
+
+
+class Done(Step):
+    def connected(self, organisation: str) -> Locator:
+        """The notice that an organisation is connected."""
+        name = self._("Connected to %(organisation)s", organisation=organisation)
+        return self.status.filter(has=self.page.get_by_role("heading", name=name, exact=True))
+
+    def return_link(self, label: str) -> Locator:
+        return self.main.get_by_role("link", name=label, exact=True)
+
+    def your_connections(self) -> AccountOverview:
+        from e2e.pages.account import AccountOverview
+
+        self.link("Your connections and consents").click()
+        return AccountOverview(self.page, self.lang)
+
+
+# journeys/default.yaml (Northwind Lending), in English, French and German.
+
+
+class DefaultWelcome(Welcome):
+    titles = titled(
+        "Connect your accounting software to Northwind Lending",
+        fr="Connectez votre logiciel de comptabilité à Northwind Lending",
+        de="Verbinden Sie Ihre Buchhaltungssoftware mit Northwind Lending",
+    )
+
+    def get_started(self) -> DefaultConsent:
+        return self.get_started_to(DefaultConsent)
+
+
+class DefaultConsent(Consent):
+    titles = titled(
+        "What you agree to share",
+        fr="Ce que vous acceptez de partager",
+        de="Was Sie teilen möchten",
+    )
+
+    def item(self, key: str) -> Locator:
+        """The checkbox of one of journeys/default.yaml's items, by its key."""
+        return self.checkbox(DEFAULT_ITEMS[key][self.lang])
+
+    def tick_keys(self, *keys: str) -> DefaultConsent:
+        for key in keys:
+            self.item(key).check()
+        return self
+
+    def agree(self) -> DefaultSoftware:
+        return self.agree_to(DefaultSoftware)
+
+    def agree_and_connect(self, organisation: str) -> DefaultDone:
+        """The rest of the happy path: agree, pick the Sandbox, sign in there and approve
+        ``organisation``."""
+        return (
+            self.agree()
+            .choose_sandbox()
+            .ready()
+            .continue_to_sandbox()
+            .sign_in()
+            .choose(organisation)
+            .approve_to(DefaultDone)
+        )
+
+
+class DefaultSoftware(Software):
+    titles = titled(
+        "Choose your accounting software",
+        fr="Choisissez votre logiciel de comptabilité",
+        de="Wählen Sie Ihre Buchhaltungssoftware",
+    )
+
+    def choose_sandbox(self) -> DefaultInstructions:
+        return self.choose_to(DefaultInstructions)
+
+
+class DefaultInstructions(Instructions):
+    titles = titled(
+        "Before you connect",
+        fr="Avant de vous connecter",
+        de="Bevor Sie sich verbinden",
+    )
+
+    def ready(self) -> DefaultConnect:
+        return self.ready_to(DefaultConnect)
+
+
+class DefaultConnect(Connect):
+    titles = titled(
+        "Connect your accounting software",
+        fr="Connectez votre logiciel de comptabilité",
+        de="Verbinden Sie Ihre Buchhaltungssoftware",
+    )
+
+
+class DefaultDone(Done):
+    titles = titled("You're connected", fr="Vous êtes connecté", de="Sie sind verbunden")
+
+
+class Declined(UatPage):
+    titles = titled("You declined to share your accounting data")
+
+
+class ExpiredLink(UatPage):
+    titles = titled("This link has expired")
+
+
+class InvalidLink(UatPage):
+    titles = titled("This link isn't valid")
+
+
+# journeys/business.yaml: Harbour Capital's loan application (English only).
+
+HARBOUR_ACCOUNTS = "Your management accounts and bank transactions"
+
+
+class ApplyWelcome(Welcome):
+    titles = titled("Tell us about your business")
+
+
+class ApplyConsent(Consent):
+    titles = titled("What you agree to share")
+
+
+class BusinessDetails(Form):
+    titles = titled("About your business")
+
+
+class ApplySoftware(Software):
+    titles = titled("Choose your accounting software")
+
+
+class CheckAnswers(Review):
+    titles = titled("Check your answers")
+
+
+class ApplyInstructions(Instructions):
+    titles = titled("Before you connect")
+
+
+class ConnectAccounts(Connect):
+    titles = titled("Connect your accounts")
+
+
+class ApplicationReceived(Done):
+    titles = titled("Application received")
+
+
+# journeys/reconnect.yaml: Northwind Lending asks for a fresh sign-in (English only).
+
+
+class ReconnectWelcome(Welcome):
+    titles = titled("Your accounting connection needs renewing")
+
+
+class ReconnectSoftware(Software):
+    titles = titled("Which software do you use?")
+
+
+class SignInAgain(Connect):
+    titles = titled("Sign in again")
+
+
+class Reconnected(Done):
+    titles = titled("You're reconnected")

@@ -1,0 +1,111 @@
+"""The environment the UAT scenarios run against, reached only over HTTP.
+
+``--base-url https://uat.example.com`` (with ``ONRAMP_UAT_API_KEY`` set) points the
+suite at a deployed Onramp. Without it, the suite starts its own server (the e2e live
+server) and mints a UAT key there; after that it uses exactly the same paths as against
+a remote environment: the browser, the JSON API, the Sandbox. See e2e/README.md.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+import requests
+from playwright.sync_api import BrowserContext, Page
+
+from e2e.pages.base import without_javascript
+from e2e.uat.api import Customers, OnrampApi, UatCustomer
+
+KEY_VARIABLE = "ONRAMP_UAT_API_KEY"
+
+
+@dataclass(frozen=True)
+class Environment:
+    """The Onramp under test: its address, its API, and this run's customers."""
+
+    url: str
+    api: OnrampApi
+    customers: Customers
+    remote: bool
+
+
+def _run_id(config: pytest.Config) -> str:
+    """One id for the whole run, shared by pytest-xdist's workers, then the worker's own."""
+    workerinput = getattr(config, "workerinput", None)
+    shared = workerinput["testrunuid"] if workerinput else uuid.uuid4().hex
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw")
+    return f"{datetime.now(UTC):%Y%m%d%H%M}-{shared[:6]}-{worker}"
+
+
+def _local_key(request: pytest.FixtureRequest) -> tuple[str, str]:
+    """Our own server, and a UAT key minted in it (as `flask uat key` does on a server)."""
+    from app.api.keys import create_key
+
+    live_server = request.getfixturevalue("live_server")
+    with live_server.app.app_context():
+        _, key = create_key("uat", ["read", "write"], actor=("cli", "e2e uat"))
+    return live_server.url, key
+
+
+def _check_reachable(url: str, api: OnrampApi) -> None:
+    """Fail once, clearly, when the environment can't be used, instead of in every test."""
+    try:
+        journeys = api.call("GET", "/journeys")["data"]
+        sandbox = requests.get(f"{url}/sandbox/.well-known/oauth-authorization-server", timeout=30)
+    except requests.RequestException as exc:
+        pytest.exit(f"Onramp at {url} can't be reached: {exc}", returncode=3)
+    except AssertionError as exc:
+        pytest.exit(f"Onramp at {url} refused the UAT key: {exc}", returncode=3)
+    if sandbox.status_code != 200:
+        pytest.exit(
+            f"The Sandbox is not enabled at {url} (ONRAMP_SANDBOX_ENABLED): the scenarios "
+            "script the accounting platform through it.",
+            returncode=3,
+        )
+    missing = {"default", "business", "reconnect"} - {j["id"] for j in journeys}
+    if missing:
+        pytest.exit(f"{url} lacks the shipped journeys {sorted(missing)}", returncode=3)
+
+
+@pytest.fixture(scope="session")
+def environment(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -> Environment:
+    given = pytestconfig.getoption("base_url")
+    if given:
+        key = os.environ.get(KEY_VARIABLE, "")
+        if not key:
+            pytest.exit(
+                f"Set {KEY_VARIABLE} to a key with read and write scopes for {given} "
+                "(on the server: flask uat key).",
+                returncode=3,
+            )
+        url = str(given).rstrip("/")
+    else:
+        url, key = _local_key(request)
+    api = OnrampApi(url, key)
+    _check_reachable(url, api)
+    return Environment(url, api, Customers(api, _run_id(pytestconfig)), remote=bool(given))
+
+
+@pytest.fixture(scope="session")
+def base_url(environment: Environment) -> str:
+    """Relative ``page.goto`` paths resolve against the environment under test."""
+    return environment.url
+
+
+@pytest.fixture
+def customer(environment: Environment, request: pytest.FixtureRequest) -> UatCustomer:
+    """A fresh customer for the scenario, named after it."""
+    name = re.sub(r"[^A-Za-z0-9 ]+", " ", request.node.name).strip()[:80]
+    return environment.customers.new(f"UAT {name}")
+
+
+@pytest.fixture
+def no_script_page(new_context: Callable[..., BrowserContext]) -> Page:
+    """A browser with JavaScript turned off."""
+    return without_javascript(new_context(java_script_enabled=False)).new_page()

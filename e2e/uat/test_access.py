@@ -1,0 +1,112 @@
+"""Every customer can get through: without JavaScript, on a phone, in each language,
+with the keyboard only. (axe-core checks every page of these as of every scenario.)"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import BrowserContext, Locator, Page, expect
+
+from e2e.accessibility import assert_no_horizontal_scroll
+from e2e.pages.journey import (
+    DEFAULT_ITEMS,
+    REQUIRED_KEYS,
+    SANDBOX,
+    DefaultConsent,
+    DefaultDone,
+    DefaultInstructions,
+    DefaultSoftware,
+    DefaultWelcome,
+)
+from e2e.uat.api import UatCustomer
+from e2e.uat.test_journeys import ACME, BLUEBELL
+
+MAX_TABS = 40
+
+
+def test_javascript_disabled(no_script_page: Page, customer: UatCustomer) -> None:
+    done = (
+        DefaultWelcome.open(no_script_page, customer.url("default"))
+        .get_started()
+        .tick_keys(*REQUIRED_KEYS)
+        .agree_and_connect(ACME)
+    )
+    expect(done.connected(ACME)).to_be_visible()
+    assert customer.statuses() == [("linked", ACME)]
+
+
+@pytest.mark.parametrize("width", [320, 390], ids=["320px", "390px"])
+def test_phone_viewport(
+    new_context: Callable[..., BrowserContext], customer: UatCustomer, width: int
+) -> None:
+    page = new_context(
+        viewport={"width": width, "height": 740}, is_mobile=True, has_touch=True
+    ).new_page()
+    welcome = DefaultWelcome.open(page, customer.url("default"))
+    assert_no_horizontal_scroll(page)
+    consent = welcome.get_started()
+    assert_no_horizontal_scroll(page)
+    software = consent.tick_keys(*REQUIRED_KEYS).agree()
+    assert_no_horizontal_scroll(page)
+    connect = software.choose_sandbox().ready()
+    assert_no_horizontal_scroll(page)
+    sandbox = connect.continue_to_sandbox().sign_in()
+    assert_no_horizontal_scroll(page)
+    done = sandbox.choose(BLUEBELL).approve_to(DefaultDone)
+    assert_no_horizontal_scroll(page)
+    expect(done.connected(BLUEBELL)).to_be_visible()
+
+
+@pytest.mark.parametrize(
+    ("lang", "position"),
+    [("en", "Step 6 of 6"), ("fr", "Étape 6 sur 6"), ("de", "Schritt 6 von 6")],
+)
+def test_every_shipped_language(
+    page: Page, customer: UatCustomer, lang: str, position: str
+) -> None:
+    welcome = DefaultWelcome.open(page, customer.url("default", locale=lang), lang)
+    expect(page.locator("html")).to_have_attribute("lang", lang)
+
+    done = welcome.get_started().tick_keys(*DEFAULT_ITEMS).agree_and_connect(ACME)
+
+    expect(done.progress).to_have_text(position)
+    expect(done.connected(ACME)).to_be_visible()
+    # The ledger keeps what the customer read, in their language.
+    assert {record["locale"] for record in customer.consents()} == {lang}
+    assert [run["locale"] for run in customer.runs()] == [lang]
+
+
+def tab_to(page: Page, target: Locator) -> None:
+    """Press Tab until ``target`` has focus; the focus must be visible."""
+    for _ in range(MAX_TABS):
+        page.keyboard.press("Tab")
+        if target.evaluate("element => element === document.activeElement"):
+            break
+    expect(target).to_be_focused()
+    expect(target).to_be_in_viewport()
+    expect(target).to_have_css("outline-style", "solid")
+
+
+def test_keyboard_only(page: Page, customer: UatCustomer) -> None:
+    welcome = DefaultWelcome.open(page, customer.url("default"))
+    tab_to(page, page.get_by_role("link", name="Skip to main content"))
+    tab_to(page, welcome.get_started_button)
+    page.keyboard.press("Enter")
+
+    consent = DefaultConsent(page)
+    for key in REQUIRED_KEYS:
+        tab_to(page, consent.item(key))
+        page.keyboard.press("Space")
+        expect(consent.item(key)).to_be_checked()
+    tab_to(page, consent.agree_button)
+    page.keyboard.press("Enter")
+
+    software = DefaultSoftware(page)
+    tab_to(page, software.platform(SANDBOX))
+    page.keyboard.press("Space")
+    expect(software.platform(SANDBOX)).to_be_checked()
+    tab_to(page, software.button("Continue"))
+    page.keyboard.press("Enter")
+    instructions = DefaultInstructions(page)
+    expect(instructions.heading).to_be_visible()
