@@ -36,7 +36,6 @@ from app.journey.definitions import (
     ConsentStep,
     DoneStep,
     FormStep,
-    InstructionsStep,
     Journey,
     PlatformSelectStep,
     Step,
@@ -234,17 +233,7 @@ def _continue_step(run: service.PreviewRun, journey: Journey, step: Step) -> Res
     form = ContinueForm()
     if form.validate_on_submit():
         return _next(journey, run, service.complete(run, journey, step, {"seen": True}))
-    extra: dict[str, Any] = {}
-    if isinstance(step, InstructionsStep):
-        platform = engine.chosen_platform(run, journey)
-        extra["platform"] = platform
-        if platform is not None:
-            override = step.overrides.get(platform.key)
-            extra["instructions"] = (
-                journey.text(override, run.locale) if override else str(platform.instructions)
-            )
-    if step.type == "review":
-        extra["sections"] = review.summary(run, journey, until=step.id)
+    extra = review.continue_step_context(run, journey, step)
     return _page(run, journey, step, form, **extra)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from flask_babel import format_date
 from flask_babel import gettext as _
@@ -14,8 +15,10 @@ from app.journey.definitions import (
     ConsentStep,
     FormField,
     FormStep,
+    InstructionsStep,
     Journey,
     PlatformSelectStep,
+    Step,
 )
 
 
@@ -73,3 +76,21 @@ def summary(run: engine.Progress, journey: Journey, until: str) -> list[Section]
             continue
         sections.append(Section(step.id, title, rows))
     return sections
+
+
+def continue_step_context(run: engine.Progress, journey: Journey, step: Step) -> dict[str, Any]:
+    """What an instructions or review step shows besides its own text: the chosen
+    platform's instructions (or the journey's override for it), or the answers so far.
+    The customer's journey and the console's preview render the same."""
+    extra: dict[str, Any] = {}
+    if isinstance(step, InstructionsStep):
+        platform = engine.chosen_platform(run, journey)
+        extra["platform"] = platform
+        if platform is not None:
+            override = step.overrides.get(platform.key)
+            extra["instructions"] = (
+                journey.text(override, run.locale) if override else str(platform.instructions)
+            )
+    if step.type == "review":
+        extra["sections"] = summary(run, journey, until=step.id)
+    return extra

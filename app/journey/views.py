@@ -36,7 +36,6 @@ from app.journey.definitions import (
     ConsentStep,
     DoneStep,
     FormStep,
-    InstructionsStep,
     Journey,
     PlatformSelectStep,
     Step,
@@ -245,17 +244,7 @@ def _continue_step(run: JourneyRun, journey: Journey, step: Step) -> StepRespons
         following = engine.complete_step(run, journey, step, {"seen": True})
         db.session.commit()
         return _next(following)
-    extra: dict[str, Any] = {}
-    if isinstance(step, InstructionsStep):
-        platform = _chosen_platform(run, journey)
-        extra["platform"] = platform
-        if platform is not None:
-            override = step.overrides.get(platform.key)
-            extra["instructions"] = (
-                journey.text(override, run.locale) if override else str(platform.instructions)
-            )
-    if step.type == "review":
-        extra["sections"] = review.summary(run, journey, until=step.id)
+    extra = review.continue_step_context(run, journey, step)
     return _render(run, journey, step, _status(form), form=form, **extra)
 
 
