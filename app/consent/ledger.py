@@ -187,6 +187,8 @@ def record_decisions(
     latest = latest_decisions(run)
     customer = run.customer
     lifetime = journey.policy.lifetime_days
+    # The same for every item of this submission: read once.
+    scope = run_scope(run.id)
     written = []
     for item in step.items:
         decision = GRANTED if item.key in granted else DECLINED
@@ -222,7 +224,7 @@ def record_decisions(
             policy_url=str(journey.business.privacy_url) if journey.business.privacy_url else None,
             policy_version=journey.policy.policy_version or journey.version,
             jurisdiction=journey.policy.jurisdiction,
-            scope=run_scope(run.id),
+            scope=scope,
             personal_ciphertext=_personal(customer, evidence),
         )
         chain.append(record)
