@@ -1,4 +1,4 @@
-"""``flask uat reset|key``: the server side of the UAT suite (e2e/).
+"""``flask uat key|admin|reset``: the server side of the UAT suite (e2e/).
 
 UAT runs create their customers through the API with external ids starting ``uat-``
 (each run namespaces its own, ``uat-<run id>-...``) and may register webhook
@@ -9,6 +9,7 @@ erased, never deleted, because their consent records must stay and still verify.
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -17,6 +18,7 @@ from flask.cli import AppGroup
 from sqlalchemy import func, or_, select
 
 from app import audit
+from app.admin.accounts import AccountError, create_user, find_user, set_password
 from app.api import keys
 from app.customers import erase_customer
 from app.extensions import db
@@ -24,6 +26,10 @@ from app.models import Customer, WebhookEndpoint, utcnow
 from app.webhooks.endpoints import remove_endpoint
 
 CUSTOMER_PREFIX = "uat-"
+# What a UAT key may do: make customers and links, read what happened, and read the
+# credentials of connections, to play the business's data pipeline (a refresh that fails).
+UAT_KEY_SCOPES = ["read", "write", "credentials"]
+UAT_ADMIN_EMAIL = "uat-tester@example.com"
 ENDPOINT_PREFIX = "uat"
 ACTOR = "flask uat reset"
 UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -137,13 +143,51 @@ def reset_command(older_than: str, dry_run: bool) -> None:
 @uat_cli.command("key")
 @click.option("--name", default="uat", show_default=True, help="What the key is called in lists.")
 def key_command(name: str) -> None:
-    """Create an API key with the read and write scopes and print it as an export line."""
+    """Create an API key with the read, write and credentials scopes and print it as an
+    export line. Make one only on an environment whose connections are test ones."""
     if not name.strip():
         raise click.BadParameter("give the key a name", param_hint="--name")
-    api_key, key = keys.create_key(name, ["read", "write"], actor=("cli", "flask uat key"))
+    api_key, key = keys.create_key(name, UAT_KEY_SCOPES, actor=("cli", "flask uat key"))
     click.echo(f"ONRAMP_UAT_API_KEY={key}")
     click.echo(
         f"Created {api_key.prefix} ({api_key.scopes}). Store the key now: it cannot be "
         f"shown again. Revoke it with `flask api-keys revoke {api_key.prefix}`.",
+        err=True,
+    )
+
+
+@uat_cli.command("admin")
+@click.option(
+    "--email", default=UAT_ADMIN_EMAIL, show_default=True, help="The UAT account's login."
+)
+def admin_command(email: str) -> None:
+    """Create a read-only (viewer) admin console account for the UAT suite's admin
+    scenarios, or give the existing one a new password; print both as export lines."""
+    password = secrets.token_urlsafe(18)
+    try:
+        user = find_user(email)
+        if user is None:
+            user, password = create_user(email, "viewer", password)
+            action, before = "user.create", None
+        elif user.role != "viewer":
+            raise click.ClickException(
+                f"{user.email} is a {user.role}, not a viewer: choose another --email."
+            )
+        else:
+            before = {"active": user.active}
+            set_password(user, password)
+            user.active = True
+            action = "user.password_reset"
+    except AccountError as exc:
+        raise click.BadParameter(str(exc), param_hint="--email") from exc
+    audit.record(
+        "cli", "flask uat admin", action, "user", str(user.id), before, {"role": user.role}
+    )
+    db.session.commit()
+    click.echo(f"ONRAMP_UAT_ADMIN_EMAIL={user.email}")
+    click.echo(f"ONRAMP_UAT_ADMIN_PASSWORD={password}")
+    click.echo(
+        f"{user.email} (viewer) can sign in to the admin console with this password, shown "
+        f"once. Stop it with `flask users deactivate {user.email}`.",
         err=True,
     )

@@ -17,6 +17,7 @@ from app.admin.guard import requires
 from app.admin.keyset import newest_first
 from app.admin.nav import section
 from app.admin.timeline import timeline
+from app.connections.service import can_reconnect, reconnect_journey
 from app.models import Connection, Customer
 
 section("admin.customers", "Customers", order=20)
@@ -68,8 +69,8 @@ def _customer_page(customer: Customer, status: int = 200, **forms: Any) -> Respo
         "note_form": NoteForm(formdata=None),
         "new_link": None,
         "disconnectable": service.DISCONNECTABLE,
-        "can_reconnect": service.can_reconnect,
-        "reconnect_journey": service.reconnect_journey,
+        "can_reconnect": can_reconnect,
+        "reconnect_journey": reconnect_journey,
     }
     context.update(forms)
     response = make_response(render_template("admin/customers/detail.html", **context), status)
@@ -100,8 +101,8 @@ def create_link(public_id: str) -> Response:
 def create_reconnect_link(public_id: str, connection_id: str) -> Response:
     customer = _customer_or_404(public_id)
     connection = _connection_or_404(customer, connection_id)
-    journey_id = service.reconnect_journey(connection)
-    if not service.can_reconnect(connection) or journey_id is None:
+    journey_id = reconnect_journey(connection)
+    if not can_reconnect(connection) or journey_id is None:
         flash("This connection cannot be reconnected: send a new link instead.", "error")
         return redirect(url_for("admin.customer", public_id=public_id), 303)
     link = service.create_link(customer, journey_id, current_user.email, reconnects=connection)

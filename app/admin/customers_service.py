@@ -22,7 +22,6 @@ from app.models import Connection, Customer, CustomerNote
 
 # Connections with tokens to revoke and forget; others have nothing left to disconnect.
 DISCONNECTABLE = ("linked", "deauthorized")
-RECONNECT_JOURNEY = "reconnect"
 
 
 @dataclass(frozen=True)
@@ -78,19 +77,6 @@ def platform_name(connection: Connection) -> str:
 
 def journey_choices() -> list[tuple[str, str]]:
     return [(j.id, f"{j.name} ({j.id})") for j in current_journeys().values()]
-
-
-def reconnect_journey(connection: Connection) -> str | None:
-    """The journey a reconnect link uses by default: ``reconnect``, else the original one."""
-    if get_journey(RECONNECT_JOURNEY) is not None:
-        return RECONNECT_JOURNEY
-    run = connection.run
-    return run.journey_id if run is not None and get_journey(run.journey_id) else None
-
-
-def can_reconnect(connection: Connection) -> bool:
-    # A reconnect brings back the same organisation: one must have been linked before.
-    return connection.org_id is not None and connection.status != "pending"
 
 
 def create_link(

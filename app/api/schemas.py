@@ -90,6 +90,14 @@ class LinkRequest(_Request):
         description="Seconds until the link stops working (default and maximum: the "
         "instance's LINK_MAX_AGE_SECONDS).",
     )
+    reconnect: str | None = Field(
+        default=None,
+        pattern=PUBLIC_ID_PATTERN,
+        description="Re-authorize this connection of the customer's (its id): the customer "
+        "signs in to the same platform again and only the same organisation is accepted. "
+        "The journey defaults to 'reconnect' when the instance has one, else the one the "
+        "connection was made in.",
+    )
 
     _integral = field_validator("expires_in", mode="before")(_integral_number)
 
@@ -245,6 +253,13 @@ class Journey(_Response):
     version: str
     locales: list[str]
     platforms: list[str] = Field(description="Platforms the journey offers, in its order.")
+    allowed_origins: list[str] = Field(
+        description="Origins whose pages may embed the journey in a frame "
+        "(integration.allowed_origins)."
+    )
+    return_urls: list[str] = Field(
+        description="Addresses a link's return_url may start with (integration.return_urls)."
+    )
 
 
 class JourneyList(_Response):

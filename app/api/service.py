@@ -19,6 +19,7 @@ from app.api import schemas
 from app.api.pagination import Page, paginate
 from app.connections import lifecycle
 from app.connections.catalogue import get_platform, unavailable_reason
+from app.connections.service import can_reconnect, reconnect_journey
 from app.consent import ledger, manage
 from app.extensions import db
 from app.journey.definitions import Journey, PlatformSelectStep, current_journeys, get_journey
@@ -213,10 +214,37 @@ def offered_platforms(journey: Journey) -> list[str]:
     return offered
 
 
+def _reconnected(customer: Customer, request: schemas.LinkRequest) -> Connection | None:
+    """The connection a link request asks to re-authorize, checked; None when it asks none."""
+    if request.reconnect is None:
+        return None
+    connection = db.session.scalars(
+        select(Connection).where(
+            Connection.public_id == request.reconnect, Connection.customer_id == customer.id
+        )
+    ).first()
+    if connection is None:
+        raise _invalid("reconnect", "no connection with this id for this customer")
+    if not can_reconnect(connection):
+        raise _invalid(
+            "reconnect", "this connection never linked an organisation: send a new link instead"
+        )
+    if request.platform is not None and request.platform != connection.platform:
+        raise _invalid(
+            "platform",
+            f"a reconnect link uses the connection's own platform, {connection.platform}",
+        )
+    return connection
+
+
 def create_link(customer: Customer, request: schemas.LinkRequest) -> schemas.Link:
     """A signed journey link for ``customer``, after checking every choice it carries."""
     config = current_app.config
-    journey_id = request.journey_id or config["DEFAULT_JOURNEY"]
+    reconnects = _reconnected(customer, request)
+    journey_id = request.journey_id
+    if journey_id is None:
+        journey_id = reconnect_journey(reconnects) if reconnects else None
+    journey_id = journey_id or config["DEFAULT_JOURNEY"]
     journey = get_journey(journey_id)
     if journey is None:
         known = ", ".join(sorted(current_journeys()))
@@ -247,6 +275,7 @@ def create_link(customer: Customer, request: schemas.LinkRequest) -> schemas.Lin
         journey.id,
         request.locale,
         request.platform,
+        reconnects.public_id if reconnects else None,
         return_url=request.return_url,
         expires_at=expires_at,
     )
@@ -338,6 +367,8 @@ def journeys() -> list[schemas.Journey]:
             version=journey.version,
             locales=list(journey.locales),
             platforms=offered_platforms(journey),
+            allowed_origins=list(journey.integration.allowed_origins),
+            return_urls=[str(url) for url in journey.integration.return_urls],
         )
         for journey in sorted(current_journeys().values(), key=lambda j: j.id)
     ]

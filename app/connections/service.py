@@ -30,6 +30,7 @@ from app.connections.oauth import (
 from app.connections.vault import decrypt_json, encrypt_json
 from app.consent import ledger
 from app.extensions import db
+from app.journey.definitions import get_journey
 from app.models import Connection, JourneyRun, utcnow
 from app.webhooks.outbox import connection_ids, emit
 
@@ -55,6 +56,24 @@ class CallbackResult:
             and self.connection is not None
             and self.connection.status == "linked"
         )
+
+
+# The journey a reconnect link uses unless told otherwise (see reconnect_journey).
+RECONNECT_JOURNEY = "reconnect"
+
+
+def can_reconnect(connection: Connection) -> bool:
+    """Whether a link may re-authorize ``connection``: a reconnect brings back the same
+    organisation, so one must have been linked before."""
+    return connection.org_id is not None and connection.status != "pending"
+
+
+def reconnect_journey(connection: Connection) -> str | None:
+    """The journey a reconnect link uses by default: ``reconnect``, else the original one."""
+    if get_journey(RECONNECT_JOURNEY) is not None:
+        return RECONNECT_JOURNEY
+    run = connection.run
+    return run.journey_id if run is not None and get_journey(run.journey_id) else None
 
 
 def begin_connection(run: JourneyRun, platform: str, expected_org_id: str | None = None) -> str:

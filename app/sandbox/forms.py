@@ -48,6 +48,7 @@ class ConsentForm(FlaskForm):
     )
     # Scripting for testers: a slow platform, without changing any configuration.
     slow = BooleanField("Answer slowly")
+    short_lived = BooleanField("Short-lived access")
     approve = SubmitField("Approve")
     deny = SubmitField("Deny")
     simulate_error = SubmitField("Simulate an error")

@@ -44,6 +44,13 @@ CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 DEFAULT_SLOW_SECONDS = 3.0
 MAX_SLOW_SECONDS = 30.0
 SLOW_QUIRK = "sandbox_slow_seconds"
+# "Short-lived access" on the consent screen: access tokens that expire after
+# SANDBOX_SHORT_TOKEN_SECONDS, so that the client must refresh them soon; refreshed
+# tokens keep the same short life.
+DEFAULT_SHORT_TOKEN_SECONDS = 120
+# Onramp's OAuth client (Authlib) takes a token that expires within a minute as expired.
+MIN_SHORT_TOKEN_SECONDS = 61
+TOKEN_SECONDS_QUIRK = "sandbox_token_seconds"
 GRANT_TYPES = ["authorization_code", "refresh_token"]
 
 
@@ -91,12 +98,14 @@ class SandboxClient(ClientMixin):
 
 @dataclass(frozen=True)
 class Grantee:
-    """Authlib's "user": who approved, the organisation they chose and, when the
-    tester asked the sandbox to answer slowly, how long the code exchange waits."""
+    """Authlib's "user": who approved, the organisation they chose and what the tester
+    scripted: how long the code exchange waits ("Answer slowly") and how long access
+    tokens last ("Short-lived access"; 0 for the usual lifetime)."""
 
     email: str
     organisation_id: str
     slow_seconds: float = 0.0
+    token_seconds: int = 0
 
 
 def registered_client() -> SandboxClient:
@@ -125,7 +134,9 @@ def quirks_of(parameters: dict[str, Any]) -> dict[str, str]:
     ``sandbox_org_param`` (and ``sandbox_org_name_param``): name the organisation on the
     redirect back, as QuickBooks does with ``realmId``; ``sandbox_token_field``: name it
     in the token response, as Wave does; ``sandbox_slow_seconds``: wait that long before
-    answering the code exchange (the consent screen's "Answer slowly" sets it too).
+    answering the code exchange (the consent screen's "Answer slowly" sets it too);
+    ``sandbox_token_seconds``: issue access tokens that last that long ("Short-lived
+    access").
     """
     return {k: str(v) for k, v in parameters.items() if k.startswith("sandbox_")}
 
@@ -133,6 +144,25 @@ def quirks_of(parameters: dict[str, Any]) -> dict[str, str]:
 def slow_seconds() -> float:
     """How long "Answer slowly" makes the code exchange wait (SANDBOX_SLOW_SECONDS)."""
     return _bounded(current_app.config.get("SANDBOX_SLOW_SECONDS", DEFAULT_SLOW_SECONDS))
+
+
+def short_token_seconds() -> int:
+    """How long "Short-lived access" tokens last (SANDBOX_SHORT_TOKEN_SECONDS)."""
+    return _token_lifetime(
+        current_app.config.get("SANDBOX_SHORT_TOKEN_SECONDS", DEFAULT_SHORT_TOKEN_SECONDS)
+    )
+
+
+def _token_lifetime(value: object) -> int:
+    """A scripted access token lifetime: 0 (the usual) unless a positive whole number of
+    seconds below the usual lifetime, and never under MIN_SHORT_TOKEN_SECONDS."""
+    try:
+        seconds = int(str(value))
+    except ValueError:
+        return 0
+    if not 0 < seconds < ACCESS_TOKEN_LIFETIME:
+        return 0
+    return max(seconds, MIN_SHORT_TOKEN_SECONDS)
 
 
 def exchange_delay(quirks: dict[str, str] | None) -> float:
@@ -155,6 +185,8 @@ def save_token(token: dict[str, Any], request: OAuth2Request) -> None:
     field = ((code.quirks if code is not None else None) or {}).get("sandbox_token_field")
     if field:
         token[field] = grantee.organisation_id
+    if grantee.token_seconds:
+        token["expires_in"] = grantee.token_seconds
     db.session.add(
         SandboxToken(
             client_id=request.client.get_client_id(),
@@ -196,6 +228,8 @@ class SandboxAuthorizationCodeGrant(AuthorizationCodeGrant):
         quirks = quirks_of(request.payload.data)
         if grantee.slow_seconds:
             quirks[SLOW_QUIRK] = str(grantee.slow_seconds)
+        if grantee.token_seconds:
+            quirks[TOKEN_SECONDS_QUIRK] = str(grantee.token_seconds)
         db.session.add(
             SandboxAuthorizationCode(
                 code=code,
@@ -232,7 +266,12 @@ class SandboxAuthorizationCodeGrant(AuthorizationCodeGrant):
         db.session.commit()
 
     def authenticate_user(self, authorization_code: SandboxAuthorizationCode) -> Grantee:
-        return Grantee(authorization_code.user_email, authorization_code.organisation_id)
+        quirks = authorization_code.quirks or {}
+        return Grantee(
+            authorization_code.user_email,
+            authorization_code.organisation_id,
+            token_seconds=_token_lifetime(quirks.get(TOKEN_SECONDS_QUIRK, 0)),
+        )
 
 
 class SandboxRefreshTokenGrant(RefreshTokenGrant):
@@ -250,7 +289,12 @@ class SandboxRefreshTokenGrant(RefreshTokenGrant):
         )
 
     def authenticate_user(self, refresh_token: SandboxToken) -> Grantee:
-        return Grantee(refresh_token.user_email, refresh_token.organisation_id)
+        # A short-lived token's successor is short-lived too.
+        return Grantee(
+            refresh_token.user_email,
+            refresh_token.organisation_id,
+            token_seconds=_token_lifetime(refresh_token.expires_in),
+        )
 
     def revoke_old_credential(self, refresh_token: SandboxToken) -> None:
         refresh_token.refresh_token_revoked_at = utcnow()

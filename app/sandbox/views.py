@@ -39,6 +39,7 @@ from app.sandbox.oauth import (
     registered_client,
     require_token,
     server_metadata,
+    short_token_seconds,
     slow_seconds,
 )
 from app.security import allow_form_action
@@ -117,6 +118,7 @@ def _consent(
             email=email,
             organisation_id=form.organisation.data,
             slow_seconds=slow_seconds() if form.slow.data else 0.0,
+            token_seconds=short_token_seconds() if form.short_lived.data else 0,
         )
         response = server.create_authorization_response(grant=grant, grant_user=grantee)
         return _name_organisation_on_redirect(response, grant, form.organisation.data)
@@ -133,6 +135,7 @@ def _consent(
         email=email,
         action=_this_request(),
         slow_seconds=f"{slow_seconds():g}",
+        short_token_seconds=short_token_seconds(),
     )
 
 

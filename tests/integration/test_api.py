@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from app.connections.vault import decrypt_json
 from app.extensions import db
 from app.links import read_token
-from app.models import ApiKey, AuditEntry, Connection, JourneyRun, utcnow
+from app.models import ApiKey, AuditEntry, Connection, Customer, JourneyRun, utcnow
 from app.sandbox.data import ORGANISATIONS
 from tests.integration.api_helpers import (
     RETURN_URL,
@@ -333,6 +333,52 @@ def test_links_check_every_choice_they_carry(app: Flask, backend: Api) -> None:
     assert claims.platform == "sandbox"
     assert claims.expires_at is not None
     problem(backend.post("/api/v1/customers/nobody/links"), 404, "not-found")
+
+
+def _connection_of(app: Flask, external_id: str, **values: str) -> str:
+    with app.app_context():
+        customer = db.session.scalars(
+            select(Customer).where(Customer.external_id == external_id)
+        ).one()
+        connection = Connection(customer_id=customer.id, platform="sandbox", **values)
+        db.session.add(connection)
+        db.session.commit()
+        return connection.public_id
+
+
+def test_a_reconnect_link_names_the_connection_it_brings_back(app: Flask, backend: Api) -> None:
+    backend.put(CUSTOMER, json={"name": "Acme Ltd", "email": "owner@acme.example"})
+    backend.put("/api/v1/customers/crm-43", json={"name": "Globex", "email": "it@globex.example"})
+    linked = _connection_of(app, "crm-42", status="linked", org_id=ORGANISATIONS[0].id)
+    never_linked = _connection_of(app, "crm-42", status="failed")
+    someone_elses = _connection_of(app, "crm-43", status="linked", org_id=ORGANISATIONS[0].id)
+
+    made = backend.post(CUSTOMER + "/links", json={"reconnect": linked})
+    assert made.status_code == 201
+    with app.app_context():
+        claims = read_token(made.get_json()["url"].rsplit("/", 1)[1])
+    # The reconnect journey unless another is asked for.
+    assert (claims.journey_id, claims.reconnect) == ("reconnect", linked)
+    chosen = backend.post(CUSTOMER + "/links", json={"reconnect": linked, "journey_id": "default"})
+    with app.app_context():
+        claims = read_token(chosen.get_json()["url"].rsplit("/", 1)[1])
+    assert (claims.journey_id, claims.reconnect) == ("default", linked)
+
+    for body, field in [
+        ({"reconnect": someone_elses}, "reconnect"),
+        ({"reconnect": never_linked}, "reconnect"),
+        ({"reconnect": linked, "platform": "xero"}, "platform"),
+    ]:
+        refused = backend.post(CUSTOMER + "/links", json=body)
+        assert fields(problem(refused, 422, "validation-error")) == [field], body
+
+
+def test_journeys_say_where_they_may_be_embedded_and_returned_to(app: Flask, backend: Api) -> None:
+    allow_return_url(app)
+    journeys = {j["id"]: j for j in backend.get("/api/v1/journeys").get_json()["data"]}
+    assert journeys["default"]["allowed_origins"] == ["https://lender.example"]
+    assert journeys["default"]["return_urls"] == ["https://lender.example/onramp"]
+    assert journeys["business"]["allowed_origins"] == []
 
 
 def test_the_openapi_document_lists_every_operation(client: FlaskClient) -> None:

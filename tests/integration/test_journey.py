@@ -216,7 +216,8 @@ def test_pages_carry_a_strict_content_security_policy(customer_client: FlaskClie
     csp = response.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp
     assert "unsafe-inline" not in csp
-    assert "frame-ancestors 'none'" in csp
+    # Only the business's own site may frame it (the journey's integration.allowed_origins).
+    assert "frame-ancestors https://northwind-lending.example;" in csp
     assert response.headers["Cache-Control"] == "no-store"
     cookie = response.headers.get("Set-Cookie", "")
     assert cookie == "" or ("HttpOnly" in cookie and "SameSite=Lax" in cookie)

@@ -20,8 +20,14 @@ from app.extensions import db
 from app.models import Connection, utcnow
 from app.sandbox import create_sandbox_app
 from app.sandbox.data import ORGANISATIONS, SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
-from app.sandbox.oauth import MAX_SLOW_SECONDS, exchange_delay
+from app.sandbox.oauth import (
+    ACCESS_TOKEN_LIFETIME,
+    MAX_SLOW_SECONDS,
+    exchange_delay,
+    short_token_seconds,
+)
 from tests.conftest import test_settings
+from tests.integration.api_helpers import Api, create_key, problem
 from tests.integration.conftest import LiveSandbox
 
 NORTHWIND = ORGANISATIONS[2]
@@ -58,7 +64,8 @@ def link(app: Flask, connecting: FlaskClient, organisation: int, **choices: str)
     connecting.get(callback.removeprefix("http://localhost"))
     took = time.monotonic() - began
     with app.app_context():
-        assert db.session.scalars(select(Connection)).one().status == "linked"
+        found = db.session.scalars(select(Connection)).one()
+        assert found.status == "linked", (found.last_error, found.last_error_detail)
     return took
 
 
@@ -76,6 +83,8 @@ def test_the_consent_screen_offers_to_answer_slowly(
     assert '<input aria-describedby="slow-hint" id="slow" name="slow" type="checkbox"' in page
     assert '<label for="slow" class="">Answer slowly</label>' in page
     assert "the sandbox waits 0.2 seconds before giving Onramp its keys" in page
+    assert '<label for="short_lived" class="">Short-lived access</label>' in page
+    assert "access expires after 120 seconds, so it must refresh it" in page
 
 
 def test_answer_slowly_delays_the_code_exchange(
@@ -101,6 +110,57 @@ def test_a_slow_answer_is_never_negative_nor_endless(
     quirks: dict[str, str] | None, seconds: float
 ) -> None:
     assert exchange_delay(quirks) == seconds
+
+
+def test_short_lived_access_is_refreshed_until_access_is_revoked(
+    app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox
+) -> None:
+    """The data pipeline's view: every credentials call refreshes a short-lived token,
+    until the tester revokes access at the platform; then the connection has ended."""
+    live_sandbox.app.config["SANDBOX_SHORT_TOKEN_SECONDS"] = 90
+    link(app, connecting, 2, short_lived="y")
+    pipeline = Api(app.test_client(), create_key(app, "credentials", name="pipeline"))
+    with app.app_context():
+        connection = db.session.scalars(select(Connection)).one()
+        connection_id = connection.public_id
+        lasts = connection.token_expires_at - utcnow()  # type: ignore[operator]
+    assert timedelta(seconds=85) < lasts <= timedelta(seconds=90)
+
+    issued = [pipeline.get(f"/api/v1/connections/{connection_id}/credentials") for _ in "ab"]
+    assert [r.status_code for r in issued] == [200, 200]
+    tokens = {r.get_json()["access_token"] for r in issued}
+    assert len(tokens) == 2  # refreshed each time: the token never lasts past the lead
+    with app.app_context():
+        refreshed = db.session.scalars(select(Connection)).one()
+        assert refreshed.token_expires_at - utcnow() <= timedelta(seconds=90)  # type: ignore[operator]
+
+    browser, _ = connected_apps(live_sandbox)
+    browser.post(f"{live_sandbox.url}/connections", data={"organisation": NORTHWIND.id}, timeout=10)
+    refused = pipeline.get(f"/api/v1/connections/{connection_id}/credentials")
+    assert problem(refused, 409, "conflict")["detail"].endswith("the customer must connect again.")
+    with app.app_context():
+        ended = db.session.scalars(select(Connection)).one()
+        assert (ended.status, ended.last_error) == ("deauthorized", "refresh_refused")
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("120", 120),
+        ("5", 61),  # Onramp would take a shorter one as expired already
+        ("0", 0),
+        ("-5", 0),
+        ("1.5", 0),
+        ("soon", 0),
+        (str(ACCESS_TOKEN_LIFETIME), 0),
+    ],
+)
+def test_short_lived_access_lasts_a_sane_time(
+    app: Flask, value: str, seconds: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(app.config, "SANDBOX_SHORT_TOKEN_SECONDS", value)
+    with app.app_context():
+        assert short_token_seconds() == seconds
 
 
 def connected_apps(live_sandbox: LiveSandbox) -> tuple[requests.Session, str]:

@@ -1,4 +1,5 @@
-"""`flask uat key` and `flask uat reset`: the server side of the UAT suite.
+"""`flask uat key`, `flask uat admin` and `flask uat reset`: the server side of the UAT
+suite.
 
 The data is made as the suite makes it: through the API with the UAT key, customers
 namespaced ``uat-<run>-...``. Older runs are then aged by moving created_at back.
@@ -15,6 +16,7 @@ from sqlalchemy import func, select, update
 
 from app.extensions import db
 from app.models import AuditEntry, ConsentRecord, Customer, WebhookEndpoint, utcnow
+from tests.admin import make_user, sign_in
 from tests.integration.api_helpers import Api
 from tests.integration.conftest import REQUIRED_CONSENTS
 
@@ -112,9 +114,50 @@ def test_uat_key_prints_a_key_that_reads_and_writes_customers(
     read = api.get("/api/v1/customers/uat-key-check")
     assert read.status_code == 200
     assert read.get_json()["external_id"] == "uat-key-check"
-    # Not the credentials scope: the suite never needs the platforms' access tokens.
+    # And credentials: the suite plays the data pipeline for "a refresh that later fails".
     listed = app.test_cli_runner().invoke(args=["api-keys", "list"])
-    assert "read write" in listed.output and " uat" in listed.output
+    assert "read write credentials" in listed.output and " uat" in listed.output
+
+
+def uat_admin(app: Flask, *args: str) -> tuple[str, str]:
+    result = app.test_cli_runner().invoke(args=["uat", "admin", *args])
+    assert result.exit_code == 0, result.output
+    lines = dict(line.partition("=")[::2] for line in result.stdout.strip().splitlines())
+    return lines["ONRAMP_UAT_ADMIN_EMAIL"], lines["ONRAMP_UAT_ADMIN_PASSWORD"]
+
+
+def test_uat_admin_prints_a_viewer_login_and_renews_it(app: Flask) -> None:
+    email, password = uat_admin(app)
+    assert email == "uat-tester@example.com"
+    console = app.test_client()
+    sign_in(console, email, password)
+    assert console.get("/admin/journeys").status_code == 200
+    assert console.get("/admin/api-keys").status_code == 403  # read only
+
+    # Run again (another tester, a lost password): the same account, a new password.
+    again, renewed = uat_admin(app)
+    assert again == email and renewed != password
+    assert (
+        app.test_client()
+        .post("/admin/login", data={"email": email, "password": password})
+        .status_code
+        == 200
+    )  # the old password no longer signs in
+    sign_in(app.test_client(), email, renewed)
+    with app.app_context():
+        actions = db.session.scalars(
+            select(AuditEntry.action).where(AuditEntry.actor_id == "flask uat admin")
+        ).all()
+    assert actions == ["user.create", "user.password_reset"]
+
+
+def test_uat_admin_never_takes_over_a_colleagues_account(app: Flask) -> None:
+    admin = make_user(app, "admin")
+    result = app.test_cli_runner().invoke(args=["uat", "admin", "--email", admin])
+    assert result.exit_code != 0
+    assert "not a viewer: choose another --email" in result.output
+    refused = app.test_cli_runner().invoke(args=["uat", "admin", "--email", "not an address"])
+    assert refused.exit_code == 2 and "--email" in refused.output
 
 
 def test_uat_key_takes_a_name(app: Flask) -> None:
