@@ -12,7 +12,7 @@ CHROMIUM ?= /usr/bin/chromium
 export HOST PORT
 export ONRAMP_PUBLIC_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: install run test test-sqlite test-postgres uat chromium lint format migrate bench clean
+.PHONY: ffmpeg install run test test-sqlite test-postgres uat chromium lint format migrate bench clean
 
 install: $(VENV)/.synced static/vendor/.copied app/translations/.compiled
 
@@ -83,14 +83,37 @@ test-postgres:
 # suite starts its own server. The HTML report, traces and videos land in test-results/.
 BASE_URL ?=
 UAT_WORKERS ?= 2
-# Videos need Playwright's own ffmpeg (`playwright install ffmpeg`); without it, none.
-UAT_VIDEO ?= $(if $(wildcard $(HOME)/.cache/ms-playwright/ffmpeg-*/ffmpeg-linux),retain-on-failure,off)
-uat: install chromium
+# Videos of failed scenarios when Playwright's video recorder is there (see `ffmpeg`);
+# UAT_VIDEO=off (or on) overrides.
+UAT_VIDEO ?=
+PLAYWRIGHT_FFMPEG = $(HOME)/.cache/ms-playwright/ffmpeg-*/ffmpeg-linux
+uat: install chromium ffmpeg
 	@echo "== UAT scenarios against $(if $(BASE_URL),$(BASE_URL),a server of their own)"
-	$(BIN)/pytest e2e/uat -p no:cacheprovider -n $(UAT_WORKERS) \
+	@video="$(UAT_VIDEO)"; \
+	if [ -z "$$video" ]; then \
+		if ls $(PLAYWRIGHT_FFMPEG) >/dev/null 2>&1; then video=retain-on-failure; else video=off; fi; \
+	fi; \
+	set -x; $(BIN)/pytest e2e/uat -p no:cacheprovider -n $(UAT_WORKERS) \
 		$(if $(BASE_URL),--base-url $(BASE_URL)) \
-		--tracing retain-on-failure --screenshot only-on-failure --video $(UAT_VIDEO) \
+		--tracing retain-on-failure --screenshot only-on-failure --video $$video \
 		--output test-results/artifacts --html=test-results/uat-report.html --self-contained-html
+
+# Playwright records videos with its own ffmpeg build, whose download can't be reached here:
+# as root, Debian's ffmpeg is put where Playwright looks for it. Without it, no videos.
+ffmpeg: install
+	@revision=$$($(BIN)/python -c 'import json, pathlib, playwright; \
+		listed = pathlib.Path(playwright.__file__).parent / "driver/package/browsers.json"; \
+		print(next(b["revision"] for b in json.loads(listed.read_text())["browsers"] if b["name"] == "ffmpeg"))'); \
+	target="$(HOME)/.cache/ms-playwright/ffmpeg-$$revision/ffmpeg-linux"; \
+	if [ ! -x "$$target" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			{ command -v ffmpeg >/dev/null || { apt-get update -qq && \
+				DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg; }; } && \
+			mkdir -p "$$(dirname "$$target")" && ln -sf "$$(command -v ffmpeg)" "$$target"; \
+		else \
+			$(BIN)/playwright install ffmpeg; \
+		fi || echo "No video recorder: failed UAT scenarios keep their traces and screenshots only."; \
+	fi
 
 bench: install
 	$(BIN)/python bench/journey_steps.py

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Frame, Page
 
 AXE_PATH = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
@@ -39,14 +39,16 @@ def _describe(violation: dict[str, Any]) -> str:
     )
 
 
-def assert_accessible(page: Page) -> None:
-    """Fail listing every WCAG 2.2 AA violation axe finds on the page as it is now."""
+def assert_accessible(page: Page | Frame) -> None:
+    """Fail listing every WCAG 2.2 AA violation axe finds on the page (or in the frame,
+    such as an embedded journey's) as it is now."""
     # htmx swaps keep the window, and with it an axe injected earlier.
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.evaluate(_axe_source())
     violations: list[dict[str, Any]] = page.evaluate(RUN_AXE, WCAG_TAGS)
     if violations:
-        width = page.viewport_size["width"] if page.viewport_size else "?"
+        viewport = (page if isinstance(page, Page) else page.page).viewport_size
+        width = viewport["width"] if viewport else "?"
         report = "\n".join(_describe(v) for v in violations)
         pytest.fail(
             f"axe found {len(violations)} accessibility violation(s) on {page.url} "

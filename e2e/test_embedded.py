@@ -8,14 +8,13 @@ frame keeps its journey only through its partitioned session cookie.
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Frame, Page, expect
 
 from app.sandbox.data import ORGANISATIONS
-from e2e.accessibility import RUN_AXE, WCAG_TAGS, _axe_source, _describe, assert_accessible
+from e2e.accessibility import assert_accessible
 from e2e.conftest import EmbeddingSite
 from e2e.pages import (
     SANDBOX,
@@ -27,14 +26,6 @@ from e2e.pages import (
 )
 
 pytestmark = pytest.mark.usefixtures("embedding_site")
-
-
-def _assert_frame_accessible(frame: Frame) -> None:
-    """axe-core (WCAG 2.2 AA) inside the journey's frame."""
-    if not frame.evaluate("() => typeof window.axe === 'object'"):
-        frame.evaluate(_axe_source())
-    violations: list[dict[str, Any]] = frame.evaluate(RUN_AXE, WCAG_TAGS)
-    assert not violations, "\n".join(_describe(v) for v in violations)
 
 
 def _journey_frame(page: Page) -> Frame:
@@ -59,10 +50,10 @@ def test_the_embedded_journey_tells_the_host_page_everything(
     journey = host.open_embedded()
     expect(journey.heading).to_have_text(WelcomePage.title)
     expect(host.event("ready")).to_have_count(1)
-    _assert_frame_accessible(_journey_frame(page))
+    assert_accessible(_journey_frame(page))
 
     journey.to_connect()
-    _assert_frame_accessible(_journey_frame(page))
+    assert_accessible(_journey_frame(page))
     popup = journey.open_provider()
     expect(journey.main.get_by_role("status")).to_contain_text(f"Finish in the {SANDBOX} window")
     _approve_in(popup)
@@ -70,7 +61,7 @@ def test_the_embedded_journey_tells_the_host_page_everything(
     expect(journey.heading).to_have_text(DonePage.title)
     expect(journey.main.get_by_role("status").first).to_contain_text("Connected to")
     expect(host.event("finished")).to_have_count(1)
-    _assert_frame_accessible(_journey_frame(page))
+    assert_accessible(_journey_frame(page))
 
     events = host.events()
     types = [type_ for type_, _ in events]

@@ -296,6 +296,7 @@ def _connect_step(run: service.PreviewRun, journey: Journey, step: Step) -> Resp
         reconnect=None,
         handoff=None,
         window_closed=False,
+        finishing=False,
         simulated_provider=authorize.netloc,
     )
 

@@ -58,6 +58,8 @@ class CallbackResult:
         )
 
 
+# A callback used again while its first use is still being finished.
+STILL_CONNECTING = "still_connecting"
 # The journey a reconnect link uses unless told otherwise (see reconnect_journey).
 RECONNECT_JOURNEY = "reconnect"
 
@@ -144,6 +146,12 @@ def handle_callback(
     if taken.outcome is flows.Outcome.USED:
         if connection.status == "linked":
             return CallbackResult(flow.run_id, connection)
+        if connection.status == "pending":
+            # The first use is still at work (a slow platform, and a customer who
+            # refreshed): it must not be failed under it. The customer is told to wait.
+            if connection.candidates:
+                return CallbackResult(flow.run_id, connection, choosing=True)
+            return CallbackResult(flow.run_id, connection, STILL_CONNECTING)
         return _fail(flow.run_id, connection, "replayed_callback", "this callback was already used")
     if session_run_id is not None and session_run_id != flow.run_id:
         return _fail(flow.run_id, connection, "session_mismatch", "started in another journey")

@@ -92,12 +92,15 @@ def callback(platform: str) -> Response | tuple[str, int]:
         remember_run(run)
         if result.choosing:
             response = redirect(url_for("journey.choose_organisation"), 303)
-            response.headers["Referrer-Policy"] = "no-referrer"
-            return response
-        linked = result.connection if result.linked else None
-        next_step = engine.connection_finished(run, journey, linked, result.reason)
-        db.session.commit()
-        response = redirect(url_for("journey.step", step_id=next_step.id), 303)
+        elif result.reason == service.STILL_CONNECTING:
+            # Back to the connect step, which says the first request is still at work.
+            step = journey.first_of("connect") or engine.current_step(run, journey)
+            response = redirect(url_for("journey.step", step_id=step.id, finishing=1), 303)
+        else:
+            linked = result.connection if result.linked else None
+            next_step = engine.connection_finished(run, journey, linked, result.reason)
+            db.session.commit()
+            response = redirect(url_for("journey.step", step_id=next_step.id), 303)
     # The callback URL carries the code and state: never let it leak as a Referer.
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"

@@ -356,6 +356,7 @@ def _connect_step(run: JourneyRun, journey: Journey, step: Step) -> StepResponse
         handoff=handoff,
         window_closed=request.args.get("closed") == "provider"
         and not (latest and latest.status == "linked"),
+        finishing=request.args.get("finishing") == "1" and latest and latest.status == "pending",
     )
 
 

@@ -7,13 +7,13 @@ action that navigates. Locators use roles, accessible names and label texts only
 
 from __future__ import annotations
 
-import json
 import re
 from typing import ClassVar, Self, TypeVar
 
 from playwright.sync_api import Locator, Page, expect
 
 from app.sandbox.data import SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
+from e2e.pages.host import HostEvents
 
 TOTAL_STEPS = 6
 
@@ -630,7 +630,7 @@ class ReconnectingPage(SignInAgainPage):
 EMBEDDED_TITLE = "Connect your accounting software"
 
 
-class HostPage:
+class HostPage(HostEvents):
     """The business's page: a hosted-journey link, the embedded journey, and its event log."""
 
     def __init__(self, page: Page) -> None:
@@ -644,26 +644,8 @@ class HostPage:
         return cls(page)
 
     @property
-    def event_log(self) -> Locator:
-        return self.main.get_by_role("list", name="Events from Onramp")
-
-    @property
     def returned(self) -> Locator:
         return self.main.get_by_role("status")
-
-    def event(self, type_: str) -> Locator:
-        """The log's entries for one event type ("ready", "connection", ...)."""
-        return self.event_log.get_by_role("listitem").filter(
-            has_text=re.compile(rf"^{re.escape(type_)} ")
-        )
-
-    def events(self) -> list[tuple[str, dict[str, object]]]:
-        """Every event received so far, in order: its type and what it said."""
-        entries = []
-        for text in self.event_log.get_by_role("listitem").all_inner_texts():
-            type_, _, detail = text.partition(" ")
-            entries.append((type_, json.loads(detail)))
-        return entries
 
     def open_embedded(self) -> EmbeddedJourney:
         self.main.get_by_role("button", name="Connect your accounting software here").click()

@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import ClassVar, Self, TypeVar
 
 import pytest
-from playwright.sync_api import BrowserContext, Locator, Page
+from playwright.sync_api import BrowserContext, Frame, Locator, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from e2e.accessibility import assert_accessible
@@ -38,9 +38,10 @@ def without_javascript(context: BrowserContext) -> BrowserContext:
     return context
 
 
-def check_accessibility(page: Page) -> None:
-    """axe-core on the page as it is now; a page without JavaScript is checked in a twin."""
-    if not getattr(page.context, _NO_SCRIPT_FLAG, False):
+def check_accessibility(page: Page | Frame) -> None:
+    """axe-core on the page (or frame) as it is now; a page without JavaScript is checked
+    in a twin."""
+    if isinstance(page, Frame) or not getattr(page.context, _NO_SCRIPT_FLAG, False):
         assert_accessible(page)
         return
     browser = page.context.browser
@@ -65,6 +66,8 @@ def titled(en: str, **translations: str) -> Mapping[str, str]:
 class UatPage:
     """A page of Onramp or of the Sandbox, known by its level-1 heading.
 
+    It is shown in a browser tab (a Playwright ``Page``) or, for an embedded journey, in
+    a frame on the business's page (a ``Frame``): both are found and checked alike.
     ``titles`` gives the heading in each language the page is tested in; ``lang``
     picks one. Subclasses add the page's parts (locators) and actions; an action that
     leads to another page returns that page's object.
@@ -74,13 +77,14 @@ class UatPage:
     # Onramp's own words on the page (buttons, labels) by English text, per language.
     words: ClassVar[Mapping[str, Mapping[str, str]]] = MappingProxyType({})
 
-    def __init__(self, page: Page, lang: str = "en") -> None:
+    def __init__(self, page: Page | Frame, lang: str = "en") -> None:
         self.page = page
         self.lang = lang
         self.main = page.get_by_role("main")
         self.banner = page.get_by_role("banner")
         self.heading = self.main.get_by_role("heading", level=1)
         self._arrive()
+        self._settle()
         check_accessibility(page)
 
     @property
@@ -99,6 +103,22 @@ class UatPage:
                 f"{' / '.join(shown) or 'no main heading'!r} at {self.page.url}",
                 pytrace=False,
             )
+
+    def _settle(self) -> None:
+        """Wait for htmx to finish any request (it dims the buttons meanwhile), so that
+        axe sees the page as the customer reads it."""
+        scripted = isinstance(self.page, Frame) or not getattr(
+            self.page.context, _NO_SCRIPT_FLAG, False
+        )
+        if scripted:
+            self.page.wait_for_function(
+                "() => !document.querySelector('.htmx-request')", timeout=ARRIVAL_TIMEOUT_MS
+            )
+
+    def expecting_problem(self) -> Self:
+        """The same page again after a form was refused, once it says what to correct."""
+        self.error_summary.wait_for(timeout=ARRIVAL_TIMEOUT_MS)
+        return type(self)(self.page, self.lang)
 
     def _(self, english: str, **values: str) -> str:
         """Onramp's words in the page's language (English when not translated here)."""

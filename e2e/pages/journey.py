@@ -138,7 +138,7 @@ class Consent(Step):
     def agree_expecting_problem(self) -> Consent:
         """Agree with something required left unticked: the same step, with a problem."""
         self.agree_button.click()
-        return self.go(type(self))
+        return self.expecting_problem()
 
     def decline(self) -> Declined:
         self.button("Decline and stop").click()
@@ -197,6 +197,17 @@ class Connect(Step):
     def connected_so_far(self) -> Locator:
         return self.status.get_by_role("listitem")
 
+    @property
+    def finishing_notice(self) -> Locator:
+        """Said while the platform's answer is still being completed."""
+        return self.status.filter(
+            has=self.page.get_by_role("heading", name=self._("We're still finishing connecting"))
+        )
+
+    def check_again_to(self, to: type[PageT]) -> PageT:
+        self.link("Check again").click()
+        return self.go(to)
+
     def continue_to_sandbox(self) -> SandboxSignIn:
         from e2e.pages.sandbox import SandboxSignIn
 
@@ -216,6 +227,18 @@ class Connect(Step):
 
         self.try_again_button.click()
         return SandboxConsent(self.page, back=type(self), lang=self.lang)
+
+    def open_sandbox_window(self) -> SandboxSignIn:
+        """Embedded in the business's page, the connect button is a link that opens the
+        Sandbox in a window of its own; approving there closes it."""
+        from e2e.pages.sandbox import SandboxSignIn
+
+        tab = self.page if isinstance(self.page, Page) else self.page.page
+        with tab.expect_popup() as window:
+            self.main.get_by_role(
+                "link", name=self._("Continue to %(platform)s", platform=SANDBOX), exact=True
+            ).click()
+        return SandboxSignIn(window.value, back=type(self), lang=self.lang)
 
     def connect_another(self) -> SandboxConsent:
         from e2e.pages.sandbox import SandboxConsent

@@ -2,12 +2,15 @@
 
 The Sandbox is in English whatever the journey's language. It was reached from a
 journey's connect step, and its answers (approve, deny, simulate an error) lead back
-into the journey: to the connect step (``back``) when access was not given.
+into the journey: to the connect step (``back``) when access was not given. Its
+Connected apps page revokes access, as a customer does at their platform.
 """
 
 from __future__ import annotations
 
-from playwright.sync_api import Locator, Page
+import re
+
+from playwright.sync_api import Frame, Locator, Page
 
 from app.sandbox.data import SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
 from e2e.pages.base import PageT, UatPage, titled
@@ -17,7 +20,7 @@ from e2e.pages.journey import Connect
 class SandboxPage(UatPage):
     """A Sandbox page, remembering the journey step it returns to and its language."""
 
-    def __init__(self, page: Page, back: type[Connect], lang: str = "en") -> None:
+    def __init__(self, page: Page | Frame, back: type[Connect], lang: str = "en") -> None:
         super().__init__(page)
         self.back = back
         self.journey_lang = lang
@@ -51,6 +54,32 @@ class SandboxConsent(SandboxPage):
         self.organisation(organisation).check()
         return self
 
+    def answer_slowly(self) -> SandboxConsent:
+        """Script a slow platform: the code exchange after Approve takes seconds."""
+        self.main.get_by_role("checkbox", name="Answer slowly").check()
+        return self
+
+    def short_lived_access(self) -> SandboxConsent:
+        """Script access tokens that expire within minutes, so Onramp must refresh them."""
+        self.main.get_by_role("checkbox", name="Short-lived access").check()
+        return self
+
+    def approve_closing_window(self) -> None:
+        """Approve in the Sandbox's own window (an embedded journey's): it closes itself,
+        and the journey goes on in the business's page."""
+        assert isinstance(self.page, Page)
+        with self.page.expect_event("close"):
+            self.main.get_by_role("button", name="Approve").click()
+
+    def approve_and_reload_while_waiting(self) -> Connect:
+        """Approve, then press the browser's reload while the platform is still answering
+        (after ``answer_slowly``): back on the journey's connect step."""
+        assert isinstance(self.page, Page)
+        with self.page.expect_request(re.compile(r"/connect/[a-z_]+/callback\?")) as callback:
+            self.main.get_by_role("button", name="Approve").click(no_wait_after=True)
+        self.page.goto(callback.value.url)
+        return self.back(self.page, self.journey_lang)
+
     def approve_to(self, to: type[PageT]) -> PageT:
         """Give access: back in the journey, on ``to`` (its done page, or the connect step
         again where a journey connects several organisations)."""
@@ -60,6 +89,7 @@ class SandboxConsent(SandboxPage):
     def approve_expecting_problem(self) -> SandboxConsent:
         """Approve with something missing: the same page, saying what to correct."""
         self.main.get_by_role("button", name="Approve").click()
+        self.error_summary.wait_for()
         return SandboxConsent(self.page, self.back, self.journey_lang)
 
     def deny(self) -> Connect:
@@ -69,3 +99,30 @@ class SandboxConsent(SandboxPage):
     def simulate_error(self) -> Connect:
         self.main.get_by_role("button", name="Simulate an error").click()
         return self.back(self.page, self.journey_lang)
+
+
+class ConnectedApps(UatPage):
+    """The Sandbox's "Connected apps": an organisation per section, each revocable."""
+
+    titles = titled("Connected apps")
+
+    @classmethod
+    def open(cls, page: Page) -> ConnectedApps:
+        """Open it in the browser that connected; it asks to sign in only if needed."""
+        page.goto("/sandbox/connections")
+        if page.get_by_role("heading", level=1, name=SandboxSignIn.titles["en"]).is_visible():
+            page.get_by_label("Email address").fill(SANDBOX_LOGIN_EMAIL)
+            page.get_by_label("Password").fill(SANDBOX_LOGIN_PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+        return cls(page)
+
+    def app(self, organisation: str) -> Locator:
+        """The entry for one organisation, found by its heading."""
+        return self.main.get_by_role("listitem").filter(
+            has=self.page.get_by_role("heading", name=organisation, exact=True)
+        )
+
+    def revoke(self, organisation: str) -> ConnectedApps:
+        """End every token given for the organisation: Onramp's next refresh is refused."""
+        self.button(f"Revoke access to {organisation}").click()
+        return ConnectedApps(self.page)

@@ -7,6 +7,7 @@ Customers get external ids ``uat-<run id>-<n>`` so that runs never collide and
 from __future__ import annotations
 
 import itertools
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,14 +28,19 @@ class OnrampApi:
     key: str
     session: requests.Session = field(default_factory=requests.Session)
 
-    def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.session.request(
+    def attempt(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """The API's answer as it is, refusals included (a scenario may expect one)."""
+        return self.session.request(
             method,
             f"{self.base_url}/api/v1{path}",
             headers={"Authorization": f"Bearer {self.key}"},
             timeout=TIMEOUT_SECONDS,
             **kwargs,
         )
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """The API's JSON answer; a refusal fails the scenario, saying what was refused."""
+        response = self.attempt(method, path, **kwargs)
         if response.status_code >= 400:
             raise ApiError(
                 f"{method} /api/v1{path} answered {response.status_code}: {response.text[:500]}"
@@ -68,9 +74,16 @@ class UatCustomer:
         *,
         locale: str | None = None,
         expires_in: int | None = None,
+        reconnect: str | None = None,
     ) -> dict[str, str]:
-        """A new journey link: ``{"url", "expires_at"}``."""
-        body = {"journey_id": journey_id, "locale": locale, "expires_in": expires_in}
+        """A new journey link: ``{"url", "expires_at"}``; ``reconnect`` (a connection id)
+        makes it re-authorize that connection."""
+        body = {
+            "journey_id": journey_id,
+            "locale": locale,
+            "expires_in": expires_in,
+            "reconnect": reconnect,
+        }
         return dict(
             self.api.call(
                 "POST",
@@ -81,6 +94,25 @@ class UatCustomer:
 
     def url(self, journey_id: str | None = None, *, locale: str | None = None) -> str:
         return self.link(journey_id, locale=locale)["url"]
+
+    def reconnect_url(self, connection_id: str) -> str:
+        """A link to sign in again to the platform of one of their connections."""
+        return self.link(reconnect=connection_id)["url"]
+
+    def credentials(self, connection_id: str) -> requests.Response:
+        """Ask for the connection's access token, as the business's data pipeline does
+        (Onramp refreshes it first when it is about to expire)."""
+        return self.api.attempt("GET", f"/connections/{connection_id}/credentials")
+
+    def wait_for_statuses(
+        self, expected: list[tuple[str, str | None]], seconds: float = 30
+    ) -> list[tuple[str, str | None]]:
+        """The connections' statuses once they are ``expected`` (Onramp finishing work the
+        customer is not waiting on), or as they are when ``seconds`` have passed."""
+        deadline = time.monotonic() + seconds
+        while (found := self.statuses()) != expected and time.monotonic() < deadline:
+            time.sleep(0.5)
+        return found
 
     def record(self) -> dict[str, Any]:
         """The customer with their runs, consents and connections."""

@@ -23,6 +23,8 @@ from e2e.pages.base import without_javascript
 from e2e.uat.api import Customers, OnrampApi, UatCustomer
 
 KEY_VARIABLE = "ONRAMP_UAT_API_KEY"
+ADMIN_EMAIL_VARIABLE = "ONRAMP_UAT_ADMIN_EMAIL"
+ADMIN_PASSWORD_VARIABLE = "ONRAMP_UAT_ADMIN_PASSWORD"
 
 
 @dataclass(frozen=True)
@@ -46,11 +48,24 @@ def _run_id(config: pytest.Config) -> str:
 def _local_key(request: pytest.FixtureRequest) -> tuple[str, str]:
     """Our own server, and a UAT key minted in it (as `flask uat key` does on a server)."""
     from app.api.keys import create_key
+    from app.uat import UAT_KEY_SCOPES
 
     live_server = request.getfixturevalue("live_server")
     with live_server.app.app_context():
-        _, key = create_key("uat", ["read", "write"], actor=("cli", "e2e uat"))
+        _, key = create_key("uat", UAT_KEY_SCOPES, actor=("cli", "e2e uat"))
     return live_server.url, key
+
+
+def _local_admin(request: pytest.FixtureRequest) -> tuple[str, str]:
+    """A viewer login on our own server, made as `flask uat admin` makes one."""
+    live_server = request.getfixturevalue("live_server")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw")
+    result = live_server.app.test_cli_runner().invoke(
+        args=["uat", "admin", "--email", f"uat-{worker}@example.com"]
+    )
+    assert result.exit_code == 0, result.output
+    lines = dict(line.partition("=")[::2] for line in result.stdout.strip().splitlines())
+    return lines[ADMIN_EMAIL_VARIABLE], lines[ADMIN_PASSWORD_VARIABLE]
 
 
 def _check_reachable(url: str, api: OnrampApi) -> None:
@@ -80,8 +95,7 @@ def environment(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -> 
         key = os.environ.get(KEY_VARIABLE, "")
         if not key:
             pytest.exit(
-                f"Set {KEY_VARIABLE} to a key with read and write scopes for {given} "
-                "(on the server: flask uat key).",
+                f"Set {KEY_VARIABLE} to a UAT key for {given} (on the server: flask uat key).",
                 returncode=3,
             )
         url = str(given).rstrip("/")
@@ -90,6 +104,22 @@ def environment(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -> 
     api = OnrampApi(url, key)
     _check_reachable(url, api)
     return Environment(url, api, Customers(api, _run_id(pytestconfig)), remote=bool(given))
+
+
+@pytest.fixture(scope="session")
+def admin_login(environment: Environment, request: pytest.FixtureRequest) -> tuple[str, str]:
+    """The admin console login for the preview scenario: ``flask uat admin`` prints it."""
+    if not environment.remote:
+        return _local_admin(request)
+    email = os.environ.get(ADMIN_EMAIL_VARIABLE, "")
+    password = os.environ.get(ADMIN_PASSWORD_VARIABLE, "")
+    if not (email and password):
+        pytest.fail(
+            f"Set {ADMIN_EMAIL_VARIABLE} and {ADMIN_PASSWORD_VARIABLE} to a viewer login for "
+            f"{environment.url}'s admin console (on the server: flask uat admin).",
+            pytrace=False,
+        )
+    return email, password
 
 
 @pytest.fixture(scope="session")

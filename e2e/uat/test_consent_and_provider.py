@@ -1,5 +1,6 @@
-"""What can go wrong on the way: a consent declined, the provider refusing or failing,
-and a login with several organisations to choose from."""
+"""What can go wrong on the way: a consent declined, the provider refusing, failing or
+answering slowly, a login with several organisations to choose from, the wrong one
+chosen on reconnect, and access that is revoked at the platform after connecting."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ from e2e.pages.journey import (
     DefaultConnect,
     DefaultDone,
     DefaultWelcome,
+    Reconnected,
+    ReconnectWelcome,
+    SignInAgain,
 )
-from e2e.pages.sandbox import SandboxConsent
+from e2e.pages.sandbox import ConnectedApps, SandboxConsent
 from e2e.uat.api import UatCustomer
-from e2e.uat.test_journeys import ACME, BLUEBELL, NORTHWIND_CONSULTING
+from e2e.uat.test_journeys import ACME, BLUEBELL, NORTHWIND_CONSULTING, connect_default
 
 
 @pytest.mark.parametrize("declined", list(DEFAULT_ITEMS))
@@ -94,3 +98,85 @@ def test_choose_among_several_organisations(page: Page, customer: UatCustomer) -
         "linked",
         NORTHWIND_CONSULTING,
     )
+
+
+def test_slow_provider_response(page: Page, customer: UatCustomer) -> None:
+    """The platform takes seconds to hand over its keys: the customer waits on its page,
+    then arrives connected, once."""
+    done = _at_sandbox(page, customer).choose(ACME).answer_slowly().approve_to(DefaultDone)
+
+    expect(done.connected(ACME)).to_be_visible()
+    assert customer.statuses() == [("linked", ACME)]
+    assert [run["status"] for run in customer.runs()] == ["completed"]
+
+
+def test_slow_provider_response_reloaded_while_waiting(page: Page, customer: UatCustomer) -> None:
+    """An impatient customer reloads while the slow platform is still answering: they are
+    told it is being finished, and the attempt is not failed under them."""
+    connect = (
+        _at_sandbox(page, customer).choose(ACME).answer_slowly().approve_and_reload_while_waiting()
+    )
+    expect(connect.finishing_notice).to_contain_text(
+        "Sandbox Accounting has answered and we're completing the connection."
+    )
+
+    assert customer.wait_for_statuses([("linked", ACME)]) == [("linked", ACME)]
+    done = connect.check_again_to(DefaultDone)
+    expect(done.connected(ACME)).to_be_visible()
+    assert [run["status"] for run in customer.runs()] == ["completed"]
+
+
+def test_wrong_organisation_on_reconnect(page: Page, customer: UatCustomer) -> None:
+    """A reconnect link brings back the organisation it was made for: choosing another
+    is refused, explained, and changes nothing; choosing the right one reconnects."""
+    connect_default(page, customer, ACME)
+    [connection] = customer.connections()
+
+    sign_in_again = ReconnectWelcome.open(
+        page, customer.reconnect_url(connection["id"])
+    ).get_started_to(SignInAgain)  # the platform is the connection's: no picker
+    refused = sign_in_again.continue_to_sandbox_signed_in().choose(BLUEBELL).approve_to(SignInAgain)
+
+    expect(refused.alert).to_contain_text("That's a different organisation")
+    expect(refused.alert).to_contain_text(f"You chose {BLUEBELL}, but this link reconnects {ACME}.")
+    assert customer.statuses() == [("linked", ACME), ("failed", BLUEBELL)]
+    assert customer.connections()[1]["last_error"] == "different_organisation"
+
+    done = refused.try_again().choose(ACME).approve_to(Reconnected)
+    expect(done.connected(ACME)).to_be_visible()
+    assert customer.statuses()[-1] == ("linked", ACME)
+    assert [run["journey_id"] for run in customer.runs()] == ["default", "reconnect"]
+
+
+def test_a_refresh_that_later_fails(page: Page, customer: UatCustomer) -> None:
+    """The business's data pipeline keeps a short-lived access fresh until the customer
+    revokes it at the platform; then Onramp says the customer must connect again.
+
+    Revoking ends every connection to Northwind Consulting LLP made with the Sandbox's
+    test login, so no other scenario relies on that organisation staying connected.
+    """
+    done = (
+        _at_sandbox(page, customer)
+        .choose(NORTHWIND_CONSULTING)
+        .short_lived_access()
+        .approve_to(DefaultDone)
+    )
+    expect(done.connected(NORTHWIND_CONSULTING)).to_be_visible()
+    [connection] = customer.connections()
+
+    # Each ask refreshes the token first, because it expires within Onramp's lead time.
+    issued = [customer.credentials(connection["id"]) for _ in range(2)]
+    assert [answer.status_code for answer in issued] == [200, 200]
+    first, second = (answer.json() for answer in issued)
+    assert first["access_token"] != second["access_token"]
+    assert first["organisation_id"] == second["organisation_id"]
+
+    apps = ConnectedApps.open(page).revoke(NORTHWIND_CONSULTING)
+    expect(apps.status).to_contain_text(f"Onramp can no longer read {NORTHWIND_CONSULTING}.")
+
+    refused = customer.credentials(connection["id"])
+    assert refused.status_code == 409
+    assert refused.headers["Content-Type"] == "application/problem+json"
+    assert refused.json()["detail"].endswith("the customer must connect again.")
+    [ended] = customer.connections()
+    assert (ended["status"], ended["last_error"]) == ("deauthorized", "refresh_refused")

@@ -10,9 +10,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from app.connections import flows
 from app.connections.vault import decrypt_json
 from app.extensions import db
-from app.models import Connection, JourneyRun, OAuthFlow
+from app.models import Connection, JourneyRun, OAuthFlow, OutboxEvent
 from app.sandbox.data import ORGANISATIONS
 from tests.impersonation import LIST_ORGANISATIONS
 from tests.integration.conftest import LiveSandbox
@@ -136,6 +137,31 @@ def test_a_replayed_callback_of_a_failed_attempt_cannot_link(
     assert "Try again" in page
     [connection] = _connections(app)
     assert (connection.status, connection.last_error) == ("failed", "access_denied")
+
+
+def test_a_callback_used_again_while_its_first_use_is_finishing_waits_for_it(
+    app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox
+) -> None:
+    """A slow platform, and a customer who refreshes the page meanwhile: the second
+    request must not fail the attempt the first is still completing."""
+    callback = _callback_path(live_sandbox.authorize(_start(connecting), "approve"))
+    state = parse_qs(urlsplit(callback).query)["state"][0]
+    with app.app_context():
+        flows.take_flow(state)  # the first request took it and is still at work
+
+    response = connecting.get(callback)
+    assert response.status_code == 303
+    assert response.location.endswith("/journey/connect?finishing=1")
+    page = text_of(connecting.get(response.location))
+    assert "We're still finishing connecting" in page
+    assert "Sandbox Accounting has answered and we're completing the connection." in page
+    [connection] = _connections(app)
+    assert (connection.status, connection.last_error) == ("pending", None)
+    with app.app_context():
+        types = db.session.scalars(select(OutboxEvent.type)).all()
+    assert "connection.failed" not in types
+    # Without ?finishing, or once the attempt is over, the page says nothing of it.
+    assert "still finishing" not in text_of(connecting.get("/journey/connect"))
 
 
 def test_a_replayed_state_with_a_pending_attempt_is_refused(
