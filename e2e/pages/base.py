@@ -88,6 +88,11 @@ class UatPage:
         check_accessibility(page)
 
     @property
+    def tab(self) -> Page:
+        """The browser tab showing this page (the business's page, for a frame)."""
+        return self.page if isinstance(self.page, Page) else self.page.page
+
+    @property
     def title(self) -> str:
         return self.titles[self.lang]
 

@@ -233,8 +233,7 @@ class Connect(Step):
         Sandbox in a window of its own; approving there closes it."""
         from e2e.pages.sandbox import SandboxSignIn
 
-        tab = self.page if isinstance(self.page, Page) else self.page.page
-        with tab.expect_popup() as window:
+        with self.tab.expect_popup() as window:
             self.main.get_by_role(
                 "link", name=self._("Continue to %(platform)s", platform=SANDBOX), exact=True
             ).click()

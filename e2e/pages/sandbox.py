@@ -67,18 +67,16 @@ class SandboxConsent(SandboxPage):
     def approve_closing_window(self) -> None:
         """Approve in the Sandbox's own window (an embedded journey's): it closes itself,
         and the journey goes on in the business's page."""
-        assert isinstance(self.page, Page)
-        with self.page.expect_event("close"):
+        with self.tab.expect_event("close"):
             self.main.get_by_role("button", name="Approve").click()
 
     def approve_and_reload_while_waiting(self) -> Connect:
         """Approve, then press the browser's reload while the platform is still answering
         (after ``answer_slowly``): back on the journey's connect step."""
-        assert isinstance(self.page, Page)
-        with self.page.expect_request(re.compile(r"/connect/[a-z_]+/callback\?")) as callback:
+        with self.tab.expect_request(re.compile(r"/connect/[a-z_]+/callback\?")) as callback:
             self.main.get_by_role("button", name="Approve").click(no_wait_after=True)
-        self.page.goto(callback.value.url)
-        return self.back(self.page, self.journey_lang)
+        self.tab.goto(callback.value.url)
+        return self.back(self.tab, self.journey_lang)
 
     def approve_to(self, to: type[PageT]) -> PageT:
         """Give access: back in the journey, on ``to`` (its done page, or the connect step

@@ -8,17 +8,20 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
+from app.sandbox.data import SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
 from e2e.accessibility import assert_no_horizontal_scroll
 from e2e.pages.journey import (
     DEFAULT_ITEMS,
     REQUIRED_KEYS,
     SANDBOX,
+    DefaultConnect,
     DefaultConsent,
     DefaultDone,
     DefaultInstructions,
     DefaultSoftware,
     DefaultWelcome,
 )
+from e2e.pages.sandbox import SandboxConsent, SandboxSignIn
 from e2e.uat.api import UatCustomer
 from e2e.uat.test_journeys import ACME, BLUEBELL
 
@@ -109,4 +112,28 @@ def test_keyboard_only(page: Page, customer: UatCustomer) -> None:
     tab_to(page, software.button("Continue"))
     page.keyboard.press("Enter")
     instructions = DefaultInstructions(page)
-    expect(instructions.heading).to_be_visible()
+    tab_to(page, instructions.button("I'm ready to connect"))
+    page.keyboard.press("Enter")
+
+    connect = DefaultConnect(page)
+    tab_to(page, connect.continue_button)
+    page.keyboard.press("Enter")
+
+    # The platform's pages, with the keyboard too.
+    sign_in = SandboxSignIn(page, back=DefaultConnect)
+    tab_to(page, sign_in.main.get_by_label("Email address"))
+    page.keyboard.type(SANDBOX_LOGIN_EMAIL)
+    tab_to(page, sign_in.main.get_by_label("Password"))
+    page.keyboard.type(SANDBOX_LOGIN_PASSWORD)
+    page.keyboard.press("Enter")
+    sandbox = SandboxConsent(page, back=DefaultConnect)
+    tab_to(page, sandbox.organisation(ACME))
+    page.keyboard.press("Space")
+    expect(sandbox.organisation(ACME)).to_be_checked()
+    tab_to(page, sandbox.main.get_by_role("button", name="Approve"))
+    page.keyboard.press("Enter")
+
+    done = DefaultDone(page)
+    expect(done.connected(ACME)).to_be_visible()
+    tab_to(page, done.link("Your connections and consents"))
+    assert customer.statuses() == [("linked", ACME)]
