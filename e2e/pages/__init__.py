@@ -14,6 +14,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from app.sandbox.data import SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
 from e2e.pages.host import HostEvents
+from e2e.words import in_language
 
 TOTAL_STEPS = 6
 
@@ -259,36 +260,19 @@ class InvalidLinkPage(Screen):
 # action leads is the test's to say (``get_started(ApplyConsentPage)``): the journey's
 # configuration, and the customer's answers, decide what comes next.
 
-# Onramp's own words in French and German, by their English msgid, as the catalogues in
-# app/translations give them.
-FRENCH_UI = {
-    "Step %(number)s of %(total)s": "Étape %(number)s sur %(total)s",
-    "Get started": "Commencer",
-    "I agree to share: %(category)s": "J'accepte de partager : %(category)s",
-    "Agree and continue": "Accepter et continuer",
-    "Your accounting software": "Votre logiciel de comptabilité",
-    "Continue": "Continuer",
-    "I'm ready to connect": "Passer à la connexion",
-    "Continue to %(platform)s": "Continuer vers %(platform)s",
-    "Connected to %(organisation)s": "Connexion établie avec %(organisation)s",
-}
-GERMAN_UI = {
-    "Step %(number)s of %(total)s": "Schritt %(number)s von %(total)s",
-    "I agree to share: %(category)s": "Ich bin einverstanden, Folgendes zu teilen: %(category)s",
-}
-
 ScreenT = TypeVar("ScreenT", bound=Screen)
 
 
 class ConfiguredStep(Screen):
-    """A step of a configured journey, in the language of its ``ui`` words.
+    """A step of a configured journey, its own words in its ``lang``.
 
     Where it comes in the journey depends on earlier answers (a step with ``when:``
     may be skipped), so tests check :attr:`progress_label` themselves.
     """
 
     business: ClassVar[str]
-    ui: ClassVar[dict[str, str]] = {}
+    # The language of Onramp's own words on the step (see e2e/words.py).
+    lang: ClassVar[str] = "en"
 
     def __init__(self, page: Page) -> None:
         super().__init__(page)
@@ -300,7 +284,7 @@ class ConfiguredStep(Screen):
 
     def _(self, english: str, **values: str) -> str:
         """Onramp's own words, in the step's language."""
-        return self.ui.get(english, english) % values
+        return in_language(self.lang, english, **values)
 
     @property
     def progress_label(self) -> Locator:
@@ -566,43 +550,43 @@ DE_FINANCIAL_STATEMENTS = "Gewinn- und Verlustrechnung, Bilanz und Cashflow"
 
 class FrenchWelcomePage(ConfiguredWelcome):
     business = NORTHWIND
-    ui = FRENCH_UI
+    lang = "fr"
     title = "Connectez votre logiciel de comptabilité à Northwind Lending"
 
 
 class FrenchConsentPage(ConfiguredConsent):
     business = NORTHWIND
-    ui = FRENCH_UI
+    lang = "fr"
     title = "Ce que vous acceptez de partager"
 
 
 class FrenchSoftwarePage(ConfiguredSoftware):
     business = NORTHWIND
-    ui = FRENCH_UI
+    lang = "fr"
     title = "Choisissez votre logiciel de comptabilité"
 
 
 class FrenchInstructionsPage(ConfiguredInstructions):
     business = NORTHWIND
-    ui = FRENCH_UI
+    lang = "fr"
     title = "Avant de vous connecter"
 
 
 class FrenchConnectPage(ConfiguredConnect):
     business = NORTHWIND
-    ui = FRENCH_UI
+    lang = "fr"
     title = "Connectez votre logiciel de comptabilité"
 
 
 class FrenchDonePage(ConfiguredDone):
     business = NORTHWIND
-    ui = FRENCH_UI
+    lang = "fr"
     title = "Vous êtes connecté"
 
 
 class GermanConsentPage(ConfiguredConsent):
     business = NORTHWIND
-    ui = GERMAN_UI
+    lang = "de"
     title = "Was Sie teilen möchten"
 
 

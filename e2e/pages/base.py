@@ -18,6 +18,7 @@ from playwright.sync_api import BrowserContext, Frame, Locator, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from e2e.accessibility import assert_accessible
+from e2e.words import in_language
 
 # How long a page may take to arrive after a click (the provider's redirects included).
 ARRIVAL_TIMEOUT_MS = 15_000
@@ -74,8 +75,6 @@ class UatPage:
     """
 
     titles: ClassVar[Mapping[str, str]]
-    # Onramp's own words on the page (buttons, labels) by English text, per language.
-    words: ClassVar[Mapping[str, Mapping[str, str]]] = MappingProxyType({})
 
     def __init__(self, page: Page | Frame, lang: str = "en") -> None:
         self.page = page
@@ -126,8 +125,8 @@ class UatPage:
         return type(self)(self.page, self.lang)
 
     def _(self, english: str, **values: str) -> str:
-        """Onramp's words in the page's language (English when not translated here)."""
-        return self.words.get(self.lang, {}).get(english, english) % values
+        """Onramp's own words, by their English text, in the page's language."""
+        return in_language(self.lang, english, **values)
 
     def button(self, english: str, **values: str) -> Locator:
         return self.main.get_by_role("button", name=self._(english, **values), exact=True)

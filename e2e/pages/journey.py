@@ -23,37 +23,6 @@ if TYPE_CHECKING:
 SANDBOX = "Sandbox Accounting"
 NORTHWIND = "Northwind Lending"
 
-# Onramp's own words in French and German, as app/translations gives them.
-WORDS = {
-    "fr": {
-        "Step %(number)s of %(total)s": "Étape %(number)s sur %(total)s",
-        "Get started": "Commencer",
-        "I agree to share: %(category)s": "J'accepte de partager : %(category)s",
-        "Agree and continue": "Accepter et continuer",
-        "Decline and stop": "Refuser et arrêter",
-        "Your accounting software": "Votre logiciel de comptabilité",
-        "Continue": "Continuer",
-        "I'm ready to connect": "Passer à la connexion",
-        "Continue to %(platform)s": "Continuer vers %(platform)s",
-        "Try again": "Réessayer",
-        "Connected to %(organisation)s": "Connexion établie avec %(organisation)s",
-        "Your connections and consents": "Vos connexions et consentements",
-    },
-    "de": {
-        "Step %(number)s of %(total)s": "Schritt %(number)s von %(total)s",
-        "Get started": "Jetzt starten",
-        "I agree to share: %(category)s": (
-            "Ich bin einverstanden, Folgendes zu teilen: %(category)s"
-        ),
-        "Agree and continue": "Zustimmen und weiter",
-        "Your accounting software": "Ihre Buchhaltungssoftware",
-        "Continue": "Weiter",
-        "I'm ready to connect": "Weiter zum Verbinden",
-        "Continue to %(platform)s": "Weiter zu %(platform)s",
-        "Connected to %(organisation)s": "Verbunden mit %(organisation)s",
-    },
-}
-
 # The consent items of journeys/default.yaml, by key, as each language names them.
 DEFAULT_ITEMS = {
     "financial_statements": {
@@ -77,8 +46,6 @@ REQUIRED_KEYS = ("financial_statements", "invoices_bills")
 
 class Step(UatPage):
     """Any step of a journey: it says where the customer is."""
-
-    words = WORDS
 
     @property
     def progress(self) -> Locator:

@@ -102,7 +102,13 @@ class UatCustomer:
     def credentials(self, connection_id: str) -> requests.Response:
         """Ask for the connection's access token, as the business's data pipeline does
         (Onramp refreshes it first when it is about to expire)."""
-        return self.api.attempt("GET", f"/connections/{connection_id}/credentials")
+        answer = self.api.attempt("GET", f"/connections/{connection_id}/credentials")
+        if answer.status_code == 403:
+            raise ApiError(
+                "The UAT key may not read credentials: make a new one on the server with "
+                "`flask uat key` (it has the read, write and credentials scopes)."
+            )
+        return answer
 
     def wait_for_statuses(
         self, expected: list[tuple[str, str | None]], seconds: float = 30
