@@ -70,13 +70,16 @@ test: install chromium
 	@if [ -n "$$TEST_DATABASE_URL" ]; then $(MAKE) --no-print-directory test-postgres; fi
 	$(MAKE) --no-print-directory uat
 
+# Two at a time (pytest-xdist): each worker has its own SQLite files, PostgreSQL schemas
+# and live servers. TEST_WORKERS=0 runs them one by one.
+TEST_WORKERS ?= 2
 test-sqlite:
 	@echo "== tests on SQLite"
-	env -u TEST_DATABASE_URL $(BIN)/pytest --ignore=e2e/uat
+	env -u TEST_DATABASE_URL $(BIN)/pytest --ignore=e2e/uat -n $(TEST_WORKERS)
 
 test-postgres:
 	@echo "== tests on $$(echo $$TEST_DATABASE_URL | sed 's|//[^@]*@|//|')"
-	$(BIN)/pytest --ignore=e2e/uat
+	$(BIN)/pytest --ignore=e2e/uat -n $(TEST_WORKERS)
 
 # The UAT scenarios (e2e/uat, see e2e/README.md). `make uat BASE_URL=https://uat.example.com`
 # (with ONRAMP_UAT_API_KEY set) runs them against that environment; without BASE_URL the

@@ -1,7 +1,8 @@
 """Fixtures shared by the unit and integration tiers.
 
 With ``TEST_DATABASE_URL`` set (CI sets PostgreSQL) every test runs against that
-database; otherwise each test gets its own SQLite file.
+database, in a schema of each pytest-xdist worker's own (``public`` without xdist);
+otherwise each test gets its own SQLite file.
 """
 
 from __future__ import annotations
@@ -14,13 +15,32 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import inspect, text
+from sqlalchemy import Connection, inspect, text
 
 from app.extensions import db
 
 
+def _schema() -> str:
+    """The PostgreSQL schema this test process uses: its own under pytest-xdist."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return f"test_{worker}" if worker else "public"
+
+
 def database_url(tmp_path: Path) -> str:
-    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.db'}"
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    schema = _schema()
+    if schema == "public":
+        return base
+    separator = "&" if "?" in base else "?"
+    return f"{base}{separator}options=-csearch_path%3D{schema}"
+
+
+def fresh_schema(conn: Connection) -> None:
+    """Drop everything in this process's PostgreSQL schema, leaving it empty."""
+    schema = _schema()
+    conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"))
 
 
 def test_settings(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
@@ -62,7 +82,7 @@ def reset_database(app: Flask) -> None:
                 names = ", ".join(f'"{name}"' for name in tables)
                 conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
                 return
-            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+            fresh_schema(conn)
         db.create_all()
         _schema_built.add(url)
 

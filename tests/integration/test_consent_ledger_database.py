@@ -14,7 +14,7 @@ from sqlalchemy.exc import DatabaseError
 from app import create_app
 from app.extensions import db
 from app.models import Customer, JourneyRun
-from tests.conftest import test_settings
+from tests.conftest import fresh_schema, test_settings
 from tests.consent_records import chained
 
 REFUSED = [
@@ -57,7 +57,7 @@ def test_the_migrations_install_the_same_guard(tmp_path: Path) -> None:
         with app.app_context():
             if db.engine.dialect.name == "postgresql":
                 with db.engine.begin() as conn:
-                    conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+                    fresh_schema(conn)
             upgrade()
             customer = Customer(name="Acme Ltd", email="owner@acme.example")
             run = JourneyRun(

@@ -8,11 +8,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 
 from app import create_app
 from app.extensions import db
-from tests.conftest import test_settings
+from tests.conftest import fresh_schema, test_settings
 
 
 def test_migrations_match_the_models(tmp_path: Path) -> None:
@@ -20,7 +20,7 @@ def test_migrations_match_the_models(tmp_path: Path) -> None:
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
             with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+                fresh_schema(conn)
         upgrade()
         with db.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
