@@ -148,7 +148,10 @@ def handle_callback(
             return CallbackResult(flow.run_id, connection)
         if connection.status == "pending":
             # The first use is still at work (a slow platform, and a customer who
-            # refreshed): it must not be failed under it. The customer is told to wait.
+            # refreshed): it must not be failed under it. The customer is told to wait;
+            # another browser is shown nothing of the run.
+            if session_run_id != flow.run_id:
+                return CallbackResult(None, None, "session_mismatch")
             if connection.candidates:
                 return CallbackResult(flow.run_id, connection, choosing=True)
             return CallbackResult(flow.run_id, connection, STILL_CONNECTING)

@@ -114,13 +114,9 @@ class ConnectedApps(UatPage):
             page.get_by_role("button", name="Sign in").click()
         return cls(page)
 
-    def app(self, organisation: str) -> Locator:
-        """The entry for one organisation, found by its heading."""
-        return self.main.get_by_role("listitem").filter(
-            has=self.page.get_by_role("heading", name=organisation, exact=True)
-        )
-
     def revoke(self, organisation: str) -> ConnectedApps:
-        """End every token given for the organisation: Onramp's next refresh is refused."""
+        """End every token given for the organisation: Onramp's next refresh is refused.
+        The same page comes back, saying so."""
         self.button(f"Revoke access to {organisation}").click()
+        self.status.filter(has_text=organisation).wait_for()
         return ConnectedApps(self.page)

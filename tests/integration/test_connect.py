@@ -162,6 +162,11 @@ def test_a_callback_used_again_while_its_first_use_is_finishing_waits_for_it(
     assert "connection.failed" not in types
     # Without ?finishing, or once the attempt is over, the page says nothing of it.
     assert "still finishing" not in text_of(connecting.get("/journey/connect"))
+    # Another browser with the same address is given nothing, and changes nothing.
+    stranger = app.test_client().get(callback)
+    assert stranger.status_code == 400
+    assert "We couldn't match this sign-in to a journey" in text_of(stranger)
+    assert [(c.status, c.last_error) for c in _connections(app)] == [("pending", None)]
 
 
 def test_a_replayed_state_with_a_pending_attempt_is_refused(
