@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Frame, Page
+from playwright.sync_api import Frame, Locator, Page, expect
 
 AXE_PATH = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
@@ -74,3 +74,19 @@ def assert_no_horizontal_scroll(page: Page) -> None:
         f"{page.url} scrolls sideways: {overflow['scrollWidth']}px of content in a "
         f"{overflow['width']}px viewport; overflowing: {overflow['wide']}"
     )
+
+
+# Enough Tab presses to cross any page of Onramp's from its top.
+MAX_TABS = 40
+
+
+def tab_to(page: Page, target: Locator) -> None:
+    """Press Tab until ``target`` has focus, then check that the focus can be seen."""
+    for _ in range(MAX_TABS):
+        page.keyboard.press("Tab")
+        if target.evaluate("element => element === document.activeElement"):
+            break
+    expect(target).to_be_focused()
+    expect(target).to_be_in_viewport()
+    # WCAG 2.4.7: the stylesheet's :focus-visible ring is drawn.
+    expect(target).to_have_css("outline-style", "solid")

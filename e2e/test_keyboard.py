@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
+from e2e.accessibility import tab_to
 from e2e.live import JourneyLink
 from e2e.pages import ONGOING_MONITORING, REQUIRED_ITEMS, ConsentPage, SoftwarePage, WelcomePage
-
-MAX_TABS = 30
-
-
-def tab_to(page: Page, target: Locator) -> None:
-    """Press Tab until ``target`` has focus, then check that the focus can be seen."""
-    for _ in range(MAX_TABS):
-        page.keyboard.press("Tab")
-        if target.evaluate("element => element === document.activeElement"):
-            break
-    expect(target).to_be_focused()
-    expect(target).to_be_in_viewport()
-    # WCAG 2.4.7: the stylesheet's :focus-visible ring is drawn.
-    expect(target).to_have_css("outline-style", "solid")
 
 
 def test_welcome_and_consent_by_keyboard(page: Page, journey_link: JourneyLink) -> None:

@@ -269,15 +269,7 @@ class DefaultConsent(Consent):
     def agree_and_connect(self, organisation: str) -> DefaultDone:
         """The rest of the happy path: agree, pick the Sandbox, sign in there and approve
         ``organisation``."""
-        return (
-            self.agree()
-            .choose_sandbox()
-            .ready()
-            .continue_to_sandbox()
-            .sign_in()
-            .choose(organisation)
-            .approve_to(DefaultDone)
-        )
+        return self.agree().connect_sandbox(organisation)
 
 
 class DefaultSoftware(Software):
@@ -289,6 +281,18 @@ class DefaultSoftware(Software):
 
     def choose_sandbox(self) -> DefaultInstructions:
         return self.choose_to(DefaultInstructions)
+
+    def connect_sandbox(self, organisation: str) -> DefaultDone:
+        """From here to connected: the Sandbox, signing in there, approving
+        ``organisation``."""
+        return (
+            self.choose_sandbox()
+            .ready()
+            .continue_to_sandbox()
+            .sign_in()
+            .choose(organisation)
+            .approve_to(DefaultDone)
+        )
 
 
 class DefaultInstructions(Instructions):

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import BrowserContext, Locator, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from app.sandbox.data import SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
-from e2e.accessibility import assert_no_horizontal_scroll
+from e2e.accessibility import assert_no_horizontal_scroll, tab_to
 from e2e.pages.journey import (
     DEFAULT_ITEMS,
     REQUIRED_KEYS,
@@ -24,8 +24,6 @@ from e2e.pages.journey import (
 from e2e.pages.sandbox import SandboxConsent, SandboxSignIn
 from e2e.uat.api import UatCustomer
 from e2e.uat.test_journeys import ACME, BLUEBELL
-
-MAX_TABS = 40
 
 
 def test_javascript_disabled(no_script_page: Page, customer: UatCustomer) -> None:
@@ -78,17 +76,6 @@ def test_every_shipped_language(
     # The ledger keeps what the customer read, in their language.
     assert {record["locale"] for record in customer.consents()} == {lang}
     assert [run["locale"] for run in customer.runs()] == [lang]
-
-
-def tab_to(page: Page, target: Locator) -> None:
-    """Press Tab until ``target`` has focus; the focus must be visible."""
-    for _ in range(MAX_TABS):
-        page.keyboard.press("Tab")
-        if target.evaluate("element => element === document.activeElement"):
-            break
-    expect(target).to_be_focused()
-    expect(target).to_be_in_viewport()
-    expect(target).to_have_css("outline-style", "solid")
 
 
 def test_keyboard_only(page: Page, customer: UatCustomer) -> None:

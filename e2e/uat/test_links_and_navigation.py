@@ -11,7 +11,6 @@ from playwright.sync_api import BrowserContext, Page, expect
 from e2e.pages.journey import (
     REQUIRED_KEYS,
     DefaultConsent,
-    DefaultDone,
     DefaultSoftware,
     DefaultWelcome,
     ExpiredLink,
@@ -62,15 +61,7 @@ def test_resume_after_closing_the_browser(
     # A new browser, nothing remembered: the same link opens the step reached.
     again = new_context().new_page()
     again.goto(url)
-    done = (
-        DefaultSoftware(again)
-        .choose_sandbox()
-        .ready()
-        .continue_to_sandbox()
-        .sign_in()
-        .choose(ACME)
-        .approve_to(DefaultDone)
-    )
+    done = DefaultSoftware(again).connect_sandbox(ACME)
     expect(done.connected(ACME)).to_be_visible()
     assert len(customer.runs()) == 1
 
@@ -92,13 +83,6 @@ def test_back_and_refresh_in_the_middle_of_a_step(page: Page, customer: UatCusto
     page.go_forward()
     software = DefaultSoftware(page).reloaded()
 
-    done = (
-        software.choose_sandbox()
-        .ready()
-        .continue_to_sandbox()
-        .sign_in()
-        .choose(ACME)
-        .approve_to(DefaultDone)
-    )
+    done = software.connect_sandbox(ACME)
     expect(done.connected(ACME)).to_be_visible()
     assert set(customer.decisions()) >= set(REQUIRED_KEYS)
