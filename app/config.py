@@ -40,6 +40,9 @@ DEFAULTS: dict[str, Any] = {
     "LINK_MAX_AGE_SECONDS": 60 * 60 * 24 * 14,
     # How long a customer has to finish signing in at the provider.
     "OAUTH_FLOW_TTL_SECONDS": 60 * 15,
+    # How long finishing a sign-in (token exchange, organisation look-up) may take before
+    # the attempt counts as interrupted: well above three provider calls' timeouts.
+    "CONNECTION_FINISH_SECONDS": 120,
     # Timeouts (connect, read) for every call to an accounting platform.
     "PROVIDER_TIMEOUT": (5.0, 15.0),
     "JOURNEYS_DIR": None,

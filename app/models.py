@@ -308,6 +308,9 @@ class Connection(db.Model):  # type: ignore[name-defined,misc]
     last_error_detail: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # When the provider's redirect back was taken and the token exchange began: a pending
+    # attempt claimed long ago was interrupted (see connections.service.fail_if_stuck).
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     run: Mapped[JourneyRun | None] = relationship(back_populates="connections")

@@ -83,6 +83,9 @@ class Platform(BaseModel):
     token_url: str
     revocation_url: str | None = None
     issuer: str | None = None
+    # RFC 9207 / RFC 8414: the platform always names itself in its redirect back (``iss``),
+    # so a redirect without it is refused.
+    authorization_response_iss_parameter_supported: bool = False
     scopes: list[str] = Field(default_factory=list)
     extra_params: dict[str, str] = Field(default_factory=dict)
     pkce: bool = True

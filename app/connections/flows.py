@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import redis
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from app.connections.vault import decrypt_text, encrypt_text
 from app.extensions import db
@@ -72,6 +72,9 @@ def save_flow(flow: PendingFlow) -> None:
     """Remember a new authorization request (the caller commits the session)."""
     client = _redis()
     if client is None:
+        # Like Redis's expiry: requests older than their lifetime and the memory of their
+        # use are forgotten, so no callback address works (or is recognised) for ever.
+        db.session.execute(delete(OAuthFlow).where(OAuthFlow.expires_at < utcnow() - USED_MEMORY))
         db.session.add(
             OAuthFlow(
                 state_hash=_state_hash(flow.state),
@@ -98,10 +101,27 @@ def take_flow(state: str) -> Taken:
     return _take_from_redis(client, state) if client is not None else _take_from_database(state)
 
 
-def _take_from_database(state: str) -> Taken:
-    row = db.session.scalars(
-        select(OAuthFlow).where(OAuthFlow.state_hash == _state_hash(state))
+def run_of(state: str) -> int | None:
+    """The run whose authorization ``state`` names, without claiming it; None if unknown."""
+    client = _redis()
+    if client is None:
+        row = _remembered_row(state)
+        return row.run_id if row is not None else None
+    raw = client.get(_redis_key("pending", state)) or client.get(_redis_key("used", state))
+    return int(json.loads(raw)["run_id"]) if raw is not None else None
+
+
+def _remembered_row(state: str) -> OAuthFlow | None:
+    return db.session.scalars(
+        select(OAuthFlow).where(
+            OAuthFlow.state_hash == _state_hash(state),
+            OAuthFlow.expires_at >= utcnow() - USED_MEMORY,
+        )
     ).first()
+
+
+def _take_from_database(state: str) -> Taken:
+    row = _remembered_row(state)
     if row is None:
         return Taken(Outcome.UNKNOWN)
     claimed = db.session.execute(

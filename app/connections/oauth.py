@@ -51,6 +51,8 @@ class ProviderConfig:
     pkce: bool = True
     token_auth: str = "client_secret_basic"
     extra_params: tuple[tuple[str, str], ...] = ()
+    # The redirect back must carry ``iss`` (RFC 9207).
+    requires_iss: bool = False
 
 
 def provider_config(platform_key: str) -> ProviderConfig | None:
@@ -86,6 +88,7 @@ def provider_config(platform_key: str) -> ProviderConfig | None:
         pkce=platform.pkce,
         token_auth=platform.token_auth,
         extra_params=tuple(platform.extra_params.items()),
+        requires_iss=bool(issuer) and platform.authorization_response_iss_parameter_supported,
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from authlib.common.security import generate_token
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from app.connections import flows
 from app.connections.oauth import (
@@ -78,8 +78,22 @@ def reconnect_journey(connection: Connection) -> str | None:
     return run.journey_id if run is not None and get_journey(run.journey_id) else None
 
 
-def begin_connection(run: JourneyRun, platform: str, expected_org_id: str | None = None) -> str:
-    """Open a pending connection and return the provider URL to send the customer to.
+@dataclass(frozen=True)
+class Authorization:
+    """A sign-in started at a provider: where to send the customer, and its OAuth state.
+
+    The face that sends the customer there remembers the state in that browser's session:
+    only that browser may finish the sign-in (see ``handle_callback``).
+    """
+
+    url: str
+    state: str
+
+
+def begin_connection(
+    run: JourneyRun, platform: str, expected_org_id: str | None = None
+) -> Authorization:
+    """Open a pending connection and start its authorization at the provider.
 
     ``expected_org_id`` (a reconnect) is the only organisation the flow may link.
     """
@@ -108,7 +122,7 @@ def begin_connection(run: JourneyRun, platform: str, expected_org_id: str | None
         )
     )
     db.session.commit()
-    return authorization_url(provider, callback, state, verifier)
+    return Authorization(authorization_url(provider, callback, state, verifier), state)
 
 
 def pending_connections(run: JourneyRun) -> list[Connection]:
@@ -128,44 +142,50 @@ def latest_connection(run: JourneyRun) -> Connection | None:
     ).first()
 
 
-def handle_callback(
-    platform: str, params: Mapping[str, str], session_run_id: int | None
-) -> CallbackResult:
-    """Finish an authorization from the provider's redirect (RFC 6749 §4.1.2, RFC 9207)."""
-    state = params.get("state")
-    if not state:
-        return _fail_pending(session_run_id, platform, "state_missing", "callback without state")
+def handle_callback(platform: str, params: Mapping[str, str], held_run_id: int) -> CallbackResult:
+    """Finish an authorization from the provider's redirect (RFC 6749 §4.1.2, RFC 9207).
+
+    Only for the browser that started it: the face has checked that this browser's session
+    holds the state, for the run ``held_run_id``. Any other browser goes to
+    ``unmatched_callback`` instead and changes nothing.
+    """
+    state = params.get("state") or ""
     taken = flows.take_flow(state)
     if taken.flow is None:
-        return _fail_pending(session_run_id, platform, "state_mismatch", "state matches no request")
+        return _fail_pending(held_run_id, platform, "state_mismatch", "state matches no request")
     flow = taken.flow
     connection = db.session.get(Connection, flow.connection_id)
-    if connection is None:
-        return CallbackResult(flow.run_id, None, "state_mismatch")
+    if flow.run_id != held_run_id or connection is None:
+        return CallbackResult(None, None, "session_mismatch")
 
     if taken.outcome is flows.Outcome.USED:
         if connection.status == "linked":
             return CallbackResult(flow.run_id, connection)
         if connection.status == "pending":
             # The first use is still at work (a slow platform, and a customer who
-            # refreshed): it must not be failed under it. The customer is told to wait;
-            # another browser is shown nothing of the run.
-            if session_run_id != flow.run_id:
-                return CallbackResult(None, None, "session_mismatch")
+            # refreshed): it must not be failed under it, unless it has been at work for
+            # longer than any provider call may take (the database or the process failed).
+            if fail_if_stuck(connection):
+                return CallbackResult(flow.run_id, connection, connection.last_error)
             if connection.candidates:
                 return CallbackResult(flow.run_id, connection, choosing=True)
             return CallbackResult(flow.run_id, connection, STILL_CONNECTING)
         return _fail(flow.run_id, connection, "replayed_callback", "this callback was already used")
-    if session_run_id is not None and session_run_id != flow.run_id:
-        return _fail(flow.run_id, connection, "session_mismatch", "started in another journey")
     if taken.outcome is flows.Outcome.EXPIRED:
         return _fail(
             flow.run_id, connection, "expired", "the customer took too long at the provider"
         )
     if flow.platform != platform:
         return _fail(flow.run_id, connection, "platform_mismatch", f"callback for {platform!r}")
+    provider = provider_config(platform)
+    if provider is None:
+        return _fail(flow.run_id, connection, "platform_unavailable", "no client configured")
     issuer = params.get("iss")
-    # RFC 9207: a platform that names itself must be the one asked (mix-up defence).
+    # RFC 9207: a platform that names itself must be the one asked (mix-up defence), and a
+    # platform that says it always does (its metadata's
+    # authorization_response_iss_parameter_supported) must not be answered without it.
+    if issuer is None and provider.requires_iss:
+        return _fail(flow.run_id, connection, "issuer_mismatch", "callback without iss")
     if issuer is not None and flow.issuer and issuer != flow.issuer:
         return _fail(
             flow.run_id, connection, "issuer_mismatch", "iss differs from the provider asked"
@@ -177,9 +197,10 @@ def handle_callback(
     code = params.get("code")
     if not code:
         return _fail(flow.run_id, connection, "code_missing", "callback without code or error")
-    provider = provider_config(platform)
-    if provider is None:
-        return _fail(flow.run_id, connection, "platform_unavailable", "no client configured")
+    # Durable before the provider is called: if this process or the database fails during
+    # the exchange, the attempt is known to be stuck rather than pending forever.
+    connection.claimed_at = utcnow()
+    db.session.commit()
     try:
         token = exchange_code(provider, flow.redirect_uri, code, flow.code_verifier)
         organisations = discover_organisations(provider, token, params)
@@ -210,6 +231,74 @@ def handle_callback(
     _mark_linked(connection, *organisations[0], token)
     db.session.commit()
     return CallbackResult(flow.run_id, connection)
+
+
+# A callback address this browser opened again after using it (a reload, the back button).
+ALREADY_USED = "already_used"
+
+
+def unmatched_callback(
+    platform: str, params: Mapping[str, str], session_run_id: int | None
+) -> CallbackResult:
+    """A provider's redirect opened in a browser that did not start that authorization.
+
+    It changes nothing and claims nothing, so the customer who did start it can still
+    finish. Only the browser's own run is touched: a redirect naming no request fails
+    that run's pending attempt (the sign-in came back broken); one naming a request of
+    that same run (an address it used already) just shows where the run stands.
+    """
+    state = params.get("state")
+    if not state:
+        return _fail_pending(session_run_id, platform, "state_missing", "callback without state")
+    run_id = flows.run_of(state)
+    if run_id is None:
+        return _fail_pending(session_run_id, platform, "state_mismatch", "state matches no request")
+    if session_run_id is not None and run_id == session_run_id:
+        return CallbackResult(run_id, None, ALREADY_USED)
+    return CallbackResult(None, None, "session_mismatch")
+
+
+def fail_if_stuck(connection: Connection) -> bool:
+    """Fail a pending attempt that can no longer finish; True if it was (or is) failed.
+
+    Stuck: its callback claimed it longer ago than any provider call may take
+    (``CONNECTION_FINISH_SECONDS``), or nobody came back before its authorization expired
+    and that time has passed too.
+    """
+    if connection.status != "pending":
+        return connection.status == "failed"
+    bound = timedelta(seconds=current_app.config["CONNECTION_FINISH_SECONDS"])
+    now = utcnow()
+    if connection.claimed_at is not None:
+        if connection.claimed_at + bound > now:
+            return False
+        reason, detail = "interrupted", "the connection was not finished in time"
+    else:
+        lifetime = timedelta(seconds=current_app.config["OAUTH_FLOW_TTL_SECONDS"])
+        if connection.created_at + lifetime + bound > now:
+            return False
+        reason, detail = "abandoned", "the customer did not come back from the provider"
+    _fail(connection.run_id, connection, reason, detail)
+    return True
+
+
+def fail_stuck_connections() -> int:
+    """Fail every pending attempt that can no longer finish; returns how many.
+
+    Safe from several processes at once: a connection fails only while still pending.
+    """
+    bound = timedelta(seconds=current_app.config["CONNECTION_FINISH_SECONDS"])
+    lifetime = timedelta(seconds=current_app.config["OAUTH_FLOW_TTL_SECONDS"])
+    candidates = db.session.scalars(
+        select(Connection).where(
+            Connection.status == "pending",
+            or_(
+                Connection.claimed_at < utcnow() - bound,
+                Connection.created_at < utcnow() - lifetime - bound,
+            ),
+        )
+    ).all()
+    return sum(fail_if_stuck(connection) for connection in candidates)
 
 
 def choose_organisation(connection: Connection, org_id: str) -> bool:
@@ -263,9 +352,17 @@ def _mark_failed(connection: Connection, reason: str, detail: str) -> None:
 
 def _fail(run_id: int | None, connection: Connection, reason: str, detail: str) -> CallbackResult:
     # Only a pending attempt can fail: a stray or replayed callback must not undo a
-    # linked connection, nor overwrite the reason an earlier failure recorded.
+    # linked connection, nor overwrite the reason an earlier failure recorded. The
+    # conditional update makes that hold between processes too (the worker's sweep).
     if connection.status == "pending":
-        _mark_failed(connection, reason, detail)
+        claimed = db.session.execute(
+            update(Connection)
+            .where(Connection.id == connection.id, Connection.status == "pending")
+            .values(status="failed")
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount == 1:  # type: ignore[attr-defined]
+            _mark_failed(connection, reason, detail)
         db.session.commit()
     return CallbackResult(run_id, connection, reason)
 

@@ -14,7 +14,13 @@ from app.connections.catalogue import get_platform
 from app.errors import render_error
 from app.extensions import db
 from app.journey import embed, engine
-from app.journey.access import current_run, remember_run
+from app.journey.access import (
+    current_run,
+    remember_authorization,
+    remember_run,
+    run_by_public_id,
+    take_authorization,
+)
 from app.journey.versions import journey_for_run
 from app.models import JourneyRun
 from app.security import allow_opener
@@ -46,16 +52,17 @@ def handoff(token: str) -> Response:
     run = handed.run
     expected = (engine.reconnecting(run) or {}).get("org_id")
     try:
-        url = service.begin_connection(run, handed.platform, expected_org_id=expected)
+        started = service.begin_connection(run, handed.platform, expected_org_id=expected)
     except service.PlatformUnavailable:
         return _page_error(409, _("This software can't be connected at the moment"))
+    # This window (not the frame) comes back from the provider: it holds the sign-in.
+    remember_authorization(run, started.state, popup=handed.mode == "popup")
     if handed.mode == "popup":
-        embed.remember_popup(run, url)
         allow_opener()
     else:
         # The whole tab left the business's page: the journey carries on here, hosted.
         remember_run(run)
-    response = redirect(url, 303)
+    response = redirect(started.url, 303)
     # The token is in this URL: no Referer to the provider.
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"
@@ -72,11 +79,15 @@ def _page_error(status: int, title: str, message: str | None = None) -> Response
 
 @bp.get("/connect/<platform>/callback")
 def callback(platform: str) -> Response | tuple[str, int]:
-    popup_run = embed.popup_run(request.args.get("state"))
-    session_run = popup_run or current_run()
-    result = service.handle_callback(
-        platform, request.args, session_run.id if session_run else None
-    )
+    """The provider sends the customer back: only the browser that started this sign-in
+    may finish it, once; any other is shown a neutral page and changes nothing."""
+    held = take_authorization(request.args.get("state"))
+    held_run = run_by_public_id(held.run_public_id) if held else None
+    if held_run is not None:
+        result = service.handle_callback(platform, request.args, held_run.id)
+    else:
+        own = current_run()
+        result = service.unmatched_callback(platform, request.args, own.id if own else None)
     run = db.session.get(JourneyRun, result.run_id) if result.run_id is not None else None
     journey = journey_for_run(run) if run else None
     if run is None or journey is None:
@@ -86,25 +97,33 @@ def callback(platform: str) -> Response | tuple[str, int]:
             _("Nothing was connected. Open the link you were sent and start connecting again."),
         )
         response = Response(body, status, mimetype="text/html")
-    elif popup_run is not None and popup_run.id == run.id:
+    elif held is not None and held.popup:
         response = _popup_finished(run, journey, result)
     else:
-        remember_run(run)
-        if result.choosing:
-            response = redirect(url_for("journey.choose_organisation"), 303)
-        elif result.reason == service.STILL_CONNECTING:
-            # Back to the connect step, which says the first request is still at work.
-            step = journey.first_of("connect") or engine.current_step(run, journey)
-            response = redirect(url_for("journey.step", step_id=step.id, finishing=1), 303)
-        else:
-            linked = result.connection if result.linked else None
-            next_step = engine.connection_finished(run, journey, linked, result.reason)
-            db.session.commit()
-            response = redirect(url_for("journey.step", step_id=next_step.id), 303)
+        response = _continue(run, journey, result)
     # The callback URL carries the code and state: never let it leak as a Referer.
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _continue(run: JourneyRun, journey: Any, result: service.CallbackResult) -> Response:
+    """Back in the journey's own window: on to the step the sign-in's outcome leads to."""
+    remember_run(run)
+    if result.choosing:
+        return redirect(url_for("journey.choose_organisation"), 303)
+    if result.reason == service.ALREADY_USED:
+        # An address this browser used already: where the run stands, nothing changed.
+        step = engine.current_step(run, journey)
+        return redirect(url_for("journey.step", step_id=step.id), 303)
+    if result.reason == service.STILL_CONNECTING:
+        # Back to the connect step, which says the first request is still at work.
+        step = journey.first_of("connect") or engine.current_step(run, journey)
+        return redirect(url_for("journey.step", step_id=step.id, finishing=1), 303)
+    linked = result.connection if result.linked else None
+    next_step = engine.connection_finished(run, journey, linked, result.reason)
+    db.session.commit()
+    return redirect(url_for("journey.step", step_id=next_step.id), 303)
 
 
 @bp.post("/webhooks/platforms/<platform>")

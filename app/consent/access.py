@@ -1,7 +1,8 @@
 """Which customer this browser may act for on their own pages (consents, receipts).
 
-A browser holds a customer after opening a signed manage link (``/my/<token>``), or
-while it is on one of that customer's journey runs (the journey link opened it).
+A browser holds a customer only after opening one of that customer's signed links: a
+manage link (``/my/<token>``) or a journey link (see ``app.journey.access``). Being on a
+run is not enough by itself: a run reached any other way grants nothing here.
 """
 
 from __future__ import annotations
@@ -10,28 +11,23 @@ from flask import session
 from sqlalchemy import select
 
 from app.extensions import db
-from app.journey.access import current_run
+from app.journey.access import SESSION_CUSTOMER, remember_customer
 from app.models import Customer
 
-SESSION_CUSTOMER = "customer"
+__all__ = ["current_customer", "held_customer", "remember_customer"]
 
 
-def remember_customer(customer: Customer) -> None:
-    session[SESSION_CUSTOMER] = customer.public_id
-    session.permanent = True
+def held_customer() -> Customer | None:
+    """The customer whose link this browser opened, erased or not."""
+    public_id = session.get(SESSION_CUSTOMER)
+    if not isinstance(public_id, str):
+        return None
+    return db.session.scalars(select(Customer).where(Customer.public_id == public_id)).first()
 
 
 def current_customer() -> Customer | None:
     """The customer this browser acts for, or None; an erased customer is nobody's."""
-    public_id = session.get(SESSION_CUSTOMER)
-    customer = None
-    if isinstance(public_id, str):
-        customer = db.session.scalars(
-            select(Customer).where(Customer.public_id == public_id)
-        ).first()
-    if customer is None:
-        run = current_run()
-        customer = run.customer if run is not None else None
+    customer = held_customer()
     if customer is None or customer.erased_at is not None:
         return None
     return customer

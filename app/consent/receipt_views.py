@@ -9,11 +9,9 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from app.consent import receipts, signing
-from app.consent.access import current_customer
+from app.consent.access import held_customer
 from app.consent.personal import KeyDestroyed
 from app.errors import render_error
-from app.extensions import db
-from app.models import Customer
 
 bp = Blueprint("receipts", __name__)
 
@@ -21,19 +19,13 @@ ReceiptResponse = Response | tuple[str, int]
 
 
 def _opened(receipt_id: str) -> receipts.Receipt | tuple[str, int]:
-    """The receipt, if this browser's customer holds it; else the page that says why not."""
-    receipt = receipts.find_receipt(receipt_id)
-    if receipt is None:
-        return _not_found()
-    owner = db.session.get(Customer, receipt.customer_id)
-    if owner is None or owner.erased_at is not None or receipt.jws_ciphertext is None:
-        return render_error(
-            410,
-            _("This receipt has been deleted"),
-            _("Its details were erased at your request, or by the business that asked for them."),
-        )
-    customer = current_customer()
-    if customer is None:
+    """The receipt, if this browser's customer holds it; else the page that says why not.
+
+    What is not this browser's is answered alike whether it exists or not: no browser
+    learns from the answer which receipts there are.
+    """
+    holder = held_customer()
+    if holder is None:
         return render_error(
             403,
             _("Open your link to see this receipt"),
@@ -42,9 +34,15 @@ def _opened(receipt_id: str) -> receipts.Receipt | tuple[str, int]:
                 "link. Open the link you were sent, then this page again."
             ),
         )
-    if customer.id != receipt.customer_id:
-        # Another customer's receipt: say no more than for one that doesn't exist.
+    receipt = receipts.find_receipt(receipt_id)
+    if receipt is None or receipt.customer_id != holder.id:
         return _not_found()
+    if holder.erased_at is not None or receipt.jws_ciphertext is None:
+        return render_error(
+            410,
+            _("This receipt has been deleted"),
+            _("Its details were erased at your request, or by the business that asked for them."),
+        )
     try:
         return receipts.open_receipt(receipt)
     except (KeyDestroyed, signing.SignatureInvalid):

@@ -13,7 +13,6 @@ lets that window start the sign-in for the frame's run.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -37,8 +36,6 @@ _HANDOFF_SALT = "onramp.embed-handoff.v1"
 # Long enough to read the connect page before pressing its button; single-use anyway.
 HANDOFF_MAX_AGE_SECONDS = 30 * 60
 HANDOFF_MODES = ("popup", "top")
-# The popup window's session: which run its sign-in belongs to, by the OAuth state's hash.
-POPUP_SESSION_KEY = "popup"
 
 
 @dataclass(frozen=True)
@@ -242,27 +239,3 @@ def read_handoff(token: str) -> Handoff:
     if run.status != "active" or _attempt_marker(run) != data["a"]:
         raise HandoffRefused("used")
     return Handoff(run, data["p"], data["m"])
-
-
-def _state_hash(state: str) -> str:
-    return hashlib.sha256(state.encode()).hexdigest()
-
-
-def remember_popup(run: JourneyRun, authorize_url: str) -> None:
-    """In the popup's own session: this sign-in (by its OAuth state) is for ``run``."""
-    state = dict(parse_qsl(urlsplit(authorize_url).query)).get("state", "")
-    session[POPUP_SESSION_KEY] = {"run": run.public_id, "state": _state_hash(state)}
-
-
-def popup_run(state: str | None) -> JourneyRun | None:
-    """The run a popup's sign-in was handed, if this callback finishes that sign-in.
-
-    The marker is used up: a later sign-in in this window is an ordinary one.
-    """
-    marker = session.get(POPUP_SESSION_KEY)
-    if not state or not isinstance(marker, dict) or marker.get("state") != _state_hash(state):
-        return None
-    session.pop(POPUP_SESSION_KEY, None)
-    return db.session.scalars(
-        select(JourneyRun).where(JourneyRun.public_id == marker.get("run"))
-    ).first()

@@ -75,6 +75,13 @@ FAILURES = {
         _l("That's a different organisation"),
         _l("This link reconnects another organisation, so nothing was changed. Please try again."),
     ),
+    "interrupted": Explanation(
+        _l("Connecting was interrupted"),
+        _l(
+            "Something on our side stopped the connection before it finished. Nothing was "
+            "shared. Please try again."
+        ),
+    ),
     "abandoned": Explanation(
         _l("Your last sign-in wasn't finished"),
         _l("It looks like the accounting software's page was closed before you approved access."),

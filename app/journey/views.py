@@ -29,7 +29,7 @@ from app.consent import ledger, receipts
 from app.errors import render_error
 from app.extensions import db
 from app.journey import embed, engine, events, review
-from app.journey.access import current_run, remember_run, start_from_link
+from app.journey.access import current_run, remember_authorization, remember_run, start_from_link
 from app.journey.branding import logo_response, stylesheet_response
 from app.journey.definitions import (
     ConnectStep,
@@ -327,14 +327,18 @@ def _connect_step(run: JourneyRun, journey: Journey, step: Step) -> StepResponse
             return _next(following)
         expected = (engine.reconnecting(run) or {}).get("org_id")
         try:
-            url = connections.begin_connection(run, platform.key, expected_org_id=expected)
+            started = connections.begin_connection(run, platform.key, expected_org_id=expected)
         except connections.PlatformUnavailable:
             abort(409)
-        return redirect(url, 303)
+        remember_authorization(run, started.state)
+        return redirect(started.url, 303)
     # The post is answered with a redirect to the provider, which form-action governs.
     authorize = urlsplit(provider.authorize_url)
     allow_form_action(f"{authorize.scheme}://{authorize.netloc}")
     latest = connections.latest_connection(run)
+    if latest is not None and latest.status == "pending":
+        # An attempt interrupted on our side ends here with a reason, not "Check again".
+        connections.fail_if_stuck(latest)
     failure = explain_failure(latest.last_error) if latest and latest.status == "failed" else None
     handoff = None
     if embed.embedded_origin(run):

@@ -1,5 +1,5 @@
 """The delivery worker's loop: deliver what is due, look for abandoned journeys, lapsing
-consents and runs past retention, wait, repeat.
+consents, runs past retention and stuck sign-ins, wait, repeat.
 
 Run it with ``flask webhooks deliver`` (gunicorn starts one alongside the app, see
 ``app/gunicorn_conf.py``). Any number may run at once: deliveries are claimed with a lease.
@@ -18,6 +18,7 @@ from types import FrameType
 
 from flask import current_app
 
+from app.connections.service import fail_stuck_connections
 from app.consent import expiry
 from app.extensions import db
 from app.journey.idle import mark_abandoned
@@ -49,6 +50,8 @@ def run(worker_id: str, stop: threading.Event, *, once: bool = False) -> int:
                 # Neither do consents lapsing nor retention; and this way they need no cron.
                 expiry.run_due()
                 purge_abandoned()
+                # Sign-ins interrupted on our side end as failed, with their event.
+                fail_stuck_connections()
             made = deliver_due(worker_id, stop.is_set)
         except Exception:
             db.session.rollback()

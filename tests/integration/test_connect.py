@@ -3,7 +3,9 @@ and every way the provider's redirect back can go wrong."""
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlencode, urlsplit
+import re
+from datetime import timedelta
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 import pytest
 from flask import Flask
@@ -13,7 +15,7 @@ from sqlalchemy import select
 from app.connections import flows
 from app.connections.vault import decrypt_json
 from app.extensions import db
-from app.models import Connection, JourneyRun, OAuthFlow, OutboxEvent
+from app.models import Connection, JourneyRun, OAuthFlow, OutboxEvent, utcnow
 from app.sandbox.data import ORGANISATIONS
 from tests.impersonation import LIST_ORGANISATIONS
 from tests.integration.conftest import LiveSandbox
@@ -204,8 +206,10 @@ def test_a_callback_without_a_known_state_fails_the_pending_attempt(
 def test_a_failed_code_exchange_is_explained(app: Flask, connecting: FlaskClient) -> None:
     url = _start(connecting)
     state = parse_qs(urlsplit(url).query)["state"][0]
+    iss = app.config["SANDBOX_URL"]
     response = connecting.get(
-        "/connect/sandbox/callback?" + urlencode({"state": state, "code": "not-a-real-code"}),
+        "/connect/sandbox/callback?"
+        + urlencode({"state": state, "code": "not-a-real-code", "iss": iss}),
         follow_redirects=True,
     )
     assert "We couldn't finish connecting" in text_of(response)
@@ -217,10 +221,11 @@ def test_an_unreachable_provider_is_a_failed_exchange_not_a_crash(
     app: Flask, connecting: FlaskClient
 ) -> None:
     url = _start(connecting)
+    iss = app.config["SANDBOX_URL"]
     app.config["SANDBOX_URL"] = "http://127.0.0.1:9/sandbox"
     state = parse_qs(urlsplit(url).query)["state"][0]
     response = connecting.get(
-        "/connect/sandbox/callback?" + urlencode({"state": state, "code": "abc"}),
+        "/connect/sandbox/callback?" + urlencode({"state": state, "code": "abc", "iss": iss}),
         follow_redirects=True,
     )
     assert response.status_code == 200
@@ -235,6 +240,22 @@ def test_a_different_issuer_is_refused(
     connecting.get(_callback_path(tampered))
     [connection] = _connections(app)
     assert (connection.status, connection.last_error) == ("failed", "issuer_mismatch")
+
+
+def test_a_callback_without_iss_is_refused_when_the_platform_always_sends_it(
+    app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox
+) -> None:
+    """The Sandbox's metadata says authorization_response_iss_parameter_supported (RFC
+    9207): a redirect back without iss may come from a mix-up attack, and links nothing."""
+    callback = live_sandbox.authorize(_start(connecting), "approve")
+    parts = urlsplit(callback)
+    without_iss = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "iss"])
+    page = text_of(connecting.get(f"{parts.path}?{without_iss}", follow_redirects=True))
+    assert "Try again" in page
+    [connection] = _connections(app)
+    assert (connection.status, connection.last_error) == ("failed", "issuer_mismatch")
+    assert connection.last_error_detail == "callback without iss"
+    assert connection.token_ciphertext is None
 
 
 def test_a_callback_on_another_platforms_url_is_refused(
@@ -257,21 +278,109 @@ def test_an_expired_flow_is_refused(
     assert [c.last_error for c in _connections(app)] == ["expired"]
 
 
-def test_a_callback_from_another_browser_cannot_hijack_a_journey(
-    app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox, link: str
-) -> None:
-    callback = _callback_path(live_sandbox.authorize(_start(connecting), "approve"))
+def _other_customers_browser(app: Flask) -> FlaskClient:
+    """Another customer's browser, on its own journey."""
     with app.app_context():
         from app.customers import create_customer
         from app.links import journey_link
 
         other = create_customer("Other Ltd", "other@example.com")
         other_link = journey_link(other.public_id, "default").removeprefix("http://localhost")
-    stranger = app.test_client()
-    stranger.get(other_link)
-    stranger.get(callback)
-    [connection] = _connections(app)
-    assert (connection.status, connection.last_error) == ("failed", "session_mismatch")
+    browser = app.test_client()
+    browser.get(other_link)
+    return browser
+
+
+def _as_seen(browser: FlaskClient) -> list[tuple[int, str]]:
+    """What this browser is shown of a journey and of a customer's own page."""
+    pages = [browser.get("/journey", follow_redirects=True), browser.get("/my")]
+    # Forms carry a fresh CSRF token on every page: that is not a difference.
+    return [(page.status_code, re.sub(r"[\w.-]{40,}", "…", page.text)) for page in pages]
+
+
+def _assert_shown_nothing(browser: FlaskClient, callback: str) -> None:
+    """The neutral page, and the browser sees afterwards just what it saw before."""
+    before = _as_seen(browser)
+    response = browser.get(callback)
+    assert response.status_code == 400
+    assert "We couldn't match this sign-in to a journey" in text_of(response)
+    assert _as_seen(browser) == before
+
+
+def _withdrawn_or_disconnected(app: Flask) -> None:
+    from app.connections.lifecycle import disconnect
+
+    with app.app_context():
+        connection = db.session.scalars(select(Connection)).one()
+        disconnect(connection)
+        db.session.commit()
+
+
+@pytest.mark.parametrize("outcome", ["linked", "disconnected", "denied"])
+@pytest.mark.parametrize("who", ["no journey", "another customer"])
+def test_a_used_callback_address_opened_elsewhere_takes_over_nothing(
+    app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox, outcome: str, who: str
+) -> None:
+    """The audit's first finding: a used callback address, opened in any other browser,
+    bound it to the customer's run and their consents page."""
+    action = "deny" if outcome == "denied" else "approve"
+    callback = _callback_path(live_sandbox.authorize(_start(connecting), action))
+    connecting.get(callback)
+    if outcome == "disconnected":
+        _withdrawn_or_disconnected(app)
+    before = [(c.status, c.last_error, c.org_id) for c in _connections(app)]
+    stranger = app.test_client() if who == "no journey" else _other_customers_browser(app)
+
+    _assert_shown_nothing(stranger, callback)
+    assert [(c.status, c.last_error, c.org_id) for c in _connections(app)] == before
+    # The customer's own browser is still theirs.
+    assert connecting.get("/my").status_code == 200
+
+
+@pytest.mark.parametrize("who", ["no journey", "another customer"])
+def test_an_unused_callback_opened_first_elsewhere_is_left_for_the_customer(
+    app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox, who: str
+) -> None:
+    callback = _callback_path(live_sandbox.authorize(_start(connecting), "approve"))
+    stranger = app.test_client() if who == "no journey" else _other_customers_browser(app)
+
+    _assert_shown_nothing(stranger, callback)
+    assert [(c.status, c.last_error) for c in _connections(app)] == [("pending", None)]
+    # Nothing was claimed: the customer who started the sign-in still finishes it.
+    assert connecting.get(callback).location.endswith("/journey/done")
+    assert [c.status for c in _connections(app)] == ["linked"]
+
+
+def test_a_callback_address_is_forgotten_after_its_memory_ends(
+    app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox
+) -> None:
+    """The database flow store forgets a request as Redis would: its lifetime plus the
+    two days a used state is remembered."""
+    callback = _callback_path(live_sandbox.authorize(_start(connecting), "deny"))
+    connecting.get(callback)
+    with app.app_context():
+        flow = db.session.scalars(select(OAuthFlow)).one()
+        flow.expires_at = utcnow() - flows.USED_MEMORY - timedelta(minutes=1)
+        db.session.commit()
+    _start(connecting)  # a new request sweeps the forgotten ones away
+    with app.app_context():
+        assert db.session.scalars(select(OAuthFlow.connection_id)).all() == [2]
+    assert "Try again" not in text_of(app.test_client().get(callback))
+
+
+def test_the_customer_page_needs_the_customers_link_not_just_a_run(
+    app: Flask, connecting: FlaskClient
+) -> None:
+    """A session that reached a run some other way (as a hijacked callback once did) is
+    not let into the customer's own page."""
+    run = _run(app)
+    browser = app.test_client()
+    with browser.session_transaction() as session:
+        session["run"] = run.public_id
+    response = browser.get("/my")
+    assert response.status_code == 403
+    assert "Open your link to see this page" in text_of(response)
+    assert connecting.get("/my").status_code == 200
 
 
 def test_a_callback_with_no_journey_at_all_gets_a_friendly_page(client: FlaskClient) -> None:
@@ -350,3 +459,77 @@ def test_a_failed_connection_says_whether_the_customer_can_retry(
     connecting.get("/connect/sandbox/callback?" + urlencode({"state": state, "code": "abc"}))
     latest = _connections(app)[-1]
     assert (latest.last_error, latest.retryable) == ("platform_unavailable", False)
+
+
+def _interrupted(app: Flask, callback: str, seconds_ago: int) -> None:
+    """What a process that died during the token exchange leaves behind: the callback's
+    request was taken and the attempt claimed, and nothing after that was written."""
+    state = parse_qs(urlsplit(callback).query)["state"][0]
+    with app.app_context():
+        flows.take_flow(state)
+        connection = db.session.scalars(select(Connection)).one()
+        connection.claimed_at = utcnow() - timedelta(seconds=seconds_ago)
+        db.session.commit()
+
+
+def _failure_events(app: Flask) -> list[str]:
+    with app.app_context():
+        events = db.session.scalars(
+            select(OutboxEvent).where(OutboxEvent.type == "connection.failed")
+        )
+        return [str(event.data["reason"]) for event in events]
+
+
+def test_an_attempt_interrupted_during_the_exchange_fails_instead_of_looping(
+    app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox
+) -> None:
+    """The database went away during the token exchange: "Check again" must not loop."""
+    callback = _callback_path(live_sandbox.authorize(_start(connecting), "approve"))
+    _interrupted(app, callback, seconds_ago=30)
+    waiting = connecting.get(callback)
+    assert waiting.location.endswith("/journey/connect?finishing=1")
+    assert "We're still finishing connecting" in text_of(connecting.get(waiting.location))
+
+    _interrupted(app, callback, seconds_ago=app.config["CONNECTION_FINISH_SECONDS"] + 1)
+    page = text_of(connecting.get(waiting.location))
+    assert "Connecting was interrupted" in page
+    assert "still finishing" not in page
+    assert "Try again" in page
+    [connection] = _connections(app)
+    assert (connection.status, connection.last_error) == ("failed", "interrupted")
+    assert _failure_events(app) == ["interrupted"]
+
+    retry = live_sandbox.authorize(_start(connecting), "approve")
+    assert connecting.get(_callback_path(retry)).location.endswith("/journey/done")
+
+
+def test_the_worker_fails_attempts_that_can_no_longer_finish_once(
+    app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox
+) -> None:
+    from app.connections.service import fail_stuck_connections
+
+    callback = _callback_path(live_sandbox.authorize(_start(connecting), "approve"))
+    with app.app_context():
+        assert fail_stuck_connections() == 0
+    _interrupted(app, callback, seconds_ago=app.config["CONNECTION_FINISH_SECONDS"] + 1)
+    with app.app_context():
+        assert fail_stuck_connections() == 1
+        assert fail_stuck_connections() == 0
+    assert [(c.status, c.last_error) for c in _connections(app)] == [("failed", "interrupted")]
+    assert _failure_events(app) == ["interrupted"]
+
+
+def test_the_worker_fails_an_attempt_nobody_came_back_to(
+    app: Flask, connecting: FlaskClient
+) -> None:
+    from app.connections.service import fail_stuck_connections
+
+    _start(connecting)
+    with app.app_context():
+        connection = db.session.scalars(select(Connection)).one()
+        lifetime = app.config["OAUTH_FLOW_TTL_SECONDS"] + app.config["CONNECTION_FINISH_SECONDS"]
+        connection.created_at = utcnow() - timedelta(seconds=lifetime + 1)
+        db.session.commit()
+        assert fail_stuck_connections() == 1
+    assert [(c.status, c.last_error) for c in _connections(app)] == [("failed", "abandoned")]
+    assert _failure_events(app) == ["abandoned"]

@@ -95,3 +95,12 @@ def test_neither_state_nor_verifier_is_kept_in_the_clear(store_app: Flask) -> No
     assert stored
     assert saved.state.encode() not in stored
     assert saved.code_verifier.encode() not in stored
+
+
+def test_the_run_a_state_names_is_found_without_claiming_it(store_app: Flask) -> None:
+    """A browser that did not start the sign-in is told nothing, and claims nothing."""
+    saved = _pending(os.urandom(8).hex())
+    assert flows.run_of(saved.state) == saved.run_id
+    assert flows.take_flow(saved.state).outcome is flows.Outcome.FRESH
+    assert flows.run_of(saved.state) == saved.run_id
+    assert flows.run_of("never-issued") is None

@@ -243,6 +243,35 @@ def test_receipt_refused_to_other_browsers(
     assert EMAIL not in other.get_data(as_text=True)
 
 
+def test_a_receipt_that_is_not_yours_is_answered_alike_whether_it_exists_or_not(
+    app: Flask, customer_client: FlaskClient
+) -> None:
+    """Whether an id exists must not show through the answer to a browser it isn't for,
+    even when the receipt's owner was erased."""
+    consent(customer_client)
+    receipt = only_receipt(app)
+    with app.app_context():
+        customer = db.session.get(Customer, receipt.customer_id)
+        assert customer is not None
+        destroy_key(customer)
+        customer.erased_at = utcnow()
+        db.session.commit()
+    existing = f"/my/receipts/{receipt.public_id}"
+    missing = "/my/receipts/00000000-0000-0000-0000-000000000000"
+
+    def answer(browser: FlaskClient, url: str) -> tuple[int, str]:
+        response = browser.get(url)
+        # The page, but for the CSRF token every page carries (it is signed with the time).
+        return response.status_code, re.sub(r"[\w.-]{40,}", "…", response.text)
+
+    stranger = app.test_client()
+    assert answer(stranger, existing) == answer(stranger, missing)
+    assert answer(stranger, existing)[0] == 403
+    other = another_browser(app, "Other Ltd", "someone@other.example")
+    assert answer(other, existing) == answer(other, missing)
+    assert answer(other, existing)[0] == 404
+
+
 @pytest.mark.parametrize("receipt_id", ["no-such-receipt", "00000000-0000-0000-0000-000000000000"])
 def test_unknown_receipt_is_a_friendly_404(customer_client: FlaskClient, receipt_id: str) -> None:
     response = customer_client.get(f"/my/receipts/{receipt_id}")
