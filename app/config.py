@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,9 @@ DEFAULTS: dict[str, Any] = {
     "JOURNEYS_DIR": None,
     "DEFAULT_JOURNEY": "default",
     # The built-in sandbox platform; SANDBOX_URL points elsewhere when it runs on its own.
-    "SANDBOX_ENABLED": True,
+    # Unset: on, except in production, where its published test login must not be served
+    # unless asked for (a UAT environment sets ONRAMP_SANDBOX_ENABLED=true).
+    "SANDBOX_ENABLED": None,
     "SANDBOX_URL": None,
     "SANDBOX_CLIENT_ID": "onramp-sandbox-client",
     "SANDBOX_REDIRECT_URIS": None,
@@ -141,9 +144,21 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
     app.config["PUBLIC_URL"] = app.config["PUBLIC_URL"].rstrip("/")
     app.config["SESSION_COOKIE_SECURE"] = app.config["PUBLIC_URL"].startswith("https://")
+    app.config["SANDBOX_ENABLED"] = sandbox_enabled(app.config)
     if not app.config["SANDBOX_URL"] and app.config["SANDBOX_ENABLED"]:
         app.config["SANDBOX_URL"] = app.config["PUBLIC_URL"] + "/sandbox"
     _load_secrets(app)
+
+
+def sandbox_enabled(config: Mapping[str, Any]) -> bool:
+    """Whether to serve the built-in Sandbox: as set, else everywhere but in production."""
+    value = config.get("SANDBOX_ENABLED")
+    if value is None:
+        return bool(config["ENV_NAME"] != "production")
+    if isinstance(value, str):
+        # from_prefixed_env reads JSON spellings only: "False" or "off" would stay truthy.
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return bool(value)
 
 
 def normalise_database_url(url: str) -> str:

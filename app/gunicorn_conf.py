@@ -49,8 +49,9 @@ logger_class = RedactingLogger
 
 # The webhook delivery worker runs beside the web workers: one process per gunicorn master
 # (not per web worker), started when the master is ready, restarted if it dies, stopped
-# when the master exits. ONRAMP_WEBHOOK_WORKER=false turns it off, e.g. when workers run
-# on their own with `flask webhooks deliver`.
+# when the master exits, and stopping by itself if the master is killed outright.
+# ONRAMP_WEBHOOK_WORKER=false turns it off, e.g. when workers run on their own with
+# `flask webhooks deliver`.
 _DELIVERY_COMMAND = [
     sys.executable,
     "-m",
@@ -79,7 +80,8 @@ class DeliveryWorkerProcess:
         restart_delay: float = _RESTART_DELAY_SECONDS,
     ) -> None:
         self.log = log
-        self.command = command or _DELIVERY_COMMAND
+        # Built in the master: a worker outliving it (kill -9) sees its parent change, stops.
+        self.command = command or [*_DELIVERY_COMMAND, "--parent-pid", str(os.getpid())]
         self.restart_delay = restart_delay
         self.stopping = threading.Event()
         self.process: subprocess.Popen[bytes] | None = None

@@ -49,6 +49,7 @@ TYPES: dict[str, ProblemType] = {
             "idempotency-key-reused", 422, "This idempotency key was used for another request"
         ),
         ProblemType("provider-unavailable", 503, "The accounting platform could not be reached"),
+        ProblemType("database-unavailable", 503, "Onramp's database could not be reached"),
         ProblemType("internal-error", 500, "Something went wrong on our side"),
     )
 }

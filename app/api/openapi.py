@@ -46,7 +46,8 @@ WHY = {
     415: "The body is not sent as application/json.",
     422: "The body is not valid (each field is named in errors), or the "
     "Idempotency-Key was used with another request.",
-    503: "The accounting platform could not be reached; retry after Retry-After seconds.",
+    503: "The database (or, for credentials, the accounting platform) could not be "
+    "reached; retry after Retry-After seconds.",
 }
 
 
@@ -54,7 +55,8 @@ def _errors(op: Operation) -> set[int]:
     """Every error status the operation can answer with."""
     statuses = set(op.errors)
     if op.scope is not None:
-        statuses |= {401, 403}
+        # The key is looked up in the database, which may be out of reach (503).
+        statuses |= {401, 403, 503}
     if op.query is not None or any(p.refuse_as != "not-found" for p in op.path.values()):
         statuses.add(400)
     if any(p.refuse_as == "not-found" for p in op.path.values()):

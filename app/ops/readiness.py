@@ -293,13 +293,21 @@ def sandbox_journey() -> Check:
         .limit(1)
     ).first()
     if run is None:
+        fix = (
+            "Create a link with “flask invite --name … --email … --platform sandbox”, open it "
+            "and finish the journey, signing in to the Sandbox as demo@sandbox.test "
+            "(password sandbox-demo)."
+        )
+        if not current_app.config.get("SANDBOX_ENABLED"):
+            fix = (
+                "The Sandbox is off here: set ONRAMP_SANDBOX_ENABLED=true for this test and "
+                f"remove it again afterwards. {fix}"
+            )
         return _not_ready(
             "sandbox_run",
             title,
             "No journey has been completed with a Sandbox connection yet.",
-            "Create a link with “flask invite --name … --email … --platform sandbox”, open it "
-            "and finish the journey, signing in to the Sandbox as demo@sandbox.test "
-            "(password sandbox-demo).",
+            fix,
         )
     journey_id, completed_at = run
     when = f" on {completed_at:%Y-%m-%d}" if completed_at else ""
@@ -399,11 +407,21 @@ def sandbox_off() -> Check:
     title = "The built-in Sandbox is off"
     if not current_app.config.get("SANDBOX_ENABLED"):
         return _ready("sandbox_off", title, "SANDBOX_ENABLED is off.")
+    served = "The Sandbox practice platform is served at /sandbox, with a published demo login."
+    if current_app.config["ENV_NAME"] == "production":
+        return _not_ready(
+            "sandbox_off",
+            title,
+            f"{served} ONRAMP_SANDBOX_ENABLED turns it on in production.",
+            "Unless this is a UAT environment, remove ONRAMP_SANDBOX_ENABLED (or set it to "
+            "false): production leaves the Sandbox off.",
+        )
     return _not_ready(
         "sandbox_off",
         title,
-        "The Sandbox practice platform is served at /sandbox, with a published demo login.",
-        "Once a journey has been tested with it, set ONRAMP_SANDBOX_ENABLED=false.",
+        served,
+        "Once a journey has been tested with it, run as production (ONRAMP_ENV_NAME="
+        "production), which turns it off unless ONRAMP_SANDBOX_ENABLED is set.",
     )
 
 

@@ -114,10 +114,18 @@ def test_command(public_id: str) -> None:
 @webhooks_cli.command("deliver")
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
 @click.option("--worker-id", default=None, help="This worker's name in claims (default host:pid).")
-def deliver_command(once: bool, worker_id: str | None) -> None:
+@click.option(
+    "--parent-pid",
+    type=int,
+    default=None,
+    help="Stop when this process is no longer the parent (gunicorn's master passes its pid).",
+)
+def deliver_command(once: bool, worker_id: str | None, parent_pid: int | None) -> None:
     """Run the delivery worker until SIGTERM/SIGINT (also marks abandoned journeys)."""
     stop = threading.Event()
     worker.stop_on_signals(stop)
+    if parent_pid is not None:
+        worker.stop_when_orphaned(stop, parent_pid)
     worker_id = worker_id or worker.default_worker_id()
     attempted = worker.run(worker_id, stop, once=once)
     if once:

@@ -70,6 +70,24 @@ def run(worker_id: str, stop: threading.Event, *, once: bool = False) -> int:
     return attempted
 
 
+def stop_when_orphaned(stop: threading.Event, parent_pid: int, interval: float = 1.0) -> None:
+    """Set ``stop`` once ``parent_pid`` is no longer this process's parent.
+
+    A supervisor killed outright (kill -9 of the gunicorn master) runs no clean-up, and the
+    worker would carry on as an orphan beside the supervisor's replacement. Watching our
+    parent pid is portable and what gunicorn's own workers do; the check runs on its own
+    thread so a long delivery pass does not delay it.
+    """
+
+    def watch() -> None:
+        while not stop.wait(interval):
+            if os.getppid() != parent_pid:
+                log.warning("webhook worker stopping: its parent process %s is gone", parent_pid)
+                stop.set()
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def stop_on_signals(stop: threading.Event) -> None:
     """Let SIGTERM and SIGINT end the loop cleanly (main thread only)."""
 

@@ -79,8 +79,9 @@ def _check_reachable(url: str, api: OnrampApi) -> None:
         pytest.exit(f"Onramp at {url} refused the UAT key: {exc}", returncode=3)
     if sandbox.status_code != 200:
         pytest.exit(
-            f"The Sandbox is not enabled at {url} (ONRAMP_SANDBOX_ENABLED): the scenarios "
-            "script the accounting platform through it.",
+            f"The Sandbox is not enabled at {url} (production leaves it off: set "
+            "ONRAMP_SANDBOX_ENABLED=true there): the scenarios script the accounting platform "
+            "through it.",
             returncode=3,
         )
     missing = {"default", "business", "reconnect"} - {j["id"] for j in journeys}

@@ -243,9 +243,70 @@ def test_gunicorn_runs_one_delivery_worker_beside_its_web_workers(
     assert not Path(f"/proc/{workers[0]}").exists()
 
 
-def _delivery_workers_of(parent: int) -> list[int]:
-    """Pids of `flask webhooks deliver` processes whose parent is ``parent`` (Linux /proc)."""
-    found = []
+def test_the_delivery_worker_stops_when_the_gunicorn_master_is_killed(
+    app: Flask, receiver: Receiver
+) -> None:
+    _setup(app, receiver.url, 1)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = _environment(app)
+    env.update(HOST="127.0.0.1", PORT=str(port), WEB_CONCURRENCY="1")
+    master = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "app/gunicorn_conf.py", "app:create_app()"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    children: list[int] = []
+    try:
+        # A delivery made: the worker is up and in its loop.
+        assert receiver.wait_for(1, timeout=60), "no delivery from the worker beside gunicorn"
+        [worker] = _delivery_workers_of(master.pid)
+        children = _children_of(master.pid)
+        master.send_signal(signal.SIGKILL)  # no on_exit hook runs: the worker is orphaned
+        master.wait(30)
+
+        deadline = time.monotonic() + 15
+        while _running(worker):
+            assert time.monotonic() < deadline, "the orphaned delivery worker kept running"
+            time.sleep(0.1)
+    finally:
+        if master.poll() is None:
+            master.kill()
+            master.wait()
+        for pid in children:  # whatever outlived the test must not outlive the run
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_a_worker_told_of_a_parent_it_does_not_have_stops_cleanly(app: Flask) -> None:
+    # Its parent is this test, not pid 1: as if that parent had died before it started.
+    orphan = _worker(app, "--parent-pid", "1")
+    try:
+        assert orphan.wait(60) == 0
+    finally:
+        orphan.kill()
+        orphan.wait()
+
+
+def _children_of(parent: int) -> list[int]:
+    return [pid for pid, ppid, _ in _processes() if ppid == parent]
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie waiting for a parent (or init) to reap it."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    state = next(line.split()[1] for line in status.splitlines() if line.startswith("State:"))
+    return state != "Z"
+
+
+def _processes() -> Iterator[tuple[int, int, list[bytes]]]:
+    """(pid, parent pid, command line) of every process (Linux /proc)."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -255,6 +316,13 @@ def _delivery_workers_of(parent: int) -> list[int]:
         except OSError:
             continue
         ppid = next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:"))
-        if int(ppid) == parent and b"webhooks" in command and b"deliver" in command:
-            found.append(int(entry.name))
-    return found
+        yield int(entry.name), int(ppid), command
+
+
+def _delivery_workers_of(parent: int) -> list[int]:
+    """Pids of `flask webhooks deliver` processes whose parent is ``parent`` (Linux /proc)."""
+    return [
+        pid
+        for pid, ppid, command in _processes()
+        if ppid == parent and b"webhooks" in command and b"deliver" in command
+    ]
