@@ -57,6 +57,9 @@ DEFAULTS: dict[str, Any] = {
     # Requests to the single sign-on routes allowed per address (password sign-in has
     # its own backoff, app/admin/throttle.py).
     "ADMIN_LOGIN_RATE_LIMIT": "5 per minute;20 per hour",
+    # Reverse proxies in front of Onramp whose X-Forwarded-For and X-Forwarded-Proto are
+    # believed (hop count). 0: none, the socket's address is the client's.
+    "TRUSTED_PROXIES": 0,
     "RATELIMIT_HEADERS_ENABLED": True,
     # Application logs: "json" (one object per line, with the request id) or "text".
     "LOG_FORMAT": "json",
