@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 from htmx_flask import HtmxAwareRequest
 from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import ROOT, configure, new_app
 from app.connections.flows import init_flow_store
@@ -20,6 +21,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.request_class = HtmxAwareRequest
     configure(app, test_config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    _configure_proxies(app)
     _configure_extensions(app)
     _configure_journeys(app)
     _configure_templates(app)
@@ -29,6 +31,23 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _configure_errors(app)
     _configure_cli(app)
     return app
+
+
+def _configure_proxies(app: Flask) -> None:
+    """Believe X-Forwarded-For and -Proto from ONRAMP_TRUSTED_PROXIES hops, nothing more.
+
+    Then ``request.remote_addr`` is the client's address for sign-in throttling, rate
+    limits and consent evidence. X-Forwarded-Host is never believed: every link is built
+    from PUBLIC_URL.
+    """
+    hops = app.config["TRUSTED_PROXIES"]
+    if isinstance(hops, bool) or not isinstance(hops, int) or hops < 0:
+        raise ValueError(
+            f"ONRAMP_TRUSTED_PROXIES must be the number of reverse proxies in front of "
+            f"Onramp (0 or more), not {hops!r}"
+        )
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
 def _configure_extensions(app: Flask) -> None:

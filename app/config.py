@@ -58,9 +58,14 @@ DEFAULTS: dict[str, Any] = {
     "REDIS_URL": None,
     # A run untouched this long is reported to the business as journey.abandoned.
     "JOURNEY_ABANDON_AFTER_SECONDS": 60 * 60 * 24,
-    # Admin console: signed out after this long without a request; failed sign-ins allowed.
+    # Admin console: signed out after this long without a request.
     "ADMIN_IDLE_TIMEOUT_SECONDS": 30 * 60,
+    # Requests to the single sign-on routes allowed per address (password sign-in has
+    # its own backoff, app/admin/throttle.py).
     "ADMIN_LOGIN_RATE_LIMIT": "5 per minute;20 per hour",
+    # Reverse proxies in front of Onramp whose X-Forwarded-For and X-Forwarded-Proto are
+    # believed (hop count). 0: none, the socket's address is the client's.
+    "TRUSTED_PROXIES": 0,
     "RATELIMIT_HEADERS_ENABLED": True,
     # Application logs: "json" (one object per line, with the request id) or "text".
     "LOG_FORMAT": "json",

@@ -505,8 +505,43 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Bumped when the password or role changes: sessions signed in before end.
-    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class AdminSession(db.Model):  # type: ignore[name-defined,misc]
+    """A colleague signed in on one device; the session cookie holds only its token.
+
+    Signing out ends this one; a new password, a new role or deactivation ends all of
+    the colleague's (app/admin/sessions.py). A copied cookie is worth no more than this row.
+    """
+
+    __tablename__ = "admin_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # SHA-256 of the random token in the cookie: reading this table opens no session.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # Keyed hash of the network signed in from (app/admin/throttle.py): an address the
+    # colleague is known to use is not slowed by failures at other addresses.
+    address_key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SignInFailure(db.Model):  # type: ignore[name-defined,misc]
+    """One password sign-in that failed (or is being checked), for throttling.
+
+    Kept in the database because every worker and instance must see the same count, with
+    or without Redis (the ``limits`` library behind Flask-Limiter has no SQL storage).
+    Keyed hashes only: neither the typed email nor the address is stored.
+    """
+
+    __tablename__ = "sign_in_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_key: Mapped[str] = mapped_column(String(64), index=True)
+    address_key: Mapped[str] = mapped_column(String(64), index=True)
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class CustomerNote(db.Model):  # type: ignore[name-defined,misc]

@@ -6,6 +6,7 @@ from flask import Blueprint, Flask, Response
 
 from app.admin.accounts import load_session_user
 from app.admin.guard import guard
+from app.admin.sessions import browser_identifier
 from app.extensions import login_manager
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -50,4 +51,7 @@ def init_admin(app: Flask) -> None:
     # The guard redirects and explains; Flask-Login's own flash would repeat it in English.
     login_manager.login_message = None
     login_manager.session_protection = "strong"
+    # Flask-Login 0.6.3's own identifier believes X-Forwarded-For (flask-login#700) and
+    # there is no public setting for it.
+    login_manager._session_identifier_generator = browser_identifier
     app.register_blueprint(bp)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -12,6 +13,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_login import UserMixin
 from sqlalchemy import func, select
 
+from app.admin import sessions, throttle
 from app.extensions import db
 from app.models import User, utcnow
 
@@ -52,34 +54,39 @@ class AccountError(ValueError):
 
 @dataclass
 class SignedIn(UserMixin):
-    """The Flask-Login user: the account's id, role and session version, no ORM row."""
+    """The Flask-Login user: the account and the server-side session, no ORM row."""
 
     user_id: int
     email: str
     role: str
-    session_version: int
+    session_id: int
+    # The session's token: what Flask-Login keeps in the cookie (see sessions.py).
+    token: str
+    last_seen_at: datetime
 
     def get_id(self) -> str:
-        # A changed password or role bumps the version and ends older sessions.
-        return f"{self.user_id}:{self.session_version}"
+        return self.token
 
     def can(self, permission: str) -> bool:
         return permission in PERMISSIONS.get(self.role, frozenset())
 
 
-def signed_in(user: User) -> SignedIn:
-    return SignedIn(user.id, user.email, user.role, user.session_version)
+def open_session(user: User, address: str | None) -> SignedIn:
+    """Start a server-side session for the colleague. The caller commits."""
+    record, token = sessions.start(user.id, address)
+    return SignedIn(user.id, user.email, user.role, record.id, token, record.last_seen_at)
 
 
-def load_session_user(session_id: str) -> SignedIn | None:
-    """Flask-Login's user loader: the account, if still active and the session still current."""
-    user_id, _, version = session_id.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
+def load_session_user(token: str) -> SignedIn | None:
+    """Flask-Login's user loader: the colleague, if their account is active and this
+    session has not ended."""
+    record = sessions.find(token)
+    if record is None:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or user.session_version != int(version):
+    user = db.session.get(User, record.user_id)
+    if user is None or not user.active:
         return None
-    return signed_in(user)
+    return SignedIn(user.id, user.email, user.role, record.id, token, record.last_seen_at)
 
 
 def normalise_email(email: str) -> str:
@@ -139,8 +146,36 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
+def password_sign_in(email: str, password: str, address: str | None) -> User | None:
+    """The account a sign-in form opens, or None; throttled per account and address.
+
+    Raises ``throttle.Throttled`` (the password unchecked) when the attempt must wait.
+    """
+    attempt = throttle.begin_attempt(email, address)
+    user = authenticate(email, password)
+    if user is not None:
+        throttle.forget(attempt)
+    return user
+
+
 def set_password(user: User, password: str) -> None:
+    """Give the account a new password; its sessions end on every device. The caller commits."""
     if len(password) < 12:
         raise AccountError("passwords must be at least 12 characters long")
     user.password_hash = _hasher.hash(password)
-    user.session_version += 1
+    sessions.end_all(user.id)
+
+
+def change_role(user: User, role: str) -> None:
+    """Give the account another role; its sessions end, so it applies at once."""
+    if role not in ROLES:
+        raise AccountError(f"unknown role {role!r} (roles: {', '.join(ROLES)})")
+    if role != user.role:
+        user.role = role
+        sessions.end_all(user.id)
+
+
+def deactivate(user: User) -> None:
+    """Stop the account signing in; its sessions end on every device. The caller commits."""
+    user.active = False
+    sessions.end_all(user.id)

@@ -13,7 +13,15 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app import audit
-from app.admin.accounts import ROLES, AccountError, authenticate, create_user, find_user
+from app.admin.accounts import (
+    ROLES,
+    AccountError,
+    authenticate,
+    create_user,
+    deactivate,
+    find_user,
+    set_password,
+)
 from app.extensions import db
 from app.models import User
 
@@ -71,8 +79,7 @@ def deactivate_command(email: str) -> None:
     user = find_user(email)
     if user is None:
         raise click.ClickException(f"No account for {email}.")
-    user.active = False
-    user.session_version += 1
+    deactivate(user)
     audit.record(
         "cli",
         "flask users deactivate",
@@ -84,6 +91,32 @@ def deactivate_command(email: str) -> None:
     )
     db.session.commit()
     click.echo(f"Deactivated {user.email}.")
+
+
+@users_cli.command("set-password")
+@click.argument("email")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the new password from standard input instead of generating one.",
+)
+def set_password_command(email: str, password_stdin: bool) -> None:
+    """Give an account a new password (printed once unless given); its sessions end."""
+    user = find_user(email)
+    if user is None:
+        raise click.ClickException(f"No account for {email}.")
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else secrets.token_urlsafe(12)
+    try:
+        set_password(user, password)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    audit.record(
+        "cli", "flask users set-password", "user.password_reset", "user", str(user.id), None, None
+    )
+    db.session.commit()
+    click.echo(f"New password set for {user.email}; they are signed out everywhere.")
+    if not password_stdin:
+        click.echo(f"Password (shown once): {password}")
 
 
 def demo_admin() -> tuple[str, str | None]:

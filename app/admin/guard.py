@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, redirect, request, session, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
+
+from app.admin import sessions
 
 F = TypeVar("F", bound=Callable[..., object])
 PUBLIC = "public"
 _ATTRIBUTE = "admin_permission"
-SEEN_KEY = "admin_seen"
 
 
 def requires(permission: str) -> Callable[[F], F]:
@@ -56,15 +58,12 @@ def guard() -> Response | None:
         return None
     if not current_user.is_authenticated:
         return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
-    seen = session.get(SEEN_KEY)
-    now = int(time.time())
-    idle = current_app.config["ADMIN_IDLE_TIMEOUT_SECONDS"]
-    if not isinstance(seen, int) or now - seen > idle:
+    now = datetime.fromtimestamp(time.time(), UTC)
+    idle = timedelta(seconds=current_app.config["ADMIN_IDLE_TIMEOUT_SECONDS"])
+    if not sessions.keep_alive(current_user.session_id, current_user.last_seen_at, now, idle):
         logout_user()
-        session.pop(SEEN_KEY, None)
         flash("You were signed out after a period of inactivity. Sign in again.", "info")
         return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
-    session[SEEN_KEY] = now
     if permission is None or not current_user.can(permission):
         abort(403)
     return None

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app import audit
-from app.admin import bp
+from app.admin import accounts, bp
 from app.admin.accounts import AccountError, create_user
 from app.admin.forms import NewUserForm, RoleForm
 from app.admin.guard import requires
@@ -80,8 +80,7 @@ def change_role(user_id: int) -> Response:
         flash("You cannot take away your own admin role: ask another admin.", "error")
         return redirect(url_for("admin.users"), 303)
     before = {"role": user.role}
-    user.role = form.role.data or user.role
-    user.session_version += 1  # the new role applies from the next sign-in
+    accounts.change_role(user, form.role.data or user.role)
     audit.record(
         "user", current_user.email, "user.role", "user", str(user.id), before, {"role": user.role}
     )
@@ -97,8 +96,7 @@ def deactivate_user(user_id: int) -> Response:
     if user.id == current_user.user_id:
         flash("You cannot deactivate your own account.", "error")
         return redirect(url_for("admin.users"), 303)
-    user.active = False
-    user.session_version += 1
+    accounts.deactivate(user)
     audit.record(
         "user",
         current_user.email,

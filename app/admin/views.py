@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-import time
+import math
 
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from app import audit
-from app.admin import bp, sso
-from app.admin.accounts import authenticate, signed_in
+from app.admin import bp, sessions, sso, throttle
+from app.admin.accounts import open_session, password_sign_in
 from app.admin.forms import LoginForm
-from app.admin.guard import PUBLIC, SEEN_KEY, requires, safe_next
+from app.admin.guard import PUBLIC, requires, safe_next
 from app.admin.health import health_panel
 from app.admin.nav import section, visible_sections
 from app.extensions import db, limiter
@@ -35,18 +45,8 @@ def _login_rate_limit() -> str:
     return str(current_app.config["ADMIN_LOGIN_RATE_LIMIT"])
 
 
-def _failed_login(response: Response) -> bool:
-    # Only failed attempts count towards the limit: a colleague who signs in is not slowed.
-    return request.method == "POST" and response.status_code != 303
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @requires(PUBLIC)
-@limiter.limit(
-    _login_rate_limit,
-    methods=["POST"],
-    deduct_when=_failed_login,
-)
 def login() -> Response | str:
     target = safe_next(request.args.get("next")) or url_for("admin.dashboard")
     if current_user.is_authenticated:
@@ -54,13 +54,29 @@ def login() -> Response | str:
     form = LoginForm()
     failed = False
     if form.validate_on_submit():
-        user = authenticate(form.email.data or "", form.password.data or "")
+        try:
+            user = password_sign_in(
+                form.email.data or "", form.password.data or "", request.remote_addr
+            )
+        except throttle.Throttled as throttled:
+            return _throttled_page(form, throttled.retry_after)
         if user is not None:
             return _signed_in(user, "password", target)
         failed = True
         ADMIN_LOGIN_FAILURES.inc()
         db.session.rollback()
     return _login_page(form, failed=failed)
+
+
+def _throttled_page(form: LoginForm, retry_after: int) -> Response:
+    if retry_after < 60:
+        wait = f"{retry_after} second{'s' if retry_after != 1 else ''}"
+    else:
+        minutes = math.ceil(retry_after / 60)
+        wait = f"{minutes} minute{'s' if minutes != 1 else ''}"
+    response = make_response(_login_page(form, status=429, throttled_wait=wait))
+    response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def _login_page(
@@ -77,8 +93,7 @@ def _login_page(
 def _signed_in(user: User, via: str, target: str) -> Response:
     """Start the colleague's session (a fresh one: nothing from before survives)."""
     session.clear()
-    login_user(signed_in(user))
-    session[SEEN_KEY] = int(time.time())
+    login_user(open_session(user, request.remote_addr))
     audit.record("user", user.email, "user.login", "user", str(user.id), None, {"via": via})
     db.session.commit()
     return redirect(target, 303)
@@ -114,8 +129,9 @@ def sso_callback() -> Response | str:
 @bp.route("/logout", methods=["POST"])
 @requires("read")
 def logout() -> Response:
+    sessions.end(current_user.session_id)
+    db.session.commit()
     logout_user()
-    session.pop(SEEN_KEY, None)
     flash("You are signed out.", "info")
     return redirect(url_for("admin.login"), 303)
 

@@ -91,6 +91,28 @@ def test_a_colleague_with_an_account_signs_on(sso_app: Flask, provider: str) -> 
         assert (entry.action, entry.after) == ("user.login", {"via": "single sign-on"})
 
 
+def test_single_sign_on_is_not_held_up_by_failed_passwords_and_ends_at_sign_out(
+    sso_app: Flask, provider: str
+) -> None:
+    make_user(sso_app, "support", "sam@example.com")
+    _identity(provider, "sam@example.com", email_verified=True)
+    client = sso_app.test_client()
+    for _ in range(4):
+        client.post("/admin/login", data={"email": "sam@example.com", "password": "wrong" * 3})
+    assert (
+        client.post("/admin/login", data={"email": "sam@example.com", "password": "x" * 12})
+    ).status_code == 429
+
+    assert client.get(_sign_on(client, provider, "sam@example.com")).status_code == 303
+    cookie = client.get_cookie("onramp_session")
+    assert cookie is not None
+    copy = sso_app.test_client()
+    copy.set_cookie("onramp_session", cookie.value)
+    assert copy.get("/admin/").status_code == 200
+    client.post("/admin/logout")
+    assert copy.get("/admin/").status_code == 302
+
+
 def test_a_replayed_callback_signs_nobody_in(sso_app: Flask, provider: str) -> None:
     make_user(sso_app, "support", "sam@example.com")
     _identity(provider, "sam@example.com")
