@@ -5,7 +5,7 @@ signing out, a new password, a new role or deactivation end it for every copy of
 the cookie.
 
 Revision ID: 0972f9f470f7
-Revises: 5cae2d56d606
+Revises: 3f6b2c8d9a10
 Create Date: 2026-12-04 22:44:17.300699
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0972f9f470f7'
-down_revision = '5cae2d56d606'
+down_revision = '3f6b2c8d9a10'
 branch_labels = None
 depends_on = None
 
