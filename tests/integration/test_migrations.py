@@ -19,8 +19,7 @@ def test_migrations_match_the_models(tmp_path: Path) -> None:
     app: Flask = create_app(test_settings(tmp_path))
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                fresh_schema(conn)
+            fresh_schema()
         upgrade()
         with db.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
