@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from app.extensions import db
 from app.models import Customer, JourneyRun
 from tests.conftest import fresh_schema, test_settings
 from tests.consent_records import chained
-from tests.database import as_owner
+from tests.database import admin_url, as_owner
 
 REFUSED = [
     "UPDATE consent_records SET decision = 'granted'",
@@ -62,7 +61,7 @@ WIPES = (
         "TRUNCATE consent_chain_head",
         "DELETE FROM consent_chain_head",
     ]
-    if os.environ.get("TEST_DATABASE_URL")
+    if admin_url()
     else ["DELETE FROM consent_records", "DELETE FROM consent_chain_head"]
 )
 
