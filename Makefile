@@ -46,6 +46,8 @@ app/translations/.compiled: $(wildcard app/translations/*/LC_MESSAGES/messages.p
 	$(BIN)/pybabel compile -d app/translations
 	touch $@
 
+# As the tables' owner when MIGRATION_DATABASE_URL is set; everything else connects with
+# DATABASE_URL, as a role that owns nothing (docs/database-roles.md).
 migrate: install
 	$(FLASK) db upgrade
 

@@ -112,6 +112,9 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_FROM": "Onramp <no-reply@onramp.invalid>",
     # Who signed receipts and checkpoints say issued them ("iss"); PUBLIC_URL when unset.
     "CONSENT_ISSUER": None,
+    # Where `flask db upgrade` connects when the tables' owner is another database role
+    # than the app's (MIGRATION_DATABASE_URL, docs/database-roles.md); None: DATABASE_URL.
+    "MIGRATION_DATABASE_URL": None,
 }
 
 
@@ -135,6 +138,8 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config.from_prefixed_env("ONRAMP")
     if os.environ.get("DATABASE_URL"):
         app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    if os.environ.get("MIGRATION_DATABASE_URL"):
+        app.config["MIGRATION_DATABASE_URL"] = os.environ["MIGRATION_DATABASE_URL"]
     if os.environ.get("REDIS_URL"):
         app.config["REDIS_URL"] = os.environ["REDIS_URL"]
     if test_config:
@@ -146,6 +151,10 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
         app.config["SQLALCHEMY_DATABASE_URI"]
     )
+    if app.config["MIGRATION_DATABASE_URL"]:
+        app.config["MIGRATION_DATABASE_URL"] = normalise_database_url(
+            app.config["MIGRATION_DATABASE_URL"]
+        )
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
     app.config["PUBLIC_URL"] = app.config["PUBLIC_URL"].rstrip("/")
     app.config["SESSION_COOKIE_SECURE"] = app.config["PUBLIC_URL"].startswith("https://")

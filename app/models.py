@@ -272,6 +272,68 @@ def _install_consent_triggers(target: Any, connection: Any, **_: Any) -> None:
         connection.exec_driver_sql(statement)
 
 
+# Nor may the ledger be emptied at once. PostgreSQL's TRUNCATE fires no row trigger, so a
+# statement trigger refuses it (SQLite has no TRUNCATE: its DELETE without WHERE meets the
+# row trigger). The chain head is the ledger's length: without it a wiped ledger would look
+# new, so it refuses DELETE and TRUNCATE too. The migration "the consent ledger refuses
+# truncate" installs the same ones.
+_REFUSE_WIPE = """
+    CREATE OR REPLACE FUNCTION consent_ledger_refuse_wipe() RETURNS trigger AS $$
+    BEGIN
+        RAISE EXCEPTION USING MESSAGE = 'the consent ledger is append-only: '
+            || TG_OP || ' of ' || TG_TABLE_NAME || ' refused';
+    END;
+    $$ LANGUAGE plpgsql
+    """
+LEDGER_WIPE_TRIGGERS: dict[str, dict[str, list[str]]] = {
+    "consent_records": {
+        "postgresql": [
+            _REFUSE_WIPE,
+            """
+            CREATE TRIGGER consent_records_no_truncate BEFORE TRUNCATE ON consent_records
+            FOR EACH STATEMENT EXECUTE FUNCTION consent_ledger_refuse_wipe()
+            """,
+        ],
+    },
+    "consent_chain_head": {
+        "postgresql": [
+            _REFUSE_WIPE,
+            """
+            CREATE TRIGGER consent_chain_head_no_delete BEFORE DELETE ON consent_chain_head
+            FOR EACH ROW EXECUTE FUNCTION consent_ledger_refuse_wipe()
+            """,
+            """
+            CREATE TRIGGER consent_chain_head_no_truncate BEFORE TRUNCATE ON consent_chain_head
+            FOR EACH STATEMENT EXECUTE FUNCTION consent_ledger_refuse_wipe()
+            """,
+        ],
+        "sqlite": [
+            """
+            CREATE TRIGGER consent_chain_head_no_delete BEFORE DELETE ON consent_chain_head
+            BEGIN SELECT RAISE(ABORT, 'the consent ledger is append-only (DELETE refused)'); END
+            """,
+        ],
+    },
+}
+
+
+LEDGER_WIPE_TRIGGER_DROPS = {
+    "postgresql": [
+        "DROP TRIGGER IF EXISTS consent_records_no_truncate ON consent_records",
+        "DROP TRIGGER IF EXISTS consent_chain_head_no_delete ON consent_chain_head",
+        "DROP TRIGGER IF EXISTS consent_chain_head_no_truncate ON consent_chain_head",
+    ],
+    "sqlite": ["DROP TRIGGER IF EXISTS consent_chain_head_no_delete"],
+}
+
+
+@event.listens_for(ConsentRecord.__table__, "after_create")
+@event.listens_for(ConsentChainHead.__table__, "after_create")
+def _install_wipe_triggers(target: Any, connection: Any, **_: Any) -> None:
+    for statement in LEDGER_WIPE_TRIGGERS[target.name].get(connection.dialect.name, []):
+        connection.exec_driver_sql(statement)
+
+
 # Failures a new attempt by the customer cannot fix: the business must act first.
 NOT_RETRYABLE = {"platform_unavailable"}
 

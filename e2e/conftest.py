@@ -5,7 +5,8 @@ calls the sandbox over HTTP, so a request waits on another one in flight. Every
 test gets a fresh customer, so tests share the server and its database.
 
 The database is a temporary SQLite file, or, with ``TEST_DATABASE_URL`` set,
-PostgreSQL in its own ``e2e`` schema (the integration tier drops ``public``).
+PostgreSQL in its own ``e2e`` schema (the integration tier drops ``public``), built by
+the owner role while the server connects as the app role (tests/database.py).
 
 Traces and screenshots of failed tests: run with
 ``--tracing retain-on-failure --screenshot only-on-failure``; they land in
@@ -27,15 +28,15 @@ from urllib.parse import urlencode
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, WebError
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request as WsgiRequest
 from werkzeug.wrappers import Response as WsgiResponse
 
-from app.config import normalise_database_url
 from app.extensions import db
 from e2e.live import JourneyLink, LiveServer
 from e2e.pages import REQUIRED_ITEMS, SANDBOX, ConnectPage, ConsentPage, WelcomePage
+from tests import database
 
 E2E_SCHEMA = "e2e"
 CHROMIUM_ARGS = [
@@ -70,23 +71,21 @@ def _free_port() -> int:
         return port
 
 
-def _database_url(tmp_dir: Path) -> str:
-    """SQLite by default; on PostgreSQL a fresh ``e2e`` schema, out of the other tiers' way."""
-    base = os.environ.get("TEST_DATABASE_URL")
-    if not base:
-        return f"sqlite:///{tmp_dir / 'e2e.db'}"
+def _database_urls(tmp_dir: Path) -> tuple[str, str | None]:
+    """SQLite by default; on PostgreSQL a fresh ``e2e`` schema, out of the other tiers' way.
+
+    Returns the app's database URL and its tables' owner's (None on SQLite).
+    """
+    if database.admin_url() is None:
+        return f"sqlite:///{tmp_dir / 'e2e.db'}", None
     # pytest-xdist's workers (the UAT suite's -n 2) each start a server: a schema each.
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     schema = f"{E2E_SCHEMA}_{worker}" if worker else E2E_SCHEMA
-    engine = create_engine(normalise_database_url(base))
-    try:
-        with engine.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-    finally:
-        engine.dispose()
-    separator = "&" if "?" in base else "?"
-    return f"{base}{separator}options=-csearch_path%3D{schema}"
+    database.prepare_schema(schema)
+    return (
+        database.role_url(database.APP_ROLE, schema),
+        database.role_url(database.OWNER_ROLE, schema),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -97,16 +96,17 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     tmp_dir = tmp_path_factory.mktemp("e2e")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
+    app_url, owner_url = _database_urls(tmp_dir)
     app = create_app(
         test_settings(
             tmp_dir,
             PUBLIC_URL=url,
             WTF_CSRF_ENABLED=True,
-            SQLALCHEMY_DATABASE_URI=_database_url(tmp_dir),
+            SQLALCHEMY_DATABASE_URI=app_url,
+            MIGRATION_DATABASE_URL=owner_url,
         )
     )
-    with app.app_context():
-        db.create_all()
+    database.build_tables(app)
     server: BaseWSGIServer = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="onramp-e2e", daemon=True)
     thread.start()

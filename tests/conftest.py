@@ -1,8 +1,9 @@
 """Fixtures shared by the unit and integration tiers.
 
 With ``TEST_DATABASE_URL`` set (CI sets PostgreSQL) every test runs against that
-database, in a schema of each pytest-xdist worker's own (``public`` without xdist);
-otherwise each test gets its own SQLite file.
+database, in a schema of each pytest-xdist worker's own (``public`` without xdist),
+built by an owner role while the app connects as a role that owns nothing
+(tests/database.py); otherwise each test gets its own SQLite file.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Connection, inspect, text
 
 from app.extensions import db
+from tests import database
 
 
 def _schema() -> str:
@@ -27,20 +28,15 @@ def _schema() -> str:
 
 
 def database_url(tmp_path: Path) -> str:
-    base = os.environ.get("TEST_DATABASE_URL")
-    if not base:
+    """The database the app under test connects to, as the role it runs as."""
+    if database.admin_url() is None:
         return f"sqlite:///{tmp_path / 'test.db'}"
-    schema = _schema()
-    if schema == "public":
-        return base
-    separator = "&" if "?" in base else "?"
-    return f"{base}{separator}options=-csearch_path%3D{schema}"
+    return database.role_url(database.APP_ROLE, _schema())
 
 
-def fresh_schema(conn: Connection) -> None:
+def fresh_schema() -> None:
     """Drop everything in this process's PostgreSQL schema, leaving it empty."""
-    schema = _schema()
-    conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"))
+    database.prepare_schema(_schema())
 
 
 def test_settings(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
@@ -57,6 +53,10 @@ def test_settings(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
         # `flask demo` keeps the development admin's password here, not in instance/.
         "DEMO_ADMIN_FILE": str(tmp_path / "demo-admin.json"),
     }
+    # Migrations run as the owner of the tables, as docs/database-roles.md has it.
+    settings["MIGRATION_DATABASE_URL"] = (
+        database.role_url(database.OWNER_ROLE, _schema()) if database.admin_url() else None
+    )
     settings.update(overrides)
     return settings
 
@@ -74,17 +74,13 @@ def reset_database(app: Flask) -> None:
         if db.engine.dialect.name != "postgresql":
             db.create_all()
             return
-        url = str(db.engine.url)
-        tables = [table.name for table in db.metadata.sorted_tables]
-        with db.engine.begin() as conn:
-            present = set(inspect(conn).get_table_names())
-            if url in _schema_built and set(tables) <= present:
-                names = ", ".join(f'"{name}"' for name in tables)
-                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-                return
-            fresh_schema(conn)
-        db.create_all()
-        _schema_built.add(url)
+    schema = _schema()
+    tables = [table.name for table in db.metadata.sorted_tables]
+    if schema in _schema_built and database.empty_tables(schema, tables):
+        return
+    database.prepare_schema(schema)
+    database.build_tables(app)
+    _schema_built.add(schema)
 
 
 @pytest.fixture

@@ -206,12 +206,29 @@ def verify(*, expect: tuple[int, str] | None = None, batch: int = 1000) -> Verif
         return Verification(
             count, prev, Break(expect[0], None, "the chain is shorter than the checkpoint")
         )
-    current = head()
-    if count and (current.sequence, current.hash) != (count, prev):
-        return Verification(
-            count, prev, Break(count, None, "the chain head does not match the last record")
-        )
-    return Verification(count, prev, None)
+    return _against_head(count, prev)
+
+
+def _against_head(count: int, last_hash: str) -> Verification:
+    """The records verified; the head must say the chain ends where they end. An emptied
+    or shortened ledger verifies record by record: only the head still knows its length."""
+    row = db.session.get(ConsentChainHead, HEAD_ID)
+    if row is None:
+        if count == 0:
+            return Verification(0, last_hash, None)  # a new ledger: nothing written yet
+        problem = Break(count, None, f"the chain head is missing, though {count} record(s) remain")
+        return Verification(count, last_hash, problem)
+    if row.sequence > count:
+        where = f"the chain ends at record {count}" if count else "none remain"
+        said = f"the chain head says {row.sequence} record(s) were written, but {where}"
+        return Verification(count, last_hash, Break(count + 1, None, said))
+    if row.sequence < count:
+        said = f"the chain head says the chain ends at record {row.sequence}"
+        return Verification(row.sequence, row.hash, Break(row.sequence + 1, None, said))
+    if row.hash != last_hash:
+        said = "the chain head's hash differs from the last record's"
+        return Verification(count, last_hash, Break(count, None, said))
+    return Verification(count, last_hash, None)
 
 
 def record_count() -> int:

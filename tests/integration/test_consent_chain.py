@@ -18,8 +18,18 @@ from sqlalchemy import select, text
 from app.consent import chain, ledger
 from app.extensions import db
 from app.models import CONSENT_TRIGGER_DROPS as DROP_GUARD
-from app.models import CONSENT_TRIGGERS, AuditEntry, ConsentRecord, Customer, JourneyRun, utcnow
+from app.models import (
+    CONSENT_TRIGGERS,
+    LEDGER_WIPE_TRIGGER_DROPS,
+    LEDGER_WIPE_TRIGGERS,
+    AuditEntry,
+    ConsentRecord,
+    Customer,
+    JourneyRun,
+    utcnow,
+)
 from tests.consent_records import chained
+from tests.database import as_owner
 from tests.integration.conftest import ALL_CONSENTS, REQUIRED_CONSENTS
 
 
@@ -28,14 +38,20 @@ def guard_lifted(app: Flask) -> Iterator[None]:
     """Tamper as an administrator could: without the append-only triggers, then put back."""
     with app.app_context():
         dialect = db.engine.dialect.name
-        with db.engine.begin() as connection:
-            for statement in DROP_GUARD[dialect]:
-                connection.exec_driver_sql(statement)
+    drops = DROP_GUARD[dialect] + LEDGER_WIPE_TRIGGER_DROPS[dialect]
+    with as_owner(app) as connection:
+        for statement in drops:
+            connection.exec_driver_sql(statement)
     try:
         yield
     finally:
-        with app.app_context(), db.engine.begin() as connection:
-            for statement in DROP_GUARD[dialect] + CONSENT_TRIGGERS[dialect]:
+        guards = CONSENT_TRIGGERS[dialect] + [
+            statement
+            for table in LEDGER_WIPE_TRIGGERS.values()
+            for statement in table.get(dialect, [])
+        ]
+        with as_owner(app) as connection:
+            for statement in drops + guards:
                 connection.exec_driver_sql(statement)
 
 
@@ -114,6 +130,57 @@ def test_removing_a_record_is_found(app: Flask, customer_client: FlaskClient) ->
     code, output = _verify(app)
     assert code == 1
     assert "BROKEN at record 2: record 2 is missing from the chain" in output
+
+
+def test_an_emptied_ledger_does_not_verify(app: Flask, customer_client: FlaskClient) -> None:
+    _decide_twice(customer_client)
+    # Whoever owns the table can get past its guard; the head still remembers four records.
+    _tamper(app, "DELETE FROM consent_records")
+    code, output = _verify(app)
+    assert code == 1
+    assert "BROKEN at record 1: the chain head says 4 record(s) were written, but none remain" in (
+        output
+    )
+    assert "OK:" not in output
+
+
+def test_a_ledger_cut_short_does_not_verify(app: Flask, customer_client: FlaskClient) -> None:
+    _decide_twice(customer_client)
+    _tamper(app, "DELETE FROM consent_records WHERE sequence > 2")
+    code, output = _verify(app)
+    assert code == 1
+    assert (
+        "BROKEN at record 3: the chain head says 4 record(s) were written, "
+        "but the chain ends at record 2. 2 record(s) before it verify."
+    ) in output
+
+
+def test_a_missing_chain_head_is_found(app: Flask, customer_client: FlaskClient) -> None:
+    _decide_twice(customer_client)
+    with guard_lifted(app), app.app_context():
+        db.session.execute(text("DELETE FROM consent_chain_head"))
+        db.session.commit()
+    code, output = _verify(app)
+    assert code == 1
+    assert "the chain head is missing, though 4 record(s) remain" in output
+
+
+def test_a_chain_head_moved_back_is_found(app: Flask, customer_client: FlaskClient) -> None:
+    _decide_twice(customer_client)
+    second = _records(app)[1]
+    with app.app_context():
+        db.session.execute(
+            text("UPDATE consent_chain_head SET sequence = 2, hash = :h"),
+            {"h": second.record_hash},
+        )
+        db.session.commit()
+    code, output = _verify(app)
+    assert code == 1
+    assert "BROKEN at record 3: the chain head says the chain ends at record 2" in output
+
+
+def test_an_empty_new_ledger_verifies(app: Flask) -> None:
+    assert _verify(app) == (0, f"OK: 0 record(s) verify; head {chain.GENESIS}\n")
 
 
 def test_a_checkpoint_is_signed_and_catches_a_rewritten_chain(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import inspect
+from sqlalchemy import create_engine, inspect
 
 from app import create_app
 from app.extensions import db
@@ -19,8 +20,7 @@ def test_migrations_match_the_models(tmp_path: Path) -> None:
     app: Flask = create_app(test_settings(tmp_path))
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                fresh_schema(conn)
+            fresh_schema()
         upgrade()
         with db.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
@@ -34,3 +34,26 @@ def test_migrations_match_the_models(tmp_path: Path) -> None:
         "connections",
         "journey_events",
     } <= tables
+
+
+def test_migrations_connect_with_migration_database_url_when_it_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The tables' owner migrates; the app's own URL is left alone (docs/database-roles.md).
+    owned = tmp_path / "owned.db"
+    monkeypatch.setenv("MIGRATION_DATABASE_URL", f"sqlite:///{owned}")
+    settings = test_settings(tmp_path, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/app.db")
+    del settings["MIGRATION_DATABASE_URL"]
+    app: Flask = create_app(settings)
+    with app.app_context():
+        upgrade()
+        app_tables = set(inspect(db.engine).get_table_names())
+        db.engine.dispose()
+    owned_engine = create_engine(f"sqlite:///{owned}")
+    try:
+        owned_tables = set(inspect(owned_engine).get_table_names())
+    finally:
+        owned_engine.dispose()
+    assert app.config["MIGRATION_DATABASE_URL"] == f"sqlite:///{owned}"
+    assert "consent_records" in owned_tables
+    assert app_tables == set()
