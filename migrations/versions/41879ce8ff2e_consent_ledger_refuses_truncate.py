@@ -1,7 +1,7 @@
 """consent ledger refuses truncate
 
 Revision ID: 41879ce8ff2e
-Revises: 5cae2d56d606
+Revises: 0972f9f470f7
 Create Date: 2026-12-04 22:39:03.306658
 
 PostgreSQL's TRUNCATE fires no row trigger: a statement trigger refuses it on
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '41879ce8ff2e'
-down_revision = '5cae2d56d606'
+down_revision = '0972f9f470f7'
 branch_labels = None
 depends_on = None
 
