@@ -135,7 +135,14 @@ class Registry:
             def handle(**values: str) -> Response:
                 return _handle(op, view, values)
 
-            self.blueprint.add_url_rule(rule, endpoint=op.name, view_func=handle, methods=[method])
+            # OPTIONS is answered as any method the document does not list: a 405.
+            self.blueprint.add_url_rule(
+                rule,
+                endpoint=op.name,
+                view_func=handle,
+                methods=[method],
+                provide_automatic_options=False,
+            )
             return view
 
         return register
