@@ -27,6 +27,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _configure_templates(app)
     _configure_blueprints(app)
     _configure_security(app)
+    _configure_input_guard(app)
     _configure_operations(app)
     _configure_errors(app)
     _configure_cli(app)
@@ -120,6 +121,12 @@ def _configure_security(app: Flask) -> None:
 
     init_security_headers(app)
     init_session_cookie(app)
+
+
+def _configure_input_guard(app: Flask) -> None:
+    from app.input_guard import init_input_guard
+
+    init_input_guard(app)
 
 
 def _configure_operations(app: Flask) -> None:

@@ -30,6 +30,10 @@ MESSAGES = {
     405: (_l("That action isn't possible here"), _l("Go back and use the buttons on the page.")),
     410: (_l("This page has gone"), _l("Ask for a new link to continue.")),
     413: (_l("That was too much to send"), _l("Go back and send less.")),
+    414: (
+        _l("That address is too long"),
+        _l("Go back and try again with fewer search terms or filters."),
+    ),
     429: (_l("Too many attempts"), _l("Wait a minute, then try again.")),
     500: (_l("Something went wrong on our side"), _l("Please try again in a few minutes.")),
     503: (

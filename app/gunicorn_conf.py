@@ -22,6 +22,10 @@ bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+# Gunicorn's own limit (4094 bytes) would answer a long query string with its HTML 414;
+# the app answers one over 4 KB itself (app/input_guard.py), in problem+json for the API.
+# 8190 is the most gunicorn accepts.
+limit_request_line = 8190
 accesslog = "-"
 # JSON, like the application's own log lines, with the request id the app answered with.
 access_log_format = (

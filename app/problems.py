@@ -36,6 +36,7 @@ TYPES: dict[str, ProblemType] = {
         ProblemType("bad-request", 400, "The request could not be understood"),
         ProblemType("invalid-parameter", 400, "A query parameter or header is not valid"),
         ProblemType("malformed-json", 400, "The request body is not valid JSON"),
+        ProblemType("json-too-deep", 400, "The request body is nested too deeply"),
         ProblemType("authentication-required", 401, "A valid API key is required"),
         ProblemType("insufficient-scope", 403, "The API key lacks the scope this needs"),
         ProblemType("not-found", 404, "No such resource"),
@@ -43,6 +44,7 @@ TYPES: dict[str, ProblemType] = {
         ProblemType("conflict", 409, "The resource is not in a state that allows this"),
         ProblemType("idempotency-in-progress", 409, "A request with this key is in progress"),
         ProblemType("payload-too-large", 413, "The request body is too large"),
+        ProblemType("uri-too-long", 414, "The query string is too long"),
         ProblemType("unsupported-media-type", 415, "The request body must be JSON"),
         ProblemType("validation-error", 422, "The request body is not valid"),
         ProblemType(

@@ -10,13 +10,13 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
-from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
 from app.admin import sessions
+from app.urls import safe_path
 
 F = TypeVar("F", bound=Callable[..., object])
 PUBLIC = "public"
@@ -42,12 +42,7 @@ def required_permission(endpoint: str | None) -> str | None:
 
 def safe_next(target: str | None) -> str | None:
     """A place to return to after signing in: a path on this site, nothing else."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
+    return safe_path(target)
 
 
 def guard() -> Response | None:

@@ -17,6 +17,7 @@ from app.api import schemas
 from app.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from app.api.idempotency import MAX_KEY_LENGTH
 from app.api.operations import JSON_MIMETYPE, Operation, Registry
+from app.input_guard import MAX_QUERY_STRING_BYTES
 from app.problems import PROBLEM_MIMETYPE, TYPES
 
 OPENAPI_VERSION = "3.1.0"
@@ -31,18 +32,22 @@ The JSON API of an Onramp instance, for the business's own backend: create custo
 and journey links, read journey runs, consents and connections, withdraw and disconnect
 on the customer's behalf, get a working credential for a linked connection, and manage
 webhook endpoints. Every error is an RFC 9457 problem+json document; writes accept an
-Idempotency-Key header. See docs/api.md.
+Idempotency-Key header. A method not listed for a path (OPTIONS and TRACE included) is
+answered 405 with an Allow header naming the listed ones. See docs/api.md.
 """
 
 # Why each status can happen, for the error responses' descriptions.
 WHY = {
-    400: "A query parameter, path parameter, header or the JSON syntax is not valid.",
+    400: "A query parameter, path parameter, header or the JSON syntax is not valid, "
+    "text holds a character that cannot be stored (NUL, a lone surrogate), or the body "
+    "is nested too deeply.",
     401: "No API key, or one that is unknown or revoked.",
     403: "The API key lacks the scope this operation needs.",
     404: "No such resource.",
     409: "The resource's state does not allow this, or a request with the same "
     "Idempotency-Key is still in progress.",
     413: "The body is larger than the instance allows.",
+    414: f"The query string is longer than {MAX_QUERY_STRING_BYTES} bytes.",
     415: "The body is not sent as application/json.",
     422: "The body is not valid (each field is named in errors), or the "
     "Idempotency-Key was used with another request.",
@@ -53,12 +58,11 @@ WHY = {
 
 def _errors(op: Operation) -> set[int]:
     """Every error status the operation can answer with."""
-    statuses = set(op.errors)
+    # Any request can carry unstorable text (400) or too long a query string (414).
+    statuses = set(op.errors) | {400, 414}
     if op.scope is not None:
         # The key is looked up in the database, which may be out of reach (503).
         statuses |= {401, 403, 503}
-    if op.query is not None or any(p.refuse_as != "not-found" for p in op.path.values()):
-        statuses.add(400)
     if any(p.refuse_as == "not-found" for p in op.path.values()):
         statuses.add(404)
     if op.body is not None:

@@ -19,6 +19,7 @@ from typing import Any
 from flask import Blueprint, Response, g, request
 from pydantic import BaseModel, ValidationError
 
+from app import input_guard
 from app.api import idempotency
 from app.problems import PROBLEM_MIMETYPE, FieldError, Problem
 
@@ -134,7 +135,14 @@ class Registry:
             def handle(**values: str) -> Response:
                 return _handle(op, view, values)
 
-            self.blueprint.add_url_rule(rule, endpoint=op.name, view_func=handle, methods=[method])
+            # OPTIONS is answered as any method the document does not list: a 405.
+            self.blueprint.add_url_rule(
+                rule,
+                endpoint=op.name,
+                view_func=handle,
+                methods=[method],
+                provide_automatic_options=False,
+            )
             return view
 
         return register
@@ -238,8 +246,11 @@ def _parse_body(model: type[BaseModel], required: bool) -> BaseModel:
         )
     try:
         data = json.loads(raw, parse_constant=_reject_constant)
+    except RecursionError as exc:  # nested thousands deep: the parser's stack ran out
+        raise Problem("json-too-deep", input_guard.TOO_DEEP) from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise Problem("malformed-json", f"The body is not valid JSON: {exc}.") from exc
+    input_guard.check_json(data)
     if not isinstance(data, dict):
         raise Problem(
             "validation-error",

@@ -7,10 +7,19 @@ where an endpoint exists to hand one over (credentials, a new webhook secret).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    field_validator,
+)
 
 from app.webhooks.outbox import EVENT_TYPES
 
@@ -18,8 +27,15 @@ EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$"
 PUBLIC_ID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 JOURNEY_ID_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
 LOCALE_PATTERN = r"^[a-z]{2}(-[A-Z]{2})?$"
+# A cursor is URL-safe base64 and dots (app/api/pagination.py).
+CURSOR_PATTERN = r"^[A-Za-z0-9_.-]+$"
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
+# RFC 3339's date-time (section 5.6), what the document's format: date-time promises.
+RFC3339_DATE_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
 # The shortest link worth sending.
 MIN_LINK_SECONDS = 60
 
@@ -35,6 +51,16 @@ def _integral_number(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+def _rfc3339(value: Any) -> Any:
+    # pydantic would also read "0.5" or "1700000000" as Unix time, and a bare date.
+    if isinstance(value, str) and not RFC3339_DATE_TIME.fullmatch(value):
+        raise ValueError("must be an RFC 3339 date-time with an offset, e.g. 2026-01-31T09:00:00Z")
+    return value
+
+
+DateTimeParameter = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
 
 
 class _Request(BaseModel):
@@ -119,15 +145,18 @@ class ConsentQuery(_Query):
     journey_id: str | None = Field(default=None, pattern=JOURNEY_ID_PATTERN)
     item: str | None = Field(default=None, max_length=100, description="A consent item key.")
     decision: Decision | None = None
-    since: AwareDatetime | None = Field(
+    since: DateTimeParameter | None = Field(
         default=None, description="Recorded at or after this time (RFC 3339, with offset)."
     )
-    until: AwareDatetime | None = Field(
+    until: DateTimeParameter | None = Field(
         default=None, description="Recorded before this time (RFC 3339, with offset)."
     )
     limit: int = Field(default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
     cursor: str | None = Field(
-        default=None, max_length=500, description="next_cursor from the previous page."
+        default=None,
+        max_length=500,
+        pattern=CURSOR_PATTERN,
+        description="next_cursor from the previous page.",
     )
 
 
@@ -139,7 +168,10 @@ class ConnectionQuery(_Query):
     status: ConnectionStatus | None = None
     limit: int = Field(default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
     cursor: str | None = Field(
-        default=None, max_length=500, description="next_cursor from the previous page."
+        default=None,
+        max_length=500,
+        pattern=CURSOR_PATTERN,
+        description="next_cursor from the previous page.",
     )
 
 

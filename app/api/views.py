@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, Response, current_app, g, request
+from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.routing import Rule
 
 from app.api import keys, schemas, service
 from app.api.openapi import build_document
@@ -39,6 +41,7 @@ HTTP_PROBLEMS = {
     404: "not-found",
     405: "method-not-allowed",
     413: "payload-too-large",
+    414: "uri-too-long",
     415: "unsupported-media-type",
 }
 PROBE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -113,10 +116,8 @@ def _internal_error(_: Exception) -> Response:
     return Problem("internal-error", "The request failed on our side; try again later.").response()
 
 
-@bp.route("/", defaults={"rest": ""}, methods=[*PROBE_METHODS])
-@bp.route("/<path:rest>", methods=[*PROBE_METHODS])
 def _no_such_route(rest: str) -> Response:
-    """Every other path under /api: a 405 naming the allowed methods, or a 404."""
+    """Every other path or method under /api: a 405 naming the allowed methods, or a 404."""
     adapter = current_app.url_map.bind_to_environ(request.environ)
     allowed = []
     for method in PROBE_METHODS:
@@ -132,7 +133,20 @@ def _no_such_route(rest: str) -> Response:
     return Problem("not-found", "There is no API endpoint at this path.").response()
 
 
-@bp.get("/openapi.json")
+@bp.record_once
+def _route_every_method(state: BlueprintSetupState) -> None:
+    # Flask gives each rule a list of methods, so TRACE or a made-up method would fail in
+    # routing, before the API's handlers apply (the site's HTML 405). A werkzeug Rule
+    # without methods takes any: every request under /api is the API's to answer.
+    state.app.view_functions["api._no_such_route"] = _no_such_route
+    for rule, defaults in (("/", {"rest": ""}), ("/<path:rest>", None)):
+        state.app.url_map.add(
+            Rule(f"{bp.url_prefix}{rule}", endpoint="api._no_such_route", defaults=defaults)
+        )
+
+
+# OPTIONS is not an operation of the document either: no automatic answer listing methods.
+@bp.get("/openapi.json", provide_automatic_options=False)
 def openapi() -> Response:
     """The OpenAPI 3.1 description of this API, built from the operations themselves."""
     document = build_document(api, current_app.config)

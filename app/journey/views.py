@@ -56,6 +56,7 @@ from app.journey.versions import journey_for_run, kept_journey
 from app.links import LinkExpired, LinkInvalid, read_token
 from app.models import JourneyRun
 from app.security import allow_form_action, allow_framing
+from app.urls import safe_path
 
 bp = Blueprint("journey", __name__)
 
@@ -469,11 +470,9 @@ def language() -> Response:
     # address of the first page loaded, so the Referer (same-origin) says it better.
     referer = urlsplit(request.referrer or "")
     on_this_site = referer.netloc == request.host and referer.path.startswith("/journey")
-    target = referer.path if on_this_site else (form.next.data or "")
+    target = referer.path if on_this_site else form.next.data
     # Only a path of this journey, never another site (an open redirect).
-    if not target.startswith("/journey") or "//" in target or "\\" in target:
-        target = url_for(".resume")
-    return redirect(target, 303)
+    return redirect(safe_path(target, under="/journey") or url_for(".resume"), 303)
 
 
 @bp.get("/journey-theme/<journey_id>/<version>.css")

@@ -1,0 +1,130 @@
+"""The one gate for what a request carries as text: nothing a database cannot hold gets in.
+
+PostgreSQL refuses a NUL character (U+0000) in text, and a lone surrogate (``\\ud800``,
+which a JSON escape can produce) is no text at all: neither is ever valid input. Rather
+than every form, filter and model catching them, ``guard_request`` runs before any view
+and looks at the path, the query string, form fields and header values; the API checks
+its JSON bodies with ``check_json`` where it parses them. People get a page saying what
+to do (400), API clients a problem document naming the field. The same gate answers
+414 to a query string over ``MAX_QUERY_STRING_BYTES`` (gunicorn lets longer request
+lines through, see app/gunicorn_conf.py, so the answer is the app's own).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Flask, Response, make_response, request
+from flask_babel import gettext as _
+
+from app.errors import render_error
+from app.problems import FieldError, Problem
+
+MAX_QUERY_STRING_BYTES = 4096
+# API bodies are a few levels deep; far below where Python's JSON parser gives up.
+MAX_JSON_DEPTH = 64
+TOO_DEEP = f"The body is nested more than {MAX_JSON_DEPTH} levels deep; send a flatter document."
+UNSTORABLE_MESSAGE = "contains a character that cannot be stored (a NUL or a lone surrogate)"
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable(text: str) -> bool:
+    """Whether ``text`` holds a character no text column can store."""
+    return _UNSTORABLE.search(text) is not None
+
+
+def _shown(name: str) -> str:
+    # A field's name is echoed back: without the character that made it unusable.
+    return _UNSTORABLE.sub("\ufffd", name)
+
+
+def is_api_request() -> bool:
+    return request.path == "/api" or request.path.startswith("/api/")
+
+
+def _first_unstorable() -> tuple[str, str] | None:
+    """Where the request carries unstorable text: (``path``/``query``/``form``/``header``, name)."""
+    if unstorable(request.path):
+        return "path", "path"
+    sources = [("query", request.args)]
+    if not is_api_request():  # the API reads JSON only, with its own body size limit
+        # Keep the raw body: parsing the form would consume it, and a platform's signed
+        # webhook checks its signature on those bytes, whatever its Content-Type.
+        request.get_data(cache=True)
+        sources.append(("form", request.form))
+    for where, values in sources:
+        for name, value in values.items(multi=True):
+            if unstorable(name) or unstorable(value):
+                return where, _shown(name)
+    for name, value in request.headers.items():
+        if unstorable(value):
+            return "header", name
+    return None
+
+
+def guard_request() -> Response | None:
+    """Refuse a request whose query string is too long or whose text cannot be stored."""
+    if len(request.query_string) > MAX_QUERY_STRING_BYTES:
+        if is_api_request():
+            return Problem(
+                "uri-too-long",
+                f"The query string is longer than {MAX_QUERY_STRING_BYTES} bytes.",
+            ).response()
+        return make_response(render_error(414))
+    found = _first_unstorable()
+    if found is None:
+        return None
+    where, name = found
+    if is_api_request():
+        return Problem(
+            "invalid-parameter",
+            f"The {where} {name!r} {UNSTORABLE_MESSAGE}.",
+            [FieldError(name, UNSTORABLE_MESSAGE)],
+        ).response()
+    return make_response(
+        render_error(
+            400,
+            _("Something you sent can't be used"),
+            _(
+                "It contains a character that can't be stored, such as an invisible null "
+                "character. Go back, remove it and try again."
+            ),
+        )
+    )
+
+
+def check_json(document: Any) -> None:
+    """Raise a problem if a parsed JSON body nests deeper than ``MAX_JSON_DEPTH`` (400)
+    or holds a string or key that cannot be stored (422, naming it: ``event_types.1``)."""
+    # Depth first, without recursion: a deep document must not exhaust the stack here.
+    stack: list[tuple[Any, tuple[str, ...], int]] = [(document, (), 1)]
+    while stack:
+        value, path, depth = stack.pop()
+        if isinstance(value, str) and unstorable(value):
+            _refuse_json_text(path)
+        if not isinstance(value, dict | list):
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise Problem("json-too-deep", TOO_DEEP)
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        children = []
+        for key, child in items:
+            child_path = (*path, _shown(str(key)))
+            if isinstance(key, str) and unstorable(key):
+                _refuse_json_text(child_path)
+            children.append((child, child_path, depth + 1))
+        stack.extend(reversed(children))  # reported in document order
+
+
+def _refuse_json_text(path: tuple[str, ...]) -> None:
+    name = ".".join(path) or "body"
+    raise Problem(
+        "validation-error",
+        f"Check these fields: {name}.",
+        [FieldError(name, UNSTORABLE_MESSAGE)],
+    )
+
+
+def init_input_guard(app: Flask) -> None:
+    app.before_request(guard_request)
