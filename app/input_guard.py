@@ -13,9 +13,10 @@ lines through, see app/gunicorn_conf.py, so the answer is the app's own).
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import Flask, Response, make_response, request
+from flask import Flask, Response, current_app, make_response, request
 from flask_babel import gettext as _
 
 from app.errors import render_error
@@ -27,6 +28,25 @@ MAX_JSON_DEPTH = 64
 TOO_DEEP = f"The body is nested more than {MAX_JSON_DEPTH} levels deep; send a flatter document."
 UNSTORABLE_MESSAGE = "contains a character that cannot be stored (a NUL or a lone surrogate)"
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def signed_path(view: View) -> View:
+    """Mark a view whose path is a signed token (a journey or manage link, a handoff).
+
+    Any character the guard would refuse there breaks the signature, which the view
+    checks before anything reaches the database; its own page ("This link isn't valid",
+    with what to do) serves the customer better than the guard's.
+    """
+    view.signed_path = True  # type: ignore[attr-defined]
+    return view
+
+
+def _path_is_signed() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "signed_path", False))
 
 
 def unstorable(text: str) -> bool:
@@ -45,7 +65,7 @@ def is_api_request() -> bool:
 
 def _first_unstorable() -> tuple[str, str] | None:
     """Where the request carries unstorable text: (``path``/``query``/``form``/``header``, name)."""
-    if unstorable(request.path):
+    if unstorable(request.path) and not _path_is_signed():
         return "path", "path"
     sources = [("query", request.args)]
     if not is_api_request():  # the API reads JSON only, with its own body size limit

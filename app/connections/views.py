@@ -13,6 +13,7 @@ from app.connections import provider_webhooks, service
 from app.connections.catalogue import get_platform
 from app.errors import render_error
 from app.extensions import db
+from app.input_guard import signed_path
 from app.journey import embed, engine
 from app.journey.access import (
     current_run,
@@ -29,6 +30,7 @@ bp = Blueprint("connections", __name__)
 
 
 @bp.get("/connect/handoff/<token>")
+@signed_path
 def handoff(token: str) -> Response:
     """An embedded journey's connect button: start the provider's sign-in in this window.
 

@@ -35,6 +35,7 @@ from app.consent.links import read_manage_token
 from app.customers import find_by_public_id
 from app.errors import render_error
 from app.extensions import db, limiter
+from app.input_guard import signed_path
 from app.journey.access import current_run
 from app.journey.locales import UI_LOCALES
 from app.links import LinkExpired, LinkInvalid
@@ -131,6 +132,7 @@ def _platform_name(connection: Connection) -> str:
 
 
 @bp.get("/my/<token>")
+@signed_path
 def open_link(token: str) -> PageResponse:
     """A customer arrives from their manage link (or a reminder's reconfirm link)."""
     try:

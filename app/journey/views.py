@@ -28,6 +28,7 @@ from app.connections.oauth import provider_config
 from app.consent import ledger, receipts
 from app.errors import render_error
 from app.extensions import db
+from app.input_guard import signed_path
 from app.journey import embed, engine, events, review
 from app.journey.access import current_run, remember_authorization, remember_run, start_from_link
 from app.journey.branding import logo_response, stylesheet_response
@@ -68,6 +69,7 @@ OPEN_ENDPOINTS = {"journey.open_link", "journey.theme", "journey.logo"}
 
 
 @bp.get("/j/<token>")
+@signed_path
 def open_link(token: str) -> StepResponse:
     """A customer arrives from their link: start or resume their journey."""
     try:

@@ -148,6 +148,24 @@ def test_a_nul_in_the_path_is_refused(app: Flask, path: str) -> None:
     assert REFUSED_PAGE in text_of(response)
 
 
+@pytest.mark.parametrize(
+    ("path", "page"),
+    [
+        ("/j/abc%00def", "This link isn't valid"),
+        ("/my/abc%00def", "This link isn't valid"),
+        ("/connect/handoff/abc%00def", "This sign-in link isn't valid"),
+    ],
+)
+def test_a_nul_in_a_signed_link_is_a_link_that_isnt_valid(
+    client: FlaskClient, path: str, page: str
+) -> None:
+    """A link's token is checked by its signature before anything is looked up: the
+    customer is told the link is broken, which says more than "a character"."""
+    response = client.get(path)
+    assert response.status_code == 400
+    assert page in text_of(response)
+
+
 def test_a_nul_in_an_api_path_is_a_problem(app: Flask) -> None:
     response = _api(app).get("/api/v1/connections/%00")
     assert "path" in problem(response, 400, "invalid-parameter")["detail"]
