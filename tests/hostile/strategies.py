@@ -284,8 +284,10 @@ def field(
     """A field whose good values are ``plausible`` (or leaving it out, when ``optional``);
     bad ones are hostile text, hostile text around a plausible value, invalid UTF-8, and
     ``bad`` if given."""
-    good_values = [None, *plausible] if optional else list(plausible)
-    good = st.sampled_from(good_values) if good_values else st.just("")
+    good: st.SearchStrategy[Any] = st.sampled_from(plausible) if plausible else st.just("")
+    if optional:
+        # Mostly left out: an optional field is seldom sent.
+        good = pick((3, st.none()), (1, good)) if plausible else st.none()
     shown = st.sampled_from(plausible) if plausible else st.just("")
     choices: list[tuple[int, st.SearchStrategy[Any]]] = [
         (3, hostile_text),
@@ -306,21 +308,29 @@ HOSTILE_NAMES = pick(
     (1, st.sampled_from(["csrf_token", "submit", "_method", "__proto__", "constructor"])),
     (3, hostile_text),
 )
-EXTRA_PAIRS = st.lists(st.tuples(HOSTILE_NAMES, near()), max_size=2)
+EXTRA_PAIRS = st.lists(st.tuples(HOSTILE_NAMES, near()), min_size=1, max_size=2)
 GOOD_TIMES = st.sampled_from([1, 1, 1, 1, 1, 0, 2])
 BAD_TIMES = st.sampled_from([1, 1, 1, 2])
 NO_EXTRAS = st.sampled_from([True, True, False])
 
 
+def _victims(names: list[str]) -> st.SearchStrategy[frozenset[str]]:
+    """Which fields are bad: one or two, or (one time in five) none."""
+    if not names:
+        return st.just(frozenset())
+    some = st.frozensets(st.sampled_from(names), min_size=1, max_size=min(2, len(names)))
+    return pick((4, some), (1, st.just(frozenset())))
+
+
 def fields(known: dict[str, Field]) -> st.SearchStrategy[tuple[tuple[str, Value], ...]]:
-    """A form or query: one or two of ``known`` bad, the others good (or left out, or
-    given twice), sometimes with unknown or hostile names added."""
+    """A form or query: one or two of ``known`` bad (sometimes none), the others good (or
+    left out, or given twice), sometimes with unknown or hostile names added."""
     names = sorted(known)
-    victims = st.sets(st.sampled_from(names), min_size=1, max_size=min(2, len(names)))
+    victims = _victims(names)
 
     @st.composite
     def build(draw: st.DrawFn) -> tuple[tuple[str, Value], ...]:
-        bad = draw(victims) if names else set()
+        bad = draw(victims)
         pairs: list[tuple[str, Value]] = []
         for name in names:
             if name in bad:
@@ -328,7 +338,7 @@ def fields(known: dict[str, Field]) -> st.SearchStrategy[tuple[tuple[str, Value]
             else:
                 good = [draw(known[name].good) for _ in range(draw(GOOD_TIMES))]
                 pairs.extend((name, value) for value in good if value is not None)
-        if not names or not draw(NO_EXTRAS):
+        if not draw(NO_EXTRAS):
             pairs.extend(draw(EXTRA_PAIRS))
         return tuple(pairs)
 
@@ -398,14 +408,14 @@ def _dumps(data: Any, ascii_escapes: bool) -> bytes:
 
 
 WRONG_TYPE = pick((1, JSON_SCALARS), (1, JSON_VALUES))
-FEW_UNKNOWN = st.dictionaries(hostile_text, JSON_VALUES, max_size=2)
+FEW_UNKNOWN = st.dictionaries(hostile_text, JSON_VALUES, min_size=1, max_size=2)
 
 
 def json_object(known: dict[str, Field]) -> st.SearchStrategy[bytes]:
     """A JSON object of ``known`` members, one or two of them bad or of the wrong type,
     sometimes with unknown members, serialised as bytes."""
     names = sorted(known)
-    victims = st.sets(st.sampled_from(names), min_size=1, max_size=min(2, len(names)))
+    victims = _victims(names)
     wrong = {name: pick((3, known[name].bad), (1, WRONG_TYPE)) for name in names}
 
     @st.composite

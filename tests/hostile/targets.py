@@ -216,7 +216,7 @@ def _journey_step(step: str, known: dict[str, hs.Field]) -> Target:
 def _link_requests(world: World) -> Requests:
     return query_get(
         _path("/j/{}", hs.path_segment(world.ids.link_token)),
-        {"embed": hs.field("https://lender.example"), "lang": hs.field("fr", "de", "en-GB")},
+        {"embed": hs.field(optional=True), "lang": hs.field("fr", "de", "en-GB", optional=True)},
         BROWSER_HEADERS,
     )
 
@@ -371,8 +371,8 @@ JOURNEY: list[Target] = [
         "anonymous",
         lambda world: query_get(
             st.one_of(
-                _path("/journey-theme/{}/{}.css", hs.path_segment("default"), hs.path_segment()),
-                _path("/journey-logo/{}/{}", hs.path_segment("business"), hs.path_segment()),
+                _path("/journey-theme/{}/{}.css", *_pair_parts(world)),
+                _path("/journey-logo/{}/{}", *_pair_parts(world)),
             ),
             {},
         ),
@@ -490,7 +490,8 @@ ADMIN_HEADERS = hs.headers(
     "Accept-Language",
     plausible={"HX-Request": ["true"], "HX-Target": ["div#customer-results", "#draft-problems"]},
 )
-DATES = hs.field("2025-01-31", "2024-02-29", bad=hs.DATE_TEXT, optional=True)
+FROM = hs.field("2024-02-29", bad=hs.DATE_TEXT, optional=True)
+TO = hs.field("2099-12-31", "2025-01-31", bad=hs.DATE_TEXT, optional=True)
 ROW_IDS = hs.field("1", "18", bad=hs.NUMBER_TEXT, optional=True)
 ROLES = hs.field("admin", "editor", "support", "viewer")
 
@@ -594,57 +595,72 @@ def _draft(world: World) -> st.SearchStrategy[hs.Value]:
     return hs.path_segment(world.ids.draft)
 
 
+def _previews(world: World) -> st.SearchStrategy[tuple[hs.Value, hs.Value]]:
+    """A journey id and a source to preview: a real pair, or hostile parts."""
+    real = [(journey, version) for journey, version in world.ids.versions.items()]
+    real.append(("hostile-draft", f"draft-{world.ids.draft}"))
+    hostile = st.tuples(
+        hs.path_segment("default", "business"), hs.path_segment(*world.ids.versions.values())
+    )
+    return hs.pick((2, st.sampled_from(real)), (1, hostile))
+
+
+PREVIEW_PAGES = ["", "/theme.css", "/logo", "/declined", "/step/welcome", "/step/consent"]
+
+
 def _journey_pages(world: World) -> Requests:
     journey = hs.path_segment("default", "business", "hostile-draft")
-    source = hs.path_segment("current", f"draft-{world.ids.draft}", "draft-x")
+    preview = st.builds(
+        lambda pair, page: f"/admin/journeys/{percent(pair[0])}/preview/{percent(pair[1])}{page}",
+        _previews(world),
+        hs.pick((3, st.sampled_from(PREVIEW_PAGES)), (1, _path("/step/{}", hs.path_segment()))),
+    )
     return query_get(
-        st.one_of(
-            _path("/admin/journeys/{}", journey),
-            _path("/admin/journeys/{}/versions/{}", journey, hs.path_segment()),
-            _path("/admin/journeys/{}/diff", journey),
-            _path("/admin/journeys/{}/preview/{}", journey, source),
-            _path("/admin/journeys/{}/preview/{}/step/{}", journey, source, hs.path_segment()),
-            _path("/admin/journeys/{}/preview/{}/theme.css", journey, source),
-            _path("/admin/journeys/{}/preview/{}/logo", journey, source),
-            _path("/admin/journeys/{}/preview/{}/declined", journey, source),
-            _path("/admin/journey-drafts/{}", _draft(world)),
-            st.just("/admin/journey-drafts/new"),
-            st.just("/admin/journeys"),
+        hs.pick(
+            (3, preview),
+            (1, _path("/admin/journeys/{}", journey)),
+            (1, _path("/admin/journeys/{}/versions/{}", *_pair_parts(world))),
+            (1, _path("/admin/journeys/{}/diff", journey)),
+            (1, _path("/admin/journey-drafts/{}", _draft(world))),
+            (1, st.sampled_from(["/admin/journey-drafts/new", "/admin/journeys"])),
         ),
         {
-            "from": hs.field("default", "current"),
-            "to": hs.field("current"),
-            "brand": hs.field("business", "default"),
+            "from": hs.field("default", *world.ids.versions.values(), optional=True),
+            "to": hs.field(*world.ids.versions.values(), optional=True),
+            "brand": hs.field("business", "default", optional=True),
         },
         ADMIN_HEADERS,
     )
 
 
+def _pair_parts(world: World) -> tuple[st.SearchStrategy[hs.Value], st.SearchStrategy[hs.Value]]:
+    return hs.path_segment(*world.ids.versions), hs.path_segment(*world.ids.versions.values())
+
+
 def _preview_posts(world: World) -> Requests:
-    journey = hs.path_segment("default", "business", "hostile-draft")
-    source = hs.path_segment("current", f"draft-{world.ids.draft}")
-    return form_post(
-        st.one_of(
-            _path("/admin/journeys/{}/preview/{}", journey, source),
-            _path("/admin/journeys/{}/preview/{}/language", journey, source),
-            _path("/admin/journeys/{}/preview/{}/declined", journey, source),
-            _path(
-                "/admin/journeys/{}/preview/{}/step/{}",
-                journey,
-                source,
-                hs.path_segment("welcome", "consent", "software", "details", "connect"),
-            ),
+    preview = st.builds(
+        lambda pair, page: f"/admin/journeys/{percent(pair[0])}/preview/{percent(pair[1])}{page}",
+        _previews(world),
+        hs.pick(
+            (1, st.just("")),
+            (1, st.just("/language")),
+            (1, st.just("/declined")),
+            (3, _path("/step/{}", hs.path_segment("welcome", "consent", "software", "details"))),
         ),
+    )
+    return form_post(
+        preview,
         {
             "locale": hs.field("en", "fr"),
-            "brand": hs.field("business", ""),
-            "company_name": hs.field("Acme"),
-            "employees": hs.field("12", bad=hs.NUMBER_TEXT),
-            "since": hs.field("2020-01-01", bad=hs.DATE_TEXT),
-            "platform": hs.field("sandbox"),
-            "consent_financial_statements": hs.field("y"),
-            "agree": hs.field("Agree and continue"),
-            "decline": hs.field(),
+            "brand": hs.field("business", "", optional=True),
+            "company_name": hs.field("Acme", optional=True),
+            "employees": hs.field("12", bad=hs.NUMBER_TEXT, optional=True),
+            "since": hs.field("2020-01-01", bad=hs.DATE_TEXT, optional=True),
+            "platform": hs.field("sandbox", optional=True),
+            "consent_financial_statements": hs.field("y", optional=True),
+            "consent_invoices_bills": hs.field("y", optional=True),
+            "agree": hs.field("Agree and continue", optional=True),
+            "decline": hs.field(optional=True),
         },
         ADMIN_HEADERS,
     )
@@ -772,8 +788,8 @@ ADMIN: list[Target] = [
                 "action": hs.field("user.login", "note.add"),
                 "subject_type": hs.field("customer", "user"),
                 "subject_id": hs.field(world.ids.customer),
-                "date_from": DATES,
-                "date_to": DATES,
+                "date_from": FROM,
+                "date_to": TO,
                 "before": ROW_IDS,
                 "after": ROW_IDS,
             },
@@ -793,8 +809,8 @@ ADMIN: list[Target] = [
                 "journey": hs.field("default", "business"),
                 "item": hs.field("financial_statements", "invoices_bills"),
                 "decision": hs.field("granted", "declined", "withdrawn"),
-                "date_from": DATES,
-                "date_to": DATES,
+                "date_from": FROM,
+                "date_to": TO,
                 "before": ROW_IDS,
                 "after": ROW_IDS,
             },
@@ -811,8 +827,8 @@ ADMIN: list[Target] = [
             {
                 "journey": hs.field("default", "business"),
                 "version": hs.field(""),
-                "first": DATES,
-                "last": DATES,
+                "first": hs.field("2024-02-29", bad=hs.DATE_TEXT),
+                "last": hs.field("2025-01-31", bad=hs.DATE_TEXT),
             },
         ),
     ),

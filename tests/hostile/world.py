@@ -134,6 +134,8 @@ class Ids:
     endpoint: str = ""
     organisations: list[str] = field(default_factory=list)
     consent_cursor: str = ""
+    # The current version of each journey, by id.
+    versions: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -242,6 +244,8 @@ class World:
         self.ids.records = [c["id"] for c in found["consents"]]
         page = _json(api.get("/api/v1/consents?limit=1", headers=auth))
         self.ids.consent_cursor = page["next_cursor"]
+        journeys = _json(api.get("/api/v1/journeys", headers=auth))["data"]
+        self.ids.versions = {j["id"]: j["version"] for j in journeys}
         self.ids.connection = found["connections"][0]["id"]
         self.ids.organisations = [o.id for o in _organisations()]
         with self.app.app_context():
