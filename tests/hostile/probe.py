@@ -130,7 +130,10 @@ def input_classes(request: HostileRequest) -> list[str]:
     found = []
     if b"\x00" in raw or b"%00" in raw or b"\\u0000" in raw:
         found.append("NUL")
-    if b"\r" in raw or b"\n" in raw or b"%0d" in lowered or b"%0a" in lowered:
+    # A line break in a form or a body is ordinary (a note, a YAML file); in the request
+    # line or a header it is an attack.
+    line = as_bytes(request.path) + b"".join(as_bytes(n) + as_bytes(v) for n, v in request.query)
+    if b"\r" in raw or b"\n" in line or b"%0d" in lowered or b"%0a" in lowered:
         found.append("CRLF")
     if SURROGATE_BYTES.search(lowered):
         found.append("lone surrogate")

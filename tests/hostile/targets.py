@@ -731,6 +731,7 @@ ADMIN: list[Target] = [
         seeds=lambda world: [
             get("/admin/customers", q="\x00"),
             get("/admin/customers", before=" "),
+            get("/admin/customers", after="9" * 18),
         ],
     ),
     Target(
@@ -855,7 +856,10 @@ ADMIN: list[Target] = [
         "admin",
         _endpoint_actions,
         examples=120,
-        seeds=lambda world: [post("/admin/webhooks/endpoints/%00/enable")],
+        seeds=lambda world: [
+            post("/admin/webhooks/endpoints/%00/enable"),
+            post("/admin/webhooks/deliveries/%00/replay"),
+        ],
     ),
     Target(
         "POST /admin/users (new colleague)",
@@ -912,6 +916,8 @@ ADMIN: list[Target] = [
         seeds=lambda world: [
             post("/admin/journey-drafts/check", yaml_text=DEEP_YAML),
             post("/admin/journey-drafts", yaml_text="id: 0000-01-01\n"),
+            post("/admin/journey-drafts/check", yaml_text="id: !!timestamp 2024-13-45\n"),
+            post("/admin/journey-drafts/check", yaml_text=hs.Long("id: " + "9" * 5000)),
             post("/admin/journey-drafts/%00", yaml_text="id: x\n"),
         ],
     ),
@@ -935,7 +941,10 @@ ADMIN: list[Target] = [
         "admin",
         "admin",
         _journey_pages,
-        seeds=lambda world: [get("/admin/journeys/default/versions/%00")],
+        seeds=lambda world: [
+            get("/admin/journeys/default/versions/%00"),
+            get("/admin/journey-drafts/new", **{"from": "\x00"}),
+        ],
     ),
     Target(
         "POST /admin/journeys/<id>/preview/...",
@@ -1174,6 +1183,7 @@ API: list[Target] = [
         lambda world: _api_query(world, st.just("/api/v1/connections"), CONNECTION_QUERY),
         examples=350,
         api=True,
+        seeds=lambda world: [api(world, "GET", "/api/v1/connections?platform=%00")],
     ),
     Target(
         "GET /api/v1/connections/<id>[/credentials]",
