@@ -102,3 +102,13 @@ def client(app: Flask) -> FlaskClient:
 
 # A helper, not a test, even where a test module imports it by name.
 test_settings.__test__ = False  # type: ignore[attr-defined]
+
+
+# The hostile-input suite's figures (inputs tried, 5xx seen), printed at the end of any
+# run that sent some; here so that a pytest-xdist controller has them too.
+from tests.hostile.figures import (  # noqa: E402, F401
+    pytest_configure,
+    pytest_sessionfinish,
+    pytest_terminal_summary,
+    pytest_testnodedown,
+)
