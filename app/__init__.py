@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app.config import ROOT, configure, new_app
 from app.connections.flows import init_flow_store
 from app.extensions import csrf, db, htmx, limiter, migrate
+from app.input_guard import init_input_guard, init_routing
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -25,6 +26,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _configure_extensions(app)
     _configure_journeys(app)
     _configure_templates(app)
+    init_routing(app)
     _configure_blueprints(app)
     _configure_security(app)
     _configure_input_guard(app)
@@ -124,8 +126,6 @@ def _configure_security(app: Flask) -> None:
 
 
 def _configure_input_guard(app: Flask) -> None:
-    from app.input_guard import init_input_guard
-
     init_input_guard(app)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.extensions import db
-from app.problems import problem_response
+from app.problems import http_problem, is_api_request, problem_response
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +85,12 @@ def init_error_pages(app: Flask) -> None:
         )
 
     @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException) -> tuple[str, int]:
+    def _http(exc: HTTPException) -> Response | tuple[str, int]:
         code = exc.code or 500
+        if code < 500 and is_api_request():
+            # Under /api but matched by no route (a line break in the path, say): the
+            # API's own handlers never saw it, and its clients read problem+json only.
+            return http_problem(code, exc.description or "")
         if request.blueprint == "admin" and code in ADMIN_MESSAGES:
             return render_error(code, *ADMIN_MESSAGES[code])
         return render_error(code)

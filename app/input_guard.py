@@ -18,9 +18,10 @@ from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, make_response, request
 from flask_babel import gettext as _
+from werkzeug.routing import IntegerConverter, Map
 
 from app.errors import render_error
-from app.problems import FieldError, Problem
+from app.problems import FieldError, Problem, is_api_request
 
 MAX_QUERY_STRING_BYTES = 4096
 # API bodies are a few levels deep; far below where Python's JSON parser gives up.
@@ -59,10 +60,6 @@ def _shown(name: str) -> str:
     return _UNSTORABLE.sub("\ufffd", name)
 
 
-def is_api_request() -> bool:
-    return request.path == "/api" or request.path.startswith("/api/")
-
-
 def _first_unstorable() -> tuple[str, str] | None:
     """Where the request carries unstorable text: (``path``/``query``/``form``/``header``, name)."""
     if unstorable(request.path) and not _path_is_signed():
@@ -75,8 +72,9 @@ def _first_unstorable() -> tuple[str, str] | None:
         sources.append(("form", request.form))
     for where, values in sources:
         for name, value in values.items(multi=True):
-            if unstorable(name) or unstorable(value):
-                return where, _shown(name)
+            # A multipart part whose name can't be read arrives with the name None.
+            if unstorable(name or "") or unstorable(value or ""):
+                return where, _shown(name or "")
     for name, value in request.headers.items():
         if unstorable(value):
             return "header", name
@@ -144,6 +142,23 @@ def _refuse_json_text(path: tuple[str, ...]) -> None:
         f"Check these fields: {name}.",
         [FieldError(name, UNSTORABLE_MESSAGE)],
     )
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:…>`` in every route: a whole number a database id column can hold.
+
+    Werkzeug's own takes any length of digits, and PostgreSQL refuses an integer past
+    2**31 - 1 with an error rather than finding no row: such a path is simply not found.
+    """
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def init_routing(app: Flask) -> None:
+    """Before any blueprint is registered: the converters its routes are built with."""
+    app.url_map.converters["int"] = RowIdConverter
 
 
 def init_input_guard(app: Flask) -> None:

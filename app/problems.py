@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Response
+from flask import Response, request
 
 PROBLEM_MIMETYPE = "application/problem+json"
 TYPE_BASE = "https://onramp.dev/problems/"
@@ -106,3 +106,23 @@ class Problem(Exception):
 def problem_response(slug: str, detail: str, **kwargs: Any) -> Response:
     """A problem+json response, for code that answers rather than raises."""
     return Problem(slug, detail, **kwargs).response()
+
+
+# Problem types of the HTTP errors Flask or werkzeug raise; others are a bad-request.
+HTTP_PROBLEMS = {
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "payload-too-large",
+    414: "uri-too-long",
+    415: "unsupported-media-type",
+}
+
+
+def http_problem(status: int, detail: str) -> Response:
+    """An HTTP error (404, 405, …) raised by Flask or werkzeug, as a problem document."""
+    return problem_response(HTTP_PROBLEMS.get(status, "bad-request"), detail, status=status)
+
+
+def is_api_request() -> bool:
+    """Whether this request is addressed to the JSON API (whether or not a route matched)."""
+    return request.path == "/api" or request.path.startswith("/api/")

@@ -7,6 +7,7 @@ from datetime import date
 from wtforms import DateField, Form, SelectChoice, SelectField, StringField
 from wtforms.validators import AnyOf, Length, Optional, Regexp, ValidationError
 
+from app.admin.keyset import ROW_ID, row_id
 from app.consent.export import DECISIONS
 from app.journey.definitions import ID_PATTERN
 
@@ -21,12 +22,12 @@ def _day(label: str) -> DateField:
 class Paged(Form):  # type: ignore[misc]
     """The ``before``/``after`` row ids of a keyset page (see admin.keyset), never shown."""
 
-    before = StringField(validators=[Optional(), Regexp(r"^[0-9]{1,18}$", message=PAGE_MESSAGE)])
-    after = StringField(validators=[Optional(), Regexp(r"^[0-9]{1,18}$", message=PAGE_MESSAGE)])
+    before = StringField(validators=[Optional(), Regexp(ROW_ID, message=PAGE_MESSAGE)])
+    after = StringField(validators=[Optional(), Regexp(ROW_ID, message=PAGE_MESSAGE)])
 
     def position(self) -> tuple[int | None, int | None]:
-        before, after = self.before.data, self.after.data
-        return (int(before) if before else None, int(after) if after else None)
+        """The page asked for; a value that did not validate names no page."""
+        return (row_id(self.before.data), row_id(self.after.data))
 
 
 class _DateRange(Paged):

@@ -8,6 +8,7 @@ what reading page 1 does.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,18 @@ from sqlalchemy import Select
 from app.extensions import db
 
 PAGE_SIZE = 50
+# A row id as the database holds it (a 32-bit integer on PostgreSQL): up to 10 digits, and
+# at most MAX_ROW_ID (``\Z``, not ``$``, which would let a trailing line break through).
+ROW_ID = r"\A[0-9]{1,10}\Z"
+MAX_ROW_ID = 2**31 - 1
+
+
+def row_id(value: str | None) -> int | None:
+    """The page position ``value`` names, or None if it names none; beyond the largest
+    id a row can have, the largest id."""
+    if not value or re.fullmatch(ROW_ID, value) is None:
+        return None
+    return min(int(value), MAX_ROW_ID)
 
 
 @dataclass(frozen=True)

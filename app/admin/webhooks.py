@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 from app import audit
 from app.admin import bp
 from app.admin.guard import requires
+from app.admin.keyset import row_id
 from app.admin.nav import section
 from app.extensions import db
 from app.models import WebhookDelivery, WebhookEndpoint
@@ -35,7 +36,7 @@ def _endpoint_or_404(public_id: str) -> WebhookEndpoint:
 def webhooks() -> str:
     status = request.args.get("status", "")
     endpoint_id = request.args.get("to", "")
-    before = request.args.get("before", type=int)
+    before = row_id(request.args.get("before"))
     query = (
         select(WebhookDelivery)
         .options(

@@ -22,7 +22,7 @@ from app.audit import record as audit
 from app.connections.credentials import CredentialUnavailable, current_credential
 from app.extensions import db
 from app.models import ApiKey, WebhookEndpoint
-from app.problems import FieldError, Problem
+from app.problems import FieldError, Problem, http_problem
 from app.webhooks import endpoints as webhook_endpoints
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -36,14 +36,6 @@ EXTERNAL_ID = PathParam(
 CONSENT_ID = PathParam("A consent record's id.", schemas.PUBLIC_ID_PATTERN)
 CONNECTION_ID = PathParam("A connection's id.", schemas.PUBLIC_ID_PATTERN)
 ENDPOINT_ID = PathParam("A webhook endpoint's id.", schemas.PUBLIC_ID_PATTERN)
-# Problem types of the HTTP errors Flask or werkzeug raise; others are a bad-request.
-HTTP_PROBLEMS = {
-    404: "not-found",
-    405: "method-not-allowed",
-    413: "payload-too-large",
-    414: "uri-too-long",
-    415: "unsupported-media-type",
-}
 PROBE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
@@ -102,12 +94,11 @@ def _http_error(exc: HTTPException) -> Response:
     status = exc.code or 500
     if status >= 500:
         return _internal_error(exc)
-    slug = HTTP_PROBLEMS.get(status, "bad-request")
     detail = {
         413: f"Send at most {current_app.config['API_MAX_BODY_BYTES']} bytes.",
         405: "This method is not allowed on this path.",
     }.get(status, exc.description or "")
-    return Problem(slug, str(detail), status=status).response()
+    return http_problem(status, str(detail))
 
 
 @bp.errorhandler(InternalServerError)

@@ -619,6 +619,11 @@ def read_yaml(text: str, path: Path) -> Any:
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise JourneyDefinitionError(path, [(where, f"not valid YAML: {problem}")]) from exc
+    except (ValueError, RecursionError) as exc:
+        # PyYAML builds values while parsing: a date like 2024-13-45, an integer of
+        # thousands of digits, or thousands of nested brackets fail there, not as YAML.
+        problem = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise JourneyDefinitionError(path, [("", f"not valid YAML: {problem[:200]}")]) from exc
 
 
 def journey_from_yaml(text: str, path: Path, root: Path | None = None) -> Journey:
