@@ -66,6 +66,9 @@ DEFAULTS: dict[str, Any] = {
     # Reverse proxies in front of Onramp whose X-Forwarded-For and X-Forwarded-Proto are
     # believed (hop count). 0: none, the socket's address is the client's.
     "TRUSTED_PROXIES": 0,
+    # Said outright: Flask-Limiter's one limiter keeps the last app's choice as the
+    # default for the next app it is set up for (tests build many apps in one process).
+    "RATELIMIT_ENABLED": True,
     "RATELIMIT_HEADERS_ENABLED": True,
     # Application logs: "json" (one object per line, with the request id) or "text".
     "LOG_FORMAT": "json",

@@ -155,3 +155,17 @@ def test_a_copied_cookie_cannot_borrow_its_owners_address(app: Flask) -> None:
 def test_a_bad_hop_count_stops_the_app_with_a_message(tmp_path: Path, hops: object) -> None:
     with pytest.raises(ValueError, match="ONRAMP_TRUSTED_PROXIES"):
         create_app(test_settings(tmp_path, TRUSTED_PROXIES=hops))
+
+
+def test_an_app_without_rate_limits_leaves_the_next_apps_limits_on(tmp_path: Path) -> None:
+    """The hostile-input suite builds apps with RATELIMIT_ENABLED off; Flask-Limiter's
+    single limiter used to carry that over to every app built after them."""
+    for folder in ("unlimited", "limited"):
+        (tmp_path / folder).mkdir()
+    create_app(test_settings(tmp_path / "unlimited", RATELIMIT_ENABLED=False))
+    limited = create_app(test_settings(tmp_path / "limited"))
+    reset_database(limited)
+    busy = limited.test_client()
+    for _ in range(5):
+        assert busy.post("/my/link", data={"email": "a@example.com"}).status_code == 303
+    assert busy.post("/my/link", data={"email": "a@example.com"}).status_code == 429
