@@ -18,6 +18,7 @@ def within_days(
     """Rows whose ``column`` falls on ``first`` to ``last`` (UTC days, both included)."""
     if first:
         query = query.where(column >= datetime.combine(first, time.min, UTC))
-    if last:
+    # The last day there is (9999-12-31) has no next day: every row falls before it.
+    if last and last < date.max:
         query = query.where(column < datetime.combine(last + timedelta(days=1), time.min, UTC))
     return query

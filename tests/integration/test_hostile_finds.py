@@ -51,6 +51,9 @@ def test_a_draft_whose_values_cannot_be_built_is_a_problem_to_fix(
         "/admin/webhooks?before=99999999999",
         "/admin/audit?before=99999999999",
         "/admin/consents?before=1%0A",
+        "/admin/customers?before=%20",
+        "/admin/consents?date_to=9999-12-31",
+        "/admin/audit?date_to=9999-12-31",
     ],
 )
 def test_a_page_position_past_any_row_id_is_just_a_page(app: Flask, path: str) -> None:
