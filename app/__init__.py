@@ -76,16 +76,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _configure_journeys(app: Flask) -> None:
-    from app.journey.definitions import init_registry
-    from app.journey.locales import init_locales
+    from app.engine.locales import init_locales
+    from app.engine.registry import init_registry
 
     init_registry(app)
     init_locales(app)
 
 
 def _configure_templates(app: Flask) -> None:
-    from app.connections.catalogue import get_platform
     from app.markdown import render_markdown
+    from app.platforms import get_platform
 
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.globals["get_platform"] = get_platform
@@ -94,12 +94,12 @@ def _configure_templates(app: Flask) -> None:
 
 
 def _configure_blueprints(app: Flask) -> None:
+    from app.account.receipt_views import bp as receipts_bp
+    from app.account.views import bp as account_bp
     from app.admin import init_admin
     from app.api.views import bp as api_bp
-    from app.connections.views import bp as connections_bp
-    from app.connections.views import provider_webhook
-    from app.consent.receipt_views import bp as receipts_bp
-    from app.consent.views import bp as account_bp
+    from app.journey.callback import bp as connections_bp
+    from app.journey.callback import provider_webhook
     from app.journey.views import bp as journey_bp
 
     app.register_blueprint(journey_bp)
@@ -113,9 +113,15 @@ def _configure_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
     if app.config["SANDBOX_ENABLED"]:
-        from app.sandbox import init_sandbox
+        _mount_sandbox(app)
 
-        init_sandbox(app)
+
+def _mount_sandbox(app: Flask) -> None:
+    """The one place Onramp imports the sandbox: to serve it under /sandbox."""
+    from app.sandbox import init_sandbox
+
+    # It registers its test login under SANDBOX_LOGIN_KEY, which `flask demo` prints.
+    init_sandbox(app)
 
 
 def _configure_security(app: Flask) -> None:
@@ -132,7 +138,7 @@ def _configure_input_guard(app: Flask) -> None:
 def _configure_operations(app: Flask) -> None:
     from app.ops.health import bp as ops_bp
     from app.ops.logs import init_logging
-    from app.ops.metrics import init_metrics
+    from app.ops.scrape import init_metrics
 
     init_logging(app)
     init_metrics(app)

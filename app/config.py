@@ -55,6 +55,9 @@ DEFAULTS: dict[str, Any] = {
     "SANDBOX_URL": None,
     "SANDBOX_CLIENT_ID": "onramp-sandbox-client",
     "SANDBOX_REDIRECT_URIS": None,
+    # The sandbox's own database (it plays a third-party platform and shares none of
+    # Onramp's); None: instance/sandbox.db.
+    "SANDBOX_DATABASE_URL": None,
     "REDIS_URL": None,
     # A run untouched this long is reported to the business as journey.abandoned.
     "JOURNEY_ABANDON_AFTER_SECONDS": 60 * 60 * 24,
@@ -120,6 +123,10 @@ DEFAULTS: dict[str, Any] = {
     "MIGRATION_DATABASE_URL": None,
 }
 
+
+# The app.extensions entry where a mounted sandbox registers its test login (a DemoLogin),
+# for `flask demo`; here, the ground both share, so that the CLI need not import the sandbox.
+SANDBOX_LOGIN_KEY = "sandbox_demo_login"
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from app.ops.metrics import REJECTED_LINKS
+from app.metrics import REJECTED_LINKS
 from app.urls import public_url
 
 _SALT = "onramp.journey-link.v1"

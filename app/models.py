@@ -20,11 +20,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from app import clock
 from app.extensions import db
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def new_public_id() -> str:
@@ -58,7 +55,7 @@ class Customer(db.Model):  # type: ignore[name-defined,misc]
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(320))
     external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     # This customer's own data key (a Fernet key, itself encrypted with TOKEN_ENCRYPTION_KEY):
     # the personal details in their consent records and receipts are encrypted with it, and
     # erasure destroys it (app/consent/personal.py).
@@ -76,7 +73,7 @@ class JourneyVersion(db.Model):  # type: ignore[name-defined,misc]
     version: Mapped[str] = mapped_column(String(64), primary_key=True)
     journey_id: Mapped[str] = mapped_column(String(100), index=True)
     definition: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class JourneyRun(db.Model):  # type: ignore[name-defined,misc]
@@ -95,8 +92,8 @@ class JourneyRun(db.Model):  # type: ignore[name-defined,misc]
     completed_steps: Mapped[list[str]] = mapped_column(JSON, default=list)
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     locale: Mapped[str] = mapped_column(String(20), default="en")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when the run sat idle too long (journey.abandoned sent); cleared when it moves again.
     abandoned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -135,7 +132,7 @@ class ConsentRecord(db.Model):  # type: ignore[name-defined,misc]
     # the connection in ``scope``).
     decision: Mapped[str] = mapped_column(String(20))
     required: Mapped[bool] = mapped_column(default=False)
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     # When a grant (or reconfirmation) stops counting unless reconfirmed; None: no limit.
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The record this one withdraws, reconfirms, expires or scopes (its public id).
@@ -172,7 +169,7 @@ class ConsentChainHead(db.Model):  # type: ignore[name-defined,misc]
     id: Mapped[int] = mapped_column(primary_key=True)
     sequence: Mapped[int] = mapped_column(default=0)
     hash: Mapped[str] = mapped_column(String(64))
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
 
 
 class ConsentCheckpoint(db.Model):  # type: ignore[name-defined,misc]
@@ -183,7 +180,7 @@ class ConsentCheckpoint(db.Model):  # type: ignore[name-defined,misc]
     id: Mapped[int] = mapped_column(primary_key=True)
     sequence: Mapped[int] = mapped_column()
     hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     # The compact JWS (Ed25519) of {"sequence", "hash", "created_at", "issuer"}.
     jws: Mapped[str] = mapped_column(Text)
 
@@ -200,7 +197,7 @@ class ConsentReceipt(db.Model):  # type: ignore[name-defined,misc]
     run_id: Mapped[int] = mapped_column(ForeignKey("journey_runs.id"), index=True)
     # The public ids of the consent records it covers.
     record_ids: Mapped[list[str]] = mapped_column(JSON)
-    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     # The signed receipt (compact JWS), encrypted with the customer's data key: it names them.
     jws_ciphertext: Mapped[str | None] = mapped_column(Text)
     emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -215,7 +212,7 @@ class ConsentReminder(db.Model):  # type: ignore[name-defined,misc]
     # The public id of the granted or reconfirmed record about to expire.
     record_id: Mapped[str] = mapped_column(String(36), unique=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
-    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     emailed: Mapped[bool] = mapped_column(default=False)
 
 
@@ -368,8 +365,8 @@ class Connection(db.Model):  # type: ignore[name-defined,misc]
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(50))
     last_error_detail: Mapped[str | None] = mapped_column(String(500))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
     # When the provider's redirect back was taken and the token exchange began: a pending
     # attempt claimed long ago was interrupted (see connections.service.fail_if_stuck).
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -399,7 +396,7 @@ class OAuthFlow(db.Model):  # type: ignore[name-defined,misc]
     code_verifier_ciphertext: Mapped[str] = mapped_column(Text)
     # On a reconnect: the organisation that must come back, no other.
     expected_org_id: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -415,7 +412,7 @@ class JourneyEvent(db.Model):  # type: ignore[name-defined,misc]
     step: Mapped[str] = mapped_column(String(100))
     # entered, completed or failed
     kind: Mapped[str] = mapped_column(String(20))
-    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     duration_ms: Mapped[int | None] = mapped_column()
     detail: Mapped[str | None] = mapped_column(String(500))
 
@@ -432,7 +429,7 @@ class ApiKey(db.Model):  # type: ignore[name-defined,misc]
     name: Mapped[str] = mapped_column(String(200))
     # Space-separated: read, write, credentials.
     scopes: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -448,7 +445,7 @@ class AuditEntry(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (Index("ix_audit_log_subject", "subject_type", "subject_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, index=True)
     # api_key, user, cli or customer, with that actor's id (key prefix, user email, ...).
     actor_type: Mapped[str] = mapped_column(String(20))
     actor_id: Mapped[str] = mapped_column(String(320))
@@ -472,7 +469,7 @@ class IdempotencyRecord(db.Model):  # type: ignore[name-defined,misc]
     request_sha256: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int | None] = mapped_column()
     response_body: Mapped[Any | None] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, index=True)
 
 
 class WebhookEndpoint(db.Model):  # type: ignore[name-defined,misc]
@@ -492,8 +489,8 @@ class WebhookEndpoint(db.Model):  # type: ignore[name-defined,misc]
     # enabled or disabled (by the business, or after the receiver answered 410 Gone).
     status: Mapped[str] = mapped_column(String(20), default="enabled")
     disabled_reason: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
 
 
 class OutboxEvent(db.Model):  # type: ignore[name-defined,misc]
@@ -504,7 +501,7 @@ class OutboxEvent(db.Model):  # type: ignore[name-defined,misc]
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_public_id)
     type: Mapped[str] = mapped_column(String(50), index=True)
-    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     # Thin: ids only, never tokens or personal data.
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
@@ -523,13 +520,13 @@ class WebhookDelivery(db.Model):  # type: ignore[name-defined,misc]
     # pending, succeeded, failed (gave up) or cancelled (the endpoint was disabled).
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     # A worker is sending it: others leave it alone until then.
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     last_status_code: Mapped[int | None] = mapped_column()
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     event: Mapped[OutboxEvent] = relationship()
     endpoint: Mapped[WebhookEndpoint] = relationship()
@@ -545,7 +542,7 @@ class WebhookAttempt(db.Model):  # type: ignore[name-defined,misc]
 
     id: Mapped[int] = mapped_column(primary_key=True)
     delivery_id: Mapped[int] = mapped_column(ForeignKey("webhook_deliveries.id"), index=True)
-    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     status_code: Mapped[int | None] = mapped_column()
     latency_ms: Mapped[int | None] = mapped_column()
     error: Mapped[str | None] = mapped_column(String(500))
@@ -565,7 +562,7 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     # admin, editor, support or viewer
     role: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -585,8 +582,8 @@ class AdminSession(db.Model):  # type: ignore[name-defined,misc]
     # Keyed hash of the network signed in from (app/admin/throttle.py): an address the
     # colleague is known to use is not slowed by failures at other addresses.
     address_key: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -615,14 +612,14 @@ class CustomerNote(db.Model):  # type: ignore[name-defined,misc]
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class JourneyDraft(db.Model):  # type: ignore[name-defined,misc]
     """A journey's YAML as an editor wrote it in the console: a draft, then published.
 
     The latest published draft of a journey id is that journey's current definition,
-    taking precedence over the file of the same id (see app/journey/publishing.py).
+    taking precedence over the file of the same id (see app/engine/publishing.py).
     """
 
     __tablename__ = "journey_drafts"
@@ -637,7 +634,7 @@ class JourneyDraft(db.Model):  # type: ignore[name-defined,misc]
     # draft, published (then never changed) or discarded.
     status: Mapped[str] = mapped_column(String(20), default="draft")
     author: Mapped[str] = mapped_column(String(320))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     published_by: Mapped[str | None] = mapped_column(String(320))

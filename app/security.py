@@ -10,14 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flask import Flask, Response, g, request, session
+from flask import Flask, Response, g, session
 from flask.sessions import SecureCookieSessionInterface
 
 # The session key present only in a journey opened inside a business's frame.
 EMBED_SESSION_KEY = "embed"
-# Pages that may be opened in a popup by an embedded journey: they must not cut the
-# popup off from its opener, or the frame could not tell when the window closes.
-POPUP_BLUEPRINTS = {"sandbox"}
 
 
 def allow_form_action(origin: str) -> None:
@@ -70,7 +67,7 @@ def init_security_headers(app: Flask) -> None:
             headers.setdefault("X-Frame-Options", "DENY")
         # same-origin, not no-referrer: Flask-WTF checks the Referer of HTTPS posts.
         headers.setdefault("Referrer-Policy", "same-origin")
-        keep_opener = g.get("keep_opener") or request.blueprint in POPUP_BLUEPRINTS
+        keep_opener = g.get("keep_opener")
         headers.setdefault(
             "Cross-Origin-Opener-Policy", "unsafe-none" if keep_opener else "same-origin"
         )

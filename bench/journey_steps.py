@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app import create_app
-from app.customers import create_customer
+from app.customers.records import create_customer
 from app.extensions import db
 from app.links import journey_link
 

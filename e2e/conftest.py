@@ -169,7 +169,7 @@ def new_context(
 
 @pytest.fixture
 def journey_link(live_server: LiveServer) -> JourneyLink:
-    from app.customers import create_customer
+    from app.customers.records import create_customer
     from app.links import journey_link as make_link
 
     with live_server.app.app_context():
@@ -201,7 +201,7 @@ def at_connect(at_consent: ConsentPage) -> ConnectPage:
 def _configured_link(
     live_server: LiveServer, journey_id: str, locale: str | None = None
 ) -> JourneyLink:
-    from app.customers import create_customer
+    from app.customers.records import create_customer
     from app.links import journey_link as make_link
 
     with live_server.app.app_context():
@@ -248,7 +248,7 @@ class EmbeddingSite:
     host: str
 
     def link(self, *, return_url: str | None = None) -> JourneyLink:
-        from app.customers import create_customer
+        from app.customers.records import create_customer
         from app.links import journey_link as make_link
 
         with self.onramp.app.app_context():
@@ -374,7 +374,7 @@ def _accepting_receiver(request: WsgiRequest) -> WsgiResponse:
 
 @pytest.fixture(scope="session")
 def admin_seed(browser: Browser, live_server: LiveServer) -> Iterator[AdminSeed]:
-    from app.customers import create_customer
+    from app.customers.records import create_customer
     from app.links import journey_link as make_link
     from app.models import Customer, OutboxEvent, WebhookDelivery
     from app.sandbox.data import ORGANISATIONS

@@ -83,7 +83,7 @@ def test_an_editor_drafts_previews_and_publishes_a_journey(
     expect(main.get_by_role("status").filter(has_text=f"new runs of {journey_id}")).to_be_visible()
     assert_accessible(page)
 
-    from app.journey.definitions import get_journey
+    from app.engine.registry import get_journey
 
     with live_server.app.app_context():
         published = get_journey(journey_id)

@@ -17,8 +17,9 @@ from playwright.sync_api import BrowserContext, Page, expect
 from sqlalchemy import update
 
 from app.consent.ledger import item_text
+from app.engine.registry import get_journey
+from app.engine.schema import ConsentStep
 from app.extensions import db
-from app.journey.definitions import ConsentStep, get_journey
 from app.links import journey_link
 from app.models import Connection
 from app.sandbox.data import ORGANISATIONS

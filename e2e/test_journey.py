@@ -8,10 +8,11 @@ from collections.abc import Callable
 
 from playwright.sync_api import BrowserContext, Page, expect
 
-from app.connections.vault import decrypt_json
 from app.consent.ledger import item_text
-from app.journey.definitions import ConsentStep, get_journey
+from app.engine.registry import get_journey
+from app.engine.schema import ConsentStep
 from app.sandbox.data import ORGANISATIONS
+from app.vault import decrypt_json
 from e2e.accessibility import assert_accessible
 from e2e.live import JourneyLink, LiveServer
 from e2e.pages import (

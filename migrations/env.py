@@ -11,9 +11,8 @@ from flask import current_app
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
+# Onramp's tables only: the Sandbox keeps its own in a database of its own.
 db = current_app.extensions["migrate"].db
-# Import the sandbox's tables too: one schema, one migration history.
-import app.sandbox.models  # noqa: E402,F401
 
 owner_url = current_app.config.get("MIGRATION_DATABASE_URL")
 

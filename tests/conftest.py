@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from app import clock as app_clock
 from app.extensions import db
 from tests import database
 
@@ -46,6 +48,8 @@ def test_settings(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
         "SECRET_KEY": "test-secret-key-not-for-production",
         "TOKEN_ENCRYPTION_KEY": "oWv9zY5s6RzqkNq3iBq2pPq6YlqS3m4b8m7m2K3oQxk=",
         "SANDBOX_CLIENT_SECRET": "test-sandbox-client-secret",
+        # The Sandbox's own database, one per test whatever database Onramp uses.
+        "SANDBOX_DATABASE_URL": f"sqlite:///{tmp_path / 'sandbox.db'}",
         # Ed25519 seed (base64url): signs receipts and checkpoints in tests.
         "CONSENT_SIGNING_KEY": "dGVzdC1jb25zZW50LXNpZ25pbmcta2V5LTMyYnl0ZXM",
         "PUBLIC_URL": "http://localhost",
@@ -102,6 +106,25 @@ def client(app: Flask) -> FlaskClient:
 
 # A helper, not a test, even where a test module imports it by name.
 test_settings.__test__ = False  # type: ignore[attr-defined]
+
+
+class Clock:
+    """The app's one clock (app/clock.py), held still until the test moves it."""
+
+    @property
+    def now(self) -> datetime:
+        return app_clock.now()
+
+    def advance(self, delta: timedelta) -> None:
+        app_clock.set_now(app_clock.now() + delta)
+
+
+@pytest.fixture
+def clock() -> Iterator[Clock]:
+    """Every timestamp the app takes, from now until the test ends, reads this clock."""
+    app_clock.set_now(app_clock.now())
+    yield Clock()
+    app_clock.set_now(None)
 
 
 # The hostile-input suite's figures (inputs tried, 5xx seen), printed at the end of any

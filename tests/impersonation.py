@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.connections.catalogue import Platform
+from app.platforms import Platform
 
 # The Sandbox answering like Xero: a list of every organisation the token reaches.
 SANDBOX_LIST = {

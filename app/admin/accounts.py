@@ -13,9 +13,10 @@ from email_validator import EmailNotValidError, validate_email
 from flask_login import UserMixin
 from sqlalchemy import func, select
 
+from app import clock
 from app.admin import sessions, throttle
 from app.extensions import db
-from app.models import User, utcnow
+from app.models import User
 
 ROLES = ("admin", "editor", "support", "viewer")
 ROLE_LABELS = {
@@ -142,7 +143,7 @@ def authenticate(email: str, password: str) -> User | None:
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
-    user.last_login_at = utcnow()
+    user.last_login_at = clock.now()
     return user
 
 

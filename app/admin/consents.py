@@ -7,14 +7,13 @@ can process a file of any size record by record).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import make_response, render_template, request, stream_with_context
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app import audit
+from app import audit, clock
 from app.admin import bp
 from app.admin.filter_forms import ConsentFilterForm
 from app.admin.guard import requires
@@ -89,7 +88,7 @@ def export_consents(fmt: str) -> Response:
     )
     db.session.commit()
     mimetype, chunks = FORMATS[fmt]
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
     response = Response(
         stream_with_context(chunks(export.export_records(criteria))), content_type=mimetype
     )

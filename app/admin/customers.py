@@ -17,7 +17,7 @@ from app.admin.guard import requires
 from app.admin.keyset import newest_first
 from app.admin.nav import section
 from app.admin.timeline import timeline
-from app.connections.service import can_reconnect, reconnect_journey
+from app.connections.authorization import can_reconnect, reconnect_journey
 from app.models import Connection, Customer
 
 section("admin.customers", "Customers", order=20)

@@ -6,19 +6,19 @@ Every change is written to the audit log in the transaction that makes it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import Select, func, or_, select
 
-from app import audit
+from app import audit, clock
 from app.connections import lifecycle
-from app.connections.catalogue import get_platform
+from app.engine.registry import current_journeys, get_journey
 from app.extensions import db
-from app.journey.definitions import current_journeys, get_journey
 from app.links import journey_link
 from app.models import Connection, Customer, CustomerNote
+from app.platforms import get_platform
 
 # Connections with tokens to revoke and forget; others have nothing left to disconnect.
 DISCONNECTABLE = ("linked", "deauthorized")
@@ -93,7 +93,7 @@ def create_link(
         journey_id,
         reconnect=reconnects.public_id if reconnects is not None else None,
     )
-    expires_at = datetime.now(UTC) + timedelta(seconds=current_app.config["LINK_MAX_AGE_SECONDS"])
+    expires_at = clock.now() + timedelta(seconds=current_app.config["LINK_MAX_AGE_SECONDS"])
     after: dict[str, Any] = {"journey_id": journey_id, "expires_at": expires_at.isoformat()}
     if reconnects is not None:
         after["reconnects"] = reconnects.public_id

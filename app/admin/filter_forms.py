@@ -9,7 +9,7 @@ from wtforms.validators import AnyOf, Length, Optional, Regexp, ValidationError
 
 from app.admin.keyset import ROW_ID, row_id
 from app.consent.export import DECISIONS
-from app.journey.definitions import ID_PATTERN
+from app.engine.schema import ID_PATTERN
 
 DATE_MESSAGE = "Enter the date as YYYY-MM-DD, for example 2025-01-31."
 PAGE_MESSAGE = "That page link is not one this list made: start again from its first page."

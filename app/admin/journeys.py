@@ -16,9 +16,10 @@ from app.admin import bp
 from app.admin.guard import requires
 from app.admin.journeys_forms import ActionForm, DraftForm
 from app.admin.nav import section
-from app.journey import diff as journey_diff
-from app.journey import preview, publishing, versions
-from app.journey.definitions import Journey, current_journeys, get_journey
+from app.engine import diff as journey_diff
+from app.engine import loading, preview, publishing, versions
+from app.engine.registry import current_journeys, get_journey
+from app.engine.schema import Journey
 from app.models import JourneyDraft
 
 section("admin.journeys", "Journeys", order=50)
@@ -202,7 +203,7 @@ def create_draft() -> Response:
 def draft(public_id: str) -> Response:
     found = _draft_or_404(public_id)
     form = DraftForm(formdata=None, yaml_text=found.yaml_text)
-    return _draft_page(form, found, publishing.check_yaml(found.yaml_text).problems)
+    return _draft_page(form, found, loading.check_yaml(found.yaml_text).problems)
 
 
 @bp.route("/journey-drafts/<public_id>", methods=["POST"])
@@ -219,7 +220,7 @@ def check_draft() -> Response:
     response = make_response(
         render_template(
             "admin/journeys/_problems.html",
-            problems=publishing.check_yaml(text).problems,
+            problems=loading.check_yaml(text).problems,
             checked=True,
         )
     )

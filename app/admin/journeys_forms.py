@@ -7,7 +7,7 @@ from flask_wtf.file import FileAllowed, FileField, FileSize
 from wtforms import SelectField, SubmitField, TextAreaField
 from wtforms.validators import Length
 
-from app.journey.publishing import MAX_YAML_CHARS
+from app.engine.loading import MAX_YAML_CHARS
 
 
 class DraftForm(FlaskForm):

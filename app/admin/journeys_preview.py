@@ -1,12 +1,11 @@
 """The journey preview: the customer's own step templates, walked with nothing recorded.
 
-Answers stay in the colleague's session (``app/journey/preview.py``); the connect
+Answers stay in the colleague's session (``app/engine/preview.py``); the connect
 step says what would happen and moves on without starting OAuth.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -26,29 +25,19 @@ from werkzeug.wrappers import Response
 from app.admin import bp
 from app.admin.guard import requires
 from app.admin.journeys_forms import PreviewForm
-from app.connections.catalogue import get_platform, is_available
-from app.connections.oauth import provider_config
-from app.consent import ledger
-from app.journey import engine, review
-from app.journey import preview as service
-from app.journey.branding import logo_response, stylesheet_response
-from app.journey.definitions import (
-    ConsentStep,
-    DoneStep,
-    FormStep,
-    Journey,
-    PlatformSelectStep,
-    Step,
-)
+from app.connections.oauth import ProviderConfig
+from app.engine import preview as service
+from app.engine import steps
+from app.engine.branding import logo_response, stylesheet_response
+from app.engine.schema import ConsentStep, DoneStep, FormStep, Journey, Step
 from app.journey.forms import (
     ConnectForm,
     ContinueForm,
     LanguageForm,
     ReconsiderForm,
-    consent_form,
-    platform_form,
-    step_form,
 )
+from app.journey.handlers import StepResponse, handle
+from app.platforms import Platform
 
 # htmx names the element a request will swap as "tag#id" (as on the customer's pages).
 FRAGMENT_TARGET = "div#journey"
@@ -141,7 +130,7 @@ def start_preview(journey_id: str, source: str) -> Response:
 
 
 def _to_current(journey: Journey, run: service.PreviewRun) -> Response:
-    step = engine.current_step(run, journey)
+    step = steps.current_step(run, journey)
     return redirect(
         url_for("admin.preview_step", journey_id=journey.id, source=run.source, step_id=step.id),
         303,
@@ -150,7 +139,7 @@ def _to_current(journey: Journey, run: service.PreviewRun) -> Response:
 
 @bp.route(PREFIX + "/step/<step_id>", methods=["GET", "POST"])
 @requires("read")
-def preview_step(journey_id: str, source: str, step_id: str) -> Response:
+def preview_step(journey_id: str, source: str, step_id: str) -> StepResponse:
     journey = _journey(journey_id, source)
     run = service.load(source, journey)
     g.locale = run.locale  # Onramp's own words in the language previewed
@@ -161,9 +150,9 @@ def preview_step(journey_id: str, source: str, step_id: str) -> Response:
         return redirect(
             url_for("admin.preview_declined", journey_id=journey_id, source=source), 303
         )
-    if not engine.may_visit(run, journey, current):
+    if not steps.may_visit(run, journey, current):
         return _to_current(journey, run)
-    return HANDLERS[current.type](run, journey, current)
+    return handle(PreviewWalk(run, journey), current)
 
 
 def _render(
@@ -179,7 +168,7 @@ def _render(
         run=run,
         journey=shown,
         step=step,
-        position=engine.position(run, journey, step),
+        position=steps.position(run, journey, step),
         locale=run.locale,
         t=lambda value: shown.text(value, run.locale),
         language_form=LanguageForm(formdata=None, next=""),
@@ -213,15 +202,6 @@ def _back_url(journey: Journey, source: str) -> str:
     return url_for("admin.journey_version", journey_id=journey.id, version=source)
 
 
-def _page(
-    run: service.PreviewRun, journey: Journey, step: Step, form: Any, **extra: Any
-) -> Response:
-    status = 422 if form.errors else 200
-    return _render(
-        "admin/journeys/preview_step.html", run, journey, step, status, form=form, **extra
-    )
-
-
 def _next(journey: Journey, run: service.PreviewRun, step: Step) -> Response:
     return redirect(
         url_for("admin.preview_step", journey_id=journey.id, source=run.source, step_id=step.id),
@@ -229,96 +209,70 @@ def _next(journey: Journey, run: service.PreviewRun, step: Step) -> Response:
     )
 
 
-def _continue_step(run: service.PreviewRun, journey: Journey, step: Step) -> Response:
-    form = ContinueForm()
-    if form.validate_on_submit():
-        return _next(journey, run, service.complete(run, journey, step, {"seen": True}))
-    extra = review.continue_step_context(run, journey, step)
-    return _page(run, journey, step, form, **extra)
+class PreviewWalk:
+    """A colleague's walk through the preview: answers stay in the session, nothing is
+    recorded and the connect step signs in nowhere."""
 
+    def __init__(self, run: service.PreviewRun, journey: Journey):
+        self.run = run
+        self.journey = journey
 
-def _consent_step(run: service.PreviewRun, journey: Journey, step: Step) -> Response:
-    step = cast(ConsentStep, step)
-    earlier = engine.answers_for(run, step.id).get("granted", [])
-    form = consent_form(journey, step, run.locale, granted=set(earlier))
-    if form.validate_on_submit():
-        if form.declining:
-            service.decline(run)
+    def page(self, step: Step, form: Any, **extra: Any) -> Response:
+        status = 422 if form.errors else 200
+        return _render(
+            "admin/journeys/preview_step.html",
+            self.run,
+            self.journey,
+            step,
+            status,
+            form=form,
+            **extra,
+        )
+
+    def complete(self, step: Step, answers: dict[str, Any]) -> Response:
+        return self.go_to(service.complete(self.run, self.journey, step, answers))
+
+    def go_to(self, step: Step) -> Response:
+        return _next(self.journey, self.run, step)
+
+    def decide_consent(self, step: ConsentStep, granted: set[str], declined: bool) -> Response:
+        if declined:
+            service.decline(self.run)
             return redirect(
-                url_for("admin.preview_declined", journey_id=journey.id, source=run.source), 303
+                url_for(
+                    "admin.preview_declined", journey_id=self.journey.id, source=self.run.source
+                ),
+                303,
             )
-        answers = {"granted": sorted(form.granted())}
-        return _next(journey, run, service.complete(run, journey, step, answers))
-    return _page(run, journey, step, form, labels=ledger.labels())
+        return self.complete(step, {"granted": sorted(granted)})
 
+    def answers_refused(self, step: FormStep, form: Any) -> None:
+        """A preview records nothing, refused answers neither."""
 
-def _platform_step(run: service.PreviewRun, journey: Journey, step: Step) -> Response:
-    step = cast(PlatformSelectStep, step)
-    offered = [p for key in step.platforms if (p := get_platform(key))]
-    available = [p for p in offered if is_available(p)]
-    unavailable = [p for p in offered if not is_available(p)]
-    form = platform_form(available, engine.answers_for(run, step.id).get("platform"))
-    if form.validate_on_submit():
-        answers = {"platform": form.platform.data}
-        return _next(journey, run, service.complete(run, journey, step, answers))
-    return _page(run, journey, step, form, unavailable=unavailable)
+    def connect(self, step: Step, platform: Platform, provider: ProviderConfig) -> Response:
+        form = ConnectForm()
+        if form.validate_on_submit():
+            # Nothing is started with the provider: the step finishes as if connected.
+            return self.complete(step, {"platform": platform.key, "preview": True})
+        authorize = urlsplit(provider.authorize_url)
+        return self.page(
+            step,
+            form,
+            platform=platform,
+            latest=None,
+            failure=None,
+            linked=[],
+            reconnect=None,
+            handoff=None,
+            window_closed=False,
+            finishing=False,
+            simulated_provider=authorize.netloc,
+        )
 
-
-def _form_step(run: service.PreviewRun, journey: Journey, step: Step) -> Response:
-    step = cast(FormStep, step)
-    form = step_form(journey, step, run.locale, engine.answers_for(run, step.id))
-    if form.validate_on_submit():
-        return _next(journey, run, service.complete(run, journey, step, form.answers()))
-    return _page(run, journey, step, form)
-
-
-def _connect_step(run: service.PreviewRun, journey: Journey, step: Step) -> Response:
-    platform = engine.chosen_platform(run, journey)
-    provider = provider_config(platform.key) if platform else None
-    if platform is None or provider is None:
-        choice = journey.first_of("platform_select") or journey.steps[0]
-        return _next(journey, run, choice)
-    form = ConnectForm()
-    if form.validate_on_submit():
-        # Nothing is started with the provider: the step finishes as if connected.
-        answers = {"platform": platform.key, "preview": True}
-        return _next(journey, run, service.complete(run, journey, step, answers))
-    authorize = urlsplit(provider.authorize_url)
-    return _page(
-        run,
-        journey,
-        step,
-        form,
-        platform=platform,
-        latest=None,
-        failure=None,
-        linked=[],
-        reconnect=None,
-        handoff=None,
-        window_closed=False,
-        finishing=False,
-        simulated_provider=authorize.netloc,
-    )
-
-
-def _done_step(run: service.PreviewRun, journey: Journey, step: Step) -> Response:
-    step = cast(DoneStep, step)
-    return_link = str(step.return_url) if step.return_url else None
-    return _page(
-        run, journey, step, ContinueForm(formdata=None), linked=[], return_link=return_link
-    )
-
-
-HANDLERS: dict[str, Callable[[service.PreviewRun, Journey, Step], Response]] = {
-    "welcome": _continue_step,
-    "instructions": _continue_step,
-    "review": _continue_step,
-    "consent": _consent_step,
-    "platform_select": _platform_step,
-    "form": _form_step,
-    "connect": _connect_step,
-    "done": _done_step,
-}
+    def done(self, step: Step) -> Response:
+        step = cast(DoneStep, step)
+        return_link = str(step.return_url) if step.return_url else None
+        return self.page(step, ContinueForm(formdata=None), linked=[], return_link=return_link)
 
 
 @bp.route(PREFIX + "/declined", methods=["GET", "POST"])

@@ -17,9 +17,10 @@ from datetime import datetime, timedelta
 from flask import request
 from sqlalchemy import delete, select, update
 
+from app import clock
 from app.admin.throttle import KNOWN_ADDRESS_FOR, address_key
 from app.extensions import db
-from app.models import AdminSession, utcnow
+from app.models import AdminSession
 
 # How often a session's last use is written down: often enough to measure idleness,
 # rarely enough that reading pages does not mean writing to the database each time.
@@ -32,7 +33,7 @@ def _hash(token: str) -> str:
 
 def start(user_id: int, address: str | None) -> tuple[AdminSession, str]:
     """A new session for the colleague and its token (for the cookie). The caller commits."""
-    now = utcnow()
+    now = clock.now()
     # Sessions unused for longer are of no more use, not even to recognise an address.
     db.session.execute(
         delete(AdminSession).where(
@@ -82,7 +83,7 @@ def end(session_id: int, now: datetime | None = None) -> None:
     db.session.execute(
         update(AdminSession)
         .where(AdminSession.id == session_id, AdminSession.revoked_at.is_(None))
-        .values(revoked_at=now or utcnow())
+        .values(revoked_at=now or clock.now())
     )
 
 
@@ -91,7 +92,7 @@ def end_all(user_id: int) -> None:
     db.session.execute(
         update(AdminSession)
         .where(AdminSession.user_id == user_id, AdminSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+        .values(revoked_at=clock.now())
     )
 
 

@@ -42,8 +42,9 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import delete, distinct, func, select
 
+from app import clock
 from app.extensions import db
-from app.models import AdminSession, SignInFailure, User, utcnow
+from app.models import AdminSession, SignInFailure, User
 
 WINDOW = timedelta(hours=24)
 # Sessions started from an address in this period make it one of the colleague's own.
@@ -139,7 +140,7 @@ def _is_known_address(email: str, address: str, now: datetime) -> bool:
 
 def seconds_to_wait(email: str, address: str | None) -> int:
     """How long the next password attempt for ``email`` from ``address`` must wait (0: none)."""
-    now = utcnow()
+    now = clock.now()
     account, client = account_key(email), address_key(address)
     recent = SignInFailure.failed_at > now - WINDOW
     latest = func.max(SignInFailure.failed_at)
@@ -175,7 +176,7 @@ def begin_attempt(email: str, address: str | None) -> Attempt:
     wait = seconds_to_wait(email, address)
     if wait:
         raise Throttled(wait)
-    now = utcnow()
+    now = clock.now()
     attempt = Attempt(account_key(email), address_key(address))
     db.session.execute(delete(SignInFailure).where(SignInFailure.failed_at < now - WINDOW))
     db.session.add(

@@ -14,7 +14,6 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from app.connections.catalogue import get_platform
 from app.extensions import db
 from app.models import (
     AuditEntry,
@@ -28,6 +27,7 @@ from app.models import (
     User,
     WebhookDelivery,
 )
+from app.platforms import get_platform
 
 # The newest entries of each kind that a page shows; older ones stay in the database.
 PER_KIND = 200

@@ -23,11 +23,11 @@ from app.admin import bp, sessions, sso, throttle
 from app.admin.accounts import open_session, password_sign_in
 from app.admin.forms import LoginForm
 from app.admin.guard import PUBLIC, requires, safe_next
-from app.admin.health import health_panel
+from app.admin.health_panel import health_panel
 from app.admin.nav import section, visible_sections
 from app.extensions import db, limiter
+from app.metrics import ADMIN_LOGIN_FAILURES
 from app.models import User
-from app.ops.metrics import ADMIN_LOGIN_FAILURES
 from app.security import allow_form_action
 from app.urls import public_url
 

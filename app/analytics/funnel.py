@@ -15,11 +15,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import ColumnElement, Select, case, distinct, func, select
 from sqlalchemy.orm import aliased
 
-from app.connections.catalogue import get_platform
+from app import clock
+from app.engine.registry import current_journeys, get_journey
+from app.engine.schema import Journey, PlatformSelectStep
+from app.engine.versions import kept_journey
 from app.extensions import db
-from app.journey.definitions import Journey, PlatformSelectStep, current_journeys, get_journey
-from app.journey.versions import kept_journey
 from app.models import Connection, JourneyEvent, JourneyRun, JourneyVersion
+from app.platforms import get_platform
 
 DEFAULT_DAYS = 30
 # A query of the ids of the runs counted.
@@ -38,7 +40,7 @@ class Period:
 
     @classmethod
     def last_days(cls, days: int = DEFAULT_DAYS, today: date | None = None) -> Period:
-        today = today or datetime.now(UTC).date()
+        today = today or clock.now().date()
         return cls(today - timedelta(days=days - 1), today)
 
     @property

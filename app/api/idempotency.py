@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app import clock
 from app.extensions import db
-from app.models import IdempotencyRecord, utcnow
+from app.models import IdempotencyRecord
 from app.problems import FieldError, Problem
 
 HEADER = "Idempotency-Key"
@@ -95,7 +96,7 @@ def begin(api_key_id: int, key: str, request_sha256: str) -> Claim | Replay:
 def _take_over(record: IdempotencyRecord) -> bool:
     """Claim a key whose first request started long ago and never finished."""
     started = record.created_at
-    if utcnow() - started < IN_PROGRESS_TIMEOUT:
+    if clock.now() - started < IN_PROGRESS_TIMEOUT:
         return False
     taken = db.session.execute(
         update(IdempotencyRecord)
@@ -104,7 +105,7 @@ def _take_over(record: IdempotencyRecord) -> bool:
             IdempotencyRecord.status_code.is_(None),
             IdempotencyRecord.created_at == started,
         )
-        .values(created_at=utcnow())
+        .values(created_at=clock.now())
     )
     db.session.commit()
     return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
@@ -132,7 +133,9 @@ def release(claim: Claim) -> None:
 
 def purge_expired(api_key_id: int | None = None) -> int:
     """Forget records older than 24 hours (of one API key, or all); returns how many."""
-    statement = delete(IdempotencyRecord).where(IdempotencyRecord.created_at < utcnow() - KEEP_FOR)
+    statement = delete(IdempotencyRecord).where(
+        IdempotencyRecord.created_at < clock.now() - KEEP_FOR
+    )
     if api_key_id is not None:
         statement = statement.where(IdempotencyRecord.api_key_id == api_key_id)
     result = db.session.execute(statement)

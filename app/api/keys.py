@@ -15,9 +15,9 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from app import audit
+from app import audit, clock
 from app.extensions import db
-from app.models import ApiKey, utcnow
+from app.models import ApiKey
 
 KEY_START = "onr_"
 PREFIX_LENGTH = len(KEY_START) + 12
@@ -75,7 +75,7 @@ def revoke_key(prefix: str, actor: tuple[str, str] = ("cli", "flask api-keys")) 
     if api_key is None:
         return None
     if api_key.revoked_at is None:
-        api_key.revoked_at = utcnow()
+        api_key.revoked_at = clock.now()
         audit.record(
             *actor, "api_key.revoke", "api_key", prefix, {"revoked": False}, {"revoked": True}
         )
@@ -101,7 +101,7 @@ def authenticate(key: str) -> ApiKey | None:
 
 
 def _touch(api_key: ApiKey) -> None:
-    now = utcnow()
+    now = clock.now()
     last = api_key.last_used_at
     if last is not None and now - last < LAST_USED_RESOLUTION:
         return

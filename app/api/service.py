@@ -18,13 +18,15 @@ from app import audit
 from app.api import schemas
 from app.api.pagination import Page, paginate
 from app.connections import lifecycle
-from app.connections.catalogue import get_platform, unavailable_reason
-from app.connections.service import can_reconnect, reconnect_journey
-from app.consent import ledger, manage
+from app.connections.authorization import can_reconnect, reconnect_journey
+from app.consent import ledger
+from app.customers import manage
+from app.engine.registry import current_journeys, get_journey
+from app.engine.schema import Journey, PlatformSelectStep
 from app.extensions import db
-from app.journey.definitions import Journey, PlatformSelectStep, current_journeys, get_journey
 from app.links import journey_link
 from app.models import ApiKey, Connection, ConsentRecord, Customer, JourneyRun
+from app.platforms import get_platform, unavailable_reason
 from app.problems import FieldError, Problem
 
 ACTOR = "api_key"

@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from app import clock
 from app.connections.lifecycle import REFRESH_LEAD, refresh_connection
-from app.connections.vault import decrypt_json
 from app.extensions import db
-from app.models import Connection, utcnow
+from app.models import Connection
+from app.vault import decrypt_json
 
 
 class CredentialUnavailable(Exception):
@@ -46,7 +47,7 @@ def current_credential(connection: Connection, lead: timedelta = REFRESH_LEAD) -
         raise CredentialUnavailable("not_linked", connection.status)
     refreshed = False
     expires = connection.token_expires_at
-    if expires is not None and expires <= utcnow() + lead:
+    if expires is not None and expires <= clock.now() + lead:
         outcome = refresh_connection(connection.id, lead)
         refreshed = outcome == "refreshed"
         db.session.refresh(connection)
@@ -54,7 +55,7 @@ def current_credential(connection: Connection, lead: timedelta = REFRESH_LEAD) -
             raise CredentialUnavailable("deauthorized", connection.status)
         expires = connection.token_expires_at
         # Refreshing failed (or another process holds the claim) and the old token is over.
-        if not connection.token_ciphertext or (expires is not None and expires <= utcnow()):
+        if not connection.token_ciphertext or (expires is not None and expires <= clock.now()):
             raise CredentialUnavailable("provider_unavailable", connection.status)
     token = decrypt_json(connection.token_ciphertext or "")
     return Credential(

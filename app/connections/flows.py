@@ -17,9 +17,10 @@ import redis
 from flask import Flask, current_app
 from sqlalchemy import delete, select, update
 
-from app.connections.vault import decrypt_text, encrypt_text
+from app import clock
 from app.extensions import db
-from app.models import OAuthFlow, utcnow
+from app.models import OAuthFlow
+from app.vault import decrypt_text, encrypt_text
 
 REDIS_EXTENSION_KEY = "onramp.redis"
 # A used state is remembered this long, so a replayed callback can be told apart.
@@ -74,7 +75,9 @@ def save_flow(flow: PendingFlow) -> None:
     if client is None:
         # Like Redis's expiry: requests older than their lifetime and the memory of their
         # use are forgotten, so no callback address works (or is recognised) for ever.
-        db.session.execute(delete(OAuthFlow).where(OAuthFlow.expires_at < utcnow() - USED_MEMORY))
+        db.session.execute(
+            delete(OAuthFlow).where(OAuthFlow.expires_at < clock.now() - USED_MEMORY)
+        )
         db.session.add(
             OAuthFlow(
                 state_hash=_state_hash(flow.state),
@@ -91,7 +94,7 @@ def save_flow(flow: PendingFlow) -> None:
         return
     payload = {**asdict(flow), "state": "", "expires_at": flow.expires_at.isoformat()}
     payload["code_verifier"] = encrypt_text(flow.code_verifier)
-    ttl = int((flow.expires_at - utcnow()).total_seconds()) + int(USED_MEMORY.total_seconds())
+    ttl = int((flow.expires_at - clock.now()).total_seconds()) + int(USED_MEMORY.total_seconds())
     client.set(_redis_key("pending", flow.state), json.dumps(payload), ex=max(ttl, 1))
 
 
@@ -115,7 +118,7 @@ def _remembered_row(state: str) -> OAuthFlow | None:
     return db.session.scalars(
         select(OAuthFlow).where(
             OAuthFlow.state_hash == _state_hash(state),
-            OAuthFlow.expires_at >= utcnow() - USED_MEMORY,
+            OAuthFlow.expires_at >= clock.now() - USED_MEMORY,
         )
     ).first()
 
@@ -127,7 +130,7 @@ def _take_from_database(state: str) -> Taken:
     claimed = db.session.execute(
         update(OAuthFlow)
         .where(OAuthFlow.id == row.id, OAuthFlow.consumed_at.is_(None))
-        .values(consumed_at=utcnow())
+        .values(consumed_at=clock.now())
     )
     db.session.commit()
     flow = PendingFlow(
@@ -143,7 +146,7 @@ def _take_from_database(state: str) -> Taken:
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         return Taken(Outcome.USED, flow)
-    if row.expires_at < utcnow():
+    if row.expires_at < clock.now():
         return Taken(Outcome.EXPIRED, flow)
     return Taken(Outcome.FRESH, flow)
 
@@ -161,7 +164,7 @@ def _take_from_redis(client: redis.Redis, state: str) -> Taken:
         return Taken(Outcome.USED, _flow_from_json(state, used))
     client.set(_redis_key("used", state), raw, ex=int(USED_MEMORY.total_seconds()))
     flow = _flow_from_json(state, raw)
-    if flow.expires_at < utcnow():
+    if flow.expires_at < clock.now():
         return Taken(Outcome.EXPIRED, flow)
     return Taken(Outcome.FRESH, flow)
 

@@ -13,11 +13,11 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
-from app import audit
+from app import audit, clock
 from app.connections.oauth import ProviderError, provider_config, refresh_tokens, revoke_tokens
-from app.connections.vault import decrypt_json, encrypt_json, keys
 from app.extensions import db
-from app.models import Connection, Customer, OAuthFlow, utcnow
+from app.models import Connection, Customer, OAuthFlow
+from app.vault import decrypt_json, encrypt_json, keys
 from app.webhooks import endpoints as webhook_endpoints
 from app.webhooks.outbox import connection_ids, emit
 
@@ -32,14 +32,14 @@ def due_for_refresh(lead: timedelta = REFRESH_LEAD) -> list[int]:
             select(Connection.id).where(
                 Connection.status == "linked",
                 Connection.token_expires_at.is_not(None),
-                Connection.token_expires_at <= utcnow() + lead,
+                Connection.token_expires_at <= clock.now() + lead,
             )
         )
     )
 
 
 def _claim(connection_id: int) -> bool:
-    now = utcnow()
+    now = clock.now()
     claimed = db.session.execute(
         update(Connection)
         .where(
@@ -62,7 +62,7 @@ def _store(connection: Connection, version: int, **values: Any) -> bool:
         update(Connection)
         .where(Connection.id == connection.id, Connection.token_version == version)
         .values(
-            token_version=version + 1, refresh_claimed_until=None, updated_at=utcnow(), **values
+            token_version=version + 1, refresh_claimed_until=None, updated_at=clock.now(), **values
         )
     )
     if stored.rowcount == 1 and "status" in values:  # type: ignore[attr-defined]
@@ -89,7 +89,7 @@ def refresh_connection(connection_id: int, lead: timedelta = REFRESH_LEAD) -> st
     provider = provider_config(connection.platform)
     if (
         expires is None
-        or expires > utcnow() + lead
+        or expires > clock.now() + lead
         or provider is None
         or not connection.token_ciphertext
     ):
@@ -108,7 +108,7 @@ def refresh_connection(connection_id: int, lead: timedelta = REFRESH_LEAD) -> st
                 token_expires_at=None,
                 last_error=exc.reason,
                 last_error_detail=exc.detail[:500],
-                ended_at=utcnow(),
+                ended_at=clock.now(),
             )
             return "deauthorized" if ended else "skipped"
         _release(connection, exc.detail)
@@ -120,8 +120,8 @@ def refresh_connection(connection_id: int, lead: timedelta = REFRESH_LEAD) -> st
         connection,
         version,
         token_ciphertext=encrypt_json(fresh),
-        token_expires_at=utcnow() + timedelta(seconds=int(expires_in)) if expires_in else None,
-        last_refreshed_at=utcnow(),
+        token_expires_at=clock.now() + timedelta(seconds=int(expires_in)) if expires_in else None,
+        last_refreshed_at=clock.now(),
         last_error=None,
         last_error_detail=None,
     )
@@ -160,7 +160,7 @@ def disconnect(connection: Connection) -> bool:
     connection.status = "disconnected"
     connection.token_ciphertext = None
     connection.token_expires_at = None
-    connection.ended_at = utcnow()
+    connection.ended_at = clock.now()
     connection.token_version += 1
     db.session.commit()
     return revoked

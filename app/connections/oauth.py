@@ -15,7 +15,7 @@ from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.requests_client import OAuth2Session
 from flask import current_app
 
-from app.connections.catalogue import (
+from app.platforms import (
     OrganisationLookup,
     credentials,
     effective,

@@ -15,10 +15,11 @@ from typing import Any
 
 from sqlalchemy import update
 
-from app.connections.catalogue import Platform, setting
+from app import clock
 from app.extensions import db
-from app.models import Connection, utcnow
-from app.ops.metrics import REJECTED_PROVIDER_WEBHOOKS
+from app.metrics import REJECTED_PROVIDER_WEBHOOKS
+from app.models import Connection
+from app.platforms import Platform, setting
 
 
 class WebhookRefused(Exception):
@@ -72,7 +73,7 @@ def _receive(platform: Platform, body: bytes, headers: dict[str, str]) -> int:
     noted = db.session.execute(
         update(Connection)
         .where(Connection.platform == platform.key, Connection.org_id.in_(organisations))
-        .values(last_provider_event_at=utcnow())
+        .values(last_provider_event_at=clock.now())
     )
     db.session.commit()
     return int(noted.rowcount)  # type: ignore[attr-defined]

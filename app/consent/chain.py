@@ -19,8 +19,9 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app import clock
 from app.extensions import db
-from app.models import ConsentChainHead, ConsentRecord, new_public_id, utcnow
+from app.models import ConsentChainHead, ConsentRecord, new_public_id
 
 GENESIS = "0" * 64
 HEAD_ID = 1
@@ -76,7 +77,7 @@ def _move_head(**values: Any) -> tuple[int, str]:
         row = db.session.execute(
             update(ConsentChainHead)
             .where(ConsentChainHead.id == HEAD_ID)
-            .values(updated_at=utcnow(), **values)
+            .values(updated_at=clock.now(), **values)
             .returning(ConsentChainHead.sequence, ConsentChainHead.hash)
         ).first()
         if row is not None:
@@ -102,7 +103,7 @@ def lock() -> None:
 def append(record: ConsentRecord) -> ConsentRecord:
     """Give ``record`` its place and hash at the end of the chain, and add it (caller commits)."""
     sequence, prev_hash = _move_head(sequence=ConsentChainHead.sequence + 1)
-    record.recorded_at = record.recorded_at or utcnow()
+    record.recorded_at = record.recorded_at or clock.now()
     record.public_id = record.public_id or new_public_id()
     record.sequence = sequence
     record.prev_hash = prev_hash

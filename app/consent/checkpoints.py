@@ -8,9 +8,10 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 
-from app.consent import chain, signing
+from app import clock
+from app.consent import chain, ledger_signing
 from app.extensions import db
-from app.models import ConsentCheckpoint, utcnow
+from app.models import ConsentCheckpoint
 
 TYPE = "onramp-ledger-checkpoint+jws"
 
@@ -18,9 +19,9 @@ TYPE = "onramp-ledger-checkpoint+jws"
 def write_checkpoint() -> ConsentCheckpoint:
     """Sign the current head and keep the signed statement too (the caller commits)."""
     current = chain.head()
-    created_at = utcnow()
+    created_at = clock.now()
     statement = {
-        "iss": signing.issuer(),
+        "iss": ledger_signing.issuer(),
         "iat": int(created_at.timestamp()),
         "sequence": current.sequence,
         "hash": current.hash,
@@ -30,7 +31,7 @@ def write_checkpoint() -> ConsentCheckpoint:
         sequence=current.sequence,
         hash=current.hash,
         created_at=created_at,
-        jws=signing.sign(statement, TYPE),
+        jws=ledger_signing.sign(statement, TYPE),
     )
     db.session.add(checkpoint)
     db.session.flush()
@@ -51,12 +52,12 @@ class CheckpointClaims:
 
 
 def read_checkpoint(token: str, key: Ed25519PublicKey) -> CheckpointClaims:
-    """The statement of a genuine checkpoint; signing.SignatureInvalid otherwise."""
-    header, payload = signing.verify(token, key)
+    """The statement of a genuine checkpoint; ledger_signing.SignatureInvalid otherwise."""
+    header, payload = ledger_signing.verify(token, key)
     if header.get("typ") != TYPE:
-        raise signing.SignatureInvalid("this is not a ledger checkpoint")
+        raise ledger_signing.SignatureInvalid("this is not a ledger checkpoint")
     sequence: Any = payload.get("sequence")
     digest: Any = payload.get("hash")
     if not isinstance(sequence, int) or not isinstance(digest, str):
-        raise signing.SignatureInvalid("the checkpoint lacks its sequence or hash")
+        raise ledger_signing.SignatureInvalid("the checkpoint lacks its sequence or hash")
     return CheckpointClaims(sequence, digest, str(payload.get("created_at")))

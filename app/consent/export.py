@@ -18,8 +18,9 @@ from typing import Any
 from sqlalchemy import Select, func, select
 
 from app.consent import ledger
+from app.engine.registry import current_journeys
+from app.engine.schema import ConsentStep
 from app.extensions import db
-from app.journey.definitions import ConsentStep, current_journeys
 from app.models import ConsentRecord, Customer, JourneyVersion
 from app.queries import within_days
 

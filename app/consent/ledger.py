@@ -10,11 +10,12 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from app import clock
 from app.consent import chain
 from app.consent.personal import decrypt_text_or_none, encrypt_for
+from app.engine.schema import ConsentItem, ConsentStep, Journey
 from app.extensions import db
-from app.journey.definitions import ConsentItem, ConsentStep, Journey
-from app.models import Connection, ConsentRecord, Customer, JourneyRun, utcnow
+from app.models import Connection, ConsentRecord, Customer, JourneyRun
 from app.webhooks.outbox import emit
 
 GRANTED = "granted"
@@ -161,7 +162,7 @@ def is_active(record: ConsentRecord | None, now: datetime | None = None) -> bool
     """Whether this latest record leaves its item consented to (and not past its expiry)."""
     if record is None or record.decision not in ACTIVE:
         return False
-    return record.expires_at is None or record.expires_at > (now or utcnow())
+    return record.expires_at is None or record.expires_at > (now or clock.now())
 
 
 def latest_decisions(run: JourneyRun | int) -> dict[str, ConsentRecord]:
@@ -200,7 +201,7 @@ def record_decisions(
                 continue
             if decision == DECLINED and last.decision == DECLINED:
                 continue
-        now = utcnow()
+        now = clock.now()
         record = ConsentRecord(
             customer_id=run.customer_id,
             run_id=run.id,
@@ -266,7 +267,7 @@ def follow_up(
         text_sha256=latest.text_sha256,
         decision=decision,
         required=latest.required,
-        recorded_at=utcnow(),
+        recorded_at=clock.now(),
         expires_at=expires_at,
         refers_to=latest.public_id,
         locale=evidence.locale if evidence else latest.locale,
@@ -339,7 +340,7 @@ def reconfirm(record: ConsentRecord, evidence: Evidence) -> ConsentRecord | None
         return None
     first = _original_grant(latest)
     lifetime = first.expires_at - first.recorded_at if first.expires_at else None
-    now = utcnow()
+    now = clock.now()
     reconfirmed = follow_up(
         latest,
         RECONFIRMED,
@@ -367,7 +368,7 @@ def expire(record: ConsentRecord, now: datetime | None = None) -> ConsentRecord 
     (reconfirmed, withdrawn or already expired meanwhile). The caller commits."""
     chain.lock()
     latest = _latest_of_item(record)
-    now = now or utcnow()
+    now = now or clock.now()
     if latest.decision not in ACTIVE or latest.expires_at is None or latest.expires_at > now:
         return None
     expired = follow_up(latest, EXPIRED, actor=SYSTEM)

@@ -12,8 +12,8 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from app.connections.vault import decrypt_text, encrypt_text
 from app.models import Customer
+from app.vault import decrypt_text, encrypt_text
 
 
 class KeyDestroyed(Exception):

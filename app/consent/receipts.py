@@ -22,14 +22,14 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app import mail
-from app.consent import ledger, signing
-from app.consent.links import manage_url
+from app import clock, mail
+from app.consent import ledger, ledger_signing
+from app.consent.account_links import manage_url
 from app.consent.personal import KeyDestroyed, decrypt_text_for, encrypt_for
+from app.engine.schema import ConsentItem, ConsentStep, Journey
+from app.engine.versions import journey_for_run
 from app.extensions import db
-from app.journey.definitions import ConsentItem, ConsentStep, Journey
-from app.journey.versions import journey_for_run
-from app.models import ConsentReceipt, ConsentRecord, Customer, JourneyRun, new_public_id, utcnow
+from app.models import ConsentReceipt, ConsentRecord, Customer, JourneyRun, new_public_id
 from app.urls import public_url
 
 VERSION = "KI-CR-v1.1.0"
@@ -54,7 +54,7 @@ REQUIRED_FIELDS = (
 )
 
 
-class ReceiptInvalid(signing.SignatureInvalid):
+class ReceiptInvalid(ledger_signing.SignatureInvalid):
     """A genuine signature over something that is not an Onramp consent receipt."""
 
 
@@ -81,10 +81,10 @@ def issue_receipt(run: JourneyRun, records: Iterable[ConsentRecord]) -> ConsentR
         customer_id=run.customer_id,
         run_id=run.id,
         record_ids=[record.public_id for record in granted],
-        issued_at=utcnow(),
+        issued_at=clock.now(),
     )
     claims = build_claims(receipt, run, granted)
-    receipt.jws_ciphertext = encrypt_for(run.customer, signing.sign(claims, typ=TYPE))
+    receipt.jws_ciphertext = encrypt_for(run.customer, ledger_signing.sign(claims, typ=TYPE))
     db.session.add(receipt)
     db.session.flush()
     return receipt
@@ -108,7 +108,7 @@ def build_claims(
         "consentTimestamp": consented_at,
         "collectionMethod": first.collection_method,
         "consentReceiptID": receipt.public_id,
-        "publicKey": signing.public_key_pem(),
+        "publicKey": ledger_signing.public_key_pem(),
         "language": run.locale,
         "piiPrincipalId": run.customer.email,
         "piiControllers": [_controller(c, first.policy_url) for c in first.controllers],
@@ -120,7 +120,7 @@ def build_claims(
         "sensitive": False,
         "spiCat": [],
         # JWT claims (RFC 7519): who issued the receipt, when, under which id.
-        "iss": signing.issuer(),
+        "iss": ledger_signing.issuer(),
         "iat": consented_at,
         "jti": receipt.public_id,
         # Not Kantara: what ties the receipt to the ledger, for anyone auditing both.
@@ -205,17 +205,17 @@ def termination(expires_at: datetime | None, retention: str | None) -> str:
 def format_time(moment: datetime | int) -> str:
     """A time as receipts show it: UTC, to the minute, the same in every language."""
     if isinstance(moment, int):
-        moment = datetime.fromtimestamp(moment, tz=utcnow().tzinfo)
+        moment = datetime.fromtimestamp(moment, tz=clock.now().tzinfo)
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def verify_receipt(token: str, public_key: Ed25519PublicKey) -> dict[str, Any]:
     """The claims of a genuine receipt signed by ``public_key``.
 
-    Raises ``signing.SignatureInvalid`` when the token is malformed or altered or was
+    Raises ``ledger_signing.SignatureInvalid`` when the token is malformed or altered or was
     signed by another key, and ``ReceiptInvalid`` when it is genuine but not a receipt.
     """
-    header, claims = signing.verify(token, public_key)
+    header, claims = ledger_signing.verify(token, public_key)
     if header.get("typ") != TYPE:
         raise ReceiptInvalid(f"this is not a consent receipt (typ {header.get('typ')!r})")
     missing = [name for name in REQUIRED_FIELDS if name not in claims]
@@ -231,9 +231,9 @@ def verify_receipt(token: str, public_key: Ed25519PublicKey) -> dict[str, Any]:
 
 def _same_key(pem: Any, key: Ed25519PublicKey) -> bool:
     try:
-        return isinstance(pem, str) and signing.public_key_pem(
-            signing.load_public_key(pem)
-        ) == signing.public_key_pem(key)
+        return isinstance(pem, str) and ledger_signing.public_key_pem(
+            ledger_signing.load_public_key(pem)
+        ) == ledger_signing.public_key_pem(key)
     except ValueError:
         return False
 
@@ -248,17 +248,17 @@ def open_receipt(receipt: ConsentReceipt) -> Receipt:
     if customer is None or receipt.jws_ciphertext is None or customer.erased_at is not None:
         raise KeyDestroyed(receipt.public_id)
     token = decrypt_text_for(customer, receipt.jws_ciphertext)
-    keys = [signing.public_key()]
+    keys = [ledger_signing.public_key()]
     named = _named_key(token)
     if named is not None:
         keys.append(named)
     for key in keys:
         try:
             claims = verify_receipt(token, key)
-        except signing.SignatureInvalid:
+        except ledger_signing.SignatureInvalid:
             continue
-        return Receipt(token, claims, signing.key_id(key))
-    raise signing.SignatureInvalid("the stored receipt does not verify")
+        return Receipt(token, claims, ledger_signing.key_id(key))
+    raise ledger_signing.SignatureInvalid("the stored receipt does not verify")
 
 
 def _named_key(token: str) -> Ed25519PublicKey | None:
@@ -266,7 +266,7 @@ def _named_key(token: str) -> Ed25519PublicKey | None:
     try:
         part = token.split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
-        return signing.load_public_key(claims["publicKey"])
+        return ledger_signing.load_public_key(claims["publicKey"])
     except (IndexError, KeyError, TypeError, ValueError):
         return None
 
@@ -295,7 +295,7 @@ def email_receipt(receipt: ConsentReceipt) -> bool:
         return False
     try:
         opened = open_receipt(receipt)
-    except (KeyDestroyed, signing.SignatureInvalid):
+    except (KeyDestroyed, ledger_signing.SignatureInvalid):
         return False
     journey = journey_for_run(run)
     with force_locale(run.locale):
@@ -306,7 +306,7 @@ def email_receipt(receipt: ConsentReceipt) -> bool:
     attachment = mail.Attachment(attachment_name(receipt), opened.token.encode(), "application/jwt")
     if not mail.send(customer.email, subject, text, html=html, attachments=(attachment,)):
         return False
-    receipt.emailed_at = utcnow()
+    receipt.emailed_at = clock.now()
     db.session.commit()
     return True
 

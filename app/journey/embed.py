@@ -21,9 +21,9 @@ from flask import current_app, session
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from app.connections.service import latest_connection
+from app.connections.authorization import latest_connection
+from app.engine.schema import DoneStep, Journey
 from app.extensions import db
-from app.journey.definitions import DoneStep, Journey
 from app.models import JourneyRun
 from app.security import EMBED_SESSION_KEY
 

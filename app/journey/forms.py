@@ -34,8 +34,8 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from app.connections.catalogue import Platform
-from app.journey.definitions import ConsentItem, ConsentStep, FormField, FormStep, Journey
+from app.engine.schema import ConsentItem, ConsentStep, FormField, FormStep, Journey
+from app.platforms import Platform
 
 PHONE_PATTERN = r"^\+?[0-9][0-9 ()\-]{5,19}$"
 

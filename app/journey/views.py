@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import (
@@ -22,40 +21,35 @@ from htmx_flask import request
 from jinja2_fragments.flask import render_block
 from werkzeug.wrappers import Response
 
-from app.connections import service as connections
-from app.connections.catalogue import Platform, get_platform, is_available
-from app.connections.oauth import provider_config
-from app.consent import ledger, receipts
+from app.connections import authorization as connections
+from app.connections.oauth import ProviderConfig
+from app.consent import ledger
+from app.consent.decisions import decide_consent_step
+from app.engine import steps
+from app.engine.branding import logo_response, stylesheet_response
+from app.engine.messages import explain_failure
+from app.engine.registry import get_journey
+from app.engine.schema import ConsentStep, FormStep, Journey, Step
+from app.engine.versions import journey_for_run, kept_journey
 from app.errors import render_error
-from app.extensions import db
 from app.input_guard import signed_path
-from app.journey import embed, engine, events, review
-from app.journey.access import current_run, remember_authorization, remember_run, start_from_link
-from app.journey.branding import logo_response, stylesheet_response
-from app.journey.definitions import (
-    ConnectStep,
-    ConsentStep,
-    DoneStep,
-    FormStep,
-    Journey,
-    PlatformSelectStep,
-    Step,
-    get_journey,
-)
+from app.journey import embed
 from app.journey.forms import (
     ConnectForm,
-    ContinueForm,
     LanguageForm,
     ReconsiderForm,
-    consent_form,
     organisation_form,
-    platform_form,
-    step_form,
 )
-from app.journey.messages import explain_failure
-from app.journey.versions import journey_for_run, kept_journey
+from app.journey.handlers import StepResponse, handle
+from app.journey.run_access import (
+    current_run,
+    remember_authorization,
+    remember_run,
+    start_from_link,
+)
 from app.links import LinkExpired, LinkInvalid, read_token
 from app.models import JourneyRun
+from app.platforms import Platform, get_platform
 from app.security import allow_form_action, allow_framing
 from app.urls import safe_path
 
@@ -63,7 +57,6 @@ bp = Blueprint("journey", __name__)
 
 # htmx names the element a request will swap as "tag#id".
 FRAGMENT_TARGET = "div#journey"
-StepResponse = Response | tuple[str, int]
 # Pages that need no journey run in this browser.
 OPEN_ENDPOINTS = {"journey.open_link", "journey.theme", "journey.logo"}
 
@@ -160,7 +153,7 @@ class CustomerUrls:
 
 
 def _to_current(run: JourneyRun, journey: Journey) -> Response:
-    return redirect(url_for(".step", step_id=engine.current_step(run, journey).id), 303)
+    return redirect(url_for(".step", step_id=steps.current_step(run, journey).id), 303)
 
 
 @bp.get("/journey")
@@ -180,28 +173,107 @@ def step(step_id: str) -> StepResponse:
         abort(404)
     if run.status == "declined":
         return redirect(url_for(".declined"), 303)
-    if not engine.may_visit(run, journey, current):
+    if not steps.may_visit(run, journey, current):
         return _to_current(run, journey)
-    return STEP_HANDLERS[current.type](run, journey, current)
+    return handle(CustomerWalk(run, journey), current)
 
 
-def _render(
-    run: JourneyRun, journey: Journey, step: Step, status: int = 200, **context: Any
-) -> Response:
-    """A step's page; entering it is noted once, however often it is refreshed."""
-    if request.method == "GET":
-        events.step_entered(run, step.id)
-        db.session.commit()
-    position = engine.position(run, journey, step)
-    return _page(
-        "journey/step.html",
-        status,
-        run=run,
-        journey=journey,
-        step=step,
-        position=position,
-        **context,
-    )
+class CustomerWalk:
+    """The customer's walk through their run: answers are recorded, connecting signs in."""
+
+    def __init__(self, run: JourneyRun, journey: Journey):
+        self.run = run
+        self.journey = journey
+
+    def page(self, step: Step, form: Any = None, **context: Any) -> StepResponse:
+        """A step's page; entering it is noted once, however often it is refreshed."""
+        if request.method == "GET":
+            steps.step_entered(self.run, step.id)
+        if form is not None:
+            context["form"] = form
+        return _page(
+            "journey/step.html",
+            _status(form) if form is not None else 200,
+            run=self.run,
+            journey=self.journey,
+            step=step,
+            position=steps.position(self.run, self.journey, step),
+            **context,
+        )
+
+    def complete(self, step: Step, answers: dict[str, Any]) -> StepResponse:
+        return _next(steps.complete_step(self.run, self.journey, step, answers))
+
+    def go_to(self, step: Step) -> StepResponse:
+        return _next(step)
+
+    def decide_consent(self, step: ConsentStep, granted: set[str], declined: bool) -> StepResponse:
+        evidence = ledger.Evidence(
+            ip_address=request.remote_addr,
+            user_agent=request.user_agent.string,
+            locale=self.run.locale,
+            collection_method=(
+                ledger.BY_EMBEDDED_JOURNEY if embed.embedded_origin(self.run) else ledger.BY_JOURNEY
+            ),
+        )
+        following = decide_consent_step(
+            self.run, self.journey, step, granted, declined=declined, evidence=evidence
+        )
+        if following is None:
+            return redirect(url_for(".declined"), 303)
+        return _next(following)
+
+    def answers_refused(self, step: FormStep, form: Any) -> None:
+        steps.step_failed(self.run, step.id, "invalid answers: " + ", ".join(sorted(form.errors)))
+
+    def connect(self, step: Step, platform: Platform, provider: ProviderConfig) -> StepResponse:
+        run = self.run
+        linked = [c for c in run.connections if c.status == "linked"]
+        form = ConnectForm()
+        if form.validate_on_submit():
+            if form.finish.data and linked:
+                answers = {"platform": platform.key, "connections": [c.public_id for c in linked]}
+                return self.complete(step, answers)
+            expected = (steps.reconnecting(run) or {}).get("org_id")
+            try:
+                started = connections.begin_connection(run, platform.key, expected_org_id=expected)
+            except connections.PlatformUnavailable:
+                abort(409)
+            remember_authorization(run, started.state)
+            return redirect(started.url, 303)
+        # The post is answered with a redirect to the provider, which form-action governs.
+        authorize = urlsplit(provider.authorize_url)
+        allow_form_action(f"{authorize.scheme}://{authorize.netloc}")
+        latest = connections.latest_connection(run)
+        if latest is not None and latest.status == "pending":
+            # An attempt interrupted on our side ends here with a reason, not "Check again".
+            connections.fail_if_stuck(latest)
+        failed = latest is not None and latest.status == "failed"
+        handoff = None
+        if embed.embedded_origin(run):
+            # In a frame the provider opens in a popup (or the whole tab, without JavaScript).
+            handoff = {
+                mode: embed.handoff_token(run, platform.key, mode) for mode in embed.HANDOFF_MODES
+            }
+        return self.page(
+            step,
+            form,
+            platform=platform,
+            latest=latest,
+            failure=explain_failure(latest.last_error) if latest and failed else None,
+            linked=linked,
+            reconnect=steps.reconnecting(run),
+            handoff=handoff,
+            window_closed=request.args.get("closed") == "provider"
+            and not (latest and latest.status == "linked"),
+            finishing=request.args.get("finishing") == "1"
+            and latest
+            and latest.status == "pending",
+        )
+
+    def done(self, step: Step) -> StepResponse:
+        linked = [c for c in self.run.connections if c.status == "linked"]
+        return self.page(step, linked=linked, return_link=embed.return_link(self.run, self.journey))
 
 
 def _page(template: str, status: int = 200, **context: Any) -> Response:
@@ -241,150 +313,6 @@ def _next(step: Step) -> Response:
     return redirect(url_for(".step", step_id=step.id), 303)
 
 
-def _continue_step(run: JourneyRun, journey: Journey, step: Step) -> StepResponse:
-    form = ContinueForm()
-    if form.validate_on_submit():
-        following = engine.complete_step(run, journey, step, {"seen": True})
-        db.session.commit()
-        return _next(following)
-    extra = review.continue_step_context(run, journey, step)
-    return _render(run, journey, step, _status(form), form=form, **extra)
-
-
-def _consent_step(run: JourneyRun, journey: Journey, step: Step) -> StepResponse:
-    step = cast(ConsentStep, step)
-    earlier = engine.answers_for(run, step.id).get("granted", [])
-    form = consent_form(journey, step, run.locale, granted=set(earlier))
-    if form.validate_on_submit():
-        evidence = ledger.Evidence(
-            ip_address=request.remote_addr,
-            user_agent=request.user_agent.string,
-            locale=run.locale,
-            collection_method=(
-                ledger.BY_EMBEDDED_JOURNEY if embed.embedded_origin(run) else ledger.BY_JOURNEY
-            ),
-        )
-        # Declining refuses every item, whatever was ticked before pressing it.
-        granted = set() if form.declining else form.granted()
-        records = ledger.record_decisions(run, journey, step, granted, evidence)
-        receipt = receipts.issue_receipt(run, records)
-        if form.declining:
-            engine.decline(run, step)
-            db.session.commit()
-            return redirect(url_for(".declined"), 303)
-        following = engine.complete_step(run, journey, step, {"granted": sorted(form.granted())})
-        db.session.commit()
-        if receipt is not None:
-            receipts.email_receipt(receipt)
-        return _next(following)
-    return _render(run, journey, step, _status(form), form=form, labels=ledger.labels())
-
-
-def _offered_platforms(step: PlatformSelectStep) -> tuple[list[Platform], list[Platform]]:
-    offered = [p for key in step.platforms if (p := get_platform(key))]
-    return [p for p in offered if is_available(p)], [p for p in offered if not is_available(p)]
-
-
-def _platform_step(run: JourneyRun, journey: Journey, step: Step) -> StepResponse:
-    step = cast(PlatformSelectStep, step)
-    available, unavailable = _offered_platforms(step)
-    form = platform_form(available, engine.answers_for(run, step.id).get("platform"))
-    if form.validate_on_submit():
-        following = engine.complete_step(run, journey, step, {"platform": form.platform.data})
-        db.session.commit()
-        return _next(following)
-    return _render(run, journey, step, _status(form), form=form, unavailable=unavailable)
-
-
-def _chosen_platform(run: JourneyRun, journey: Journey) -> Platform | None:
-    return engine.chosen_platform(run, journey)
-
-
-def _form_step(run: JourneyRun, journey: Journey, step: Step) -> StepResponse:
-    step = cast(FormStep, step)
-    form = step_form(journey, step, run.locale, engine.answers_for(run, step.id))
-    if form.validate_on_submit():
-        following = engine.complete_step(run, journey, step, form.answers())
-        db.session.commit()
-        return _next(following)
-    if form.errors:
-        events.step_failed(run, step.id, "invalid answers: " + ", ".join(sorted(form.errors)))
-        db.session.commit()
-    return _render(run, journey, step, _status(form), form=form)
-
-
-def _connect_step(run: JourneyRun, journey: Journey, step: Step) -> StepResponse:
-    step = cast(ConnectStep, step)
-    platform = _chosen_platform(run, journey)
-    provider = provider_config(platform.key) if platform else None
-    if platform is None or provider is None:
-        select_step = journey.first_of("platform_select")
-        return redirect(url_for(".step", step_id=(select_step or journey.steps[0]).id), 303)
-    linked = [c for c in run.connections if c.status == "linked"]
-    form = ConnectForm()
-    if form.validate_on_submit():
-        if form.finish.data and linked:
-            answers = {"platform": platform.key, "connections": [c.public_id for c in linked]}
-            following = engine.complete_step(run, journey, step, answers)
-            db.session.commit()
-            return _next(following)
-        expected = (engine.reconnecting(run) or {}).get("org_id")
-        try:
-            started = connections.begin_connection(run, platform.key, expected_org_id=expected)
-        except connections.PlatformUnavailable:
-            abort(409)
-        remember_authorization(run, started.state)
-        return redirect(started.url, 303)
-    # The post is answered with a redirect to the provider, which form-action governs.
-    authorize = urlsplit(provider.authorize_url)
-    allow_form_action(f"{authorize.scheme}://{authorize.netloc}")
-    latest = connections.latest_connection(run)
-    if latest is not None and latest.status == "pending":
-        # An attempt interrupted on our side ends here with a reason, not "Check again".
-        connections.fail_if_stuck(latest)
-    failure = explain_failure(latest.last_error) if latest and latest.status == "failed" else None
-    handoff = None
-    if embed.embedded_origin(run):
-        # In a frame the provider opens in a popup (or the whole tab, without JavaScript).
-        handoff = {
-            mode: embed.handoff_token(run, platform.key, mode) for mode in embed.HANDOFF_MODES
-        }
-    return _render(
-        run,
-        journey,
-        step,
-        _status(form),
-        form=form,
-        platform=platform,
-        latest=latest,
-        failure=failure,
-        linked=linked,
-        reconnect=engine.reconnecting(run),
-        handoff=handoff,
-        window_closed=request.args.get("closed") == "provider"
-        and not (latest and latest.status == "linked"),
-        finishing=request.args.get("finishing") == "1" and latest and latest.status == "pending",
-    )
-
-
-def _done_step(run: JourneyRun, journey: Journey, step: Step) -> StepResponse:
-    step = cast(DoneStep, step)
-    linked = [c for c in run.connections if c.status == "linked"]
-    return _render(run, journey, step, linked=linked, return_link=embed.return_link(run, journey))
-
-
-STEP_HANDLERS: dict[str, Callable[[JourneyRun, Journey, Step], StepResponse]] = {
-    "welcome": _continue_step,
-    "instructions": _continue_step,
-    "review": _continue_step,
-    "consent": _consent_step,
-    "platform_select": _platform_step,
-    "form": _form_step,
-    "connect": _connect_step,
-    "done": _done_step,
-}
-
-
 @bp.route("/journey/declined", methods=["GET", "POST"])
 def declined() -> StepResponse:
     """After a decline: what it means, and a way back to change one's mind."""
@@ -395,8 +323,7 @@ def declined() -> StepResponse:
         return redirect(url_for(".resume"), 303)
     form = ReconsiderForm()
     if form.validate_on_submit():
-        engine.reconsider(run)
-        db.session.commit()
+        steps.reconsider(run)
         return redirect(url_for(".step", step_id=consent_step.id), 303)
     return _page(
         "journey/declined.html",
@@ -421,11 +348,12 @@ def choose_organisation() -> StepResponse:
     if not connection.candidates:
         return _to_current(run, journey)
     form = organisation_form(connection.candidates)
-    if form.validate_on_submit() and connections.choose_organisation(
-        connection, form.organisation.data
-    ):
-        following = engine.connection_finished(run, journey, connection, None)
-        db.session.commit()
+    following = (
+        connections.choose_organisation(run, journey, connection, form.organisation.data)
+        if form.validate_on_submit()
+        else None
+    )
+    if following is not None:
         return _next(following)
     return _page(
         "journey/organisation.html",
@@ -434,7 +362,7 @@ def choose_organisation() -> StepResponse:
         journey=journey,
         step=connect_step,
         page="organisation",
-        position=engine.position(run, journey, connect_step),
+        position=steps.position(run, journey, connect_step),
         platform=get_platform(connection.platform),
         form=form,
     )
@@ -465,9 +393,8 @@ def language() -> Response:
     run: JourneyRun = g.run
     journey: Journey = g.journey
     form = LanguageForm()
-    if form.validate_on_submit() and form.locale.data in journey.locales:
-        run.locale = form.locale.data
-        db.session.commit()
+    if form.validate_on_submit():
+        steps.change_locale(run, journey, form.locale.data)
     # Back to the page the customer is on. With htmx the header's form keeps the
     # address of the first page loaded, so the Referer (same-origin) says it better.
     referer = urlsplit(request.referrer or "")

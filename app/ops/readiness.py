@@ -17,9 +17,9 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from app.connections.catalogue import get_platform, unavailable_reason
+from app.engine.registry import current_journeys
+from app.engine.schema import ConsentStep, Journey, PlatformSelectStep
 from app.extensions import db
-from app.journey.definitions import ConsentStep, Journey, PlatformSelectStep, current_journeys
 from app.models import (
     AuditEntry,
     Connection,
@@ -29,6 +29,7 @@ from app.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from app.platforms import get_platform, unavailable_reason
 from app.webhooks.delivery import TEST_EVENT_TYPE
 
 # How many of the latest pings are looked at for one that was accepted.

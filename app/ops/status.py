@@ -13,10 +13,11 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, or_, select
 
+from app import clock
 from app.extensions import db
-from app.models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
+from app.metrics import registry
+from app.models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.ops.health import database_problem, redis_problem
-from app.ops.metrics import registry
 
 HOUR = timedelta(hours=1)
 
@@ -116,7 +117,7 @@ def failed_sign_ins() -> int:
 
 def health(now: datetime | None = None) -> Health:
     """Everything the health panel shows, read now."""
-    now = now or utcnow()
+    now = now or clock.now()
     database = Reachability("Database", True, database_problem())
     redis = Reachability("Redis", bool(current_app.config.get("REDIS_URL")), redis_problem())
     return Health(

@@ -12,10 +12,10 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from app.extensions import db
-from app.models import utcnow
+from app.sandbox import storage
 from app.sandbox.data import ORGANISATIONS, Organisation, find_organisation
 from app.sandbox.models import SandboxToken
+from app.sandbox.storage import utcnow
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def _live(token: SandboxToken) -> bool:
 def granted(email: str) -> list[Grant]:
     """The organisations ``email`` has granted, in the order the sandbox lists them."""
     latest: dict[str, SandboxToken] = {}
-    for token in db.session.scalars(select(SandboxToken).filter_by(user_email=email)):
+    for token in storage.session().scalars(select(SandboxToken).filter_by(user_email=email)):
         if not _live(token):
             continue
         seen = latest.get(token.organisation_id)
@@ -61,12 +61,12 @@ def revoke(email: str, organisation_id: str) -> Organisation | None:
         return None
     now = utcnow()
     mine = (SandboxToken.user_email == email, SandboxToken.organisation_id == organisation_id)
-    db.session.execute(
+    storage.session().execute(
         update(SandboxToken)
         .where(*mine, SandboxToken.access_token_revoked_at.is_(None))
         .values(access_token_revoked_at=now)
     )
-    db.session.execute(
+    storage.session().execute(
         update(SandboxToken)
         .where(
             *mine,
@@ -75,5 +75,5 @@ def revoke(email: str, organisation_id: str) -> Organisation | None:
         )
         .values(refresh_token_revoked_at=now)
     )
-    db.session.commit()
+    storage.session().commit()
     return organisation

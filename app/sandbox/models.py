@@ -1,18 +1,18 @@
-"""The sandbox's own tables: authorization codes and the tokens issued for them."""
+"""The sandbox's own tables (app/sandbox/storage.py): authorization codes and the tokens
+issued for them."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin
-from sqlalchemy import JSON, String, Table, Text
+from sqlalchemy import JSON, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
-from app.models import UTCDateTime, utcnow
+from app.sandbox.storage import SandboxBase, UTCTimestamp, utcnow
 
 
-class SandboxAuthorizationCode(db.Model, AuthorizationCodeMixin):  # type: ignore[name-defined,misc]
+class SandboxAuthorizationCode(SandboxBase, AuthorizationCodeMixin):  # type: ignore[misc]
     """A code waiting to be exchanged; deleted on exchange so it works once."""
 
     __tablename__ = "sandbox_authorization_codes"
@@ -26,7 +26,7 @@ class SandboxAuthorizationCode(db.Model, AuthorizationCodeMixin):  # type: ignor
     code_challenge_method: Mapped[str] = mapped_column(String(10))
     user_email: Mapped[str] = mapped_column(String(320))
     organisation_id: Mapped[str] = mapped_column(String(36))
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCTimestamp)
     # sandbox_* parameters of the authorization request: how to impersonate a platform.
     quirks: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
@@ -40,7 +40,7 @@ class SandboxAuthorizationCode(db.Model, AuthorizationCodeMixin):  # type: ignor
         return self.expires_at <= utcnow()
 
 
-class SandboxToken(db.Model, TokenMixin):  # type: ignore[name-defined,misc]
+class SandboxToken(SandboxBase, TokenMixin):  # type: ignore[misc]
     """An access token and its refresh token, for one organisation."""
 
     __tablename__ = "sandbox_tokens"
@@ -53,10 +53,10 @@ class SandboxToken(db.Model, TokenMixin):  # type: ignore[name-defined,misc]
     scope: Mapped[str] = mapped_column(Text, default="")
     user_email: Mapped[str] = mapped_column(String(320))
     organisation_id: Mapped[str] = mapped_column(String(36))
-    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    issued_at: Mapped[datetime] = mapped_column(UTCTimestamp, default=utcnow)
     expires_in: Mapped[int]
-    access_token_revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    refresh_token_revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    access_token_revoked_at: Mapped[datetime | None] = mapped_column(UTCTimestamp)
+    refresh_token_revoked_at: Mapped[datetime | None] = mapped_column(UTCTimestamp)
 
     def check_client(self, client: ClientMixin) -> bool:
         return bool(self.client_id == client.get_client_id())
@@ -74,7 +74,3 @@ class SandboxToken(db.Model, TokenMixin):  # type: ignore[name-defined,misc]
         # Asked only of access tokens: a rotated refresh token leaves its access
         # token usable until it expires, as real platforms do.
         return self.access_token_revoked_at is not None
-
-
-# The tables a standalone sandbox creates for itself (Onramp's come from Alembic).
-SANDBOX_TABLES: list[Table] = [SandboxAuthorizationCode.__table__, SandboxToken.__table__]

@@ -30,10 +30,10 @@ from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import current_app
 from sqlalchemy import select
 
-from app.extensions import db
-from app.models import utcnow
+from app.sandbox import storage
 from app.sandbox.data import DEFAULT_SCOPE, SCOPES
 from app.sandbox.models import SandboxAuthorizationCode, SandboxToken
+from app.sandbox.storage import utcnow
 
 ACCESS_TOKEN_LIFETIME = 1800
 # RFC 6749 §4.1.2 recommends at most ten minutes.
@@ -187,7 +187,7 @@ def save_token(token: dict[str, Any], request: OAuth2Request) -> None:
         token[field] = grantee.organisation_id
     if grantee.token_seconds:
         token["expires_in"] = grantee.token_seconds
-    db.session.add(
+    storage.session().add(
         SandboxToken(
             client_id=request.client.get_client_id(),
             token_type=token["token_type"],
@@ -199,7 +199,7 @@ def save_token(token: dict[str, Any], request: OAuth2Request) -> None:
             organisation_id=grantee.organisation_id,
         )
     )
-    db.session.commit()
+    storage.session().commit()
 
 
 def _new_token(**_context: Any) -> str:
@@ -230,7 +230,7 @@ class SandboxAuthorizationCodeGrant(AuthorizationCodeGrant):
             quirks[SLOW_QUIRK] = str(grantee.slow_seconds)
         if grantee.token_seconds:
             quirks[TOKEN_SECONDS_QUIRK] = str(grantee.token_seconds)
-        db.session.add(
+        storage.session().add(
             SandboxAuthorizationCode(
                 code=code,
                 client_id=request.client.get_client_id(),
@@ -244,7 +244,7 @@ class SandboxAuthorizationCodeGrant(AuthorizationCodeGrant):
                 quirks=quirks or None,
             )
         )
-        db.session.commit()
+        storage.session().commit()
 
     def create_token_response(self) -> tuple[int, Any, list[tuple[str, str]]]:
         # A slow platform: the tester asked for it when approving (see exchange_delay).
@@ -256,14 +256,14 @@ class SandboxAuthorizationCodeGrant(AuthorizationCodeGrant):
     def query_authorization_code(
         self, code: str, client: SandboxClient
     ) -> SandboxAuthorizationCode | None:
-        found = db.session.scalar(
+        found = storage.session().scalar(
             select(SandboxAuthorizationCode).filter_by(code=code, client_id=client.client_id)
         )
         return None if found is None or found.is_expired() else found
 
     def delete_authorization_code(self, authorization_code: SandboxAuthorizationCode) -> None:
-        db.session.delete(authorization_code)
-        db.session.commit()
+        storage.session().delete(authorization_code)
+        storage.session().commit()
 
     def authenticate_user(self, authorization_code: SandboxAuthorizationCode) -> Grantee:
         quirks = authorization_code.quirks or {}
@@ -282,7 +282,7 @@ class SandboxRefreshTokenGrant(RefreshTokenGrant):
     def authenticate_refresh_token(self, refresh_token: str) -> SandboxToken | None:
         if current_app.config.get("SANDBOX_REFRESH_FAILS"):
             return None  # act as a platform that has withdrawn the app's access
-        return db.session.scalar(
+        return storage.session().scalar(
             select(SandboxToken).filter_by(
                 refresh_token=refresh_token, refresh_token_revoked_at=None
             )
@@ -298,7 +298,7 @@ class SandboxRefreshTokenGrant(RefreshTokenGrant):
 
     def revoke_old_credential(self, refresh_token: SandboxToken) -> None:
         refresh_token.refresh_token_revoked_at = utcnow()
-        db.session.commit()
+        storage.session().commit()
 
 
 class SandboxRevocationEndpoint(RevocationEndpoint):
@@ -308,8 +308,8 @@ class SandboxRevocationEndpoint(RevocationEndpoint):
         by_access = select(SandboxToken).filter_by(access_token=token_string)
         by_refresh = select(SandboxToken).filter_by(refresh_token=token_string)
         if token_type_hint == "refresh_token":
-            return db.session.scalar(by_refresh) or db.session.scalar(by_access)
-        return db.session.scalar(by_access) or db.session.scalar(by_refresh)
+            return storage.session().scalar(by_refresh) or storage.session().scalar(by_access)
+        return storage.session().scalar(by_access) or storage.session().scalar(by_refresh)
 
     def revoke_token(self, token: SandboxToken, request: OAuth2Request) -> None:
         # RFC 7009 §2.1: revoking a refresh token ends its access token too.
@@ -317,7 +317,7 @@ class SandboxRevocationEndpoint(RevocationEndpoint):
         token.access_token_revoked_at = token.access_token_revoked_at or now
         if request.form.get("token") == token.refresh_token:
             token.refresh_token_revoked_at = token.refresh_token_revoked_at or now
-        db.session.commit()
+        storage.session().commit()
 
 
 class SandboxIssuer(IssuerParameter):
@@ -327,7 +327,7 @@ class SandboxIssuer(IssuerParameter):
 
 class SandboxBearerTokenValidator(BearerTokenValidator):
     def authenticate_token(self, token_string: str) -> SandboxToken | None:
-        return db.session.scalar(select(SandboxToken).filter_by(access_token=token_string))
+        return storage.session().scalar(select(SandboxToken).filter_by(access_token=token_string))
 
 
 # Stateless once built, so one protector serves every app.

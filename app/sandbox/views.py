@@ -31,6 +31,7 @@ from app.sandbox.data import (
     find_organisation,
 )
 from app.sandbox.forms import ConsentForm, RevokeForm, SignInForm, SignOutForm
+from app.sandbox.headers import allow_form_action, security_headers
 from app.sandbox.models import SandboxToken
 from app.sandbox.oauth import (
     Grantee,
@@ -42,9 +43,10 @@ from app.sandbox.oauth import (
     short_token_seconds,
     slow_seconds,
 )
-from app.security import allow_form_action
 
 bp = Blueprint("sandbox", __name__)
+# Its own headers wherever it is served: they come first, the host app's only fill gaps.
+bp.after_request(security_headers)
 
 # The sandbox's own keys in the shared Flask session: Onramp never reads them.
 SESSION_KEY = "sandbox_user"

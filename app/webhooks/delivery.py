@@ -24,12 +24,12 @@ from email.utils import parsedate_to_datetime
 from flask import current_app
 from sqlalchemy import ColumnElement, or_, select, update
 
-from app import audit
-from app.connections.vault import VaultError
+from app import audit, clock
 from app.extensions import db
-from app.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
-from app.ops.metrics import WEBHOOK_ATTEMPTS, WEBHOOK_LAG
-from app.webhooks import signing, transport
+from app.metrics import WEBHOOK_ATTEMPTS, WEBHOOK_LAG
+from app.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from app.vault import VaultError
+from app.webhooks import standard_webhooks, transport
 from app.webhooks.endpoints import disable_endpoint, signing_secrets
 from app.webhooks.outbox import payload
 from app.webhooks.ssrf import Policy
@@ -100,7 +100,7 @@ def due(now: datetime) -> ColumnElement[bool]:
 
 def claim(delivery_id: int, worker_id: str) -> bool:
     """Take the lease on a due delivery; False when another worker has it (or it is not due)."""
-    now = utcnow()
+    now = clock.now()
     lease = timedelta(seconds=current_app.config["WEBHOOK_LEASE_SECONDS"])
     result = db.session.execute(
         update(WebhookDelivery)
@@ -126,7 +126,7 @@ def deliver_due(
     while not should_stop():
         query = (
             select(WebhookDelivery.id, WebhookDelivery.endpoint_id)
-            .where(due(utcnow()))
+            .where(due(clock.now()))
             .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
             .limit(batch)
         )
@@ -160,12 +160,12 @@ def deliver(delivery_id: int, worker_id: str) -> Outcome:
     if endpoint.status != "enabled":
         _finish(delivery_id, worker_id, status="cancelled")
         return Outcome(delivery.public_id, "cancelled", None, "the endpoint is disabled")
-    sent_at = utcnow()
-    text = signing.body(payload(delivery.event))
+    sent_at = clock.now()
+    text = standard_webhooks.body(payload(delivery.event))
     url, public_id, endpoint_id = endpoint.url, delivery.public_id, endpoint.id
     attempts_made = delivery.attempts + 1
     try:
-        headers = signing.headers(public_id, sent_at, text, signing_secrets(endpoint))
+        headers = standard_webhooks.headers(public_id, sent_at, text, signing_secrets(endpoint))
     except VaultError:
         # A key was removed before the secrets were re-encrypted: nothing can be signed.
         headers = None
@@ -188,7 +188,9 @@ def deliver(delivery_id: int, worker_id: str) -> Outcome:
     fields: dict[str, object] = {"attempts": attempts_made, "last_status_code": code}
     if code is not None and 200 <= code < 300:
         result = "succeeded"
-        held = _finish(delivery_id, worker_id, status="succeeded", delivered_at=utcnow(), **fields)
+        held = _finish(
+            delivery_id, worker_id, status="succeeded", delivered_at=clock.now(), **fields
+        )
     elif code == 410:
         result = "endpoint_disabled"
         held = _finish(delivery_id, worker_id, status="failed", **fields)
@@ -197,7 +199,7 @@ def deliver(delivery_id: int, worker_id: str) -> Outcome:
             disable_endpoint(gone, GONE_REASON)
             db.session.commit()
     else:
-        now = utcnow()
+        now = clock.now()
         delay = retry_delay(attempts_made, response.retry_after, now)
         if delay is None:
             result = "failed"
@@ -256,11 +258,11 @@ def replay(delivery: WebhookDelivery) -> None:
     if delivery.endpoint.status != "enabled":
         raise ReplayRefused("its endpoint is disabled: enable it first")
     claimed_until = delivery.claimed_until
-    if delivery.status == "pending" and claimed_until is not None and claimed_until > utcnow():
+    if delivery.status == "pending" and claimed_until is not None and claimed_until > clock.now():
         raise ReplayRefused("a worker is sending it right now")
     delivery.status = "pending"
     delivery.attempts = 0
-    delivery.next_attempt_at = utcnow()
+    delivery.next_attempt_at = clock.now()
     delivery.claimed_until = None
     delivery.claimed_by = None
     delivery.delivered_at = None
@@ -279,9 +281,9 @@ def send_test(
     Nothing is queued or retried: this is for checking a receiver by hand. The answer is
     kept in the audit log (action ``webhook.test``), which the go-live checklist reads.
     """
-    now = utcnow()
+    now = clock.now()
     message_id = f"test_{uuid.uuid4()}"
-    text = signing.body(
+    text = standard_webhooks.body(
         {
             "id": message_id,
             "type": TEST_EVENT_TYPE,
@@ -289,7 +291,7 @@ def send_test(
             "data": {"endpoint_id": endpoint.public_id},
         }
     )
-    headers = signing.headers(message_id, now, text, signing_secrets(endpoint))
+    headers = standard_webhooks.headers(message_id, now, text, signing_secrets(endpoint))
     response = transport.post(
         endpoint.url,
         text.encode(),

@@ -18,9 +18,9 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select, update
 
-from app.connections import vault
+from app import clock, vault
 from app.extensions import db
-from app.models import WebhookDelivery, WebhookEndpoint, utcnow
+from app.models import WebhookDelivery, WebhookEndpoint
 from app.webhooks.outbox import EVENT_TYPES
 from app.webhooks.ssrf import UnsafeDestination, check_url
 
@@ -97,7 +97,7 @@ def list_endpoints() -> list[WebhookEndpoint]:
 def rotate_secret(endpoint: WebhookEndpoint) -> str:
     """Add a new secret (returned, shown once); older ones keep signing for the grace period."""
     secret = new_secret()
-    grace_ends = utcnow() + timedelta(seconds=current_app.config["WEBHOOK_SECRET_GRACE_SECONDS"])
+    grace_ends = clock.now() + timedelta(seconds=current_app.config["WEBHOOK_SECRET_GRACE_SECONDS"])
     kept = []
     for entry in _live_entries(endpoint):
         expires_at = _expiry(entry)
@@ -213,7 +213,7 @@ def _store_secrets(endpoint: WebhookEndpoint, entries: list[dict[str, Any]]) -> 
 
 def _live_entries(endpoint: WebhookEndpoint) -> list[dict[str, Any]]:
     """Unexpired secret entries, newest first."""
-    now = utcnow()
+    now = clock.now()
     stored = vault.decrypt_json(endpoint.secrets_ciphertext)["secrets"]
     live = []
     for entry in stored:

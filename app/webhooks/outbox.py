@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.extensions import db
+from app.metrics import count_event_on_commit
 from app.models import (
     Connection,
     Customer,
@@ -20,7 +21,6 @@ from app.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from app.ops.metrics import count_event_on_commit
 
 EVENT_TYPES = (
     "consent.granted",

@@ -2,7 +2,7 @@
 
 An endpoint URL is checked when it is registered and again on every delivery, at the
 moment the socket is opened (:func:`checked_address` is called from the connection
-itself, see ``app.webhooks.signing``), so a host name that later resolves to an internal
+itself, see ``app.webhooks.standard_webhooks``), so a host name that later resolves to an internal
 address (DNS rebinding) is refused too.
 
 Refused: loopback, private (RFC 1918, IPv6 ULA), link-local (including the cloud

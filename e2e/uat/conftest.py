@@ -48,7 +48,7 @@ def _run_id(config: pytest.Config) -> str:
 def _local_key(request: pytest.FixtureRequest) -> tuple[str, str]:
     """Our own server, and a UAT key minted in it (as `flask uat key` does on a server)."""
     from app.api.keys import create_key
-    from app.uat import UAT_KEY_SCOPES
+    from app.cli.uat_commands import UAT_KEY_SCOPES
 
     live_server = request.getfixturevalue("live_server")
     with live_server.app.app_context():

@@ -20,12 +20,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, select
 from werkzeug.serving import make_server
 
-from app.connections.catalogue import PLATFORMS
-from app.consent.links import manage_token
-from app.customers import create_customer
+from app.consent.account_links import manage_token
+from app.customers.records import create_customer
 from app.extensions import db
 from app.links import journey_link
 from app.models import ConsentReceipt, Customer
+from app.platforms import PLATFORMS
 from tests.admin import make_user, sign_in
 from tests.conftest import reset_database, test_settings
 from tests.hostile.probe import Tally

@@ -9,7 +9,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from app.journey.definitions import EXTENSION_KEY, Journey
+from app.engine.registry import EXTENSION_KEY
+from app.engine.schema import Journey
 
 RETURN_URL = "https://lender.example/onramp/done"
 PROBLEMS = "https://onramp.dev/problems/"

@@ -11,9 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
-from app.connections.catalogue import PLATFORMS
-from app.customers import create_customer
+from app.customers.records import create_customer
 from app.links import journey_link
+from app.platforms import PLATFORMS
 from app.sandbox.data import ORGANISATIONS, SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
 from tests.conftest import test_settings
 from tests.database import admin_url
@@ -109,8 +109,6 @@ def live_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSandb
     sandbox = create_sandbox_app(
         test_settings(
             folder,
-            # Its own database, whichever one the app under test uses.
-            SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder / 'sandbox.db'}",
             PUBLIC_URL=f"http://127.0.0.1:{port}",
             # Every platform's callback: the Sandbox can stand in for any of them.
             SANDBOX_REDIRECT_URIS=[f"http://localhost/connect/{key}/callback" for key in PLATFORMS],

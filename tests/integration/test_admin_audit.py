@@ -169,7 +169,7 @@ def test_changes_made_in_the_console_appear_in_the_audit_log(
     app: Flask, admin: FlaskClient
 ) -> None:
     with app.app_context():
-        from app.customers import create_customer
+        from app.customers.records import create_customer
 
         public_id = create_customer("Acme Ltd", "owner@acme.example").public_id
     support = signed_in_as(app, "support")

@@ -12,8 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from app import clock
 from app.admin.keyset import PAGE_SIZE
-from app.connections.vault import decrypt_json, encrypt_json
 from app.extensions import db
 from app.links import read_token
 from app.models import (
@@ -26,8 +26,8 @@ from app.models import (
     OutboxEvent,
     WebhookDelivery,
     WebhookEndpoint,
-    utcnow,
 )
+from app.vault import decrypt_json, encrypt_json
 from tests.admin import signed_in_as
 from tests.consent_records import chained
 from tests.integration.conftest import LiveSandbox
@@ -150,7 +150,7 @@ def test_an_unknown_customer_is_not_found(app: Flask) -> None:
 
 def _seed_history(app: Flask, public_id: str) -> None:
     """One event of every kind, a minute apart, oldest first."""
-    start = utcnow() - timedelta(hours=1)
+    start = clock.now() - timedelta(hours=1)
 
     def at(minute: int):  # type: ignore[no-untyped-def]
         return start + timedelta(minutes=minute)

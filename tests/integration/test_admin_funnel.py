@@ -11,9 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app.analytics.funnel import Funnel, Period, funnel
-from app.customers import create_customer
+from app.customers.records import create_customer
+from app.engine.registry import get_journey
 from app.extensions import db
-from app.journey.definitions import get_journey
 from app.links import journey_link
 from app.models import Connection, Customer, JourneyEvent, JourneyRun, JourneyVersion
 from app.ops import readiness

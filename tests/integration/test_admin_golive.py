@@ -12,8 +12,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from app.engine.loading import parse_journey
+from app.engine.registry import current_journeys, get_journey
+from app.engine.schema import Journey
 from app.extensions import db
-from app.journey.definitions import Journey, current_journeys, get_journey, parse_journey
 from app.models import (
     Connection,
     Customer,

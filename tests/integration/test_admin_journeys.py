@@ -12,9 +12,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from app.customers import create_customer
+from app.customers.records import create_customer
+from app.engine.registry import get_journey
 from app.extensions import db
-from app.journey.definitions import get_journey
 from app.links import journey_link
 from app.models import AuditEntry, JourneyDraft, JourneyRun, JourneyVersion
 from tests.admin import signed_in_as
@@ -125,7 +125,7 @@ def test_an_earlier_version_is_rendered_from_what_was_kept(app: Flask) -> None:
 
 def _kept_older_default(app: Flask, title: str) -> str:
     """Keep a version of the default journey that differs in its welcome title."""
-    from app.journey.definitions import parse_journey
+    from app.engine.loading import parse_journey
 
     data = yaml.safe_load(_retitled(_default_yaml(), title))
     journey = parse_journey(data, Path("old"))
@@ -415,7 +415,7 @@ def test_a_draft_with_problems_is_saved_but_cannot_be_published(app: Flask) -> N
 
 
 def yaml_version(text: str) -> str:
-    from app.journey.definitions import journey_from_yaml
+    from app.engine.loading import journey_from_yaml
 
     return journey_from_yaml(text, Path("x"), JOURNEYS).version
 
@@ -567,8 +567,9 @@ def test_flask_journeys_export_writes_the_published_yaml(app: Flask, tmp_path: P
     (folder / "assets").symlink_to(JOURNEYS / "assets")
     from app import create_app
 
+    # Its own folder, made first: the sandbox creates its database there when the app starts.
+    (tmp_path / "other").mkdir()
     exporting = create_app(test_settings(tmp_path / "other", JOURNEYS_DIR=str(folder)))
-    (tmp_path / "other").mkdir(exist_ok=True)
     try:
         reset_database(exporting)
         runner = exporting.test_cli_runner()

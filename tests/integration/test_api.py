@@ -14,11 +14,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from app.connections.vault import decrypt_json
+from app import clock
 from app.extensions import db
 from app.links import read_token
-from app.models import ApiKey, AuditEntry, Connection, Customer, JourneyRun, utcnow
+from app.models import ApiKey, AuditEntry, Connection, Customer, JourneyRun
 from app.sandbox.data import ORGANISATIONS
+from app.vault import decrypt_json
 from tests.integration.api_helpers import (
     RETURN_URL,
     Api,
@@ -162,7 +163,7 @@ def test_from_a_new_key_to_a_linked_connection_and_back(
     # Near expiry, it is refreshed before it is handed over.
     with app.app_context():
         db.session.execute(
-            update(Connection).values(token_expires_at=utcnow() + timedelta(seconds=30))
+            update(Connection).values(token_expires_at=clock.now() + timedelta(seconds=30))
         )
         db.session.commit()
     fresh = pipeline.get(f"/api/v1/connections/{connection['id']}/credentials").get_json()
@@ -240,7 +241,7 @@ def test_a_refused_refresh_says_the_customer_must_reconnect(
     )
     with app.app_context():
         db.session.execute(
-            update(Connection).values(token_expires_at=utcnow() + timedelta(seconds=30))
+            update(Connection).values(token_expires_at=clock.now() + timedelta(seconds=30))
         )
         db.session.commit()
         public_id = db.session.scalars(select(Connection.public_id)).one()
@@ -260,7 +261,7 @@ def test_an_expired_token_and_an_unreachable_platform_ask_to_retry(
     _through_the_journey(app, url, live_sandbox, ALL_CONSENTS)
     with app.app_context():
         db.session.execute(
-            update(Connection).values(token_expires_at=utcnow() - timedelta(seconds=5))
+            update(Connection).values(token_expires_at=clock.now() - timedelta(seconds=5))
         )
         db.session.commit()
         public_id = db.session.scalars(select(Connection.public_id)).one()

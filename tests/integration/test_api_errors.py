@@ -10,9 +10,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app.consent.ledger import Evidence, record_decisions
+from app.engine.registry import get_journey
+from app.engine.schema import ConsentStep
+from app.engine.steps import start_or_resume
 from app.extensions import db
-from app.journey.definitions import ConsentStep, get_journey
-from app.journey.engine import start_or_resume
 from app.models import Customer
 from tests.integration.api_helpers import Api, create_key, fields, problem
 

@@ -9,8 +9,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
+from app import clock
 from app.extensions import db
-from app.models import Customer, IdempotencyRecord, WebhookEndpoint, utcnow
+from app.models import Customer, IdempotencyRecord, WebhookEndpoint
 from tests.integration.api_helpers import Api, create_key, fields, problem
 
 CUSTOMER = "/api/v1/customers/crm-7"
@@ -91,7 +92,7 @@ def test_a_request_that_died_frees_its_key_after_a_while(app: Flask, api: Api) -
     with app.app_context():
         db.session.execute(
             update(IdempotencyRecord).values(
-                status_code=None, created_at=utcnow() - timedelta(minutes=5)
+                status_code=None, created_at=clock.now() - timedelta(minutes=5)
             )
         )
         db.session.commit()
@@ -103,7 +104,7 @@ def test_records_are_kept_for_24_hours(app: Flask, api: Api) -> None:
     api.put(CUSTOMER, json=GOOD, headers={"Idempotency-Key": "old"})
     with app.app_context():
         db.session.execute(
-            update(IdempotencyRecord).values(created_at=utcnow() - timedelta(hours=25))
+            update(IdempotencyRecord).values(created_at=clock.now() - timedelta(hours=25))
         )
         db.session.commit()
     later = api.put(CUSTOMER, json=GOOD, headers={"Idempotency-Key": "old"})

@@ -82,6 +82,24 @@ def test_demo_prints_the_link_and_sandbox_login_once(app: Flask) -> None:
     assert signed_in.status_code == 303
 
 
+def test_demo_prints_no_sandbox_login_when_the_sandbox_is_not_mounted(tmp_path: Path) -> None:
+    from app import create_app
+    from tests.conftest import reset_database, test_settings
+
+    app = create_app(test_settings(tmp_path, SANDBOX_ENABLED=False))
+    reset_database(app)
+
+    result = app.test_cli_runner().invoke(args=["demo"])
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+    assert result.exit_code == 0, result.output
+    assert "/j/" in result.output
+    assert "demo@sandbox.test" not in result.output
+    assert "sandbox-demo" not in result.output
+
+
 def test_an_invalid_journey_stops_the_app_with_a_message(tmp_path: Path) -> None:
     import pytest
 

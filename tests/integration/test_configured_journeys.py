@@ -11,9 +11,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from app.customers import create_customer
+from app.customers.records import create_customer
+from app.engine.loading import load_directory
+from app.engine.registry import EXTENSION_KEY
 from app.extensions import db
-from app.journey.definitions import EXTENSION_KEY, load_directory
 from app.links import journey_link
 from app.models import ConsentRecord, JourneyRun
 from tests.integration.conftest import LiveSandbox

@@ -12,11 +12,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from app import clock
 from app.connections import flows
-from app.connections.vault import decrypt_json
 from app.extensions import db
-from app.models import Connection, JourneyRun, OAuthFlow, OutboxEvent, utcnow
+from app.models import Connection, JourneyRun, OAuthFlow, OutboxEvent
 from app.sandbox.data import ORGANISATIONS
+from app.vault import decrypt_json
 from tests.impersonation import LIST_ORGANISATIONS
 from tests.integration.conftest import LiveSandbox
 from tests.pages import text_of
@@ -281,7 +282,7 @@ def test_an_expired_flow_is_refused(
 def _other_customers_browser(app: Flask) -> FlaskClient:
     """Another customer's browser, on its own journey."""
     with app.app_context():
-        from app.customers import create_customer
+        from app.customers.records import create_customer
         from app.links import journey_link
 
         other = create_customer("Other Ltd", "other@example.com")
@@ -360,7 +361,7 @@ def test_a_callback_address_is_forgotten_after_its_memory_ends(
     connecting.get(callback)
     with app.app_context():
         flow = db.session.scalars(select(OAuthFlow)).one()
-        flow.expires_at = utcnow() - flows.USED_MEMORY - timedelta(minutes=1)
+        flow.expires_at = clock.now() - flows.USED_MEMORY - timedelta(minutes=1)
         db.session.commit()
     _start(connecting)  # a new request sweeps the forgotten ones away
     with app.app_context():
@@ -468,7 +469,7 @@ def _interrupted(app: Flask, callback: str, seconds_ago: int) -> None:
     with app.app_context():
         flows.take_flow(state)
         connection = db.session.scalars(select(Connection)).one()
-        connection.claimed_at = utcnow() - timedelta(seconds=seconds_ago)
+        connection.claimed_at = clock.now() - timedelta(seconds=seconds_ago)
         db.session.commit()
 
 
@@ -506,7 +507,7 @@ def test_an_attempt_interrupted_during_the_exchange_fails_instead_of_looping(
 def test_the_worker_fails_attempts_that_can_no_longer_finish_once(
     app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox
 ) -> None:
-    from app.connections.service import fail_stuck_connections
+    from app.connections.authorization import fail_stuck_connections
 
     callback = _callback_path(live_sandbox.authorize(_start(connecting), "approve"))
     with app.app_context():
@@ -522,13 +523,13 @@ def test_the_worker_fails_attempts_that_can_no_longer_finish_once(
 def test_the_worker_fails_an_attempt_nobody_came_back_to(
     app: Flask, connecting: FlaskClient
 ) -> None:
-    from app.connections.service import fail_stuck_connections
+    from app.connections.authorization import fail_stuck_connections
 
     _start(connecting)
     with app.app_context():
         connection = db.session.scalars(select(Connection)).one()
         lifetime = app.config["OAUTH_FLOW_TTL_SECONDS"] + app.config["CONNECTION_FINISH_SECONDS"]
-        connection.created_at = utcnow() - timedelta(seconds=lifetime + 1)
+        connection.created_at = clock.now() - timedelta(seconds=lifetime + 1)
         db.session.commit()
         assert fail_stuck_connections() == 1
     assert [(c.status, c.last_error) for c in _connections(app)] == [("failed", "abandoned")]

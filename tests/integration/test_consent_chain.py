@@ -15,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, text
 
+from app import clock
 from app.consent import chain, ledger
 from app.extensions import db
 from app.models import CONSENT_TRIGGER_DROPS as DROP_GUARD
@@ -26,7 +27,6 @@ from app.models import (
     ConsentRecord,
     Customer,
     JourneyRun,
-    utcnow,
 )
 from tests.consent_records import chained
 from tests.database import as_owner
@@ -314,7 +314,7 @@ def test_expiry_and_withdrawal_extend_the_same_chain(
             select(ConsentRecord).where(ConsentRecord.item_key == "invoices_bills")
         ).first()
         assert invoices is not None
-        assert ledger.expire(invoices, now=utcnow() + timedelta(days=91)) is not None
+        assert ledger.expire(invoices, now=clock.now() + timedelta(days=91)) is not None
         db.session.commit()
         assert chain.verify().records == 6
         assert chain.verify().ok

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +14,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from app.consent import chain, expiry, ledger
+from app.consent import chain, ledger
+from app.customers import expiry
 from app.extensions import db
 from app.models import (
     Connection,
@@ -24,8 +24,8 @@ from app.models import (
     Customer,
     JourneyRun,
     OutboxEvent,
-    utcnow,
 )
+from tests.conftest import Clock
 from tests.consent_records import chained
 from tests.integration.conftest import REQUIRED_CONSENTS, LiveSandbox
 from tests.mail_sink import Sink, smtp_sink
@@ -34,23 +34,6 @@ from tests.mail_sink import Sink, smtp_sink
 LIFETIME = timedelta(days=90)
 WINDOW = timedelta(days=14)
 RUNNERS = 4
-
-
-@dataclass
-class Clock:
-    now: datetime
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """The ledger and the expiry job read the time from here."""
-    clock = Clock(utcnow())
-    monkeypatch.setattr(ledger, "utcnow", lambda: clock.now)
-    monkeypatch.setattr(expiry, "utcnow", lambda: clock.now)
-    return clock
 
 
 @pytest.fixture

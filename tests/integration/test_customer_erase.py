@@ -17,12 +17,12 @@ from sqlalchemy import select
 
 from app.admin.customers_service import add_note
 from app.connections import lifecycle
-from app.connections.vault import VaultError, decrypt_json, decrypt_text
 from app.consent import personal
-from app.customers import ERASED_NAME, find_by_public_id
+from app.customers.records import ERASED_NAME, find_by_public_id
 from app.extensions import db
 from app.models import Connection, ConsentRecord, Customer, JourneyRun, User
 from app.sandbox.data import ORGANISATIONS
+from app.vault import VaultError, decrypt_json, decrypt_text
 from tests.admin import make_user
 from tests.integration.api_helpers import Api, create_key
 from tests.integration.conftest import ALL_CONSENTS, LiveSandbox

@@ -9,9 +9,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from app.connections.vault import decrypt_json
 from app.extensions import db
 from app.models import AuditEntry, Connection, Customer
+from app.vault import decrypt_json
 from tests.integration.conftest import LiveSandbox
 
 

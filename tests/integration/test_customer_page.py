@@ -15,21 +15,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from app import create_app
+from app import clock, create_app
 from app.consent import ledger
-from app.consent.links import manage_url
-from app.customers import create_customer
+from app.consent.account_links import manage_url
+from app.customers.records import create_customer
 from app.extensions import db
 from app.links import journey_link
-from app.models import (
-    AuditEntry,
-    Connection,
-    ConsentRecord,
-    Customer,
-    JourneyRun,
-    OutboxEvent,
-    utcnow,
-)
+from app.models import AuditEntry, Connection, ConsentRecord, Customer, JourneyRun, OutboxEvent
 from app.sandbox.data import ORGANISATIONS
 from tests.conftest import reset_database, test_settings
 from tests.consent_records import chained
@@ -239,7 +231,7 @@ def test_keep_sharing_extends_the_consent_in_one_click(app: Flask, linked: Flask
     # A grant given 80 days ago, 10 days before it ends (as the reminder email says).
     with app.app_context():
         run = db.session.scalars(select(JourneyRun)).one()
-        earlier = utcnow() - timedelta(days=80)
+        earlier = clock.now() - timedelta(days=80)
         old = chained(
             customer_id=run.customer_id,
             run_id=run.id,

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
 from app import create_app
-from app.customers import create_customer
+from app.customers.records import create_customer
 from app.extensions import db
 from app.links import journey_link
 from tests.conftest import fresh_schema, test_settings

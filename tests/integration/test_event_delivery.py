@@ -14,21 +14,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
+from app import clock
 from app.connections import lifecycle
-from app.connections.vault import decrypt_json
-from app.consent import expiry, ledger
-from app.customers import create_customer
+from app.consent import ledger
+from app.customers import expiry
+from app.customers.records import create_customer
+from app.engine import idle
 from app.extensions import db
-from app.journey import idle
 from app.links import journey_link
-from app.models import (
-    Connection,
-    ConsentRecord,
-    JourneyEvent,
-    JourneyRun,
-    WebhookDelivery,
-    utcnow,
-)
+from app.models import Connection, ConsentRecord, JourneyEvent, JourneyRun, WebhookDelivery
+from app.vault import decrypt_json
 from app.webhooks.outbox import EVENT_TYPES
 from tests.integration.conftest import REQUIRED_CONSENTS, LiveSandbox
 from tests.integration.webhook_receiver import Receiver, Reply
@@ -67,7 +62,7 @@ def _revoke_refresh_token(app: Flask, live_sandbox: LiveSandbox) -> None:
         ).one()
         token = decrypt_json(connection.token_ciphertext or "")
         db.session.execute(
-            update(Connection).values(token_expires_at=utcnow() + timedelta(seconds=30))
+            update(Connection).values(token_expires_at=clock.now() + timedelta(seconds=30))
         )
         db.session.commit()
     requests.post(
@@ -104,7 +99,7 @@ def test_the_receiver_gets_every_event_type_signed(
     _connect(connecting, live_sandbox, "approve")
     with app.app_context():
         # Both grants come within their reminder window.
-        assert expiry.send_reminders(now=utcnow() + timedelta(days=80)) == 2
+        assert expiry.send_reminders(now=clock.now() + timedelta(days=80)) == 2
         # The business withdraws a consent on the customer's behalf.
         granted = db.session.scalars(
             select(ConsentRecord).where(ConsentRecord.decision == "granted")
@@ -118,7 +113,7 @@ def test_the_receiver_gets_every_event_type_signed(
         ).first()
         evidence = ledger.Evidence("127.0.0.1", "Browser", "en", ledger.BY_CUSTOMER_PAGE)
         assert kept is not None and ledger.reconfirm(kept, evidence) is not None
-        assert ledger.expire(kept, now=utcnow() + timedelta(days=400)) is not None
+        assert ledger.expire(kept, now=clock.now() + timedelta(days=400)) is not None
         db.session.commit()
     # The platform refuses the next refresh, then the business disconnects.
     _revoke_refresh_token(app, live_sandbox)
@@ -130,7 +125,7 @@ def test_the_receiver_gets_every_event_type_signed(
     # Another customer opens their link and leaves it there.
     _open_link(app, "Idle Ltd")
     with app.app_context():
-        past = utcnow() - timedelta(days=2)
+        past = clock.now() - timedelta(days=2)
         db.session.execute(update(JourneyRun).values(updated_at=past))
         db.session.execute(update(JourneyEvent).values(occurred_at=past))
         db.session.commit()
@@ -164,7 +159,7 @@ def test_a_receiver_that_fails_then_recovers_gets_the_same_event_again(
     receiver.answer(Reply(500))
     _deliver(app)
     with app.app_context():
-        db.session.execute(update(WebhookDelivery).values(next_attempt_at=utcnow()))
+        db.session.execute(update(WebhookDelivery).values(next_attempt_at=clock.now()))
         db.session.commit()
     _deliver(app)
     first, second = receiver.requests

@@ -12,10 +12,10 @@ import redis
 from flask import Flask
 from sqlalchemy import select
 
-from app import create_app
+from app import clock, create_app
 from app.connections import flows
 from app.extensions import db
-from app.models import Connection, Customer, JourneyRun, OAuthFlow, utcnow
+from app.models import Connection, Customer, JourneyRun, OAuthFlow
 from tests.conftest import reset_database, test_settings
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -55,7 +55,7 @@ def _pending(state: str, ttl: timedelta = timedelta(minutes=10)) -> flows.Pendin
         issuer="http://localhost/sandbox",
         redirect_uri="http://localhost/connect/sandbox/callback",
         code_verifier="v" * 64,
-        expires_at=utcnow() + ttl,
+        expires_at=clock.now() + ttl,
     )
     flows.save_flow(flow)
     db.session.commit()

@@ -16,10 +16,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
+from app import clock
 from app.connections import lifecycle
-from app.connections.vault import decrypt_json
 from app.extensions import db
-from app.models import Connection, utcnow
+from app.models import Connection
+from app.vault import decrypt_json
 from tests.conftest import test_settings
 from tests.integration.conftest import LiveSandbox
 from tests.pages import text_of
@@ -37,7 +38,7 @@ def linked(app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox) -> in
         connection = db.session.scalars(select(Connection)).one()
         assert connection.status == "linked"
         db.session.execute(
-            update(Connection).values(token_expires_at=utcnow() + timedelta(seconds=30))
+            update(Connection).values(token_expires_at=clock.now() + timedelta(seconds=30))
         )
         db.session.commit()
         return connection.id
@@ -77,14 +78,14 @@ def test_a_token_near_expiry_is_refreshed_and_rotated(
     assert after["refresh_token"] != before["refresh_token"]
     assert after_connection.token_version == 1
     assert after_connection.token_expires_at is not None
-    assert after_connection.token_expires_at > utcnow() + timedelta(minutes=20)
+    assert after_connection.token_expires_at > clock.now() + timedelta(minutes=20)
     assert _organisation(live_sandbox, after["access_token"]) == 200
 
 
 def test_a_token_not_due_is_left_alone(app: Flask, linked: int) -> None:
     with app.app_context():
         db.session.execute(
-            update(Connection).values(token_expires_at=utcnow() + timedelta(hours=1))
+            update(Connection).values(token_expires_at=clock.now() + timedelta(hours=1))
         )
         db.session.commit()
         assert lifecycle.refresh_due() == {}
@@ -176,7 +177,7 @@ def test_two_processes_refreshing_at_once_rotate_each_token_once(
 def test_a_connection_claimed_by_another_process_is_skipped(app: Flask, linked: int) -> None:
     with app.app_context():
         db.session.execute(
-            update(Connection).values(refresh_claimed_until=utcnow() + timedelta(seconds=30))
+            update(Connection).values(refresh_claimed_until=clock.now() + timedelta(seconds=30))
         )
         db.session.commit()
         assert lifecycle.refresh_due() == {"skipped": 1}

@@ -6,7 +6,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.customers import create_customer
+from app.customers.records import create_customer
 from app.links import journey_link, make_token
 from tests.integration.conftest import REQUIRED_CONSENTS
 from tests.pages import text_of

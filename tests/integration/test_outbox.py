@@ -12,11 +12,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
+from app import clock
 from app.connections import lifecycle
-from app.connections.vault import decrypt_json
 from app.consent import ledger
+from app.engine import idle
 from app.extensions import db
-from app.journey import idle
 from app.models import (
     Connection,
     ConsentRecord,
@@ -26,8 +26,8 @@ from app.models import (
     OutboxEvent,
     WebhookDelivery,
     WebhookEndpoint,
-    utcnow,
 )
+from app.vault import decrypt_json
 from app.webhooks.outbox import emit
 from tests.integration.conftest import LiveSandbox
 
@@ -160,7 +160,7 @@ def test_disconnecting_and_deauthorization_are_reported(
     ).close()
     with app.app_context():
         db.session.execute(
-            update(Connection).values(token_expires_at=utcnow() + timedelta(seconds=30))
+            update(Connection).values(token_expires_at=clock.now() + timedelta(seconds=30))
         )
         db.session.commit()
         assert lifecycle.refresh_due() == {"deauthorized": 1}
@@ -176,7 +176,7 @@ def test_disconnecting_and_deauthorization_are_reported(
 
 def _age_run(app: Flask, hours: int) -> None:
     with app.app_context():
-        past = utcnow() - timedelta(hours=hours)
+        past = clock.now() - timedelta(hours=hours)
         db.session.execute(update(JourneyRun).values(updated_at=past))
         db.session.execute(update(JourneyEvent).values(occurred_at=past))
         db.session.commit()

@@ -15,13 +15,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
+from app import clock
 from app.connections import lifecycle
-from app.connections.catalogue import PLATFORMS
-from app.customers import create_customer
+from app.customers.records import create_customer
+from app.engine.loading import load_directory
+from app.engine.registry import EXTENSION_KEY
 from app.extensions import db
-from app.journey.definitions import EXTENSION_KEY, load_directory
 from app.links import journey_link
-from app.models import Connection, utcnow
+from app.models import Connection
+from app.platforms import PLATFORMS
 from app.sandbox.data import ORGANISATIONS
 from tests.impersonation import impersonation
 from tests.integration.conftest import LiveSandbox
@@ -93,7 +95,7 @@ def _latest(app: Flask) -> Connection:
 def _expire_tokens(app: Flask) -> None:
     with app.app_context():
         db.session.execute(
-            update(Connection).values(token_expires_at=utcnow() + timedelta(seconds=5))
+            update(Connection).values(token_expires_at=clock.now() + timedelta(seconds=5))
         )
         db.session.commit()
 

@@ -9,7 +9,7 @@ import yaml
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.connections.catalogue import PLATFORMS, expand, unavailable_reason
+from app.platforms import PLATFORMS, expand, unavailable_reason
 from tests.integration.conftest import REQUIRED_CONSENTS
 from tests.pages import text_of
 

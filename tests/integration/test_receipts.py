@@ -18,13 +18,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from app import create_app
-from app.consent import receipts, signing
+from app import clock, create_app
+from app.consent import ledger_signing, receipts
 from app.consent.personal import destroy_key
-from app.customers import create_customer
+from app.customers.records import create_customer
 from app.extensions import db
 from app.links import journey_link
-from app.models import ConsentReceipt, ConsentRecord, Customer, JourneyRun, utcnow
+from app.models import ConsentReceipt, ConsentRecord, Customer, JourneyRun
 from tests.conftest import test_settings
 from tests.consent_records import chained
 from tests.integration.conftest import ALL_CONSENTS, REQUIRED_CONSENTS
@@ -82,8 +82,8 @@ def test_consent_step_issues_a_signed_kantara_receipt(
     receipt = only_receipt(app)
     with app.app_context():
         records = db.session.scalars(select(ConsentRecord).order_by(ConsentRecord.sequence)).all()
-        claims = receipts.verify_receipt(signed_token(app, receipt), signing.public_key())
-        pem = signing.public_key_pem()
+        claims = receipts.verify_receipt(signed_token(app, receipt), ledger_signing.public_key())
+        pem = ledger_signing.public_key_pem()
     jsonschema.validate(claims, SCHEMA)
     assert receipt.record_ids == [r.public_id for r in records]
     assert claims["version"] == "KI-CR-v1.1.0"
@@ -158,7 +158,7 @@ def test_receipt_without_privacy_notice_or_contact_details_still_validates(
             text="Financial statements",
             text_sha256="0" * 64,
             decision="granted",
-            recorded_at=utcnow(),
+            recorded_at=clock.now(),
             locale="en",
         )
         receipt = receipts.issue_receipt(run, [record])
@@ -216,7 +216,9 @@ def test_receipt_files_download_and_json(app: Flask, customer_client: FlaskClien
         f'attachment; filename="consent-receipt-{receipt.public_id}.jwt"'
     )
     with app.app_context():
-        claims = receipts.verify_receipt(download.get_data(as_text=True), signing.public_key())
+        claims = receipts.verify_receipt(
+            download.get_data(as_text=True), ledger_signing.public_key()
+        )
 
     as_json = customer_client.get(f"/my/receipts/{receipt.public_id}.json")
     assert as_json.status_code == 200
@@ -254,7 +256,7 @@ def test_a_receipt_that_is_not_yours_is_answered_alike_whether_it_exists_or_not(
         customer = db.session.get(Customer, receipt.customer_id)
         assert customer is not None
         destroy_key(customer)
-        customer.erased_at = utcnow()
+        customer.erased_at = clock.now()
         db.session.commit()
     existing = f"/my/receipts/{receipt.public_id}"
     missing = "/my/receipts/00000000-0000-0000-0000-000000000000"
@@ -286,7 +288,7 @@ def test_erased_customers_receipt_is_gone(app: Flask, customer_client: FlaskClie
         customer = db.session.get(Customer, receipt.customer_id)
         assert customer is not None
         destroy_key(customer)
-        customer.erased_at = utcnow()
+        customer.erased_at = clock.now()
         db.session.commit()
 
     for suffix in ("", ".json", ".jwt"):
@@ -337,7 +339,7 @@ def test_verify_receipt_offline_with_only_the_public_key(
     token_file, key_file = receipt_files
     receipt = only_receipt(app)
     with app.app_context():
-        kid = signing.key_id()
+        kid = ledger_signing.key_id()
 
     result = verify_receipt_cli(offline_app, str(token_file), "--public-key", str(key_file))
 
@@ -373,15 +375,15 @@ def test_changing_any_byte_of_a_receipt_makes_it_fail(
 ) -> None:
     token_file, key_file = receipt_files
     token = token_file.read_text()
-    key = signing.load_public_key(key_file.read_text())
+    key = ledger_signing.load_public_key(key_file.read_text())
     assert receipts.verify_receipt(token, key)["piiPrincipalId"] == EMAIL
 
     for position in range(len(token)):
         for changed in altered(token, position):
-            with pytest.raises(signing.SignatureInvalid):
+            with pytest.raises(ledger_signing.SignatureInvalid):
                 receipts.verify_receipt(changed, key)
     for shortened in (token[1:], token[:-1], token + "A", "A" + token):
-        with pytest.raises(signing.SignatureInvalid):
+        with pytest.raises(ledger_signing.SignatureInvalid):
             receipts.verify_receipt(shortened, key)
 
 
@@ -487,7 +489,7 @@ def test_receipt_is_emailed_with_the_signed_file(app: Flask, customer_client: Fl
     assert filename == f"consent-receipt-{receipt.public_id}.jwt"
     assert content_type == "application/jwt"
     with app.app_context():
-        claims = receipts.verify_receipt(content.decode(), signing.public_key())
+        claims = receipts.verify_receipt(content.decode(), ledger_signing.public_key())
     assert claims["consentReceiptID"] == receipt.public_id
 
 

@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.customers import create_customer
+from app.customers.records import create_customer
 from app.links import journey_link
 from tests.admin import PASSWORD, make_user
 

@@ -10,21 +10,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
+from app import clock
 from app.consent import chain
-from app.customers import create_customer
+from app.customers.records import create_customer
+from app.engine.idle import mark_abandoned
+from app.engine.retention import PURGED, purge_abandoned
 from app.extensions import db
-from app.journey.idle import mark_abandoned
-from app.journey.retention import PURGED, purge_abandoned
 from app.links import journey_link
-from app.models import (
-    AuditEntry,
-    Connection,
-    ConsentRecord,
-    JourneyEvent,
-    JourneyRun,
-    OAuthFlow,
-    utcnow,
-)
+from app.models import AuditEntry, Connection, ConsentRecord, JourneyEvent, JourneyRun, OAuthFlow
 from tests.integration.conftest import LiveSandbox
 
 DETAILS = {
@@ -50,7 +43,7 @@ def _open(app: Flask, journey: str, name: str) -> FlaskClient:
 def _abandon_all(app: Flask) -> None:
     """Every run has sat idle for two days: the worker marks them abandoned now."""
     with app.app_context():
-        past = utcnow() - timedelta(days=2)
+        past = clock.now() - timedelta(days=2)
         db.session.execute(update(JourneyRun).values(updated_at=past))
         db.session.execute(update(JourneyEvent).values(occurred_at=past))
         db.session.commit()
@@ -65,7 +58,7 @@ def test_a_run_without_consent_is_deleted_after_the_period_and_not_before(app: F
     _open(app, "business", "Welcome Only Ltd")
     _abandon_all(app)
     with app.app_context():
-        now = utcnow()
+        now = clock.now()
         assert purge_abandoned(now + RETENTION - timedelta(hours=1)) == {"deleted": 0, "kept": 0}
         assert _count(JourneyRun) == 1
         assert purge_abandoned(now + RETENTION + timedelta(hours=1)) == {"deleted": 1, "kept": 0}
@@ -99,7 +92,7 @@ def test_a_run_the_ledger_refers_to_is_emptied_and_kept(
         assert run.answers and _count(JourneyEvent) and _count(OAuthFlow) == 1
         records = _count(ConsentRecord)
 
-        counts = purge_abandoned(utcnow() + RETENTION + timedelta(hours=1))
+        counts = purge_abandoned(clock.now() + RETENTION + timedelta(hours=1))
         assert counts == {"deleted": 0, "kept": 1}
         db.session.expire_all()
         run = db.session.scalars(select(JourneyRun)).one()
@@ -115,7 +108,7 @@ def test_journeys_without_a_retention_period_keep_their_runs(app: Flask) -> None
     _open(app, "default", "Keep Me Ltd")  # journeys/default.yaml sets no retention
     _abandon_all(app)
     with app.app_context():
-        assert purge_abandoned(utcnow() + timedelta(days=3650)) == {"deleted": 0, "kept": 0}
+        assert purge_abandoned(clock.now() + timedelta(days=3650)) == {"deleted": 0, "kept": 0}
         assert _count(JourneyRun) == 1
 
 
@@ -123,7 +116,7 @@ def test_flask_journeys_purge_abandoned(app: Flask) -> None:
     _open(app, "business", "Left Ltd")
     _abandon_all(app)
     with app.app_context():
-        past = utcnow() - RETENTION - timedelta(days=1)
+        past = clock.now() - RETENTION - timedelta(days=1)
         db.session.execute(update(JourneyRun).values(abandoned_at=past))
         db.session.commit()
     result = app.test_cli_runner().invoke(args=["journeys", "purge-abandoned"])

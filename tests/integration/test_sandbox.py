@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import secrets
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -18,13 +19,14 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import create_engine, inspect, select, text
 from werkzeug.test import TestResponse
 
 from app.extensions import db
-from app.sandbox import create_sandbox_app
+from app.sandbox import create_sandbox_app, storage
 from app.sandbox.data import ORGANISATIONS, SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
 from app.sandbox.models import SandboxToken
+from tests import database
 
 # Aliased so pytest does not collect it as a test.
 from tests.conftest import test_settings as sandbox_settings
@@ -48,9 +50,7 @@ def build_sandbox(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
 
     yield build
     for app in built:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+        app.extensions[storage.EXTENSION].engine.dispose()
 
 
 @pytest.fixture
@@ -457,12 +457,12 @@ def test_the_api_refuses_an_expired_token(
 ) -> None:
     tokens = connect(customer, backend)
     with sandbox.app_context():
-        token = db.session.scalar(
+        token = storage.session().scalar(
             select(SandboxToken).filter_by(access_token=tokens["access_token"])
         )
         assert token is not None
         token.issued_at -= timedelta(seconds=1801)
-        db.session.commit()
+        storage.session().commit()
 
     response = read_organisation(backend, tokens["access_token"])
 
@@ -495,3 +495,60 @@ def test_metadata_names_the_configured_issuer_whatever_the_host(
     assert metadata["token_endpoint"] == "https://sandbox.example/sandbox/token"
     assert metadata["code_challenge_methods_supported"] == ["S256"]
     assert metadata["authorization_response_iss_parameter_supported"] is True
+
+
+def test_mounted_in_onramp_the_sandbox_keeps_its_tables_in_its_own_storage(app: Flask) -> None:
+    # A third-party platform: its tokens live in its own database, never in Onramp's.
+    tokens = connect(app.test_client(), app.test_client(use_cookies=False))
+    assert read_organisation(app.test_client(), tokens["access_token"]).status_code == 200
+
+    with app.app_context():
+        onramp_tables = set(inspect(db.engine).get_table_names())
+        onramp_metadata = set(db.metadata.tables)
+    own = create_engine(app.config["SANDBOX_DATABASE_URL"])
+    try:
+        sandbox_tables = set(inspect(own).get_table_names())
+        with own.connect() as connection:
+            issued = connection.execute(text("SELECT count(*) FROM sandbox_tokens")).scalar()
+    finally:
+        own.dispose()
+    assert {name for name in onramp_tables | onramp_metadata if "sandbox" in name} == set()
+    assert {"sandbox_authorization_codes", "sandbox_tokens"} <= sandbox_tables
+    assert issued == 1
+
+
+def _database_elsewhere(tmp_path: Path) -> str:
+    """A database for the sandbox alone: a schema of its own on PostgreSQL, where the
+    tests run there (as a role that may create tables), else another SQLite file."""
+    if database.admin_url() is None:
+        return f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    schema = f"sandbox_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    database.prepare_schema(schema)
+    return database.role_url(database.OWNER_ROLE, schema)
+
+
+def test_the_sandbox_creates_its_tables_wherever_sandbox_database_url_points(
+    build_sandbox: Callable[..., Flask], tmp_path: Path
+) -> None:
+    url = _database_elsewhere(tmp_path)
+    sandbox = build_sandbox(SANDBOX_DATABASE_URL=url)
+    customer, backend = sandbox.test_client(), sandbox.test_client(use_cookies=False)
+
+    tokens = connect(customer, backend)
+    refreshed = refresh(backend, tokens["refresh_token"])
+
+    assert refreshed.status_code == 200
+    assert read_organisation(backend, json_of(refreshed)["access_token"]).status_code == 200
+    with sandbox.app_context():
+        issued = storage.session().scalars(select(SandboxToken).order_by(SandboxToken.id)).all()
+    assert [token.refresh_token_revoked_at is not None for token in issued] == [True, False]
+    assert issued[0].issued_at.tzinfo is not None
+
+
+def test_mounted_in_onramp_the_sandbox_tells_its_host_the_published_test_login(
+    app: Flask,
+) -> None:
+    # What `flask demo` prints, without Onramp importing the sandbox's data.
+    email, password = app.extensions["sandbox_demo_login"]
+
+    assert (email, password) == (SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD)

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 
 from app import create_app
-from app.customers import create_customer
+from app.customers.records import create_customer
 from app.extensions import db
 from app.links import journey_link
 from app.ops import readiness

@@ -14,10 +14,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
+from app.clock import now
 from app.connections import lifecycle
-from app.connections.vault import decrypt_json
 from app.extensions import db
-from app.models import Connection, utcnow
+from app.models import Connection
 from app.sandbox import create_sandbox_app
 from app.sandbox.data import ORGANISATIONS, SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
 from app.sandbox.oauth import (
@@ -26,6 +26,7 @@ from app.sandbox.oauth import (
     exchange_delay,
     short_token_seconds,
 )
+from app.vault import decrypt_json
 from tests.conftest import test_settings
 from tests.integration.api_helpers import Api, create_key, problem
 from tests.integration.conftest import LiveSandbox
@@ -123,7 +124,7 @@ def test_short_lived_access_is_refreshed_until_access_is_revoked(
     with app.app_context():
         connection = db.session.scalars(select(Connection)).one()
         connection_id = connection.public_id
-        lasts = connection.token_expires_at - utcnow()  # type: ignore[operator]
+        lasts = connection.token_expires_at - now()  # type: ignore[operator]
     assert timedelta(seconds=85) < lasts <= timedelta(seconds=90)
 
     issued = [pipeline.get(f"/api/v1/connections/{connection_id}/credentials") for _ in "ab"]
@@ -132,7 +133,7 @@ def test_short_lived_access_is_refreshed_until_access_is_revoked(
     assert len(tokens) == 2  # refreshed each time: the token never lasts past the lead
     with app.app_context():
         refreshed = db.session.scalars(select(Connection)).one()
-        assert refreshed.token_expires_at - utcnow() <= timedelta(seconds=90)  # type: ignore[operator]
+        assert refreshed.token_expires_at - now() <= timedelta(seconds=90)  # type: ignore[operator]
 
     browser, _ = connected_apps(live_sandbox)
     browser.post(f"{live_sandbox.url}/connections", data={"organisation": NORTHWIND.id}, timeout=10)
@@ -203,7 +204,7 @@ def test_revoking_access_makes_the_next_refresh_fail(
         )
         assert api.status_code == 401
         db.session.execute(
-            update(Connection).values(token_expires_at=utcnow() + timedelta(seconds=30))
+            update(Connection).values(token_expires_at=now() + timedelta(seconds=30))
         )
         db.session.commit()
         assert lifecycle.refresh_due() == {"deauthorized": 1}
@@ -225,7 +226,7 @@ def test_revoking_an_unknown_organisation_changes_nothing(
     assert answer.status_code == 303
     with app.app_context():
         db.session.execute(
-            update(Connection).values(token_expires_at=utcnow() + timedelta(seconds=30))
+            update(Connection).values(token_expires_at=now() + timedelta(seconds=30))
         )
         db.session.commit()
         assert lifecycle.refresh_due() == {"refreshed": 1}
@@ -242,13 +243,7 @@ def test_signing_out_of_connected_apps(live_sandbox: LiveSandbox) -> None:
 
 
 def test_connected_apps_forms_need_a_csrf_token(tmp_path: Path) -> None:
-    sandbox = create_sandbox_app(
-        test_settings(
-            tmp_path,
-            SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/sandbox.db",
-            WTF_CSRF_ENABLED=True,
-        )
-    )
+    sandbox = create_sandbox_app(test_settings(tmp_path, WTF_CSRF_ENABLED=True))
     browser = sandbox.test_client()
     with browser.session_transaction() as session:
         session["sandbox_user"] = SANDBOX_LOGIN_EMAIL
@@ -256,6 +251,3 @@ def test_connected_apps_forms_need_a_csrf_token(tmp_path: Path) -> None:
     assert 'name="csrf_token"' in page.get_data(as_text=True)
     refused = browser.post("/sandbox/connections", data={"organisation": NORTHWIND.id})
     assert refused.status_code == 400
-    with sandbox.app_context():
-        db.session.remove()
-        db.engine.dispose()

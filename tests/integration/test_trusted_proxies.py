@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app import create_app
 from app.consent.personal import decrypt_for
-from app.customers import create_customer
+from app.customers.records import create_customer
 from app.extensions import db
 from app.links import journey_link
 from app.models import ConsentRecord, Customer

@@ -14,8 +14,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
+from app import clock
 from app.extensions import db
-from app.models import AuditEntry, ConsentRecord, Customer, WebhookEndpoint, utcnow
+from app.models import AuditEntry, ConsentRecord, Customer, WebhookEndpoint
 from tests.admin import make_user, sign_in
 from tests.integration.api_helpers import Api
 from tests.integration.conftest import REQUIRED_CONSENTS
@@ -74,7 +75,7 @@ def consent_through_the_journey(app: Flask, api: Api, external_id: str) -> None:
 def age(app: Flask, model: type, days: int, *where: object) -> None:
     with app.app_context():
         db.session.execute(
-            update(model).where(*where).values(created_at=utcnow() - timedelta(days=days))
+            update(model).where(*where).values(created_at=clock.now() - timedelta(days=days))
         )
         db.session.commit()
 
@@ -202,7 +203,7 @@ def test_a_shorter_age_reaches_newer_runs(app: Flask, seeded: Api) -> None:
         db.session.execute(
             update(Customer)
             .where(Customer.external_id.in_(NEW_RUN))
-            .values(created_at=utcnow() - timedelta(minutes=45))
+            .values(created_at=clock.now() - timedelta(minutes=45))
         )
         db.session.commit()
     reset(app, "--older-than", "30m")

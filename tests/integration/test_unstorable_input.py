@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-from app.customers import create_customer
+from app.customers.records import create_customer
 from app.extensions import db
 from app.input_guard import UNSTORABLE_MESSAGE
 from app.models import CustomerNote

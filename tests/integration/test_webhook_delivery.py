@@ -15,8 +15,9 @@ from flask import Flask
 from sqlalchemy import select, update
 from standardwebhooks import WebhookVerificationError
 
+from app import clock
 from app.extensions import db
-from app.models import OutboxEvent, WebhookAttempt, WebhookDelivery, utcnow
+from app.models import OutboxEvent, WebhookAttempt, WebhookDelivery
 from app.webhooks import delivery, endpoints, ssrf
 from app.webhooks.delivery import MAX_ATTEMPTS, deliver_due
 from app.webhooks.outbox import emit, payload
@@ -66,7 +67,7 @@ def _make_due(app: Flask) -> None:
         db.session.execute(
             update(WebhookDelivery)
             .where(WebhookDelivery.status == "pending")
-            .values(next_attempt_at=utcnow() - timedelta(seconds=1))
+            .values(next_attempt_at=clock.now() - timedelta(seconds=1))
         )
         db.session.commit()
 
@@ -155,7 +156,7 @@ def test_a_500_is_retried_with_the_same_webhook_id_until_a_200(
     _emit(app)
     receiver.answer(Reply(500))
 
-    before = utcnow()
+    before = clock.now()
     _deliver(app)
     [waiting] = _deliveries(app)
     assert waiting.status == "pending"
@@ -163,7 +164,7 @@ def test_a_500_is_retried_with_the_same_webhook_id_until_a_200(
     assert waiting.last_status_code == 500
     # The first retry comes about 5 seconds later (±20 % jitter), not straight away.
     assert before + timedelta(seconds=4) <= waiting.next_attempt_at
-    assert waiting.next_attempt_at <= utcnow() + timedelta(seconds=6)
+    assert waiting.next_attempt_at <= clock.now() + timedelta(seconds=6)
     assert _deliver(app) == 0  # not due yet
 
     _make_due(app)
@@ -222,19 +223,19 @@ def test_retry_after_in_seconds_is_honoured(app: Flask, receiver: Receiver, stat
     _emit(app)
     receiver.answer(Reply(status, {"Retry-After": "120"}))
 
-    before = utcnow()
+    before = clock.now()
     _deliver(app)
 
     [waiting] = _deliveries(app)
     assert waiting.status == "pending"
     assert waiting.next_attempt_at >= before + timedelta(seconds=120)
-    assert waiting.next_attempt_at <= utcnow() + timedelta(seconds=121)
+    assert waiting.next_attempt_at <= clock.now() + timedelta(seconds=121)
 
 
 def test_retry_after_as_an_http_date_is_honoured(app: Flask, receiver: Receiver) -> None:
     _register(app, receiver.url)
     _emit(app)
-    when = (utcnow() + timedelta(hours=1)).replace(microsecond=0)
+    when = (clock.now() + timedelta(hours=1)).replace(microsecond=0)
     receiver.answer(Reply(503, {"Retry-After": format_datetime(when, usegmt=True)}))
 
     _deliver(app)
@@ -254,8 +255,8 @@ def test_a_huge_retry_after_is_cut_to_the_configured_maximum(
     _deliver(app)
 
     [waiting] = _deliveries(app)
-    assert waiting.next_attempt_at <= utcnow() + timedelta(seconds=3600)
-    assert waiting.next_attempt_at >= utcnow() + timedelta(seconds=3500)
+    assert waiting.next_attempt_at <= clock.now() + timedelta(seconds=3600)
+    assert waiting.next_attempt_at >= clock.now() + timedelta(seconds=3500)
 
 
 @pytest.mark.parametrize("status", [301, 302, 307, 308])

@@ -20,10 +20,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
+from app import clock, jobs
 from app.extensions import db
 from app.gunicorn_conf import DeliveryWorkerProcess, webhook_worker_enabled
-from app.models import JourneyEvent, JourneyRun, WebhookDelivery, utcnow
-from app.webhooks import worker
+from app.models import JourneyEvent, JourneyRun, WebhookDelivery
 from app.webhooks.delivery import deliver_due
 from app.webhooks.endpoints import add_endpoint
 from app.webhooks.outbox import emit
@@ -163,13 +163,13 @@ def test_the_worker_reports_abandoned_journeys(
 ) -> None:
     with app.app_context():
         _, secret = add_endpoint(receiver.url, ["journey.abandoned"])
-        past = utcnow() - timedelta(hours=25)
+        past = clock.now() - timedelta(hours=25)
         db.session.execute(update(JourneyRun).values(updated_at=past))
         db.session.execute(update(JourneyEvent).values(occurred_at=past))
         db.session.commit()
         run_id = db.session.scalars(select(JourneyRun.public_id)).one()
 
-        worker.run("abandon-check", threading.Event(), once=True)
+        jobs.run("abandon-check", threading.Event(), once=True)
 
     [received] = receiver.requests
     body = received.verify(secret)

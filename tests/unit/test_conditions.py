@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from app.journey.conditions import MAX_DEPTH, MAX_LENGTH, ConditionError, parse_condition
+from app.engine.conditions import MAX_DEPTH, MAX_LENGTH, ConditionError, parse_condition
 
 ANSWERS: dict[str, Any] = {
     "business": {

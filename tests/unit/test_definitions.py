@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from app.journey.definitions import JourneyDefinitionError, load_directory, load_journey
+from app.engine.loading import JourneyDefinitionError, load_directory, load_journey
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT = yaml.safe_load((ROOT / "journeys" / "default.yaml").read_text())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.connections.catalogue import OrganisationLookup
 from app.connections.oauth import ProviderConfig, ProviderError, dig, discover_organisations
+from app.platforms import OrganisationLookup
 
 
 def _provider(**spec: str) -> ProviderConfig:

@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
-from app.admin.funnel import format_duration, format_share
 from app.admin.funnel_chart import LABEL_ROOM, WIDTH, funnel_chart
-from app.admin.health import format_age
+from app.admin.funnel_page import format_duration, format_share
+from app.admin.health_panel import format_age
 from app.analytics.funnel import Period, StepFigures, step_order
-from app.journey.definitions import Journey, parse_journey
+from app.engine.loading import parse_journey
+from app.engine.schema import Journey
 
 
 def _journey(*step_ids: str) -> Journey:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.journey.definitions import parse_journey
-from app.journey.diff import canonical_yaml, compare, side_by_side
+from app.engine.diff import canonical_yaml, compare, side_by_side
+from app.engine.loading import parse_journey
 
 JOURNEY = {
     "id": "short",

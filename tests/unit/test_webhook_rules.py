@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from standardwebhooks import Webhook
 
-from app.webhooks import signing
+from app.webhooks import standard_webhooks
 from app.webhooks.delivery import MAX_ATTEMPTS, RETRY_DELAYS, parse_retry_after, retry_delay
 from app.webhooks.endpoints import new_secret
 from app.webhooks.ssrf import Policy, UnsafeDestination, check_url, parse_url, refusal
@@ -134,8 +134,8 @@ def test_retry_after_is_read_as_seconds_or_an_http_date(
 
 def test_headers_carry_one_verifiable_signature_per_secret() -> None:
     secrets = [new_secret(), new_secret()]
-    body = signing.body({"id": "evt", "type": "journey.started", "data": {"run_id": "r"}})
-    headers = signing.headers("msg_1", NOW, body, secrets)
+    body = standard_webhooks.body({"id": "evt", "type": "journey.started", "data": {"run_id": "r"}})
+    headers = standard_webhooks.headers("msg_1", NOW, body, secrets)
     assert headers["webhook-id"] == "msg_1"
     assert headers["webhook-timestamp"] == str(int(NOW.timestamp()))
     signatures = headers["webhook-signature"].split(" ")

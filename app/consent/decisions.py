@@ -1,0 +1,36 @@
+"""A customer's decision on a consent step, as one service call."""
+
+from __future__ import annotations
+
+from app.consent import ledger, receipts
+from app.engine import steps
+from app.engine.schema import ConsentStep, Journey, Step
+from app.models import JourneyRun
+
+
+def decide_consent_step(
+    run: JourneyRun,
+    journey: Journey,
+    step: ConsentStep,
+    granted: set[str],
+    *,
+    declined: bool,
+    evidence: ledger.Evidence,
+) -> Step | None:
+    """Record the step's decisions in the ledger, sign the receipt for the grants and move
+    the run on (or hold it, declined), in one transaction committed here; then email the
+    receipt. Returns the step to show next, or None when the customer declined.
+
+    The run's move (``steps.decline`` or ``steps.complete_step``) commits the records and
+    the receipt with it.
+    """
+    records = ledger.record_decisions(run, journey, step, set() if declined else granted, evidence)
+    receipt = receipts.issue_receipt(run, records)
+    if declined:
+        steps.decline(run, step)
+        return None
+    following = steps.complete_step(run, journey, step, {"granted": sorted(granted)})
+    if receipt is not None:
+        # After the commit: the consent stands whatever the mail server does.
+        receipts.email_receipt(receipt)
+    return following

@@ -1,0 +1,259 @@
+"""Checks of a journey as a whole, beyond its fields' shapes: order of steps, ids,
+conditions, translations, references, platforms and colours; every problem at once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
+
+from pydantic import (
+    BaseModel,
+)
+
+from app.engine.conditions import Condition, ConditionError, parse_condition
+from app.engine.schema import (
+    RESERVED_STEP_IDS,
+    ConsentStep,
+    FormStep,
+    InstructionsStep,
+    Journey,
+    PlatformSelectStep,
+    Problem,
+    Translatable,
+    answer_fields,
+)
+from app.platforms import PLATFORMS
+
+
+def check_journey(journey: Journey, root: Path | None = None) -> list[Problem]:
+    """Every problem with a journey that its fields' shapes alone don't show."""
+    problems: list[Problem] = []
+    problems += _check_order(journey)
+    problems += _check_ids(journey)
+    problems += _check_platforms(journey)
+    problems += _check_conditions(journey)
+    problems += _check_translations(journey)
+    problems += [
+        (f"business.brand.{where}", what) for where, what in journey.business.brand.problems(root)
+    ]
+    return problems
+
+
+def _check_order(journey: Journey) -> list[Problem]:
+    problems: list[Problem] = []
+    types = [s.type for s in journey.steps]
+    last = len(types) - 1
+    if types[-1] != "done":
+        problems.append((f"steps[{last}].type", "the last step must be of type 'done'"))
+    for i, step_type in enumerate(types[:-1]):
+        if step_type == "done":
+            problems.append((f"steps[{i}].type", "only the last step can be of type 'done'"))
+    for needs, before in (("instructions", "platform_select"), ("connect", "platform_select")):
+        for i, step_type in enumerate(types):
+            if step_type == needs and before not in types[:i]:
+                article = "an" if needs[0] in "aeiou" else "a"
+                problems.append(
+                    (f"steps[{i}]", f"{article} '{needs}' step must come after a '{before}' step")
+                )
+    choice = journey.first_of("platform_select")
+    for i, step in enumerate(journey.steps):
+        # Instructions and connecting need the platform chosen: shown without it they
+        # would send the customer back to a choice they are never shown.
+        if (
+            choice is not None
+            and step.type in ("instructions", "connect")
+            and step.when != choice.when
+        ):
+            problems.append(
+                (
+                    f"steps[{i}].when",
+                    f"must be the same as the 'platform_select' step's when ({choice.when!r})",
+                )
+            )
+    if "platform_select" in types and "connect" not in types:
+        index = types.index("platform_select")
+        problems.append(
+            (f"steps[{index}]", "a journey that asks for a platform needs a 'connect' step")
+        )
+    done = journey.steps[-1]
+    if done.when:
+        problems.append((f"steps[{last}].when", "the 'done' step is always shown: remove 'when'"))
+    return problems
+
+
+def _duplicates(values: list[str]) -> list[tuple[int, str]]:
+    seen: set[str] = set()
+    found = []
+    for i, value in enumerate(values):
+        if value in seen:
+            found.append((i, value))
+        seen.add(value)
+    return found
+
+
+def _check_ids(journey: Journey) -> list[Problem]:
+    problems: list[Problem] = []
+    for i, step_id in _duplicates([s.id for s in journey.steps]):
+        problems.append((f"steps[{i}].id", f"duplicate step id {step_id!r}"))
+    for i, step in enumerate(journey.steps):
+        if step.id in RESERVED_STEP_IDS:
+            problems.append((f"steps[{i}].id", f"{step.id!r} is reserved: choose another id"))
+        if isinstance(step, ConsentStep):
+            for j, key in _duplicates([item.key for item in step.items]):
+                problems.append(
+                    (f"steps[{i}].items[{j}].key", f"duplicate consent item key {key!r}")
+                )
+        if isinstance(step, FormStep):
+            for j, name in _duplicates([f.name for f in step.fields]):
+                problems.append((f"steps[{i}].fields[{j}].name", f"duplicate field name {name!r}"))
+            problems += _check_fields(i, step)
+    return problems
+
+
+def _check_fields(i: int, step: FormStep) -> list[Problem]:
+    problems: list[Problem] = []
+    for j, f in enumerate(step.fields):
+        where = f"steps[{i}].fields[{j}]"
+        if f.type in ("select", "radio") and not f.options:
+            problems.append((f"{where}.options", f"a {f.type} field needs options"))
+        if f.type not in ("select", "radio") and f.options:
+            problems.append((f"{where}.options", f"a {f.type} field has no options"))
+        if f.min_length is not None and f.max_length is not None and f.min_length > f.max_length:
+            problems.append((f"{where}.min_length", "min_length is more than max_length"))
+        if f.min is not None and f.max is not None and f.min > f.max:
+            problems.append((f"{where}.min", "min is more than max"))
+        if (f.min is not None or f.max is not None) and f.type != "number":
+            problems.append((f"{where}.min", "min and max apply to number fields only"))
+        textual = f.type in ("text", "email", "phone")
+        for rule in ("min_length", "max_length", "pattern"):
+            if getattr(f, rule) is not None and not textual:
+                problems.append(
+                    (f"{where}.{rule}", f"{rule} applies to text, email and phone fields only")
+                )
+        for j2, value in _duplicates([o.value for o in f.options]):
+            problems.append((f"{where}.options[{j2}].value", f"duplicate option {value!r}"))
+    return problems
+
+
+def _check_platforms(journey: Journey) -> list[Problem]:
+    problems: list[Problem] = []
+    offered: set[str] = set()
+    for i, step in enumerate(journey.steps):
+        if isinstance(step, PlatformSelectStep):
+            known = ", ".join(sorted(PLATFORMS))
+            for j, key in enumerate(step.platforms):
+                if key not in PLATFORMS:
+                    problems.append(
+                        (f"steps[{i}].platforms[{j}]", f"unknown platform {key!r} (known: {known})")
+                    )
+            for j, key in _duplicates(step.platforms):
+                problems.append((f"steps[{i}].platforms[{j}]", f"platform {key!r} is listed twice"))
+            offered |= set(step.platforms)
+        if isinstance(step, InstructionsStep):
+            for key in step.overrides:
+                if key not in offered:
+                    problems.append(
+                        (
+                            f"steps[{i}].overrides.{key}",
+                            f"platform {key!r} is not offered before this step",
+                        )
+                    )
+    return problems
+
+
+def _check_conditions(journey: Journey) -> list[Problem]:
+    problems: list[Problem] = []
+    fields_before: dict[str, set[str]] = {}
+    later = {s.id for s in journey.steps}
+    for i, step in enumerate(journey.steps):
+        later.discard(step.id)
+        if step.when:
+            try:
+                condition = parse_condition(step.when)
+            except ConditionError as exc:
+                problems.append((f"steps[{i}].when", f"not a valid condition: {exc}"))
+            else:
+                problems += _check_references(i, condition, fields_before, later | {step.id})
+        fields_before[step.id] = answer_fields(step)
+    return problems
+
+
+def _check_references(
+    i: int, condition: Condition, before: dict[str, set[str]], not_yet: set[str]
+) -> list[Problem]:
+    problems: list[Problem] = []
+    if not condition.references:
+        value = condition.evaluate({})
+        if not value:
+            problems.append(
+                (f"steps[{i}].when", "the condition is always false: the step is unreachable")
+            )
+    for reference in sorted(condition.references):
+        step_id, _, field = reference.partition(".")
+        if step_id in not_yet:
+            problems.append(
+                (
+                    f"steps[{i}].when",
+                    f"{reference!r} is answered at or after this step: the step is unreachable",
+                )
+            )
+        elif step_id not in before:
+            problems.append((f"steps[{i}].when", f"unknown step {step_id!r} in {reference!r}"))
+        elif field not in before[step_id]:
+            known = ", ".join(sorted(before[step_id])) or "nothing"
+            problems.append(
+                (
+                    f"steps[{i}].when",
+                    f"unknown field {field!r} of step {step_id!r} (it has: {known})",
+                )
+            )
+    return problems
+
+
+def _check_translations(journey: Journey) -> list[Problem]:
+    problems: list[Problem] = []
+    wanted = list(journey.locales)
+    for where, value in _texts(journey, ""):
+        if isinstance(value, str):
+            if len(wanted) > 1 and value:
+                problems.append(
+                    (where, f"missing translations: give this text in {', '.join(wanted)}")
+                )
+            continue
+        missing = [locale for locale in wanted if not value.get(locale)]
+        extra = [locale for locale in value if locale not in wanted]
+        if missing:
+            problems.append((where, f"missing translation for {', '.join(missing)}"))
+        if extra:
+            problems.append((where, f"{', '.join(extra)} is not one of the journey's locales"))
+    return problems
+
+
+def _texts(model: BaseModel, where: str) -> Iterator[tuple[str, str | dict[str, str]]]:
+    """Every customer-facing text in a model, with its path."""
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        path = f"{where}.{name}" if where else name
+        if _is_translatable(info.metadata, info.annotation):
+            if value is not None:
+                yield path, value
+        elif isinstance(value, BaseModel):
+            yield from _texts(value, path)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    yield from _texts(item, f"{path}[{i}]")
+        elif isinstance(value, dict) and name == "overrides":
+            for key, text in value.items():
+                yield f"{path}.{key}", text
+
+
+def _is_translatable(metadata: list[Any], annotation: Any) -> bool:
+    """A ``LocalText`` field, or an optional one (``LocalText | None``)."""
+    if Translatable in metadata:
+        return True
+    if get_origin(annotation) in (Union, UnionType):
+        return any(Translatable in getattr(arg, "__metadata__", ()) for arg in get_args(annotation))
+    return False

@@ -1,0 +1,72 @@
+"""Journey events: what happened on each step and how long it took."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app import clock
+from app.extensions import db
+from app.metrics import JOURNEY_STEPS
+from app.models import JourneyEvent, JourneyRun
+
+
+def _last_event(
+    run: JourneyRun, step_id: str | None = None, kind: str | None = None
+) -> JourneyEvent | None:
+    query = select(JourneyEvent).where(JourneyEvent.run_id == run.id)
+    if step_id is not None:
+        query = query.where(JourneyEvent.step == step_id)
+    if kind is not None:
+        query = query.where(JourneyEvent.kind == kind)
+    return db.session.scalars(query.order_by(JourneyEvent.id.desc()).limit(1)).first()
+
+
+def _active(run: JourneyRun) -> None:
+    # The customer is back: a later idle spell is reported anew (see idle.mark_abandoned).
+    if run.abandoned_at is not None:
+        run.abandoned_at = None
+
+
+def step_entered(run: JourneyRun, step_id: str) -> None:
+    """Note that the customer is looking at a step; a refresh is not a second visit."""
+    _active(run)
+    last = _last_event(run)
+    if last is not None and last.kind == "entered" and last.step == step_id:
+        return
+    db.session.add(JourneyEvent(run_id=run.id, step=step_id, kind="entered"))
+    JOURNEY_STEPS.labels(run.journey_id, step_id, "entered").inc()
+
+
+def _since_entered_ms(run: JourneyRun, step_id: str) -> int | None:
+    entered = _last_event(run, step_id, "entered")
+    if entered is None:
+        return None
+    return int((clock.now() - entered.occurred_at).total_seconds() * 1000)
+
+
+def step_completed(run: JourneyRun, step_id: str, detail: str | None = None) -> None:
+    _active(run)
+    db.session.add(
+        JourneyEvent(
+            run_id=run.id,
+            step=step_id,
+            kind="completed",
+            duration_ms=_since_entered_ms(run, step_id),
+            detail=detail,
+        )
+    )
+    JOURNEY_STEPS.labels(run.journey_id, step_id, "completed").inc()
+
+
+def step_failed(run: JourneyRun, step_id: str, detail: str) -> None:
+    _active(run)
+    db.session.add(
+        JourneyEvent(
+            run_id=run.id,
+            step=step_id,
+            kind="failed",
+            duration_ms=_since_entered_ms(run, step_id),
+            detail=detail[:500],
+        )
+    )
+    JOURNEY_STEPS.labels(run.journey_id, step_id, "failed").inc()

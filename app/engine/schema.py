@@ -1,0 +1,329 @@
+"""The journey format: the pydantic models a journey's YAML must fit, field by field.
+
+A journey's version is the SHA-256 of its canonical content, so a run and every consent
+record can say exactly which wording the customer saw. The checks of a journey as a whole
+are in ``checks.py``; reading files and YAML in ``loading.py``; which journeys are current
+in ``registry.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from functools import cached_property
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    field_validator,
+)
+
+from app.engine.branding import Brand
+from app.engine.conditions import Condition, parse_condition
+
+ID_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
+
+
+LOCALE_PATTERN = r"^[a-z]{2}(-[A-Z]{2})?$"
+
+
+# Paths a step id must not take: they are routes of their own.
+RESERVED_STEP_IDS = {"declined", "language", "organisation"}
+
+
+class Translatable:
+    """Marks a field whose text is shown to customers and so needs every locale."""
+
+
+# Either one string (a journey in one language) or one string per locale.
+LocalText = Annotated[str | dict[str, str], Translatable]
+
+
+def localise(value: str | dict[str, str] | None, locale: str, fallback: str) -> str:
+    """The text of ``value`` in ``locale``, else in the journey's default locale."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return value.get(locale) or value.get(fallback) or next(iter(value.values()), "")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Business(_Strict):
+    name: str = Field(min_length=1, max_length=200)
+    purpose: LocalText = Field(description="Why the business asks for the data.")
+    privacy_url: HttpUrl | None = None
+    terms_url: HttpUrl | None = None
+    support_email: str | None = None
+    support_phone: str | None = None
+    brand: Brand = Field(default_factory=Brand)
+
+
+class ConsentPolicy(_Strict):
+    """How long consent lasts and under which rules it was asked (kept on every record)."""
+
+    lifetime_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=3650,
+        description="Days a grant lasts before it must be reconfirmed; none: until withdrawn.",
+    )
+    reminder_days: int = Field(
+        default=14, ge=1, le=365, description="Days before expiry the customer is reminded."
+    )
+    jurisdiction: str = Field(
+        default="GB",
+        pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$",
+        description="Where the consent is given (ISO 3166 code), as the receipt states.",
+    )
+    policy_version: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The privacy policy's version; the journey version when not given.",
+    )
+
+
+class Retention(_Strict):
+    """How long what a customer left unfinished is kept."""
+
+    abandoned_runs_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=3650,
+        description="Days after which an abandoned run's answers and events are purged.",
+    )
+
+
+ORIGIN_PATTERN = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$"
+
+
+class Integration(_Strict):
+    """Where the business's own site meets the journey."""
+
+    allowed_origins: list[Annotated[str, Field(pattern=ORIGIN_PATTERN)]] = Field(
+        default_factory=list,
+        description="Origins (scheme://host[:port]) that may embed the journey in a frame "
+        "and receive its events.",
+    )
+    return_urls: list[HttpUrl] = Field(
+        default_factory=list,
+        description="URLs (or URL prefixes) a link may send the customer back to when done.",
+    )
+
+    def allows_return_to(self, url: str) -> bool:
+        """Whether ``url`` is, or lies under, one of the allowed return URLs."""
+        asked = urlsplit(url)
+        if asked.scheme not in ("http", "https") or not asked.netloc or asked.username:
+            return False
+        for allowed in self.return_urls:
+            base = urlsplit(str(allowed))
+            if (asked.scheme, asked.netloc.lower()) != (base.scheme, base.netloc.lower()):
+                continue
+            prefix = base.path.rstrip("/")
+            if asked.path == prefix or asked.path.startswith(prefix + "/") or not prefix:
+                return True
+        return False
+
+
+class _Step(_Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    title: LocalText
+    body: LocalText = ""
+    when: str | None = Field(
+        default=None, min_length=1, description="Show the step only when this condition holds."
+    )
+
+    @cached_property
+    def condition(self) -> Condition | None:
+        return parse_condition(self.when) if self.when else None
+
+
+class WelcomeStep(_Step):
+    type: Literal["welcome"]
+
+
+class ConsentItem(_Strict):
+    key: str = Field(pattern=ID_PATTERN)
+    category: LocalText = Field(description="The data category, in plain words.")
+    purpose: LocalText
+    retention: LocalText = Field(description="How long the data is kept.")
+    recipients: LocalText = Field(description="Who receives the data.")
+    required: bool = False
+
+
+class ConsentStep(_Step):
+    type: Literal["consent"]
+    items: list[ConsentItem] = Field(min_length=1)
+    decline_text: LocalText = Field(description="What declining means for the customer.")
+
+
+class PlatformSelectStep(_Step):
+    type: Literal["platform_select"]
+    platforms: list[str] = Field(min_length=1, description="Offered platforms, in this order.")
+
+
+class InstructionsStep(_Step):
+    type: Literal["instructions"]
+    # Markdown per platform key, replacing the platform's default instructions.
+    overrides: dict[str, LocalText] = Field(default_factory=dict)
+
+
+class ConnectStep(_Step):
+    type: Literal["connect"]
+    allow_multiple: bool = Field(
+        default=False, description="Let the customer connect more than one organisation."
+    )
+
+
+class FieldMessages(_Strict):
+    """Error messages for a form field's rules; each has a sensible default."""
+
+    required: LocalText | None = None
+    length: LocalText | None = None
+    pattern: LocalText | None = None
+    range: LocalText | None = None
+    invalid: LocalText | None = None
+
+
+class FieldOption(_Strict):
+    value: str = Field(min_length=1, max_length=100)
+    label: LocalText
+
+
+FieldType = Literal["text", "email", "phone", "number", "date", "select", "radio", "checkbox"]
+
+
+class FormField(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    label: LocalText
+    type: FieldType = "text"
+    hint: LocalText | None = None
+    required: bool = False
+    min_length: int | None = Field(default=None, ge=0)
+    max_length: int | None = Field(default=None, ge=1, le=10_000)
+    pattern: str | None = None
+    min: float | None = None
+    max: float | None = None
+    options: list[FieldOption] = Field(default_factory=list)
+    messages: FieldMessages = Field(default_factory=FieldMessages)
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from exc
+        return value
+
+
+class FormStep(_Step):
+    type: Literal["form"]
+    fields: list[FormField] = Field(min_length=1)
+
+
+class ReviewStep(_Step):
+    type: Literal["review"]
+
+
+class DoneStep(_Step):
+    type: Literal["done"]
+    return_url: HttpUrl | None = Field(default=None, description="Back to the business's site.")
+    return_label: LocalText | None = None
+
+
+Step = Annotated[
+    WelcomeStep
+    | ConsentStep
+    | PlatformSelectStep
+    | InstructionsStep
+    | ConnectStep
+    | FormStep
+    | ReviewStep
+    | DoneStep,
+    Field(discriminator="type"),
+]
+
+
+STEP_TYPES = (
+    "welcome",
+    "consent",
+    "platform_select",
+    "instructions",
+    "connect",
+    "form",
+    "review",
+    "done",
+)
+
+
+class Journey(_Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = Field(min_length=1)
+    locales: list[Annotated[str, Field(pattern=LOCALE_PATTERN)]] = Field(
+        default_factory=lambda: ["en"], min_length=1, description="The first is the default."
+    )
+    business: Business
+    integration: Integration = Field(default_factory=Integration)
+    consent_policy: ConsentPolicy | None = None
+    retention: Retention | None = None
+    steps: list[Step] = Field(min_length=2)
+
+    @property
+    def default_locale(self) -> str:
+        return self.locales[0]
+
+    @property
+    def policy(self) -> ConsentPolicy:
+        return self.consent_policy or ConsentPolicy()
+
+    @cached_property
+    def version(self) -> str:
+        content = self.model_dump(mode="json")
+        # Sections added later count only when set: older journeys keep their versions.
+        for section in ("consent_policy", "retention"):
+            if content[section] is None:
+                del content[section]
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def step(self, step_id: str) -> Step | None:
+        return next((s for s in self.steps if s.id == step_id), None)
+
+    def first_of(self, step_type: str) -> Step | None:
+        return next((s for s in self.steps if s.type == step_type), None)
+
+    def index(self, step_id: str) -> int:
+        return next(i for i, s in enumerate(self.steps) if s.id == step_id)
+
+    def text(self, value: str | dict[str, str] | None, locale: str) -> str:
+        return localise(value, locale, self.default_locale)
+
+
+def answer_fields(step: Step) -> set[str]:
+    """The names a ``when:`` condition may use after ``step_id.``."""
+    if isinstance(step, FormStep):
+        return {f.name for f in step.fields}
+    if isinstance(step, ConsentStep):
+        return {item.key for item in step.items}
+    if isinstance(step, PlatformSelectStep):
+        return {"platform"}
+    if isinstance(step, ConnectStep):
+        return {"platform"}
+    return set()
+
+
+Problem = tuple[str, str]
+
+
+def json_schema() -> dict[str, Any]:
+    return Journey.model_json_schema()

@@ -1,0 +1,89 @@
+"""Journey versions: each definition a run started on is kept, unchanged, by its hash.
+
+A run finishes on the version it started with even when the file changes meanwhile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from app.engine.loading import parse_journey
+from app.engine.registry import current_journeys, get_journey
+from app.engine.schema import Journey
+from app.extensions import db
+from app.models import JourneyRun, JourneyVersion
+
+CACHE_KEY = "onramp.journey_versions"
+
+
+def record_version(journey: Journey) -> None:
+    """Keep this definition if it is not kept yet (several workers may race: that's fine)."""
+    if db.session.get(JourneyVersion, journey.version) is not None:
+        return
+    try:
+        with db.session.begin_nested():
+            db.session.add(
+                JourneyVersion(
+                    version=journey.version,
+                    journey_id=journey.id,
+                    definition=journey.model_dump(mode="json"),
+                )
+            )
+    except IntegrityError:
+        pass  # another worker kept it first
+
+
+def journey_for_run(run: JourneyRun) -> Journey | None:
+    """The exact journey version a run started on."""
+    return kept_journey(run.journey_id, run.journey_version)
+
+
+def kept_journey(journey_id: str, version: str) -> Journey | None:
+    """A journey as it was at ``version``: the current file, or the kept copy."""
+    current = get_journey(journey_id)
+    if current is not None and current.version == version:
+        return current
+    cache: dict[str, Journey] = current_app.extensions.setdefault(CACHE_KEY, {})
+    if version not in cache:
+        kept = db.session.get(JourneyVersion, version)
+        if kept is None or kept.journey_id != journey_id:
+            return None
+        cache[version] = parse_journey(kept.definition, Path(f"{journey_id}@{version[:12]}"))
+    return cache[version]
+
+
+@dataclass(frozen=True)
+class VersionSummary:
+    journey_id: str
+    version: str
+    created_at: datetime | None
+    runs: int
+    current: bool
+
+
+def summaries() -> list[VersionSummary]:
+    """Every journey version, kept or current, with how many runs use it."""
+    for journey in current_journeys().values():
+        record_version(journey)
+    db.session.commit()
+    counts = dict(
+        db.session.execute(
+            select(JourneyRun.journey_version, func.count()).group_by(JourneyRun.journey_version)
+        ).all()
+    )
+    current = {j.version for j in current_journeys().values()}
+    rows = db.session.scalars(
+        select(JourneyVersion).order_by(JourneyVersion.journey_id, JourneyVersion.created_at)
+    )
+    return [
+        VersionSummary(
+            v.journey_id, v.version, v.created_at, counts.get(v.version, 0), v.version in current
+        )
+        for v in rows
+    ]

@@ -1,0 +1,168 @@
+"""The providers' redirect back to Onramp: one callback URL per platform."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from flask import Blueprint, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from app.connections import authorization, provider_webhooks
+from app.engine import steps
+from app.engine.versions import journey_for_run
+from app.errors import render_error
+from app.extensions import db
+from app.input_guard import signed_path
+from app.journey import embed
+from app.journey.run_access import (
+    current_run,
+    remember_authorization,
+    remember_run,
+    run_by_public_id,
+    take_authorization,
+)
+from app.models import JourneyRun
+from app.platforms import get_platform
+from app.security import allow_opener
+
+bp = Blueprint("connections", __name__)
+
+
+@bp.get("/connect/handoff/<token>")
+@signed_path
+def handoff(token: str) -> Response:
+    """An embedded journey's connect button: start the provider's sign-in in this window.
+
+    The window (a popup, or the whole tab without JavaScript) does not share the
+    frame's cookies; the signed, single-use token names the run instead.
+    """
+    try:
+        handed = embed.read_handoff(token)
+    except embed.HandoffRefused as refused:
+        if refused.reason == "invalid":
+            return _page_error(
+                400,
+                _("This sign-in link isn't valid"),
+                _("Close this window and press the button on the journey page again."),
+            )
+        return _page_error(
+            410,
+            _("This sign-in link has already been used or has expired"),
+            _("Close this window and press the button on the journey page again."),
+        )
+    run = handed.run
+    expected = (steps.reconnecting(run) or {}).get("org_id")
+    try:
+        started = authorization.begin_connection(run, handed.platform, expected_org_id=expected)
+    except authorization.PlatformUnavailable:
+        return _page_error(409, _("This software can't be connected at the moment"))
+    # This window (not the frame) comes back from the provider: it holds the sign-in.
+    remember_authorization(run, started.state, popup=handed.mode == "popup")
+    if handed.mode == "popup":
+        allow_opener()
+    else:
+        # The whole tab left the business's page: the journey carries on here, hosted.
+        remember_run(run)
+    response = redirect(started.url, 303)
+    # The token is in this URL: no Referer to the provider.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _page_error(status: int, title: str, message: str | None = None) -> Response:
+    body, code = render_error(status, title, message)
+    response = Response(body, code, mimetype="text/html")
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/connect/<platform>/callback")
+def callback(platform: str) -> Response | tuple[str, int]:
+    """The provider sends the customer back: only the browser that started this sign-in
+    may finish it, once; any other is shown a neutral page and changes nothing."""
+    held = take_authorization(request.args.get("state"))
+    held_run = run_by_public_id(held.run_public_id) if held else None
+    own = current_run() if held_run is None else None
+    result = authorization.finish_callback(
+        platform, request.args, held_run.id if held_run else None, own.id if own else None
+    )
+    run = db.session.get(JourneyRun, result.run_id) if result.run_id is not None else None
+    journey = journey_for_run(run) if run else None
+    if run is None or journey is None:
+        body, status = render_error(
+            400,
+            _("We couldn't match this sign-in to a journey"),
+            _("Nothing was connected. Open the link you were sent and start connecting again."),
+        )
+        response = Response(body, status, mimetype="text/html")
+    elif held is not None and held.popup:
+        response = _popup_finished(run, journey, result)
+    else:
+        response = _continue(run, journey, result)
+    # The callback URL carries the code and state: never let it leak as a Referer.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _continue(run: JourneyRun, journey: Any, result: authorization.CallbackResult) -> Response:
+    """Back in the journey's own window: on to the step the sign-in's outcome leads to."""
+    remember_run(run)
+    if result.choosing:
+        return redirect(url_for("journey.choose_organisation"), 303)
+    if result.reason == authorization.ALREADY_USED:
+        # An address this browser used already: where the run stands, nothing changed.
+        step = steps.current_step(run, journey)
+        return redirect(url_for("journey.step", step_id=step.id), 303)
+    if result.reason == authorization.STILL_CONNECTING:
+        # Back to the connect step, which says the first request is still at work.
+        step = journey.first_of("connect") or steps.current_step(run, journey)
+        return redirect(url_for("journey.step", step_id=step.id, finishing=1), 303)
+    next_step = result.next_step or steps.current_step(run, journey)
+    return redirect(url_for("journey.step", step_id=next_step.id), 303)
+
+
+@bp.post("/webhooks/platforms/<platform>")
+def provider_webhook(platform: str) -> Response:
+    """An accounting platform's signed event; answered fast, as Xero wants within 5 s."""
+    known = get_platform(platform)
+    if known is None:
+        return _problem(404, "unknown platform")
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    try:
+        noted = provider_webhooks.receive(known, request.get_data(cache=False), headers)
+    except provider_webhooks.WebhookRefused as refused:
+        return _problem(refused.status, refused.detail)
+    return jsonify(received=True, connections=noted)
+
+
+def _popup_finished(
+    run: JourneyRun, journey: Any, result: authorization.CallbackResult
+) -> Response:
+    """The provider's popup is done: tell the frame that opened it, and close."""
+    allow_opener()
+    g.locale = run.locale
+    html = render_template(
+        "connections/popup_finished.html",
+        journey=journey,
+        locale=run.locale,
+        platform=get_platform(result.connection.platform if result.connection else ""),
+        connection=result.connection,
+        linked=result.linked,
+        choosing=result.choosing,
+    )
+    return Response(html, 200, mimetype="text/html")
+
+
+def _problem(status: int, detail: str) -> Response:
+    """An RFC 9457 problem document: machines call this endpoint, not people."""
+    response = jsonify(
+        type="about:blank", title=HTTPStatus(status).phrase, status=status, detail=detail
+    )
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    return response

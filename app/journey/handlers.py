@@ -1,0 +1,128 @@
+"""What each type of step does with a visit: one table for the customer's journey and the
+console's preview, so a new step type is wired in once.
+
+A handler reads the step's form and either finishes the step or shows it again. Where the
+two walks differ (the customer's answers are recorded and the connect step signs in with
+the platform; a preview keeps its answers in the colleague's session and signs in nowhere)
+it asks its :class:`Walk`: ``CustomerWalk`` in ``app/journey/views.py``, ``PreviewWalk`` in
+``app/admin/journeys_preview.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol, cast
+
+from werkzeug.wrappers import Response
+
+from app.connections.oauth import ProviderConfig, provider_config
+from app.consent import ledger
+from app.engine import review, steps
+from app.engine.schema import ConsentStep, FormStep, Journey, PlatformSelectStep, Step
+from app.journey.forms import ContinueForm, consent_form, platform_form, step_form
+from app.platforms import Platform, get_platform, is_available
+
+StepResponse = Response | tuple[str, int]
+
+
+class Walk(Protocol):
+    """One walk through a journey: a customer's run or a colleague's preview."""
+
+    @property
+    def run(self) -> steps.Progress: ...
+
+    @property
+    def journey(self) -> Journey: ...
+
+    def page(self, step: Step, form: Any, **context: Any) -> StepResponse:
+        """The step's page with ``form`` (422 when the form has errors)."""
+
+    def complete(self, step: Step, answers: dict[str, Any]) -> StepResponse:
+        """Finish ``step`` with ``answers`` and go on to the step that follows."""
+
+    def go_to(self, step: Step) -> StepResponse:
+        """Send the visitor to ``step`` without finishing anything."""
+
+    def decide_consent(self, step: ConsentStep, granted: set[str], declined: bool) -> StepResponse:
+        """The consent step's decision: ``granted`` items, or ``declined`` them all."""
+
+    def answers_refused(self, step: FormStep, form: Any) -> None:
+        """A form step's answers did not validate (the customer's journey notes it)."""
+
+    def connect(self, step: Step, platform: Platform, provider: ProviderConfig) -> StepResponse:
+        """The connect step for the platform chosen, whose OAuth client is configured."""
+
+    def done(self, step: Step) -> StepResponse:
+        """The last step's page."""
+
+
+def _continue_step(walk: Walk, step: Step) -> StepResponse:
+    form = ContinueForm()
+    if form.validate_on_submit():
+        return walk.complete(step, {"seen": True})
+    return walk.page(step, form, **review.continue_step_context(walk.run, walk.journey, step))
+
+
+def _consent_step(walk: Walk, step: Step) -> StepResponse:
+    step = cast(ConsentStep, step)
+    earlier = steps.answers_for(walk.run, step.id).get("granted", [])
+    form = consent_form(walk.journey, step, walk.run.locale, granted=set(earlier))
+    if form.validate_on_submit():
+        # Declining refuses every item, whatever was ticked before pressing it.
+        declined = bool(form.declining)
+        return walk.decide_consent(step, set() if declined else form.granted(), declined)
+    return walk.page(step, form, labels=ledger.labels())
+
+
+def offered_platforms(step: PlatformSelectStep) -> tuple[list[Platform], list[Platform]]:
+    """The step's platforms that can be connected here, and those not available yet."""
+    offered = [p for key in step.platforms if (p := get_platform(key))]
+    return [p for p in offered if is_available(p)], [p for p in offered if not is_available(p)]
+
+
+def _platform_step(walk: Walk, step: Step) -> StepResponse:
+    step = cast(PlatformSelectStep, step)
+    available, unavailable = offered_platforms(step)
+    form = platform_form(available, steps.answers_for(walk.run, step.id).get("platform"))
+    if form.validate_on_submit():
+        return walk.complete(step, {"platform": form.platform.data})
+    return walk.page(step, form, unavailable=unavailable)
+
+
+def _form_step(walk: Walk, step: Step) -> StepResponse:
+    step = cast(FormStep, step)
+    form = step_form(walk.journey, step, walk.run.locale, steps.answers_for(walk.run, step.id))
+    if form.validate_on_submit():
+        return walk.complete(step, form.answers())
+    if form.errors:
+        walk.answers_refused(step, form)
+    return walk.page(step, form)
+
+
+def _connect_step(walk: Walk, step: Step) -> StepResponse:
+    platform = steps.chosen_platform(walk.run, walk.journey)
+    provider = provider_config(platform.key) if platform else None
+    if platform is None or provider is None:
+        return walk.go_to(walk.journey.first_of("platform_select") or walk.journey.steps[0])
+    return walk.connect(step, platform, provider)
+
+
+def _done_step(walk: Walk, step: Step) -> StepResponse:
+    return walk.done(step)
+
+
+STEP_HANDLERS: dict[str, Callable[[Walk, Step], StepResponse]] = {
+    "welcome": _continue_step,
+    "instructions": _continue_step,
+    "review": _continue_step,
+    "consent": _consent_step,
+    "platform_select": _platform_step,
+    "form": _form_step,
+    "connect": _connect_step,
+    "done": _done_step,
+}
+
+
+def handle(walk: Walk, step: Step) -> StepResponse:
+    """Answer a visit to ``step`` (one the engine allows) as its type says."""
+    return STEP_HANDLERS[step.type](walk, step)
