@@ -359,7 +359,10 @@ class Connection(db.Model):  # type: ignore[name-defined,misc]
     refresh_claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Organisations the customer may choose from when the platform returned several.
-    candidates: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+    candidates: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # What the business needs beside org_id to call the platform for this organisation
+    # (FreshBooks' account_id, Business Central's environment, Xero's connection id).
+    org_details: Mapped[dict[str, str] | None] = mapped_column(JSON)
     # When the platform last told us (by signed webhook) that this organisation changed.
     last_provider_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -9,10 +9,11 @@ credentials of the customer's: it is Onramp's own test platform.
 
 from __future__ import annotations
 
+import re
 import string
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from flask import current_app
@@ -22,9 +23,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 CATALOGUE_FILE = Path(__file__).with_name("platforms.yaml")
 # How organisations are found that Onramp can do (app/connections/oauth.py).
-SUPPORTED_STRATEGIES = {"api", "list_api", "redirect_param", "token_field"}
-# Placeholders only known once a token arrives: left in the URL until then.
-RUNTIME_PLACEHOLDERS = ("api_domain", "id")
+Strategy = Literal["api", "list_api", "graphql", "redirect_param", "token_field"]
+SUPPORTED_STRATEGIES = set(get_args(Strategy))
+# Placeholders only known once a token arrives, or once the platform's environments
+# are listed (Business Central): left in the URL until then.
+RUNTIME_PLACEHOLDERS = ("api_domain", "id", "environment")
+# A vendor's scheme and host at the start of a URL: what the Sandbox takes over when it
+# plays that vendor (``played_by_sandbox``).
+VENDOR_HOST = re.compile(r"^https://[^/]+")
 
 SANDBOX_INSTRUCTIONS = _l(
     """\
@@ -49,17 +55,45 @@ GENERIC_INSTRUCTIONS = _l(
 )
 
 
+class EnvironmentLookup(BaseModel):
+    """Where a platform lists the environments an organisation may live in (Business
+    Central): each one's companies are looked up at the organisation URL's {environment}."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str
+    list: str
+    name: str
+
+
 class OrganisationLookup(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    strategy: Literal["api", "list_api", "redirect_param", "token_field"]
+    strategy: Strategy
     url: str | None = None
+    # Dotted path to the list in the answer; None: the answer is the list (Xero).
     list: str | None = None
     id: str
     name: str | None = None
     name_param: str | None = None
     name_url: str | None = None
     header: str | None = None
+    # The GraphQL query sent to ``url`` (strategy graphql).
+    query: str | None = None
+    environments: EnvironmentLookup | None = None
+    # Further values kept with the connection and handed to the business with its
+    # credentials: name -> dotted path within the organisation's item.
+    details: dict[str, str] = Field(default_factory=dict)
+
+
+class OrganisationsIn(BaseModel):
+    """Where an event names organisations: ``field`` of each item of the ``list`` (a
+    dotted path; None when the body itself is the list)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    list: str | None = None
+    field: str
 
 
 class WebhookSpec(BaseModel):
@@ -69,7 +103,8 @@ class WebhookSpec(BaseModel):
 
     header: str
     secret: str = Field(description="The setting holding the signing key.")
-    organisations: str = Field(description="Where the payload names organisations: list.field")
+    # Every format the platform sends, current first; the first that fits is read.
+    organisations: tuple[OrganisationsIn, ...]
 
 
 class Platform(BaseModel):
@@ -87,10 +122,21 @@ class Platform(BaseModel):
     # so a redirect without it is refused.
     authorization_response_iss_parameter_supported: bool = False
     scopes: list[str] = Field(default_factory=list)
+    scope_separator: str = " "
     extra_params: dict[str, str] = Field(default_factory=dict)
     pkce: bool = True
     token_auth: Literal["client_secret_basic", "client_secret_post"] = "client_secret_basic"
+    # Headers sent with every token request (QuickBooks: ask for the hard expiry).
+    token_headers: dict[str, str] = Field(default_factory=dict)
+    # RFC 7009's form body, or the JSON body Intuit's own clients send.
+    revocation_body: Literal["form", "json"] = "form"
+    # Revoking the refresh token ends the whole grant: the access token is not revoked on
+    # its own (a second call may be refused and misreported as a failure).
+    revoke_refresh_only: bool = False
     settings: dict[str, str | None] = Field(default_factory=dict)
+    # URL placeholders chosen by a setting: setting -> its value -> placeholder -> URL,
+    # e.g. QuickBooks' API host per environment or Zoho's accounts host per data centre.
+    hosts: dict[str, dict[str, dict[str, str]]] = Field(default_factory=dict)
     organisation: OrganisationLookup
     webhook: WebhookSpec | None = None
     access_token_seconds: int | None = None
@@ -111,6 +157,15 @@ def _catalogue() -> dict[str, Platform]:
 PLATFORMS = _catalogue()
 
 
+def dig(value: Any, path: str | None) -> Any:
+    """``a.b.c`` of nested JSON objects; None where the path leads nowhere (or is None)."""
+    if not path:
+        return None
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
 def get_platform(key: str) -> Platform | None:
     return PLATFORMS.get(key)
 
@@ -120,10 +175,46 @@ def effective(platform: Platform) -> Platform:
 
     Tests and UAT point a platform at the Sandbox this way, to run its flow locally.
     """
+    if platform.key in sandbox_plays():
+        platform = Platform.model_validate(played_by_sandbox(platform))
     overrides = (current_app.config.get("PLATFORM_OVERRIDES") or {}).get(platform.key)
     if not overrides:
         return platform
     return Platform.model_validate({**platform.model_dump(), **overrides})
+
+
+def sandbox_plays() -> set[str]:
+    """The platforms the Sandbox plays on this instance (``SANDBOX_PLAYS``, a list or
+    comma-separated): customers choosing one connect to the Sandbox speaking that
+    vendor's dialect. For UAT and demos; only while the Sandbox is served."""
+    if not current_app.config.get("SANDBOX_URL"):
+        return set()
+    value = current_app.config.get("SANDBOX_PLAYS") or []
+    keys = value.split(",") if isinstance(value, str) else value
+    return {str(key).strip() for key in keys if str(key).strip() in PLATFORMS} - {"sandbox"}
+
+
+def played_by_sandbox(platform: Platform) -> dict[str, Any]:
+    """The platform as the Sandbox plays it: every vendor host swapped for
+    ``{sandbox_url}/v/<key>``, the vendor's paths, parameters and shapes kept."""
+    target = "{sandbox_url}/v/" + platform.key
+
+    def swap(value: Any) -> Any:
+        if isinstance(value, str):
+            return VENDOR_HOST.sub(target, value)
+        if isinstance(value, dict):
+            return {key: swap(item) for key, item in value.items()}
+        return value
+
+    data = platform.model_dump()
+    for field in ("authorize_url", "token_url", "revocation_url", "hosts"):
+        data[field] = swap(data[field])
+    organisation = data["organisation"]
+    for field in ("url", "name_url"):
+        organisation[field] = swap(organisation[field])
+    if organisation["environments"]:
+        organisation["environments"]["url"] = swap(organisation["environments"]["url"])
+    return data
 
 
 def _instance_file() -> dict[str, Any]:
@@ -148,11 +239,20 @@ def setting(platform: Platform, name: str) -> str | None:
 
 
 def credentials(platform: Platform) -> tuple[str, str] | None:
-    if platform.key == "sandbox":
+    if platform.key == "sandbox" or platform.key in sandbox_plays():
         config = current_app.config
         return config["SANDBOX_CLIENT_ID"], config["SANDBOX_CLIENT_SECRET"]
     client_id, secret = setting(platform, "client_id"), setting(platform, "client_secret")
     return (client_id, secret) if client_id and secret else None
+
+
+def host(platform: Platform, placeholder: str) -> str | None:
+    """The URL a ``hosts`` placeholder stands for under this instance's settings."""
+    for name, choices in platform.hosts.items():
+        if any(placeholder in urls for urls in choices.values()):
+            chosen = choices.get(setting(platform, name) or "", {})
+            return chosen.get(placeholder)
+    return None
 
 
 def expand(platform: Platform, template: str) -> str | None:
@@ -161,15 +261,31 @@ def expand(platform: Platform, template: str) -> str | None:
     for _, field, _, _ in string.Formatter().parse(template):
         if not field:
             continue
-        if field in RUNTIME_PLACEHOLDERS:
-            values[field] = "{" + field + "}"
-        elif field == "sandbox_url":
+        if field == "sandbox_url":
             values[field] = str(current_app.config.get("SANDBOX_URL") or "").rstrip("/")
+        elif any(field in urls for choices in platform.hosts.values() for urls in choices.values()):
+            values[field] = expand(platform, host(platform, field) or "") or ""
+        elif field in RUNTIME_PLACEHOLDERS:
+            values[field] = "{" + field + "}"
         else:
             values[field] = setting(platform, field) or ""
         if not values[field]:
             return None
     return template.format(**values)
+
+
+def setting_problems(platform: Platform) -> list[str]:
+    """What is wrong with this instance's settings for the platform, in words."""
+    problems = []
+    for name, choices in platform.hosts.items():
+        value = setting(platform, name)
+        if value not in choices:
+            allowed = ", ".join(choices)
+            problems.append(f"{name} is {value!r}; it must be one of {allowed}")
+    for name, default in platform.settings.items():
+        if default is None and name not in platform.hosts and not setting(platform, name):
+            problems.append(f"{name} is not set")
+    return problems
 
 
 def unavailable_reason(platform: Platform) -> str | None:
@@ -179,6 +295,9 @@ def unavailable_reason(platform: Platform) -> str | None:
         return None if current_app.config.get("SANDBOX_URL") else "the Sandbox is turned off"
     if credentials(platform) is None:
         return "no client id and secret configured"
+    problems = setting_problems(platform)
+    if problems:
+        return "; ".join(problems)
     if expand(platform, platform.authorize_url) is None:
         return "a setting its URLs need is missing"
     if platform.organisation.strategy not in SUPPORTED_STRATEGIES:

@@ -234,6 +234,10 @@ class Connection(_Response):
     status: ConnectionStatus
     organisation_id: str | None
     organisation_name: str | None
+    organisation_details: dict[str, str] = Field(
+        description="What the platform's API needs beside the organisation id, e.g. "
+        "FreshBooks' account_id, Business Central's environment, Xero's connection_id."
+    )
     scopes: str | None
     last_error: str | None = Field(description="A stable reason code when failed or ended.")
     created_at: datetime
@@ -276,6 +280,10 @@ class Credential(_Response):
     token_type: str
     expires_at: datetime | None
     organisation_id: str | None
+    organisation_details: dict[str, str] = Field(
+        description="What the platform's API needs beside the organisation id "
+        "(as on the connection)."
+    )
     platform: str
 
 

@@ -195,6 +195,7 @@ def present_connections(connections: list[Connection]) -> list[schemas.Connectio
             status=c.status,  # type: ignore[arg-type]
             organisation_id=c.org_id,
             organisation_name=c.org_name,
+            organisation_details=c.org_details or {},
             scopes=c.scopes,
             last_error=c.last_error,
             created_at=c.created_at,

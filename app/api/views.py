@@ -357,6 +357,7 @@ def get_credentials(connection_id: str) -> schemas.Credential:
         token_type=credential.token_type,
         expires_at=credential.expires_at,
         organisation_id=credential.organisation_id,
+        organisation_details=credential.organisation_details,
         platform=credential.platform,
     )
 

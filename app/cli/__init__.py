@@ -38,7 +38,7 @@ from app.engine.versions import summaries
 from app.extensions import db
 from app.links import journey_link
 from app.models import Connection, Customer
-from app.platforms import PLATFORMS, credentials, unavailable_reason
+from app.platforms import PLATFORMS, credentials, sandbox_plays, setting, unavailable_reason
 from app.urls import public_url
 
 DEMO_EXTERNAL_ID = "demo-customer"
@@ -284,12 +284,29 @@ def disconnect_command(public_id: str) -> None:
 @click.argument("action", type=click.Choice(["list"]), default="list")
 @with_appcontext
 def platforms_command(action: str) -> None:
-    """List the accounting platforms: callback URL to register, credentials, availability."""
+    """List the accounting platforms: callback URL to register, credentials, settings
+    (with the values they may take) and availability."""
+    plays = sandbox_plays()
     for platform in PLATFORMS.values():
         configured = "credentials configured" if credentials(platform) else "no credentials"
+        if platform.key in plays:
+            configured = "played by the Sandbox (SANDBOX_PLAYS)"
         reason = unavailable_reason(platform)
         click.echo(f"{platform.key:<17} {platform.name}")
         click.echo(f"{'':<17} callback: {redirect_uri(platform.key)}")
+        if platform.webhook:
+            events = public_url("connections.provider_webhook", platform=platform.key)
+            click.echo(f"{'':<17} webhook:  {events}")
+            key = "set" if setting(platform, platform.webhook.secret) else "not set"
+            variable = f"ONRAMP_{platform.key.upper()}_{platform.webhook.secret.upper()}"
+            click.echo(f"{'':<17} {platform.webhook.secret} = {key}  [{variable}]")
+        for name, default in platform.settings.items():
+            value = setting(platform, name)
+            choices = platform.hosts.get(name)
+            allowed = f" (one of {', '.join(choices)})" if choices else ""
+            shown = value if value else ("not set" if default is None else "blank")
+            variable = f"ONRAMP_{platform.key.upper()}_{name.upper()}"
+            click.echo(f"{'':<17} {name} = {shown}{allowed}  [{variable}]")
         click.echo(
             f"{'':<17} {configured}; " + (f"unavailable: {reason}" if reason else "available")
         )

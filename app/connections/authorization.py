@@ -20,6 +20,7 @@ from sqlalchemy import or_, select, update
 from app import clock
 from app.connections import flows
 from app.connections.oauth import (
+    Organisation,
     ProviderError,
     authorization_url,
     discover_organisations,
@@ -246,15 +247,13 @@ def _handle_callback(platform: str, params: Mapping[str, str], held_run_id: int)
     except ProviderError as exc:
         return _fail(flow.run_id, connection, exc.reason, exc.detail)
     if flow.expected_org_id is not None:
-        matching = [org for org in organisations if org[0] == flow.expected_org_id]
+        matching = [org for org in organisations if org.id == flow.expected_org_id]
         if not matching:
             # Never swap companies silently: refuse, hand the access back, say which came.
             with suppress(ProviderError):
                 revoke_tokens(provider, token)
-            connection.org_id, connection.org_name = (
-                organisations[0][0][:200],
-                organisations[0][1][:300],
-            )
+            connection.org_id = organisations[0].id[:200]
+            connection.org_name = organisations[0].name[:300]
             return _fail(
                 flow.run_id,
                 connection,
@@ -263,10 +262,12 @@ def _handle_callback(platform: str, params: Mapping[str, str], held_run_id: int)
             )
         organisations = matching
     if len(organisations) > 1:
-        connection.candidates = [{"id": i, "name": n} for i, n in organisations]
+        connection.candidates = [
+            {"id": org.id, "name": org.name, "details": org.details} for org in organisations
+        ]
         connection.token_ciphertext = encrypt_json(token)  # kept encrypted until one is chosen
         return CallbackResult(flow.run_id, connection, choosing=True)
-    _mark_linked(connection, *organisations[0], token)
+    _mark_linked(connection, organisations[0], token)
     return CallbackResult(flow.run_id, connection)
 
 
@@ -348,9 +349,8 @@ def choose_organisation(
     chosen = next((c for c in candidates if c.get("id") == org_id), None)
     if connection.status != "pending" or chosen is None or not connection.token_ciphertext:
         return None
-    _mark_linked(
-        connection, chosen["id"], chosen["name"], decrypt_json(connection.token_ciphertext)
-    )
+    chosen_one = Organisation(chosen["id"], chosen["name"], dict(chosen.get("details") or {}))
+    _mark_linked(connection, chosen_one, decrypt_json(connection.token_ciphertext))
     # The journey's move commits the link with it.
     return steps.connection_finished(run, journey, connection, None)
 
@@ -360,10 +360,11 @@ def _safe_code(value: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "", value)[:60] or "an unknown error"
 
 
-def _mark_linked(connection: Connection, org_id: str, org_name: str, token: dict[str, Any]) -> None:
+def _mark_linked(connection: Connection, organisation: Organisation, token: dict[str, Any]) -> None:
     connection.status = "linked"
-    connection.org_id = org_id[:200]
-    connection.org_name = org_name[:300]
+    connection.org_id = organisation.id[:200]
+    connection.org_name = organisation.name[:300]
+    connection.org_details = {k[:50]: v[:500] for k, v in organisation.details.items()} or None
     connection.scopes = str(token.get("scope") or "")[:1000] or None
     connection.token_ciphertext = encrypt_json(token)
     expires_in = token.get("expires_in")

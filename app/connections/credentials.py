@@ -32,6 +32,7 @@ class Credential:
     token_type: str
     expires_at: datetime | None
     organisation_id: str | None
+    organisation_details: dict[str, str]
     platform: str
     refreshed: bool
 
@@ -63,6 +64,7 @@ def current_credential(connection: Connection, lead: timedelta = REFRESH_LEAD) -
         token_type=str(token.get("token_type") or "Bearer"),
         expires_at=expires,
         organisation_id=connection.org_id,
+        organisation_details=dict(connection.org_details or {}),
         platform=connection.platform,
         refreshed=refreshed,
     )

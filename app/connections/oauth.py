@@ -7,7 +7,7 @@ so a slow provider holds up one request, never the others.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import requests
@@ -18,10 +18,12 @@ from flask import current_app
 from app.platforms import (
     OrganisationLookup,
     credentials,
+    dig,
     effective,
     expand,
     get_platform,
     is_available,
+    setting,
 )
 from app.urls import public_url
 
@@ -48,11 +50,21 @@ class ProviderConfig:
     scopes: tuple[str, ...]
     revocation_url: str | None = None
     organisation_name_url: str | None = None
+    # Where the environments are listed whose companies the organisation URL names, or
+    # the one environment this instance's settings pin.
+    environments_url: str | None = None
+    environment: str | None = None
     pkce: bool = True
     token_auth: str = "client_secret_basic"
     extra_params: tuple[tuple[str, str], ...] = ()
     # The redirect back must carry ``iss`` (RFC 9207).
     requires_iss: bool = False
+    scope_separator: str = " "
+    token_headers: tuple[tuple[str, str], ...] = ()
+    revocation_body: str = "form"
+    revoke_refresh_only: bool = False
+    # The timeouts of every call, from PROVIDER_TIMEOUT.
+    timeout: tuple[float, float] = field(default=(5.0, 15.0), compare=False)
 
 
 def provider_config(platform_key: str) -> ProviderConfig | None:
@@ -69,6 +81,7 @@ def provider_config(platform_key: str) -> ProviderConfig | None:
         return None
     revocation = expand(platform, platform.revocation_url) if platform.revocation_url else None
     issuer = expand(platform, platform.issuer) if platform.issuer else None
+    environments = platform.organisation.environments
     return ProviderConfig(
         platform=platform.key,
         issuer=issuer or "",
@@ -87,8 +100,15 @@ def provider_config(platform_key: str) -> ProviderConfig | None:
         revocation_url=revocation,
         pkce=platform.pkce,
         token_auth=platform.token_auth,
+        environments_url=expand(platform, environments.url) if environments else None,
+        environment=setting(platform, "environment") if environments else None,
         extra_params=tuple(platform.extra_params.items()),
         requires_iss=bool(issuer) and platform.authorization_response_iss_parameter_supported,
+        scope_separator=platform.scope_separator,
+        token_headers=tuple(platform.token_headers.items()),
+        revocation_body=platform.revocation_body,
+        revoke_refresh_only=platform.revoke_refresh_only,
+        timeout=tuple(current_app.config["PROVIDER_TIMEOUT"]),  # type: ignore[arg-type]
     )
 
 
@@ -101,11 +121,11 @@ def _session(provider: ProviderConfig, redirect: str) -> OAuth2Session:
     return OAuth2Session(
         client_id=provider.client_id,
         client_secret=provider.client_secret,
-        scope=" ".join(provider.scopes) or None,
+        scope=provider.scope_separator.join(provider.scopes) or None,
         redirect_uri=redirect,
         code_challenge_method="S256" if provider.pkce else None,
         token_endpoint_auth_method=provider.token_auth,
-        default_timeout=current_app.config["PROVIDER_TIMEOUT"],
+        default_timeout=provider.timeout,
     )
 
 
@@ -127,7 +147,10 @@ def exchange_code(
     """Trade an authorization code for tokens."""
     try:
         token = _session(provider, redirect).fetch_token(
-            provider.token_url, code=code, code_verifier=code_verifier if provider.pkce else None
+            provider.token_url,
+            code=code,
+            code_verifier=code_verifier if provider.pkce else None,
+            headers=_token_headers(provider),
         )
     except AuthlibBaseError as exc:
         raise ProviderError(
@@ -140,16 +163,23 @@ def exchange_code(
     return dict(token)
 
 
-Organisation = tuple[str, str]
+def _token_headers(provider: ProviderConfig) -> dict[str, str]:
+    # Authlib sets the content type only when no headers are passed.
+    return {
+        "Accept": "application/json",
+        "Content-Type": "application/x-www-form-urlencoded;charset=UTF-8",
+        **dict(provider.token_headers),
+    }
 
 
-def dig(value: Any, path: str | None) -> Any:
-    """``a.b.c`` of nested JSON objects; None where the path leads nowhere (or is None)."""
-    if not path:
-        return None
-    for part in path.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
+@dataclass(frozen=True)
+class Organisation:
+    """An organisation a token reaches: the platform's id, its name and the details the
+    business needs to call the platform's API for it (``organisation.details``)."""
+
+    id: str
+    name: str
+    details: dict[str, str] = field(default_factory=dict)
 
 
 def discover_organisations(
@@ -164,33 +194,87 @@ def discover_organisations(
         name = params.get(spec.name_param) if spec.name_param else None
         if not name and provider.organisation_name_url:
             url = provider.organisation_name_url.replace("{id}", org_id)
-            name = dig(_get_json(provider, token, url), spec.name)
-        return [(org_id, str(name or org_id))]
+            name = dig(_call(provider, token, url), spec.name)
+        return [Organisation(org_id, str(name or org_id), _details(spec.details, {}, token))]
     if spec.strategy == "token_field":
         org_id = dig(token, spec.id)
         if not org_id:
             raise ProviderError("organisation_lookup_failed", f"no {spec.id} in the token")
-        return [(str(org_id), str(dig(token, spec.name) or org_id))]
+        name = dig(token, spec.name) or org_id
+        return [Organisation(str(org_id), str(name), _details(spec.details, token, token))]
     url = provider.organisation_url.replace("{api_domain}", str(token.get("api_domain") or ""))
-    body = _get_json(provider, token, url)
-    items = [body] if spec.strategy == "api" else dig(body, spec.list) if spec.list else body
-    if not isinstance(items, list):
-        raise ProviderError("organisation_lookup_failed", "the organisation list is not a list")
-    found = [(dig(item, spec.id), dig(item, spec.name)) for item in items]
-    organisations = [(str(i), str(n or i)) for i, n in found if i]
+    if "{environment}" not in url:
+        organisations = _listed(provider, token, url)
+    else:
+        organisations = [
+            replace(org, details={**org.details, "environment": environment})
+            for environment in _environments(provider, token)
+            for org in _listed(provider, token, url.replace("{environment}", environment))
+        ]
+        if len({org.details["environment"] for org in organisations}) > 1:
+            organisations = [
+                replace(org, name=f"{org.name} ({org.details['environment']})")
+                for org in organisations
+            ]
     if not organisations:
         raise ProviderError("organisation_lookup_failed", "no organisation came back")
     return organisations
 
 
-def _get_json(provider: ProviderConfig, token: dict[str, Any], url: str) -> Any:
+def _listed(provider: ProviderConfig, token: dict[str, Any], url: str) -> list[Organisation]:
+    """The organisations one look-up answers with."""
+    spec = provider.organisation
+    query = {"query": spec.query or ""} if spec.strategy == "graphql" else None
+    body = _call(provider, token, url, query)
+    if spec.strategy == "graphql" and isinstance(body, dict) and body.get("errors"):
+        raise ProviderError("organisation_lookup_failed", "the GraphQL query was refused")
+    items = [body] if spec.strategy == "api" else dig(body, spec.list) if spec.list else body
+    if not isinstance(items, list):
+        raise ProviderError("organisation_lookup_failed", "the organisation list is not a list")
+    found = [(dig(item, spec.id), dig(item, spec.name), item) for item in items]
+    return [
+        Organisation(str(i), str(n or i), _details(spec.details, item, token))
+        for i, n, item in found
+        if i not in (None, "")
+    ]
+
+
+def _environments(provider: ProviderConfig, token: dict[str, Any]) -> list[str]:
+    """The environment the settings pin, else every one the platform lists."""
+    lookup = provider.organisation.environments
+    if provider.environment:
+        return [provider.environment]
+    if lookup is None or provider.environments_url is None:
+        raise ProviderError("organisation_lookup_failed", "no environment to look in")
+    listed = dig(_call(provider, token, provider.environments_url), lookup.list)
+    if not isinstance(listed, list):
+        raise ProviderError("organisation_lookup_failed", "the environment list is not a list")
+    return [str(name) for item in listed if (name := dig(item, lookup.name))]
+
+
+def _details(paths: Mapping[str, str], item: Any, token: Mapping[str, Any]) -> dict[str, str]:
+    """The organisation's details: a path starting ``token.`` reads the token response."""
+    found = {}
+    for name, path in paths.items():
+        source = token if path.startswith("token.") else item
+        value = dig(source, path.removeprefix("token."))
+        if value not in (None, ""):
+            found[name] = str(value)
+    return found
+
+
+def _call(
+    provider: ProviderConfig, token: dict[str, Any], url: str, query: dict[str, str] | None = None
+) -> Any:
+    """GET ``url`` with the access token, or POST ``query`` to it (GraphQL); its JSON."""
     session = OAuth2Session(
-        client_id=provider.client_id,
-        token=token,
-        default_timeout=current_app.config["PROVIDER_TIMEOUT"],
+        client_id=provider.client_id, token=token, default_timeout=provider.timeout
     )
     try:
-        response = session.get(url, headers={"Accept": "application/json"})
+        if query is None:
+            response = session.get(url, headers={"Accept": "application/json"})
+        else:
+            response = session.post(url, json=query, headers={"Accept": "application/json"})
         response.raise_for_status()
         return response.json()
     except (requests.RequestException, ValueError, AuthlibBaseError) as exc:
@@ -203,7 +287,9 @@ def refresh_tokens(provider: ProviderConfig, refresh_token: str) -> dict[str, An
     """New tokens for a refresh token; ``refresh_refused`` when the provider says no."""
     session = _session(provider, redirect_uri(provider.platform))
     try:
-        token = session.refresh_token(provider.token_url, refresh_token=refresh_token)
+        token = session.refresh_token(
+            provider.token_url, refresh_token=refresh_token, headers=_token_headers(provider)
+        )
     except AuthlibBaseError as exc:
         # invalid_grant: revoked, expired or already used. The connection is gone.
         reason = (
@@ -220,17 +306,34 @@ def refresh_tokens(provider: ProviderConfig, refresh_token: str) -> dict[str, An
 
 
 def revoke_tokens(provider: ProviderConfig, token: dict[str, Any]) -> None:
-    """Revoke a connection's tokens at the provider (RFC 7009), refresh token first."""
+    """Revoke a connection's tokens at the provider (RFC 7009), refresh token first.
+
+    Where revoking the refresh token ends the whole grant (``revoke_refresh_only``),
+    the access token is left alone: asking again could only be refused.
+    """
     if provider.revocation_url is None:
         return
+    kinds = ["refresh_token", "access_token"]
+    if provider.revoke_refresh_only and token.get("refresh_token"):
+        kinds = ["refresh_token"]
     session = _session(provider, redirect_uri(provider.platform))
-    for kind in ("refresh_token", "access_token"):
+    for kind in kinds:
         if not token.get(kind):
             continue
         try:
-            response = session.revoke_token(
-                provider.revocation_url, token[kind], token_type_hint=kind
-            )
+            if provider.revocation_body == "json":
+                # Intuit's clients: HTTP Basic and {"token": ...}, not RFC 7009's form.
+                response = session.post(
+                    provider.revocation_url,
+                    json={"token": token[kind]},
+                    auth=(provider.client_id, provider.client_secret),
+                    headers={"Accept": "application/json"},
+                    withhold_token=True,
+                )
+            else:
+                response = session.revoke_token(
+                    provider.revocation_url, token[kind], token_type_hint=kind
+                )
             response.raise_for_status()
         except (requests.RequestException, AuthlibBaseError) as exc:
             raise ProviderError(

@@ -19,7 +19,7 @@ from app import clock
 from app.extensions import db
 from app.metrics import REJECTED_PROVIDER_WEBHOOKS
 from app.models import Connection
-from app.platforms import Platform, setting
+from app.platforms import OrganisationsIn, Platform, dig, setting
 
 
 class WebhookRefused(Exception):
@@ -37,13 +37,19 @@ def signature_matches(body: bytes, key: str, signature: str) -> bool:
     return hmac.compare_digest(expected, signature.strip().encode("utf-8", "replace"))
 
 
-def _organisation_ids(payload: Any, path: str) -> set[str]:
-    """``events.tenantId`` → the tenantId of every item of the ``events`` list."""
-    list_name, _, field = path.partition(".")
-    items = payload.get(list_name) if isinstance(payload, dict) else None
-    if not isinstance(items, list):
-        raise WebhookRefused(400, f"the payload has no {list_name!r} list")
-    return {str(item[field]) for item in items if isinstance(item, dict) and item.get(field)}
+def _organisation_ids(payload: Any, formats: tuple[OrganisationsIn, ...]) -> set[str]:
+    """The organisations an event names, read in the first of the platform's formats that
+    fits: Xero's ``events[].tenantId``, QuickBooks' CloudEvents array of
+    ``intuitaccountid`` (or its legacy ``eventNotifications[].realmId``)."""
+    for spec in formats:
+        items = payload if spec.list is None else dig(payload, spec.list)
+        if isinstance(items, list):
+            return {
+                str(value)
+                for item in items
+                if isinstance(item, dict) and (value := item.get(spec.field)) not in (None, "")
+            }
+    raise WebhookRefused(400, "the payload is in none of the platform's event formats")
 
 
 def receive(platform: Platform, body: bytes, headers: dict[str, str]) -> int:

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from app.connections.oauth import ProviderConfig, ProviderError, dig, discover_organisations
-from app.platforms import OrganisationLookup
+from app.connections.oauth import (
+    Organisation,
+    ProviderConfig,
+    ProviderError,
+    discover_organisations,
+)
+from app.platforms import OrganisationLookup, dig
 
 
 def _provider(**spec: str) -> ProviderConfig:
@@ -25,7 +30,7 @@ def _provider(**spec: str) -> ProviderConfig:
 def test_an_organisation_named_on_the_redirect() -> None:
     provider = _provider(strategy="redirect_param", id="businessId", name_param="businessName")
     found = discover_organisations(provider, {}, {"businessId": "b-1", "businessName": "Acme"})
-    assert found == [("b-1", "Acme")]
+    assert found == [Organisation("b-1", "Acme")]
 
 
 def test_a_redirect_without_the_organisation_fails_clearly() -> None:
@@ -38,7 +43,9 @@ def test_a_redirect_without_the_organisation_fails_clearly() -> None:
 
 def test_an_organisation_named_in_the_token() -> None:
     provider = _provider(strategy="token_field", id="businessId")
-    assert discover_organisations(provider, {"businessId": "w-9"}, {}) == [("w-9", "w-9")]
+    assert discover_organisations(provider, {"businessId": "w-9"}, {}) == [
+        Organisation("w-9", "w-9")
+    ]
 
 
 def test_dotted_paths_reach_into_nested_json() -> None:
