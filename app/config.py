@@ -55,6 +55,9 @@ DEFAULTS: dict[str, Any] = {
     "SANDBOX_URL": None,
     "SANDBOX_CLIENT_ID": "onramp-sandbox-client",
     "SANDBOX_REDIRECT_URIS": None,
+    # Platforms the Sandbox plays in their vendor's dialect, offered to customers through
+    # it (a list or comma-separated): for UAT and demos (app/platforms.py sandbox_plays).
+    "SANDBOX_PLAYS": [],
     # The sandbox's own database (it plays a third-party platform and shares none of
     # Onramp's); None: instance/sandbox.db.
     "SANDBOX_DATABASE_URL": None,
