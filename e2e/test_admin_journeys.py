@@ -43,6 +43,8 @@ def test_an_editor_drafts_previews_and_publishes_a_journey(
 
     main.get_by_role("link", name="New journey draft").click()
     expect(main.get_by_role("heading", level=1)).to_have_text("New journey draft")
+    # As a person would: typing once the page has finished loading (htmx with it).
+    page.wait_for_load_state("load")
     yaml_box = main.get_by_label("Journey YAML")
     yaml_box.fill(good.replace("type: done", "type: finished"))
     yaml_box.press("End")  # a key typed: htmx checks the YAML
