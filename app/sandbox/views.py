@@ -3,7 +3,7 @@ the Connected apps page."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from authlib.common.urls import add_params_to_uri
 from authlib.integrations.flask_oauth2 import current_token
@@ -135,8 +135,8 @@ def _consent(
         )
         response = server.create_authorization_response(grant=grant, grant_user=grantee)
         chosen = find_organisation(form.organisation.data)
-        if response.status_code != 302 or chosen is None:
-            return response
+        if chosen is None or "code" not in _query_of(response.headers.get("Location", "")):
+            return response  # an error on its way back names no organisation
         return _name_organisation_on_redirect(response, grant, chosen, dialect)
 
     # Chromium checks form-action against the redirect that follows the post.
@@ -154,6 +154,10 @@ def _consent(
         slow_seconds=f"{slow_seconds():g}",
         short_token_seconds=short_token_seconds(),
     )
+
+
+def _query_of(url: str) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(url).query)
 
 
 def _scopes_shown(dialect: Dialect, scope: str) -> list[str]:
