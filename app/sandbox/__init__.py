@@ -17,9 +17,11 @@ from app.config import SANDBOX_LOGIN_KEY, configure, new_app
 from app.extensions import babel, csrf
 from app.sandbox import (
     models,  # noqa: F401  (declares the tables init_storage creates)
+    vendor_views,
     views,
 )
 from app.sandbox.data import SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
+from app.sandbox.dialects import DIALECTS
 from app.sandbox.headers import security_headers
 from app.sandbox.oauth import create_authorization_server
 from app.sandbox.storage import init_storage
@@ -38,10 +40,16 @@ def init_sandbox(app: Flask) -> DemoLogin:
     Registers its test login as ``app.extensions["sandbox_demo_login"]`` and returns it.
     """
     init_storage(app)
-    app.extensions["sandbox_oauth"] = create_authorization_server()
+    app.extensions["sandbox_oauth"] = {
+        key: create_authorization_server(dialect) for key, dialect in DIALECTS.items()
+    }
     app.register_blueprint(views.bp, url_prefix="/sandbox")
+    # The vendors it plays, each at its own paths: {SANDBOX_URL}/v/<platform key>/...
+    app.register_blueprint(vendor_views.bp, url_prefix="/sandbox/v")
     # Machine-to-machine endpoints: clients authenticate with secrets or tokens, not cookies.
     for view in (views.token, views.revoke, views.organisation, views.organisations):
+        csrf.exempt(view)
+    for view in vendor_views.MACHINE_VIEWS:
         csrf.exempt(view)
     login = DemoLogin(SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD)
     app.extensions[SANDBOX_LOGIN_KEY] = login

@@ -13,9 +13,10 @@ from wtforms import (
     SelectChoice,
     SubmitField,
 )
-from wtforms.validators import AnyOf, DataRequired, InputRequired, ValidationError
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Optional, ValidationError
 
 from app.sandbox.data import ORGANISATIONS, check_login
+from app.sandbox.dialects import DIALECTS
 
 
 class SignInForm(FlaskForm):
@@ -59,7 +60,9 @@ class SignOutForm(FlaskForm):
 
 
 class RevokeForm(FlaskForm):
-    """One per organisation on the Connected apps page; the button names the organisation."""
+    """One per grant on the Connected apps page; the button names the organisation.
+
+    Without a dialect, access to the organisation ends in every dialect."""
 
     organisation = HiddenField(
         validators=[
@@ -67,3 +70,27 @@ class RevokeForm(FlaskForm):
             AnyOf([org.id for org in ORGANISATIONS], message="No such organisation"),
         ]
     )
+    dialect = HiddenField(
+        validators=[Optional(), AnyOf(list(DIALECTS), message="No such platform")]
+    )
+
+
+class NotifyForm(FlaskForm):
+    """Send a signed change notification about one grant's organisation."""
+
+    organisation = HiddenField(
+        validators=[
+            InputRequired(message="Choose the organisation the notification is about"),
+            AnyOf([org.id for org in ORGANISATIONS], message="No such organisation"),
+        ]
+    )
+    dialect = HiddenField(
+        validators=[
+            InputRequired(message="Choose the platform that sends the notification"),
+            AnyOf(
+                [key for key, d in DIALECTS.items() if d.webhooks],
+                message="That platform sends no change notifications",
+            ),
+        ]
+    )
+    notify = SubmitField("Send a change notification")

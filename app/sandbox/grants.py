@@ -2,7 +2,8 @@
 
 Like a real platform's "Connected apps" page, revoking is per organisation: every
 token issued for it ends at once, so the app's next refresh is refused (invalid_grant)
-and its next API call answers 401.
+and its next API call answers 401. Grants are kept apart by dialect: access given to
+"Xero" is not access given to "Sage".
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 
 from app.sandbox import storage
 from app.sandbox.data import ORGANISATIONS, Organisation, find_organisation
+from app.sandbox.dialects import DIALECTS, NATIVE
 from app.sandbox.models import SandboxToken
 from app.sandbox.storage import utcnow
 
@@ -26,6 +28,10 @@ class Grant:
     client_id: str
     scope: str
     last_issued_at: datetime
+    dialect: str = NATIVE
+    # The approval the newest token comes from, and when it was given.
+    grant_id: str = ""
+    granted_at: datetime | None = None
 
 
 def _live(token: SandboxToken) -> bool:
@@ -35,45 +41,93 @@ def _live(token: SandboxToken) -> bool:
     return refresh_live or access_live
 
 
-def granted(email: str) -> list[Grant]:
-    """The organisations ``email`` has granted, in the order the sandbox lists them."""
-    latest: dict[str, SandboxToken] = {}
-    for token in storage.session().scalars(select(SandboxToken).filter_by(user_email=email)):
+def granted(email: str, dialect: str | None = None) -> list[Grant]:
+    """The organisations ``email`` has granted, per dialect (all, or the one given), in
+    the order the sandbox lists dialects and organisations."""
+    query = select(SandboxToken).filter_by(user_email=email)
+    if dialect is not None:
+        query = query.filter_by(dialect=dialect)
+    latest: dict[tuple[str, str], SandboxToken] = {}
+    for token in storage.session().scalars(query):
         if not _live(token):
             continue
-        seen = latest.get(token.organisation_id)
+        seen = latest.get((token.dialect, token.organisation_id))
         if seen is None or token.issued_at > seen.issued_at:
-            latest[token.organisation_id] = token
+            latest[(token.dialect, token.organisation_id)] = token
     return [
-        Grant(org, newest.client_id, newest.scope, newest.issued_at)
+        Grant(
+            org,
+            newest.client_id,
+            newest.scope,
+            newest.issued_at,
+            key,
+            newest.grant_id,
+            newest.granted_at,
+        )
+        for key in DIALECTS
         for org in ORGANISATIONS
-        if (newest := latest.get(org.id)) is not None
+        if (newest := latest.get((key, org.id))) is not None
     ]
 
 
-def revoke(email: str, organisation_id: str) -> Organisation | None:
-    """End every token ``email`` granted for the organisation; None if there is no such one.
+def revoke(email: str, organisation_id: str, dialect: str | None = None) -> Organisation | None:
+    """End every token ``email`` granted for the organisation, in one dialect or in all;
+    None if there is no such organisation.
 
     Revoking again changes nothing: times already set are kept.
     """
     organisation = find_organisation(organisation_id)
     if organisation is None:
         return None
+    mine = [SandboxToken.user_email == email, SandboxToken.organisation_id == organisation_id]
+    if dialect is not None:
+        mine.append(SandboxToken.dialect == dialect)
+    _end(*mine)
+    return organisation
+
+
+def end_grant(grant_id: str) -> None:
+    """End the approval ``grant_id``: every token issued for it or refreshed from it."""
+    _end(SandboxToken.grant_id == grant_id)
+
+
+def revoke_token(dialect: str, token_string: str) -> bool:
+    """A vendor's revocation endpoint: revoking a refresh token ends its whole approval,
+    an access token only itself. False when the token is no live token of ``dialect``
+    (unknown, or already ended), which these vendors refuse."""
+    session = storage.session()
+    by_refresh = session.scalar(
+        select(SandboxToken).filter_by(dialect=dialect, refresh_token=token_string)
+    )
+    if by_refresh is not None:
+        if by_refresh.refresh_token_revoked_at is not None:
+            return False
+        end_grant(by_refresh.grant_id)
+        return True
+    by_access = session.scalar(
+        select(SandboxToken).filter_by(dialect=dialect, access_token=token_string)
+    )
+    if by_access is None or by_access.access_token_revoked_at is not None:
+        return False
+    by_access.access_token_revoked_at = utcnow()
+    session.commit()
+    return True
+
+
+def _end(*which: ColumnElement[bool]) -> None:
     now = utcnow()
-    mine = (SandboxToken.user_email == email, SandboxToken.organisation_id == organisation_id)
     storage.session().execute(
         update(SandboxToken)
-        .where(*mine, SandboxToken.access_token_revoked_at.is_(None))
+        .where(*which, SandboxToken.access_token_revoked_at.is_(None))
         .values(access_token_revoked_at=now)
     )
     storage.session().execute(
         update(SandboxToken)
         .where(
-            *mine,
+            *which,
             SandboxToken.refresh_token.is_not(None),
             SandboxToken.refresh_token_revoked_at.is_(None),
         )
         .values(refresh_token_revoked_at=now)
     )
     storage.session().commit()
-    return organisation

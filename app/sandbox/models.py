@@ -1,5 +1,5 @@
 """The sandbox's own tables (app/sandbox/storage.py): authorization codes and the tokens
-issued for them."""
+issued for them, each remembering the dialect (app/sandbox/dialects.py) it was issued in."""
 
 from __future__ import annotations
 
@@ -22,8 +22,10 @@ class SandboxAuthorizationCode(SandboxBase, AuthorizationCodeMixin):  # type: ig
     client_id: Mapped[str] = mapped_column(String(100))
     redirect_uri: Mapped[str] = mapped_column(Text)
     scope: Mapped[str] = mapped_column(Text, default="")
-    code_challenge: Mapped[str] = mapped_column(String(128))
-    code_challenge_method: Mapped[str] = mapped_column(String(10))
+    # Optional in the dialects whose vendors do not ask PKCE of every client.
+    code_challenge: Mapped[str | None] = mapped_column(String(128))
+    code_challenge_method: Mapped[str | None] = mapped_column(String(10))
+    dialect: Mapped[str] = mapped_column(String(40))
     user_email: Mapped[str] = mapped_column(String(320))
     organisation_id: Mapped[str] = mapped_column(String(36))
     expires_at: Mapped[datetime] = mapped_column(UTCTimestamp)
@@ -46,6 +48,10 @@ class SandboxToken(SandboxBase, TokenMixin):  # type: ignore[misc]
     __tablename__ = "sandbox_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    dialect: Mapped[str] = mapped_column(String(40))
+    # One per approval: every token refreshed from it shares the approval's id and time.
+    grant_id: Mapped[str] = mapped_column(String(36))
+    granted_at: Mapped[datetime] = mapped_column(UTCTimestamp)
     client_id: Mapped[str] = mapped_column(String(100))
     token_type: Mapped[str] = mapped_column(String(40))
     access_token: Mapped[str] = mapped_column(String(255), unique=True)

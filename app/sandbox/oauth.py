@@ -1,7 +1,9 @@
-"""The sandbox's OAuth 2.0 authorization server, built from Authlib's components.
+"""The sandbox's OAuth 2.0 authorization servers, built from Authlib's components.
 
-One confidential client comes from config; PKCE with S256 is required on every
-authorization request; refresh tokens rotate; responses name the issuer (RFC 9207).
+One server per dialect (app/sandbox/dialects.py), all for the one confidential client
+config describes. Speaking for itself, the Sandbox requires PKCE with S256 on every
+authorization request, rotates refresh tokens and names the issuer (RFC 9207);
+playing a vendor, it keeps to that vendor's rules instead.
 """
 
 from __future__ import annotations
@@ -9,15 +11,19 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
-from dataclasses import dataclass
-from datetime import timedelta
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
 from authlib.oauth2.rfc6749 import (
     AuthorizationCodeGrant,
     ClientMixin,
+    InvalidClientError,
     InvalidRequestError,
+    InvalidScopeError,
+    OAuth2Error,
     OAuth2Request,
     RefreshTokenGrant,
     list_to_scope,
@@ -27,18 +33,20 @@ from authlib.oauth2.rfc6750 import BearerTokenGenerator, BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc9207 import IssuerParameter
-from flask import current_app
+from flask import Response, current_app
+from flask import request as http_request
 from sqlalchemy import select
 
 from app.sandbox import storage
 from app.sandbox.data import DEFAULT_SCOPE, SCOPES
+from app.sandbox.dialects import DIALECTS, NATIVE, Dialect, TokenFacts, dialect_base
 from app.sandbox.models import SandboxAuthorizationCode, SandboxToken
 from app.sandbox.storage import utcnow
 
-ACCESS_TOKEN_LIFETIME = 1800
+ACCESS_TOKEN_LIFETIME = DIALECTS[NATIVE].access_seconds
 # RFC 6749 §4.1.2 recommends at most ten minutes.
 CODE_LIFETIME = timedelta(minutes=5)
-CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+CLIENT_AUTH_METHODS = list(DIALECTS[NATIVE].client_auth)
 # "Answer slowly" on the consent screen: how long the code exchange then waits
 # (SANDBOX_SLOW_SECONDS), and a ceiling on what a client may ask for in a query.
 DEFAULT_SLOW_SECONDS = 3.0
@@ -67,6 +75,8 @@ class SandboxClient(ClientMixin):
     client_secret: str
     redirect_uris: tuple[str, ...]
     client_name: str = "Onramp"
+    # The dialect the client is talking to, which decides the scopes it may have.
+    dialect: Dialect = field(default=DIALECTS[NATIVE])
 
     def get_client_id(self) -> str:
         return self.client_id
@@ -76,6 +86,10 @@ class SandboxClient(ClientMixin):
         return None
 
     def get_allowed_scope(self, scope: str | None) -> str:
+        if self.dialect.key != NATIVE:
+            # The server refused any scope the vendor does not know: keep the request's
+            # own spelling (Zoho's commas included).
+            return scope or ""
         if not scope:
             return DEFAULT_SCOPE
         return str(list_to_scope([s for s in scope_to_list(scope) if s in SCOPES]))
@@ -87,7 +101,7 @@ class SandboxClient(ClientMixin):
         return hmac.compare_digest(client_secret.encode(), self.client_secret.encode())
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        return method in CLIENT_AUTH_METHODS
+        return method in self.dialect.client_auth
 
     def check_response_type(self, response_type: str) -> bool:
         return response_type == "code"
@@ -106,10 +120,14 @@ class Grantee:
     organisation_id: str
     slow_seconds: float = 0.0
     token_seconds: int = 0
+    # On a refresh: the approval the refreshed token came from.
+    grant_id: str | None = None
+    granted_at: datetime | None = None
 
 
-def registered_client() -> SandboxClient:
-    """The client Onramp uses, from SANDBOX_CLIENT_ID, _SECRET and _REDIRECT_URIS."""
+def registered_client(dialect: Dialect = DIALECTS[NATIVE]) -> SandboxClient:
+    """The client Onramp uses, from SANDBOX_CLIENT_ID, _SECRET and _REDIRECT_URIS, as
+    the given dialect sees it."""
     config = current_app.config
     redirect_uris = config["SANDBOX_REDIRECT_URIS"] or [
         config["PUBLIC_URL"] + "/connect/sandbox/callback"
@@ -120,12 +138,8 @@ def registered_client() -> SandboxClient:
         client_id=config["SANDBOX_CLIENT_ID"],
         client_secret=config["SANDBOX_CLIENT_SECRET"],
         redirect_uris=tuple(redirect_uris),
+        dialect=dialect,
     )
-
-
-def query_client(client_id: str) -> SandboxClient | None:
-    client = registered_client()
-    return client if client_id == client.client_id else None
 
 
 def quirks_of(parameters: dict[str, Any]) -> dict[str, str]:
@@ -179,27 +193,66 @@ def _bounded(value: object) -> float:
     return min(seconds, MAX_SLOW_SECONDS) if seconds > 0 else 0.0
 
 
-def save_token(token: dict[str, Any], request: OAuth2Request) -> None:
+def _save_token(dialect: Dialect, token: dict[str, Any], request: OAuth2Request) -> None:
+    """Keep the token issued in ``dialect`` and shape its response the vendor's way."""
     grantee: Grantee = request.user
-    code = getattr(request, "authorization_code", None)
-    field = ((code.quirks if code is not None else None) or {}).get("sandbox_token_field")
-    if field:
-        token[field] = grantee.organisation_id
-    if grantee.token_seconds:
+    code: SandboxAuthorizationCode | None = request.authorization_code
+    quirks = (code.quirks if code is not None else None) or {}
+    if code is not None and not _offline(dialect, code):
+        token.pop("refresh_token", None)
+    field_name = quirks.get("sandbox_token_field")
+    if field_name:
+        token[field_name] = grantee.organisation_id
+    if grantee.token_seconds and grantee.token_seconds < dialect.access_seconds:
         token["expires_in"] = grantee.token_seconds
-    storage.session().add(
-        SandboxToken(
-            client_id=request.client.get_client_id(),
-            token_type=token["token_type"],
-            access_token=token["access_token"],
-            refresh_token=token.get("refresh_token"),
-            scope=token.get("scope", ""),
-            expires_in=token["expires_in"],
-            user_email=grantee.email,
-            organisation_id=grantee.organisation_id,
-        )
+    now = utcnow()
+    granted_at = grantee.granted_at or now
+    saved = SandboxToken(
+        dialect=dialect.key,
+        grant_id=grantee.grant_id or str(uuid.uuid4()),
+        granted_at=granted_at,
+        client_id=request.client.get_client_id(),
+        token_type=token["token_type"],
+        access_token=token["access_token"],
+        refresh_token=token.get("refresh_token"),
+        scope=token.get("scope", ""),
+        expires_in=token["expires_in"],
+        user_email=grantee.email,
+        organisation_id=grantee.organisation_id,
+        issued_at=now,
     )
+    storage.session().add(saved)
     storage.session().commit()
+    if dialect.key != NATIVE:
+        facts = TokenFacts(
+            scope=saved.scope,
+            granted_at=granted_at,
+            now=now,
+            api_base=dialect_base(issuer(), dialect.key),
+            headers={k.lower(): v for k, v in http_request.headers.items()},
+        )
+        shaped: dict[str, Any] = {
+            "access_token": token["access_token"],
+            "token_type": dialect.token_type,
+            "expires_in": token["expires_in"],
+        }
+        if "refresh_token" in token:
+            shaped["refresh_token"] = token["refresh_token"]
+        shaped.update(dialect.token_fields(facts))
+        token.clear()
+        token.update(shaped)
+
+
+def _offline(dialect: Dialect, code: SandboxAuthorizationCode) -> bool:
+    """Whether the approval asked for a refresh token the way the vendor wants it asked."""
+    if dialect.offline_scope is not None:
+        return dialect.offline_scope in dialect.split_scope(code.scope)
+    if dialect.offline_parameter is not None:
+        return (code.quirks or {}).get(OFFLINE_QUIRK) == "1"
+    return True
+
+
+OFFLINE_QUIRK = "offline"
 
 
 def _new_token(**_context: Any) -> str:
@@ -207,12 +260,16 @@ def _new_token(**_context: Any) -> str:
 
 
 class S256CodeChallenge(CodeChallenge):
-    """PKCE required with S256 from every client; Authlib asks it only of public ones."""
+    """PKCE with S256 only; required of every client where the dialect requires it
+    (Authlib asks it only of public ones), else verified when sent."""
 
     SUPPORTED_CODE_CHALLENGE_METHOD: ClassVar[list[str]] = ["S256"]
 
     def validate_code_challenge(self, grant: AuthorizationCodeGrant, redirect_uri: str) -> None:
         data = grant.request.payload.data
+        sent = data.get("code_challenge") or data.get("code_challenge_method")
+        if not self.required and not sent:
+            return
         if not data.get("code_challenge"):
             raise InvalidRequestError("Missing 'code_challenge': the sandbox requires PKCE.")
         if data.get("code_challenge_method") != "S256":
@@ -220,24 +277,50 @@ class S256CodeChallenge(CodeChallenge):
         super().validate_code_challenge(grant, redirect_uri)
 
 
+def _dialect_of(grant: Any) -> Dialect:
+    server: SandboxServer = grant.server
+    return server.dialect
+
+
 class SandboxAuthorizationCodeGrant(AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
+    @property
+    def TOKEN_ENDPOINT_AUTH_METHODS(self) -> list[str]:  # Authlib reads this name
+        return list(_dialect_of(self).client_auth)
+
+    def validate_authorization_request(self) -> str:
+        redirect_uri: str = super().validate_authorization_request()
+        limits = _dialect_of(self).state_length
+        state = self.request.payload.state or ""
+        if limits is not None and not limits[0] <= len(state) <= limits[1]:
+            raise InvalidRequestError(
+                f"The 'state' must be {limits[0]} to {limits[1]} characters long.",
+                state=state or None,
+                redirect_uri=redirect_uri,
+            )
+        return redirect_uri
 
     def save_authorization_code(self, code: str, request: OAuth2Request) -> None:
+        dialect = _dialect_of(self)
         grantee: Grantee = request.user
-        quirks = quirks_of(request.payload.data)
+        data = request.payload.data
+        quirks = quirks_of(data)
         if grantee.slow_seconds:
             quirks[SLOW_QUIRK] = str(grantee.slow_seconds)
         if grantee.token_seconds:
             quirks[TOKEN_SECONDS_QUIRK] = str(grantee.token_seconds)
+        if dialect.offline_parameter is not None:
+            name, value = dialect.offline_parameter
+            if data.get(name) == value:
+                quirks[OFFLINE_QUIRK] = "1"
         storage.session().add(
             SandboxAuthorizationCode(
                 code=code,
+                dialect=dialect.key,
                 client_id=request.client.get_client_id(),
                 redirect_uri=request.payload.redirect_uri,
                 scope=request.scope,
-                code_challenge=request.payload.data["code_challenge"],
-                code_challenge_method=request.payload.data["code_challenge_method"],
+                code_challenge=data.get("code_challenge"),
+                code_challenge_method=data.get("code_challenge_method"),
                 user_email=grantee.email,
                 organisation_id=grantee.organisation_id,
                 expires_at=utcnow() + CODE_LIFETIME,
@@ -257,7 +340,9 @@ class SandboxAuthorizationCodeGrant(AuthorizationCodeGrant):
         self, code: str, client: SandboxClient
     ) -> SandboxAuthorizationCode | None:
         found = storage.session().scalar(
-            select(SandboxAuthorizationCode).filter_by(code=code, client_id=client.client_id)
+            select(SandboxAuthorizationCode).filter_by(
+                code=code, client_id=client.client_id, dialect=_dialect_of(self).key
+            )
         )
         return None if found is None or found.is_expired() else found
 
@@ -275,16 +360,24 @@ class SandboxAuthorizationCodeGrant(AuthorizationCodeGrant):
 
 
 class SandboxRefreshTokenGrant(RefreshTokenGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
-    # Rotation: every refresh issues a new refresh token and revokes the old one.
-    INCLUDE_NEW_REFRESH_TOKEN = True
+    @property
+    def TOKEN_ENDPOINT_AUTH_METHODS(self) -> list[str]:  # Authlib reads this name
+        return list(_dialect_of(self).client_auth)
+
+    @property
+    def INCLUDE_NEW_REFRESH_TOKEN(self) -> bool:  # Authlib reads this name
+        # Rotation: every refresh issues a new refresh token and revokes the old one;
+        # Zoho's refresh response carries none, and its refresh token lives on.
+        return _dialect_of(self).rotates
 
     def authenticate_refresh_token(self, refresh_token: str) -> SandboxToken | None:
         if current_app.config.get("SANDBOX_REFRESH_FAILS"):
             return None  # act as a platform that has withdrawn the app's access
         return storage.session().scalar(
             select(SandboxToken).filter_by(
-                refresh_token=refresh_token, refresh_token_revoked_at=None
+                refresh_token=refresh_token,
+                refresh_token_revoked_at=None,
+                dialect=_dialect_of(self).key,
             )
         )
 
@@ -294,19 +387,26 @@ class SandboxRefreshTokenGrant(RefreshTokenGrant):
             refresh_token.user_email,
             refresh_token.organisation_id,
             token_seconds=_token_lifetime(refresh_token.expires_in),
+            grant_id=refresh_token.grant_id,
+            granted_at=refresh_token.granted_at,
         )
 
     def revoke_old_credential(self, refresh_token: SandboxToken) -> None:
-        refresh_token.refresh_token_revoked_at = utcnow()
-        storage.session().commit()
+        if self.INCLUDE_NEW_REFRESH_TOKEN:
+            refresh_token.refresh_token_revoked_at = utcnow()
+            storage.session().commit()
 
 
 class SandboxRevocationEndpoint(RevocationEndpoint):
+    """RFC 7009, for the Sandbox speaking for itself (the vendors' own are in
+    app/sandbox/vendor_views.py)."""
+
     CLIENT_AUTH_METHODS = CLIENT_AUTH_METHODS
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> SandboxToken | None:
-        by_access = select(SandboxToken).filter_by(access_token=token_string)
-        by_refresh = select(SandboxToken).filter_by(refresh_token=token_string)
+        native = select(SandboxToken).filter_by(dialect=NATIVE)
+        by_access = native.filter_by(access_token=token_string)
+        by_refresh = native.filter_by(refresh_token=token_string)
         if token_type_hint == "refresh_token":
             return storage.session().scalar(by_refresh) or storage.session().scalar(by_access)
         return storage.session().scalar(by_access) or storage.session().scalar(by_refresh)
@@ -327,7 +427,9 @@ class SandboxIssuer(IssuerParameter):
 
 class SandboxBearerTokenValidator(BearerTokenValidator):
     def authenticate_token(self, token_string: str) -> SandboxToken | None:
-        return storage.session().scalar(select(SandboxToken).filter_by(access_token=token_string))
+        return storage.session().scalar(
+            select(SandboxToken).filter_by(access_token=token_string, dialect=NATIVE)
+        )
 
 
 # Stateless once built, so one protector serves every app.
@@ -335,17 +437,61 @@ require_token = ResourceProtector()
 require_token.register_token_validator(SandboxBearerTokenValidator())
 
 
-def create_authorization_server() -> AuthorizationServer:
-    """A fresh authorization server for one Flask app (kept in ``app.extensions``)."""
-    server = AuthorizationServer(query_client=query_client, save_token=save_token)
-    server.scopes_supported = list(SCOPES)
-    server.register_token_generator(
-        "default", BearerTokenGenerator(_new_token, _new_token, ACCESS_TOKEN_LIFETIME)
+def usable_token(dialect: str, token_string: str) -> SandboxToken | None:
+    """The access token ``token_string`` if it was issued in ``dialect`` and still works:
+    neither revoked nor expired."""
+    found = storage.session().scalar(
+        select(SandboxToken).filter_by(access_token=token_string, dialect=dialect)
     )
-    server.register_grant(SandboxAuthorizationCodeGrant, [S256CodeChallenge(required=True)])
+    if found is None or found.is_revoked() or found.is_expired():
+        return None
+    return found
+
+
+class SandboxServer(AuthorizationServer):
+    """One dialect's authorization server: its scopes, client authentication and tokens."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        super().__init__()
+        self.dialect = dialect
+        self.scopes_supported = sorted(dialect.scopes)
+
+    def query_client(self, client_id: str) -> SandboxClient | None:
+        client = registered_client(self.dialect)
+        return client if client_id == client.client_id else None
+
+    def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
+        _save_token(self.dialect, token, request)
+
+    def validate_requested_scope(self, scope: str | None) -> None:
+        # Split on the vendor's separator: a space-separated request to Zoho is one
+        # unknown scope.
+        if any(s not in self.dialect.scopes for s in self.dialect.split_scope(scope)):
+            raise InvalidScopeError()
+
+    def handle_error_response(self, request: OAuth2Request, error: OAuth2Error) -> Response:
+        # A client authenticating the way this vendor does not accept is unauthorised.
+        if isinstance(error, InvalidClientError):
+            error.status_code = 401
+        response: Response = super().handle_error_response(request, error)
+        return response
+
+
+def create_authorization_server(dialect: Dialect = DIALECTS[NATIVE]) -> SandboxServer:
+    """A fresh authorization server for one Flask app and dialect (kept in
+    ``app.extensions``)."""
+    server = SandboxServer(dialect)
+    server.register_token_generator(
+        "default", BearerTokenGenerator(_new_token, _new_token, dialect.access_seconds)
+    )
+    server.register_grant(
+        SandboxAuthorizationCodeGrant, [S256CodeChallenge(required=dialect.pkce_required)]
+    )
     server.register_grant(SandboxRefreshTokenGrant)
-    server.register_endpoint(SandboxRevocationEndpoint)
-    server.register_extension(SandboxIssuer())
+    if dialect.key == NATIVE:
+        server.register_endpoint(SandboxRevocationEndpoint)
+    if dialect.announces_issuer:
+        server.register_extension(SandboxIssuer())
     return server
 
 

@@ -3,7 +3,9 @@
 The sandbox plays a third-party platform, so it keeps its data as one would: in a
 database of its own (``SANDBOX_DATABASE_URL``, by default ``instance/sandbox.db``),
 outside Onramp's metadata and migrations. A toy platform with two tables of
-short-lived tokens needs no migration history: it creates its tables when it starts.
+short-lived tokens needs no migration history: it creates its tables when it starts,
+and rebuilds one whose columns are not the ones it declares now (a developer's
+``instance/sandbox.db`` from an older version), losing only throwaway tokens.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Flask, current_app, g
-from sqlalchemy import DateTime, Dialect, Engine, MetaData, create_engine
+from sqlalchemy import DateTime, Dialect, Engine, MetaData, create_engine, inspect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.schema import CreateTable
@@ -87,9 +89,17 @@ def create_tables(engine: Engine) -> None:
     """Create the sandbox's tables unless they exist; safe when several workers start at once.
 
     The tables are those app/sandbox/models.py declared on SandboxBase: the package
-    imports it before anything calls this.
+    imports it before anything calls this. A table left by an older sandbox, with
+    other columns, is dropped and created afresh.
     """
     with engine.begin() as connection:
+        found = inspect(connection)
+        for table in reversed(SandboxBase.metadata.sorted_tables):
+            if not found.has_table(table.name):
+                continue
+            columns = {column["name"] for column in found.get_columns(table.name)}
+            if columns != set(table.columns.keys()):
+                table.drop(connection, checkfirst=True)
         for table in SandboxBase.metadata.sorted_tables:
             connection.execute(CreateTable(table, if_not_exists=True))
 

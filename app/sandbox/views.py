@@ -3,10 +3,10 @@ the Connected apps page."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from authlib.common.urls import add_params_to_uri
-from authlib.integrations.flask_oauth2 import AuthorizationServer, current_token
+from authlib.integrations.flask_oauth2 import current_token
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import AuthorizationCodeGrant
 from flask import (
@@ -22,19 +22,22 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from app.sandbox import grants
+from app.sandbox import grants, webhooks
 from app.sandbox.data import (
     ORGANISATIONS,
     SANDBOX_LOGIN_EMAIL,
     SANDBOX_LOGIN_PASSWORD,
     SCOPES,
+    Organisation,
     find_organisation,
 )
-from app.sandbox.forms import ConsentForm, RevokeForm, SignInForm, SignOutForm
+from app.sandbox.dialects import DIALECTS, NATIVE, Dialect
+from app.sandbox.forms import ConsentForm, NotifyForm, RevokeForm, SignInForm, SignOutForm
 from app.sandbox.headers import allow_form_action, security_headers
 from app.sandbox.models import SandboxToken
 from app.sandbox.oauth import (
     Grantee,
+    SandboxServer,
     issuer,
     quirks_of,
     registered_client,
@@ -51,25 +54,32 @@ bp.after_request(security_headers)
 # The sandbox's own keys in the shared Flask session: Onramp never reads them.
 SESSION_KEY = "sandbox_user"
 REVOKED_KEY = "sandbox_revoked"
+NOTIFIED_KEY = "sandbox_notified"
 
 
-def _server() -> AuthorizationServer:
-    server: AuthorizationServer = current_app.extensions["sandbox_oauth"]
-    return server
+def server_for(dialect: str = NATIVE) -> SandboxServer:
+    """This app's authorization server for ``dialect``."""
+    servers: dict[str, SandboxServer] = current_app.extensions["sandbox_oauth"]
+    return servers[dialect]
 
 
 @bp.route("/authorize", methods=["GET", "POST"])
 def authorize() -> ResponseReturnValue:
-    """Check the request, sign the test user in, then ask for consent.
+    """Check the request, sign the test user in, then ask for consent."""
+    return run_authorization(NATIVE)
+
+
+def run_authorization(dialect: str) -> ResponseReturnValue:
+    """The authorization endpoint in ``dialect``: sign the test user in, then ask consent.
 
     Every form posts back here with the query string intact, so the original
     authorization request is validated afresh on each step.
     """
-    server = _server()
+    server = server_for(dialect)
     try:
         grant = server.get_consent_grant()
     except OAuth2Error as error:
-        return _authorization_error(error)
+        return _authorization_error(error, server.dialect)
     except ValueError:
         # Malformed beyond an OAuth error: Authlib raises ValueError when its error
         # description would echo characters RFC 6749 forbids there (a quote in
@@ -102,9 +112,10 @@ def _sign_in(lede: str | None = None) -> ResponseReturnValue:
 
 
 def _consent(
-    server: AuthorizationServer, grant: AuthorizationCodeGrant, email: str
+    server: SandboxServer, grant: AuthorizationCodeGrant, email: str
 ) -> ResponseReturnValue:
     form = ConsentForm()
+    dialect = server.dialect
     if form.deny.data:
         return server.create_authorization_response(grant=grant, grant_user=None)
     if form.simulate_error.data:
@@ -114,7 +125,7 @@ def _consent(
             state=grant.request.payload.state,
             redirect_uri=grant.redirect_uri,
         )
-        return _redirect_with_error(simulated)
+        return _redirect_with_error(simulated, dialect)
     if form.approve.data and form.validate():
         grantee = Grantee(
             email=email,
@@ -123,7 +134,10 @@ def _consent(
             token_seconds=short_token_seconds() if form.short_lived.data else 0,
         )
         response = server.create_authorization_response(grant=grant, grant_user=grantee)
-        return _name_organisation_on_redirect(response, grant, form.organisation.data)
+        chosen = find_organisation(form.organisation.data)
+        if chosen is None or "code" not in _query_of(response.headers.get("Location", "")):
+            return response  # an error on its way back names no organisation
+        return _name_organisation_on_redirect(response, grant, chosen, dialect)
 
     # Chromium checks form-action against the redirect that follows the post.
     redirect_to = urlsplit(grant.redirect_uri)
@@ -133,7 +147,8 @@ def _consent(
         form=form,
         sign_out_form=SignOutForm(formdata=None),
         client=grant.client,
-        scopes=[SCOPES[s] for s in grant.request.scope.split() if s in SCOPES],
+        playing=dialect.playing,
+        scopes=_scopes_shown(dialect, grant.request.scope),
         email=email,
         action=_this_request(),
         slow_seconds=f"{slow_seconds():g}",
@@ -141,32 +156,48 @@ def _consent(
     )
 
 
+def _query_of(url: str) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(url).query)
+
+
+def _scopes_shown(dialect: Dialect, scope: str) -> list[str]:
+    """What the consent screen lists: the Sandbox's own scopes in words, a vendor's as
+    the raw strings the app asked for."""
+    if dialect.key == NATIVE:
+        return [SCOPES[s] for s in scope.split() if s in SCOPES]
+    return dialect.split_scope(scope)
+
+
 def _name_organisation_on_redirect(
-    response: Response, grant: AuthorizationCodeGrant, organisation_id: str
+    response: Response, grant: AuthorizationCodeGrant, chosen: Organisation, dialect: Dialect
 ) -> Response:
-    """Impersonating a platform that names the organisation on the redirect back."""
-    quirks = quirks_of(grant.request.payload.data)
-    found = find_organisation(organisation_id)
-    extra = []
-    if quirks.get("sandbox_org_param"):
-        extra.append((quirks["sandbox_org_param"], organisation_id))
-    if quirks.get("sandbox_org_name_param") and found is not None:
-        extra.append((quirks["sandbox_org_name_param"], found.name))
+    """The organisation named on the redirect back: as the vendor played does, or as
+    the ``sandbox_org_param`` quirks ask of the Sandbox speaking for itself."""
+    data = grant.request.payload.data
+    extra = dialect.redirect_params(chosen, data)
+    quirks = quirks_of(data)
+    if dialect.key == NATIVE and quirks.get("sandbox_org_param"):
+        extra.append((quirks["sandbox_org_param"], chosen.id))
+    if dialect.key == NATIVE and quirks.get("sandbox_org_name_param"):
+        extra.append((quirks["sandbox_org_name_param"], chosen.name))
     if extra:
         response.headers["Location"] = add_params_to_uri(response.headers["Location"], extra)
     return response
 
 
-def _authorization_error(error: OAuth2Error) -> ResponseReturnValue:
+def _authorization_error(error: OAuth2Error, dialect: Dialect) -> ResponseReturnValue:
     # RFC 6749 §4.1.2.1: never redirect to a client or redirect_uri we cannot trust.
     if error.redirect_uri:
-        return _redirect_with_error(error)
+        return _redirect_with_error(error, dialect)
     return render_template("sandbox/error.html", description=error.get_error_description()), 400
 
 
-def _redirect_with_error(error: OAuth2Error) -> ResponseReturnValue:
-    """Send ``error`` back to the client, naming this issuer (RFC 9207)."""
-    params = [*error.get_body(), ("iss", issuer())]
+def _redirect_with_error(error: OAuth2Error, dialect: Dialect) -> ResponseReturnValue:
+    """Send ``error`` back to the client, naming this issuer (RFC 9207) where the
+    dialect does (no vendor played here documents it)."""
+    params = list(error.get_body())
+    if dialect.announces_issuer:
+        params.append(("iss", issuer()))
     return redirect(add_params_to_uri(error.redirect_uri, params))
 
 
@@ -177,10 +208,12 @@ def _this_request() -> str:
 
 @bp.route("/connections", methods=["GET", "POST"])
 def connections() -> ResponseReturnValue:
-    """Connected apps: the organisations the test user let Onramp read, each revocable.
+    """Connected apps: the organisations the test user let Onramp read, each revocable,
+    per platform the Sandbox played.
 
     Revoking here is how a tester makes Onramp's next refresh fail, as it would after
-    a customer removed the app in their accounting platform.
+    a customer removed the app in their accounting platform. Where a played vendor
+    sends change notifications and they are configured, one can be sent from here.
     """
     email = session.get(SESSION_KEY)
     if email is None:
@@ -188,9 +221,15 @@ def connections() -> ResponseReturnValue:
     if SignOutForm().sign_out.data:
         session.pop(SESSION_KEY, None)
         return redirect(url_for(".connections"), 303)
+    notify = NotifyForm()
+    if notify.notify.data:
+        about = find_organisation(notify.organisation.data or "")
+        if notify.validate() and about is not None and webhooks.can_notify(notify.dialect.data):
+            session[NOTIFIED_KEY] = _notified(notify.dialect.data, about)
+        return redirect(url_for(".connections"), 303)
     form = RevokeForm()
     if form.validate_on_submit():
-        revoked = grants.revoke(email, form.organisation.data)
+        revoked = grants.revoke(email, form.organisation.data, form.dialect.data or None)
         if revoked is not None:
             session[REVOKED_KEY] = revoked.name
         return redirect(url_for(".connections"), 303)
@@ -201,23 +240,36 @@ def connections() -> ResponseReturnValue:
         grants=grants.granted(email),
         client=registered_client(),
         scopes=SCOPES,
+        dialects=DIALECTS,
+        can_notify={key: webhooks.can_notify(key) for key in DIALECTS},
         revoked=session.pop(REVOKED_KEY, None),
+        notified=session.pop(NOTIFIED_KEY, None),
         revoke_form=RevokeForm(formdata=None),
+        notify_form=NotifyForm(formdata=None),
         sign_out_form=SignOutForm(formdata=None),
         email=email,
     )
 
 
+def _notified(dialect: str, organisation: Organisation) -> str:
+    """Send the change notification; what to tell the tester about it."""
+    about = f"{DIALECTS[dialect].vendor}'s change notification about {organisation.name}"
+    status = webhooks.send_change_notification(dialect, organisation.id)
+    if status is None:
+        return f"{about} could not be delivered: the receiver did not answer."
+    return f"{about} was sent: the receiver answered {status}."
+
+
 @bp.post("/token")
 def token() -> Response:
     """Exchange an authorization code or a refresh token for tokens."""
-    return _server().create_token_response()
+    return server_for(NATIVE).create_token_response()
 
 
 @bp.post("/revoke")
 def revoke() -> Response:
     """Revoke an access or refresh token (RFC 7009)."""
-    return _server().create_endpoint_response("revocation")
+    return server_for(NATIVE).create_endpoint_response("revocation")
 
 
 @bp.get("/.well-known/oauth-authorization-server")
