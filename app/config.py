@@ -58,6 +58,11 @@ DEFAULTS: dict[str, Any] = {
     # Platforms the Sandbox plays in their vendor's dialect, offered to customers through
     # it (a list or comma-separated): for UAT and demos (app/platforms.py sandbox_plays).
     "SANDBOX_PLAYS": [],
+    # What the Sandbox signs its played vendors' change notifications with, and where it
+    # sends them from its Connected apps page: {platform key: value}, e.g. for Xero
+    # {"xero": "<the key set as ONRAMP_XERO_WEBHOOK_KEY>"}.
+    "SANDBOX_WEBHOOK_KEYS": {},
+    "SANDBOX_WEBHOOK_URLS": {},
     # The sandbox's own database (it plays a third-party platform and shares none of
     # Onramp's); None: instance/sandbox.db.
     "SANDBOX_DATABASE_URL": None,

@@ -68,6 +68,10 @@ class Dialect:
     # "form" (RFC 7009), "json" (a JSON body, as Intuit's clients send) or "parameter"
     # (query or form, no client authentication).
     revoke_body: str = "form"
+    # Whether revoking a token already ended is refused (Xero, QuickBooks and NetSuite,
+    # whose refresh token ends the whole grant: a second revoke may fail). Otherwise, as
+    # RFC 7009 §2.2 has it, an invalid token is answered 200 like any other.
+    refuses_ended_tokens: bool = False
     separator: str = " "
     pkce_required: bool = False
     announces_issuer: bool = False
@@ -390,6 +394,7 @@ DIALECTS: dict[str, Dialect] = {
         ),
         Dialect(
             key="xero",
+            refuses_ended_tokens=True,
             vendor="Xero",
             authorize_path="/identity/connect/authorize",
             token_path="/connect/token",
@@ -402,6 +407,7 @@ DIALECTS: dict[str, Dialect] = {
         ),
         Dialect(
             key="quickbooks",
+            refuses_ended_tokens=True,
             vendor="QuickBooks Online",
             authorize_path="/connect/oauth2",
             token_path="/oauth2/v1/tokens/bearer",
@@ -447,6 +453,7 @@ DIALECTS: dict[str, Dialect] = {
         ),
         Dialect(
             key="netsuite",
+            refuses_ended_tokens=True,
             vendor="NetSuite",
             authorize_path="/app/login/oauth2/authorize.nl",
             token_path="/services/rest/auth/oauth2/v1/token",

@@ -129,8 +129,10 @@ def registered_client(dialect: Dialect = DIALECTS[NATIVE]) -> SandboxClient:
     """The client Onramp uses, from SANDBOX_CLIENT_ID, _SECRET and _REDIRECT_URIS, as
     the given dialect sees it."""
     config = current_app.config
+    # Unset: the one callback an app registered with that vendor would have, beside the
+    # Sandbox under the same public address.
     redirect_uris = config["SANDBOX_REDIRECT_URIS"] or [
-        config["PUBLIC_URL"] + "/connect/sandbox/callback"
+        f"{config['PUBLIC_URL']}/connect/{dialect.key}/callback"
     ]
     if isinstance(redirect_uris, str):
         redirect_uris = [redirect_uris]

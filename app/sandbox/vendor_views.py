@@ -54,7 +54,8 @@ def _basic_client_authenticated() -> bool:
 
 def revoke(dialect: str) -> ResponseReturnValue:
     """The vendor's revocation endpoint. Revoking a refresh token ends the approval it
-    belongs to; a token no longer live is refused (400 invalid_token).
+    belongs to; a token no longer live is refused (400 invalid_token) where the vendor
+    ends the whole grant with the refresh token, else answered 200 (RFC 7009 §2.2).
 
     Xero and NetSuite: a form body, client Basic auth. QuickBooks: a JSON body
     ``{"token": ...}`` and Basic auth (a form body is refused). Zoho: ``token`` as a
@@ -73,7 +74,7 @@ def revoke(dialect: str) -> ResponseReturnValue:
         sent = request.form.get("token")
     if not isinstance(sent, str) or not sent:
         return _oauth_error("invalid_request", 400)
-    if not grants.revoke_token(dialect, sent):
+    if not grants.revoke_token(dialect, sent) and DIALECTS[dialect].refuses_ended_tokens:
         return _oauth_error("invalid_token", 400)
     return Response(status=200)
 

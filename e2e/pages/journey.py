@@ -181,6 +181,14 @@ class Connect(Step):
         self.continue_button.click()
         return SandboxSignIn(self.page, back=type(self), lang=self.lang)
 
+    def continue_to_platform(self, name: str) -> SandboxSignIn:
+        """On to a platform the Sandbox plays (``SANDBOX_PLAYS``): its button names the
+        platform the customer chose, and the Sandbox's sign-in page opens."""
+        from e2e.pages.sandbox import SandboxSignIn
+
+        self.button("Continue to %(platform)s", platform=name).click()
+        return SandboxSignIn(self.page, back=type(self), lang=self.lang)
+
     def continue_to_sandbox_signed_in(self) -> SandboxConsent:
         """On to the Sandbox, which still knows the customer: straight to its consent page."""
         from e2e.pages.sandbox import SandboxConsent
@@ -214,6 +222,22 @@ class Connect(Step):
 
     def continue_to(self, to: type[PageT]) -> PageT:
         self.button("Continue").click()
+        return self.go(to)
+
+
+class ChooseOrganisation(Step):
+    """The platform gave access to several organisations: the customer picks one."""
+
+    titles = titled(
+        "Choose the organisation", fr="Choisissez l'organisation", de="Wählen Sie die Organisation"
+    )
+
+    def organisation(self, name: str) -> Locator:
+        return self.main.get_by_role("radio", name=name, exact=True)
+
+    def connect_to(self, name: str, to: type[PageT]) -> PageT:
+        self.organisation(name).check()
+        self.button("Connect this organisation").click()
         return self.go(to)
 
 

@@ -25,6 +25,8 @@ from e2e.uat.api import Customers, OnrampApi, UatCustomer
 KEY_VARIABLE = "ONRAMP_UAT_API_KEY"
 ADMIN_EMAIL_VARIABLE = "ONRAMP_UAT_ADMIN_EMAIL"
 ADMIN_PASSWORD_VARIABLE = "ONRAMP_UAT_ADMIN_PASSWORD"
+# The vendors the Sandbox plays in a UAT environment (ONRAMP_SANDBOX_PLAYS).
+UAT_PLAYED = ["xero", "quickbooks", "sage"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ def _local_key(request: pytest.FixtureRequest) -> tuple[str, str]:
     from app.cli.uat_commands import UAT_KEY_SCOPES
 
     live_server = request.getfixturevalue("live_server")
+    # As a UAT environment is set up (docs/uat.md): the Sandbox plays these vendors.
+    live_server.app.config["SANDBOX_PLAYS"] = UAT_PLAYED
     with live_server.app.app_context():
         _, key = create_key("uat", UAT_KEY_SCOPES, actor=("cli", "e2e uat"))
     return live_server.url, key

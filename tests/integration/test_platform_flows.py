@@ -28,6 +28,7 @@ from app.models import Connection
 from app.platforms import PLATFORMS
 from app.sandbox.data import ORGANISATIONS
 from app.sandbox.dialects import dialect_organisation_id
+from app.sandbox.webhooks import signed_event, xero_intent_to_receive
 from tests.integration.conftest import LiveSandbox
 
 REAL_PLATFORMS = sorted(key for key in PLATFORMS if key != "sandbox")
@@ -165,3 +166,44 @@ def test_a_platforms_whole_lifecycle(
         assert connection is not None
         assert lifecycle.disconnect(connection) is True
     assert (_latest(app).status, _latest(app).token_ciphertext) == ("disconnected", None)
+
+
+@pytest.mark.parametrize("platform", ["xero", "quickbooks"])
+def test_a_vendors_change_notification_reaches_its_connection(
+    impersonated: Flask, live_sandbox: LiveSandbox, platform: str
+) -> None:
+    """The Sandbox playing Xero or QuickBooks signs a change notification in that vendor's
+    current format (Xero's events, Intuit's CloudEvents); Onramp believes it only when
+    the signature is made with the key it holds."""
+    app = impersonated
+    secret = f"{platform}-webhook-key"
+    setting = {"xero": "XERO_WEBHOOK_KEY", "quickbooks": "QUICKBOOKS_WEBHOOK_VERIFIER"}[platform]
+    app.config[setting] = secret
+    with app.app_context():
+        customer = create_customer("Bluebell Bakery Ltd", "owner@bluebell.example")
+        link = journey_link(customer.public_id, "all").removeprefix("http://localhost")
+    client = app.test_client()
+    client.get(link)
+    client.post("/journey/welcome")
+    client.post("/journey/software", data={"platform": platform})
+    _connect(client, live_sandbox, platform)
+    assert _latest(app).last_provider_event_at is None
+
+    with live_sandbox.app.app_context():
+        forged, forged_headers = signed_event(platform, CHOSEN.id, "not-the-key")
+        body, headers = signed_event(platform, CHOSEN.id, secret)
+    webhooks = app.test_client()
+    url = f"/webhooks/platforms/{platform}"
+    assert webhooks.post(url, data=forged, headers=forged_headers).status_code == 401
+    assert _latest(app).last_provider_event_at is None
+
+    answered = webhooks.post(url, data=body, headers=headers)
+    assert (answered.status_code, answered.json) == (200, {"received": True, "connections": 1})
+    assert _latest(app).last_provider_event_at is not None
+    if platform == "xero":
+        with live_sandbox.app.app_context():
+            intent, intent_headers = xero_intent_to_receive(secret)
+        assert webhooks.post(url, data=intent, headers=intent_headers).json == {
+            "received": True,
+            "connections": 0,
+        }

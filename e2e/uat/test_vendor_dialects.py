@@ -1,0 +1,74 @@
+"""Connecting Xero, QuickBooks and Sage as a customer would, with the Sandbox playing each
+vendor in its own dialect: the vendor's endpoints, scopes, redirect parameters, token
+fields and organisation look-up (Xero's array of connections, QuickBooks' realmId and
+CompanyInfo, Sage's ``$items``). The environment must let the Sandbox play them:
+``ONRAMP_SANDBOX_PLAYS=xero,quickbooks,sage`` (the suite's own server does)."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from app.sandbox.data import ORGANISATIONS
+from app.sandbox.dialects import dialect_organisation_id
+from e2e.accessibility import assert_accessible
+from e2e.pages.journey import (
+    REQUIRED_KEYS,
+    ChooseOrganisation,
+    DefaultConnect,
+    DefaultDone,
+    DefaultInstructions,
+    DefaultWelcome,
+)
+from e2e.uat.api import UatCustomer
+from e2e.uat.test_journeys import BLUEBELL
+
+PLAYED = {
+    "xero": "Xero",
+    "quickbooks": "QuickBooks Online",
+    "sage": "Sage Business Cloud Accounting",
+}
+# Sage lists every business the user has: the customer then picks theirs in Onramp.
+LISTS_EVERY_ORGANISATION = {"sage"}
+
+
+@pytest.mark.parametrize("platform", sorted(PLAYED))
+def test_connect_through_a_vendors_dialect(
+    page: Page, customer: UatCustomer, platform: str
+) -> None:
+    name = PLAYED[platform]
+    software = (
+        DefaultWelcome.open(page, customer.url("default"))
+        .get_started()
+        .tick_keys(*REQUIRED_KEYS)
+        .agree()
+    )
+    if software.platform(name).is_disabled():
+        pytest.fail(
+            f"{name} is not offered here: set ONRAMP_SANDBOX_PLAYS=xero,quickbooks,sage on the "
+            "environment under test so that the Sandbox plays it.",
+            pytrace=False,
+        )
+    connect = software.choose_to(DefaultInstructions, name=name).ready()
+    assert isinstance(connect, DefaultConnect)
+    consent = connect.continue_to_platform(name).sign_in()
+    expect(consent.main.get_by_text(f"Sandbox Accounting, playing {name}")).to_be_visible()
+    assert_accessible(page)
+
+    consent.choose(BLUEBELL)
+    if platform in LISTS_EVERY_ORGANISATION:
+        chooser = consent.approve_to(ChooseOrganisation)
+        for organisation in ORGANISATIONS:
+            expect(chooser.organisation(organisation.name)).to_be_visible()
+        assert_accessible(page)
+        done = chooser.connect_to(BLUEBELL, DefaultDone)
+    else:
+        done = consent.approve_to(DefaultDone)
+
+    expect(done.connected(BLUEBELL)).to_be_visible()
+    [connection] = customer.connections()
+    bluebell = next(org for org in ORGANISATIONS if org.name == BLUEBELL)
+    assert (connection["platform"], connection["status"]) == (platform, "linked")
+    # The id as the vendor forms it (a Xero tenantId, a QuickBooks realmId, a Sage GUID).
+    assert connection["organisation_id"] == dialect_organisation_id(platform, bluebell)
+    assert connection["organisation_name"] == BLUEBELL
