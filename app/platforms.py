@@ -25,6 +25,9 @@ CATALOGUE_FILE = Path(__file__).with_name("platforms.yaml")
 # How organisations are found that Onramp can do (app/connections/oauth.py).
 Strategy = Literal["api", "list_api", "graphql", "redirect_param", "token_field"]
 SUPPORTED_STRATEGIES = set(get_args(Strategy))
+# How the client authenticates at the token endpoint (RFC 7591 names).
+TokenAuth = Literal["client_secret_basic", "client_secret_post"]
+TOKEN_AUTH_METHODS: tuple[str, ...] = get_args(TokenAuth)
 # Placeholders only known once a token arrives, or once the platform's environments
 # are listed (Business Central): left in the URL until then.
 RUNTIME_PLACEHOLDERS = ("api_domain", "id", "environment")
@@ -125,7 +128,7 @@ class Platform(BaseModel):
     scope_separator: str = " "
     extra_params: dict[str, str] = Field(default_factory=dict)
     pkce: bool = True
-    token_auth: Literal["client_secret_basic", "client_secret_post"] = "client_secret_basic"
+    token_auth: TokenAuth = "client_secret_basic"
     # Headers sent with every token request (QuickBooks: ask for the hard expiry).
     token_headers: dict[str, str] = Field(default_factory=dict)
     # RFC 7009's form body, or the JSON body Intuit's own clients send.
@@ -171,12 +174,16 @@ def get_platform(key: str) -> Platform | None:
 
 
 def effective(platform: Platform) -> Platform:
-    """The platform with this instance's ``PLATFORM_OVERRIDES`` applied.
-
-    Tests and UAT point a platform at the Sandbox this way, to run its flow locally.
+    """The platform as this instance uses it: played by the Sandbox (``SANDBOX_PLAYS``),
+    with a ``token_auth`` setting (how the client authenticates at the token endpoint,
+    where a vendor's app registration asks another way), then ``PLATFORM_OVERRIDES``
+    (tests).
     """
     if platform.key in sandbox_plays():
         platform = Platform.model_validate(played_by_sandbox(platform))
+    token_auth = setting(platform, "token_auth")
+    if token_auth in TOKEN_AUTH_METHODS and token_auth != platform.token_auth:
+        platform = platform.model_copy(update={"token_auth": token_auth})
     overrides = (current_app.config.get("PLATFORM_OVERRIDES") or {}).get(platform.key)
     if not overrides:
         return platform
@@ -285,6 +292,10 @@ def setting_problems(platform: Platform) -> list[str]:
     for name, default in platform.settings.items():
         if default is None and name not in platform.hosts and not setting(platform, name):
             problems.append(f"{name} is not set")
+    token_auth = setting(platform, "token_auth")
+    if token_auth is not None and token_auth not in TOKEN_AUTH_METHODS:
+        allowed = ", ".join(TOKEN_AUTH_METHODS)
+        problems.append(f"token_auth is {token_auth!r}; it must be one of {allowed}")
     return problems
 
 

@@ -38,7 +38,15 @@ from app.engine.versions import summaries
 from app.extensions import db
 from app.links import journey_link
 from app.models import Connection, Customer
-from app.platforms import PLATFORMS, credentials, sandbox_plays, setting, unavailable_reason
+from app.platforms import (
+    PLATFORMS,
+    TOKEN_AUTH_METHODS,
+    credentials,
+    effective,
+    sandbox_plays,
+    setting,
+    unavailable_reason,
+)
 from app.urls import public_url
 
 DEMO_EXTERNAL_ID = "demo-customer"
@@ -307,6 +315,13 @@ def platforms_command(action: str) -> None:
             shown = value if value else ("not set" if default is None else "blank")
             variable = f"ONRAMP_{platform.key.upper()}_{name.upper()}"
             click.echo(f"{'':<17} {name} = {shown}{allowed}  [{variable}]")
+        if platform.key != "sandbox":
+            auth = effective(platform).token_auth
+            variable = f"ONRAMP_{platform.key.upper()}_TOKEN_AUTH"
+            click.echo(
+                f"{'':<17} token_auth = {auth} (one of {', '.join(TOKEN_AUTH_METHODS)})"
+                f"  [{variable}]"
+            )
         click.echo(
             f"{'':<17} {configured}; " + (f"unavailable: {reason}" if reason else "available")
         )

@@ -97,6 +97,18 @@ def _connect(client: FlaskClient, live_sandbox: LiveSandbox, platform: str) -> s
     return vendor_id
 
 
+def _at_software_chosen(app: Flask, platform: str) -> FlaskClient:
+    """A new customer's browser that has opened its link and chosen ``platform``."""
+    with app.app_context():
+        customer = create_customer("Bluebell Bakery Ltd", "owner@bluebell.example")
+        link = journey_link(customer.public_id, "all").removeprefix("http://localhost")
+    client = app.test_client()
+    client.get(link)
+    client.post("/journey/welcome")
+    client.post("/journey/software", data={"platform": platform})
+    return client
+
+
 def _latest(app: Flask) -> Connection:
     with app.app_context():
         connection = db.session.scalars(select(Connection).order_by(Connection.id.desc())).first()
@@ -118,13 +130,7 @@ def test_a_platforms_whole_lifecycle(
     impersonated: Flask, live_sandbox: LiveSandbox, platform: str
 ) -> None:
     app = impersonated
-    with app.app_context():
-        customer = create_customer("Bluebell Bakery Ltd", "owner@bluebell.example")
-        link = journey_link(customer.public_id, "all").removeprefix("http://localhost")
-    client = app.test_client()
-    client.get(link)
-    client.post("/journey/welcome")
-    client.post("/journey/software", data={"platform": platform})
+    client = _at_software_chosen(app, platform)
 
     # Connect: the organisation is found the vendor's way, in the vendor's shapes.
     vendor_id = _connect(client, live_sandbox, platform)
@@ -179,13 +185,7 @@ def test_a_vendors_change_notification_reaches_its_connection(
     secret = f"{platform}-webhook-key"
     setting = {"xero": "XERO_WEBHOOK_KEY", "quickbooks": "QUICKBOOKS_WEBHOOK_VERIFIER"}[platform]
     app.config[setting] = secret
-    with app.app_context():
-        customer = create_customer("Bluebell Bakery Ltd", "owner@bluebell.example")
-        link = journey_link(customer.public_id, "all").removeprefix("http://localhost")
-    client = app.test_client()
-    client.get(link)
-    client.post("/journey/welcome")
-    client.post("/journey/software", data={"platform": platform})
+    client = _at_software_chosen(app, platform)
     _connect(client, live_sandbox, platform)
     assert _latest(app).last_provider_event_at is None
 

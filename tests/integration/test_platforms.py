@@ -9,7 +9,7 @@ import yaml
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.platforms import PLATFORMS, expand, unavailable_reason
+from app.platforms import PLATFORMS, effective, expand, unavailable_reason
 from tests.integration.conftest import REQUIRED_CONSENTS
 from tests.pages import text_of
 
@@ -98,3 +98,38 @@ def test_a_disabled_sandbox_is_not_offered(tmp_path: Path) -> None:
         assert unavailable_reason(PLATFORMS["sandbox"]) == "the Sandbox is turned off"
         db.engine.dispose()
     assert app.test_client().get("/sandbox/authorize").status_code == 404
+
+
+def test_platforms_list_shows_settings_their_values_and_what_is_missing(app: Flask) -> None:
+    app.config["NETSUITE_CLIENT_ID"], app.config["NETSUITE_CLIENT_SECRET"] = "id", "secret"
+    app.config["ZOHO_BOOKS_CLIENT_ID"], app.config["ZOHO_BOOKS_CLIENT_SECRET"] = "id", "secret"
+    app.config["ZOHO_BOOKS_REGION"] = "com.cn"
+    app.config["SAGE_TOKEN_AUTH"] = "client_secret_basic"
+    output = app.test_cli_runner().invoke(args=["platforms", "list"]).output
+    assert "account_id = not set  [ONRAMP_NETSUITE_ACCOUNT_ID]" in output
+    assert "unavailable: account_id is not set" in output
+    assert (
+        "region = com.cn (one of com, eu, in, com.au, jp, ca)  [ONRAMP_ZOHO_BOOKS_REGION]" in output
+    )
+    assert (
+        "unavailable: region is 'com.cn'; it must be one of com, eu, in, com.au, jp, ca" in output
+    )
+    assert "environment = production (one of production, sandbox)" in output
+    assert (
+        "token_auth = client_secret_basic (one of client_secret_basic, client_secret_post)"
+        "  [ONRAMP_SAGE_TOKEN_AUTH]" in output
+    )
+    assert "webhook_key = not set  [ONRAMP_XERO_WEBHOOK_KEY]" in output
+
+
+def test_a_token_auth_setting_changes_how_the_client_authenticates(app: Flask) -> None:
+    app.config["SAGE_CLIENT_ID"], app.config["SAGE_CLIENT_SECRET"] = "id", "secret"
+    with app.app_context():
+        assert effective(PLATFORMS["sage"]).token_auth == "client_secret_post"
+        app.config["SAGE_TOKEN_AUTH"] = "client_secret_basic"
+        assert effective(PLATFORMS["sage"]).token_auth == "client_secret_basic"
+        app.config["SAGE_TOKEN_AUTH"] = "private_key_jwt"
+        assert unavailable_reason(PLATFORMS["sage"]) == (
+            "token_auth is 'private_key_jwt'; it must be one of client_secret_basic, "
+            "client_secret_post"
+        )
