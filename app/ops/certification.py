@@ -265,8 +265,8 @@ def disconnect_urls(platform: Platform) -> Check:
             platform,
             "disconnect_urls",
             title,
-            f"This version of Onramp does not serve the {' or the '.join(missing)} "
-            f"{platform.name} requires of every app since January 2026.",
+            f"This version of Onramp does not serve the {' or the '.join(missing)} that "
+            f"Intuit has required of every {platform.name} app since January 2026.",
             f"Upgrade Onramp to a version that serves them, then register them in your "
             f"app's settings at Intuit: {urls}.",
         )
