@@ -129,6 +129,10 @@ DEFAULTS: dict[str, Any] = {
     # Where `flask db upgrade` connects when the tables' owner is another database role
     # than the app's (MIGRATION_DATABASE_URL, docs/database-roles.md); None: DATABASE_URL.
     "MIGRATION_DATABASE_URL": None,
+    # The go-live checklist and the console's overview warn once a platform's linked
+    # connections reach this share of its vendor's cap (ONRAMP_<KEY>_CONNECTION_CAP, else
+    # the catalogue's figure): before the vendor refuses new ones.
+    "CONNECTION_CAP_WARN_PERCENT": 80,
 }
 
 

@@ -365,6 +365,9 @@ class Connection(db.Model):  # type: ignore[name-defined,misc]
     org_details: Mapped[dict[str, str] | None] = mapped_column(JSON)
     # When the platform last told us (by signed webhook) that this organisation changed.
     last_provider_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The provider's id for the latest call about this connection (Intuit's intuit_tid):
+    # what the vendor's support asks for.
+    last_provider_request_id: Mapped[str | None] = mapped_column(String(100))
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(50))
     last_error_detail: Mapped[str | None] = mapped_column(String(500))

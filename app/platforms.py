@@ -110,6 +110,21 @@ class WebhookSpec(BaseModel):
     organisations: tuple[OrganisationsIn, ...]
 
 
+class Certification(BaseModel):
+    """What a vendor asks of an app before it serves many customers: the go-live
+    checklist's certification section for the platform (app/ops/certification.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Linked connections the vendor allows (or reviews the app beyond); a setting
+    # ``connection_cap`` (ONRAMP_<KEY>_CONNECTION_CAP) replaces it.
+    connection_cap: int | None = None
+    # Where the cap comes from, in a sentence for the checklist.
+    cap_note: str | None = None
+    # The certification checks that apply, by name (app/ops/certification.py CHECKS).
+    checks: tuple[str, ...] = ()
+
+
 class Platform(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -144,6 +159,7 @@ class Platform(BaseModel):
     webhook: WebhookSpec | None = None
     access_token_seconds: int | None = None
     refresh_token_days: int | None = None
+    certification: Certification = Field(default_factory=Certification)
 
     @property
     def instructions(self) -> str | LazyString:
@@ -243,6 +259,15 @@ def setting(platform: Platform, name: str) -> str | None:
     if value is None:
         value = platform.settings.get(name)
     return str(value) if value is not None else None
+
+
+def connection_cap(platform: Platform) -> int | None:
+    """The most linked connections the vendor allows this app: the ``connection_cap``
+    setting, else the catalogue's figure; None where no cap is known."""
+    value = setting(platform, "connection_cap")
+    if value is not None and value.strip().isdigit():
+        return int(value)
+    return platform.certification.connection_cap
 
 
 def credentials(platform: Platform) -> tuple[str, str] | None:

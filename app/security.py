@@ -10,11 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flask import Flask, Response, g, session
+from flask import Flask, Response, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 
 # The session key present only in a journey opened inside a business's frame.
 EMBED_SESSION_KEY = "embed"
+# The areas whose every answer may name a customer or carry a token: journey steps and
+# the provider's redirect back, the customer's page (/my) and receipts, the admin
+# console and the API. No cache, shared or the browser's, may keep them.
+NO_STORE_BLUEPRINTS = ("journey", "connections", "account", "receipts", "admin", "api")
+_NO_STORE_KEY = "onramp.no_store"
 
 
 def allow_form_action(origin: str) -> None:
@@ -74,7 +79,17 @@ def init_security_headers(app: Flask) -> None:
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if app.config["SESSION_COOKIE_SECURE"]:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        # A view may say otherwise (a journey version's theme never changes: public).
+        if request.blueprint in NO_STORE_BLUEPRINTS:
+            headers.setdefault("Cache-Control", "no-store")
         return response
+
+    app.extensions[_NO_STORE_KEY] = NO_STORE_BLUEPRINTS
+
+
+def no_store_installed(app: Flask) -> bool:
+    """Whether ``app`` sends ``Cache-Control: no-store`` from every sensitive area."""
+    return app.extensions.get(_NO_STORE_KEY) == NO_STORE_BLUEPRINTS
 
 
 class EmbeddableSessionInterface(SecureCookieSessionInterface):

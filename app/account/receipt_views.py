@@ -76,7 +76,7 @@ def page(receipt_id: str) -> ReceiptResponse:
             services=claims["services"],
             collection_methods=_collection_methods(),
         )
-    return _private(Response(html, mimetype="text/html"))
+    return Response(html, mimetype="text/html")
 
 
 @bp.get("/my/receipts/<receipt_id>.json", endpoint="json")
@@ -86,7 +86,7 @@ def json_receipt(receipt_id: str) -> ReceiptResponse:
     if not isinstance(opened, receipts.Receipt):
         return opened
     body = json.dumps(opened.claims, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    return _private(Response(body, mimetype="application/json"))
+    return Response(body, mimetype="application/json")
 
 
 @bp.get("/my/receipts/<receipt_id>.jwt")
@@ -99,7 +99,7 @@ def download(receipt_id: str) -> ReceiptResponse:
     response.headers["Content-Disposition"] = (
         f'attachment; filename="consent-receipt-{receipt_id}.jwt"'
     )
-    return _private(response)
+    return response
 
 
 def _collection_methods() -> dict[str, str]:
@@ -108,9 +108,3 @@ def _collection_methods() -> dict[str, str]:
         "journey": _("Online, by ticking boxes on the page your link opened"),
         "embedded journey": _("Online, by ticking boxes on the business's own website"),
     }
-
-
-def _private(response: Response) -> Response:
-    # It names the customer: no shared cache keeps it, and no browser cache either.
-    response.headers["Cache-Control"] = "no-store"
-    return response

@@ -88,13 +88,6 @@ def _choose_locale() -> None:
         g.locale = locale
 
 
-@bp.after_request
-def _private(response: Response) -> Response:
-    # The pages name the customer and what they shared: no cache may keep them.
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 def _page(template: str, status: int = 200, **context: Any) -> Response:
     locale = str(get_locale() or "en")
     here = request.path

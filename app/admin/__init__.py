@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response
+from flask import Blueprint, Flask
 
 from app.admin.accounts import load_session_user
 from app.admin.guard import guard
@@ -11,13 +11,6 @@ from app.extensions import login_manager
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(guard)
-
-
-@bp.after_request
-def _never_cached(response: Response) -> Response:
-    # Console pages hold personal data and one-time secrets: no cache keeps a copy.
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def init_admin(app: Flask) -> None:

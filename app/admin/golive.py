@@ -7,6 +7,7 @@ from flask import render_template
 from app.admin import bp
 from app.admin.guard import requires
 from app.admin.nav import section
+from app.ops.certification import certification
 from app.ops.readiness import readiness
 
 section("admin.golive", "Go-live checklist", order=90)
@@ -20,4 +21,5 @@ def golive() -> str:
         "admin/golive/index.html",
         checks=checks,
         ready=sum(1 for c in checks if c.ready),
+        platforms=certification(),
     )

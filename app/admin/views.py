@@ -28,6 +28,7 @@ from app.admin.nav import section, visible_sections
 from app.extensions import db, limiter
 from app.metrics import ADMIN_LOGIN_FAILURES
 from app.models import User
+from app.ops.certification import cap_warnings
 from app.security import allow_form_action
 from app.urls import public_url
 
@@ -139,4 +140,4 @@ def logout() -> Response:
 @bp.route("/")
 @requires("read")
 def dashboard() -> str:
-    return render_template("admin/dashboard.html", **health_panel())
+    return render_template("admin/dashboard.html", cap_warnings=cap_warnings(), **health_panel())

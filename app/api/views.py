@@ -77,13 +77,6 @@ def _authenticate() -> None:
     g.api_key = api_key
 
 
-@bp.after_request
-def _no_store(response: Response) -> Response:
-    # Answers carry personal data (and, once, tokens): no cache along the way keeps them.
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 @bp.errorhandler(Problem)
 def _problem(problem: Problem) -> Response:
     return problem.response()

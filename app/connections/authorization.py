@@ -245,7 +245,9 @@ def _handle_callback(platform: str, params: Mapping[str, str], held_run_id: int)
         token = exchange_code(provider, flow.redirect_uri, code, flow.code_verifier)
         organisations = discover_organisations(provider, token, params)
     except ProviderError as exc:
+        connection.last_provider_request_id = provider.last_request_id
         return _fail(flow.run_id, connection, exc.reason, exc.detail)
+    connection.last_provider_request_id = provider.last_request_id
     if flow.expected_org_id is not None:
         matching = [org for org in organisations if org.id == flow.expected_org_id]
         if not matching:

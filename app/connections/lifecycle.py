@@ -109,6 +109,7 @@ def refresh_connection(connection_id: int, lead: timedelta = REFRESH_LEAD) -> st
                 last_error=exc.reason,
                 last_error_detail=exc.detail[:500],
                 ended_at=clock.now(),
+                last_provider_request_id=provider.last_request_id,
             )
             return "deauthorized" if ended else "skipped"
         _release(connection, exc.detail)
@@ -124,6 +125,7 @@ def refresh_connection(connection_id: int, lead: timedelta = REFRESH_LEAD) -> st
         last_refreshed_at=clock.now(),
         last_error=None,
         last_error_detail=None,
+        last_provider_request_id=provider.last_request_id,
     )
     return "refreshed" if stored else "skipped"
 

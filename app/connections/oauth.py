@@ -27,6 +27,10 @@ from app.platforms import (
 )
 from app.urls import public_url
 
+# Response headers in which a provider names its request for its support (Intuit sends
+# intuit_tid on every answer).
+REQUEST_ID_HEADERS = ("intuit_tid",)
+
 
 class ProviderError(Exception):
     """A provider call that failed; ``reason`` is a stable code for the failure."""
@@ -65,6 +69,13 @@ class ProviderConfig:
     revoke_refresh_only: bool = False
     # The timeouts of every call, from PROVIDER_TIMEOUT.
     timeout: tuple[float, float] = field(default=(5.0, 15.0), compare=False)
+    # The provider's request ids of the calls made with this configuration, oldest first
+    # (REQUEST_ID_HEADERS): kept on the connection they were about.
+    request_ids: list[str] = field(default_factory=list, compare=False, repr=False)
+
+    @property
+    def last_request_id(self) -> str | None:
+        return self.request_ids[-1] if self.request_ids else None
 
 
 def provider_config(platform_key: str) -> ProviderConfig | None:
@@ -118,15 +129,31 @@ def redirect_uri(platform: str) -> str:
 
 
 def _session(provider: ProviderConfig, redirect: str) -> OAuth2Session:
-    return OAuth2Session(
-        client_id=provider.client_id,
-        client_secret=provider.client_secret,
-        scope=provider.scope_separator.join(provider.scopes) or None,
-        redirect_uri=redirect,
-        code_challenge_method="S256" if provider.pkce else None,
-        token_endpoint_auth_method=provider.token_auth,
-        default_timeout=provider.timeout,
+    return _noting_request_ids(
+        provider,
+        OAuth2Session(
+            client_id=provider.client_id,
+            client_secret=provider.client_secret,
+            scope=provider.scope_separator.join(provider.scopes) or None,
+            redirect_uri=redirect,
+            code_challenge_method="S256" if provider.pkce else None,
+            token_endpoint_auth_method=provider.token_auth,
+            default_timeout=provider.timeout,
+        ),
     )
+
+
+def _noting_request_ids(provider: ProviderConfig, session: OAuth2Session) -> OAuth2Session:
+    """The session, noting the request id of every answer (refusals too) in ``provider``."""
+
+    def note(response: requests.Response, *_args: Any, **_kwargs: Any) -> requests.Response:
+        for name in REQUEST_ID_HEADERS:
+            if response.headers.get(name):
+                provider.request_ids.append(response.headers[name][:100])
+        return response
+
+    session.hooks["response"].append(note)
+    return session
 
 
 def authorization_url(
@@ -267,8 +294,9 @@ def _call(
     provider: ProviderConfig, token: dict[str, Any], url: str, query: dict[str, str] | None = None
 ) -> Any:
     """GET ``url`` with the access token, or POST ``query`` to it (GraphQL); its JSON."""
-    session = OAuth2Session(
-        client_id=provider.client_id, token=token, default_timeout=provider.timeout
+    session = _noting_request_ids(
+        provider,
+        OAuth2Session(client_id=provider.client_id, token=token, default_timeout=provider.timeout),
     )
     try:
         if query is None:

@@ -9,6 +9,7 @@ the vendor documents (app/sandbox/dialects.py, app/sandbox/lookups.py).
 from __future__ import annotations
 
 import hmac
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +27,14 @@ from app.sandbox.views import run_authorization, server_for
 
 bp = Blueprint("sandbox_vendors", __name__)
 bp.after_request(security_headers)
+
+
+@bp.after_request
+def _intuit_tid(response: Response) -> Response:
+    # Intuit names every answer with a transaction id its support can look up.
+    if (request.view_args or {}).get("dialect") == "quickbooks":
+        response.headers["intuit_tid"] = f"1-{uuid.uuid4()}"
+    return response
 
 
 def authorize(dialect: str, **_path: str) -> ResponseReturnValue:
