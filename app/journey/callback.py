@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from app.connections import authorization, provider_webhooks
+from app.connections import repair as repair_service
 from app.engine import steps
 from app.engine.versions import journey_for_run
 from app.errors import render_error
@@ -21,8 +22,10 @@ from app.journey.run_access import (
     remember_authorization,
     remember_run,
     run_by_public_id,
+    start_from_link,
     take_authorization,
 )
+from app.links import LinkExpired, LinkInvalid, read_token
 from app.models import JourneyRun
 from app.platforms import get_platform
 from app.security import allow_opener
@@ -67,6 +70,45 @@ def handoff(token: str) -> Response:
         remember_run(run)
     response = redirect(started.url, 303)
     # The token is in this URL: no Referer to the provider.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/connect/repair/<token>")
+@signed_path
+def repair(token: str) -> Response:
+    """A repair link (emailed, or from the customer's page or the API): straight to the
+    platform's sign-in for that connection; the same organisation must come back."""
+    try:
+        claims = read_token(token)
+    except LinkExpired:
+        return _page_error(
+            410,
+            _("This link has expired"),
+            _("Ask for a fresh one from your page, or from the business that sent it."),
+        )
+    except LinkInvalid:
+        return _page_error(
+            400,
+            _("This link isn't valid"),
+            _("Open the link from your email again, or ask for a fresh one."),
+        )
+    run = start_from_link(claims, request.args.get("lang")) if claims.reconnect else None
+    if run is None:
+        return _page_error(
+            404,
+            _("This link is no longer in use"),
+            _("Ask the business that sent it for a new one."),
+        )
+    remember_run(run)
+    embed.stop_embedding()
+    started = repair_service.begin_repair(run)
+    if started is None:
+        # The platform can't be reached from here now: the journey explains where it stands.
+        return redirect(url_for("journey.resume"), 303)
+    remember_authorization(run, started.state)
+    response = redirect(started.url, 303)
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"
     return response
