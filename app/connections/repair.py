@@ -9,14 +9,17 @@ worker's ``send_due_reminders`` emails it to customers whose connection needs th
 from __future__ import annotations
 
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from flask import current_app
-from flask_babel import LazyString
+from flask import current_app, render_template
+from flask_babel import LazyString, force_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, or_, select, update
 
-from app import clock
+from app import audit, clock, mail
 from app.connections.authorization import (
     Authorization,
     PlatformUnavailable,
@@ -28,7 +31,8 @@ from app.engine import steps
 from app.engine.versions import journey_for_run
 from app.extensions import db
 from app.links import make_token
-from app.models import Connection, Customer, JourneyRun
+from app.models import AuditEntry, Connection, Customer, JourneyRun
+from app.platforms import get_platform
 from app.urls import public_url
 
 # Why a connection needs its customer (Connection.last_error of a deauthorized one), or
@@ -48,6 +52,11 @@ REASON_WORDS: dict[str, LazyString] = {
 def reason_words(reason: str | None) -> LazyString:
     """What ``reason`` (a ``needs_repair`` answer) means, in plain words."""
     return REASON_WORDS.get(reason or "", REASON_WORDS["revoked_at_provider"])
+
+
+# Platforms that send customers to a Reconnect URL of ours (/connect/<key>/reconnect):
+# Intuit requires every QuickBooks app to register one since January 2026.
+RECONNECT_URL_PLATFORMS = ("quickbooks",)
 
 
 class NotRepairable(Exception):
@@ -122,6 +131,23 @@ def repair_link(
     )
 
 
+def connection_to_repair(customer: Customer, platform: str) -> Connection | None:
+    """The customer's connection to ``platform`` that a repair would bring back: one that
+    needs them first, else the latest that ever linked an organisation (not disconnected)."""
+    candidates = db.session.scalars(
+        select(Connection)
+        .where(
+            Connection.customer_id == customer.id,
+            Connection.platform == platform,
+            Connection.org_id.is_not(None),
+            Connection.status.in_(("linked", "deauthorized")),
+        )
+        .order_by(Connection.id.desc())
+    ).all()
+    broken = [c for c in candidates if needs_repair(c) is not None]
+    return next(iter(broken or candidates), None)
+
+
 def begin_repair(run: JourneyRun) -> Authorization | None:
     """Start the platform's sign-in for the connection ``run`` re-authorizes (a run a
     repair link opened); None when the run re-authorizes nothing that can be started."""
@@ -129,7 +155,7 @@ def begin_repair(run: JourneyRun) -> Authorization | None:
     if not reconnecting:
         return None
     connection = db.session.scalars(
-        db.select(Connection).where(
+        select(Connection).where(
             Connection.public_id == reconnecting.get("connection"),
             Connection.customer_id == run.customer_id,
         )
@@ -164,3 +190,153 @@ def _straight_to_connect(run: JourneyRun) -> bool:
     run.completed_steps = [*run.completed_steps, *(s.id for s in todo)]
     run.current_step = connect.id
     return True
+
+
+# Reminders
+
+
+def _due_clause(now: datetime) -> object:
+    """Connections that need their customer: deauthorized, or expiring (once the health
+    columns are there)."""
+    broken = Connection.status == "deauthorized"
+    column = getattr(Connection, "refresh_expires_at", None)
+    if column is None:
+        return broken
+    days = int(current_app.config.get("CONNECTION_EXPIRY_REMINDER_DAYS", 14))
+    return or_(
+        broken,
+        and_(Connection.status == "linked", column <= now + timedelta(days=days)),
+    )
+
+
+def send_due_reminders(now: datetime | None = None) -> int:
+    """Email a repair link to each customer whose connection needs them and is due a
+    reminder (at most ``CONNECTION_REPAIR_REMINDERS``, ``CONNECTION_REPAIR_REMINDER_SECONDS``
+    apart); returns how many were queued. After the last one, once its spacing has passed
+    and the connection is still broken, its timeline says so. Only when mail is configured.
+
+    Safe from several workers at once: each reminder is claimed by a conditional update.
+    """
+    if not mail.enabled():
+        return 0
+    now = now or clock.now()
+    config = current_app.config
+    most = int(config["CONNECTION_REPAIR_REMINDERS"])
+    spacing = timedelta(seconds=int(config["CONNECTION_REPAIR_REMINDER_SECONDS"]))
+    candidates = db.session.scalars(
+        select(Connection).where(
+            _due_clause(now),  # type: ignore[arg-type]
+            Connection.org_id.is_not(None),
+            or_(
+                Connection.repair_reminded_at.is_(None),
+                Connection.repair_reminded_at <= now - spacing,
+            ),
+        )
+    ).all()
+    queued = 0
+    for connection in candidates:
+        reason = needs_repair(connection)
+        if reason is None:
+            continue
+        if connection.repair_reminders_sent >= most:
+            _note_still_broken(connection, most)
+            continue
+        queued += _remind(connection, reason, now)
+    return queued
+
+
+def _remind(connection: Connection, reason: str, now: datetime) -> int:
+    sent = connection.repair_reminders_sent
+    claimed = db.session.execute(
+        update(Connection)
+        .where(Connection.id == connection.id, Connection.repair_reminders_sent == sent)
+        .values(repair_reminders_sent=sent + 1, repair_reminded_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.rollback()
+        return 0
+    # Nothing to send when there is no journey to repair with: the count still stands,
+    # so the timeline ends up saying it stayed broken.
+    with suppress(NotRepairable):
+        email_repair_link(connection, reason)
+    audit.record(
+        "system",
+        "onramp",
+        "connection.repair_reminder",
+        "connection",
+        connection.public_id,
+        None,
+        {"reminder": sent + 1, "reason": reason},
+    )
+    db.session.commit()
+    return 1
+
+
+def _note_still_broken(connection: Connection, most: int) -> None:
+    """Once: the timeline says the connection is still broken after every reminder."""
+    noted = db.session.scalars(
+        select(AuditEntry.id).where(
+            AuditEntry.action == "connection.still_broken",
+            AuditEntry.subject_id == connection.public_id,
+            AuditEntry.occurred_at >= connection.repair_reminded_at,
+        )
+    ).first()
+    if noted is not None:
+        return
+    audit.record(
+        "system",
+        "onramp",
+        "connection.still_broken",
+        "connection",
+        connection.public_id,
+        None,
+        {"outcome": f"still broken after {most} reminders"},
+    )
+    db.session.commit()
+
+
+def email_repair_link(connection: Connection, reason: str) -> bool:
+    """Queue the repair email for ``connection`` in the caller's transaction: in the
+    business's name and the customer's language, what broke in plain words, and the
+    one-click link. False when mail is off or the customer is gone."""
+    customer = db.session.get(Customer, connection.customer_id)
+    if customer is None or customer.erased_at is not None:
+        return False
+    run = db.session.get(JourneyRun, connection.run_id) if connection.run_id else None
+    journey = journey_for_run(run) if run is not None else None
+    locale = run.locale if run is not None else None
+    link = repair_link(connection, locale)
+    platform = get_platform(connection.platform)
+    platform_name = platform.name if platform else connection.platform
+    business = journey.business.name if journey is not None else ""
+    expires = refresh_expires_at(connection)
+    with force_locale(locale or "en"):
+        context = {
+            "business": business,
+            "platform": platform_name,
+            "organisation": connection.org_name,
+            "reason": reason,
+            "reason_words": str(reason_words(reason)),
+            "expires_on": expires.date().isoformat() if expires else "",
+            "link": link.url,
+            "link_expires_on": link.expires_at.date().isoformat(),
+            "support": journey.business.support_email if journey is not None else None,
+        }
+        if reason == EXPIRING:
+            subject = _(
+                "%(business)s: reconnect your %(platform)s before access ends",
+                business=business,
+                platform=platform_name,
+            )
+        else:
+            subject = _(
+                "%(business)s: your %(platform)s connection needs reconnecting",
+                business=business,
+                platform=platform_name,
+            )
+        text = render_template("email/repair.txt", **context)
+    queued = mail.queue(
+        "repair", customer.email, subject, text, customer_id=customer.id, about=connection.public_id
+    )
+    return queued is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from http import HTTPStatus
 from typing import Any
 
@@ -9,6 +10,7 @@ from flask import Blueprint, g, jsonify, redirect, render_template, request, url
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from app.account.customer_access import current_customer
 from app.connections import authorization, provider_webhooks
 from app.connections import repair as repair_service
 from app.engine import steps
@@ -110,6 +112,39 @@ def repair(token: str) -> Response:
     remember_authorization(run, started.state)
     response = redirect(started.url, 303)
     response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/connect/<platform>/reconnect")
+def reconnect_from_platform(platform: str) -> Response:
+    """The platform's Reconnect URL (Intuit sends customers here from QuickBooks): a browser
+    that holds a customer (their page or their journey) goes on to repair that customer's
+    connection; any other is told how to get a link."""
+    if platform not in repair_service.RECONNECT_URL_PLATFORMS:
+        return _page_error(404, _("This page doesn't exist"))
+    customer = current_customer()
+    connection = (
+        repair_service.connection_to_repair(customer, platform) if customer is not None else None
+    )
+    if connection is not None:
+        with suppress(repair_service.NotRepairable):
+            link = repair_service.repair_link(connection)
+            return redirect(link.url, 303)
+    name = get_platform(platform)
+    body, _status = render_error(
+        200,
+        _("Reconnect your %(platform)s", platform=name.name if name else platform),
+        _(
+            "To reconnect, open the link the business sent you, or your page of connections "
+            "and consents. We can email you a link to your page: it opens in any browser, "
+            "and its Reconnect button takes you straight back to %(platform)s.",
+            platform=name.name if name else platform,
+        ),
+        retry_url=url_for("account.fresh_link"),
+        retry_label=_("Email me a link"),
+    )
+    response = Response(body, 200, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -3,6 +3,7 @@ connection. Against the live Sandbox over HTTP."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlsplit
 
@@ -11,15 +12,18 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from app import clock
+from app import clock, mail
+from app.admin.timeline import timeline
 from app.connections import authorization, repair
 from app.customers.records import create_customer
 from app.extensions import db
-from app.links import journey_link
-from app.models import AuditEntry, Connection, JourneyRun, OutboxEvent
+from app.links import journey_link, read_token
+from app.models import AuditEntry, Connection, Customer, JourneyRun, MailMessage, OutboxEvent
 from app.sandbox.data import ORGANISATIONS
 from app.vault import decrypt_json
+from tests.conftest import Clock
 from tests.integration.conftest import LiveSandbox
+from tests.mail_sink import smtp_sink
 from tests.pages import text_of
 
 
@@ -241,3 +245,133 @@ def test_reconnecting_someone_elses_connection_is_not_found(
     assert (
         client.post(f"/my/connections/{linked}/reconnect", data={"submit": "1"}).status_code == 404
     )
+
+
+def _timeline_texts(app: Flask) -> list[str]:
+    with app.app_context():
+        customer = db.session.scalars(select(Customer)).one()
+        connections = list(db.session.scalars(select(Connection)))
+        return [
+            " ".join([entry.title, *entry.details]) for entry in timeline(customer, connections)
+        ]
+
+
+def test_a_broken_connection_gets_at_most_three_repair_emails_then_the_timeline_says_so(
+    app: Flask, linked: str, clock: Clock
+) -> None:
+    spacing = timedelta(seconds=app.config["CONNECTION_REPAIR_REMINDER_SECONDS"])
+    with smtp_sink() as (sink, settings):
+        app.config.update(settings)
+        with app.app_context():
+            mail.send_due()  # the consent receipt
+            sink.messages.clear()
+            # Healthy: nobody is bothered.
+            assert repair.send_due_reminders() == 0
+        _break(app, "refresh_refused")
+        with app.app_context():
+            assert repair.send_due_reminders() == 1
+            assert repair.send_due_reminders() == 0
+            clock.advance(spacing)
+            assert repair.send_due_reminders() == 1
+            clock.advance(spacing)
+            assert repair.send_due_reminders() == 1
+            clock.advance(spacing)
+            assert repair.send_due_reminders() == 0
+            assert repair.send_due_reminders() == 0
+            assert mail.send_due() == 3
+    messages = sink.to("owner@acme.example")
+    assert len(messages) == 3
+    first = messages[0]
+    # (A long subject is folded onto the next header line: mail clients unfold it.)
+    assert str(first["Subject"]).strip() == (
+        "Northwind Lending: your Sandbox Accounting connection needs reconnecting"
+    )
+    text = str(first.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    assert "your accounting software stopped accepting our access" in text
+    assert ORGANISATIONS[1].name in text
+    assert "http://localhost/connect/repair/" in text
+    texts = _timeline_texts(app)
+    assert sum("connection.repair_reminder" in t for t in texts) == 3
+    assert sum("still broken after 3 reminders" in t for t in texts) == 1
+
+
+def test_following_the_repair_email_restores_the_same_connection(
+    app: Flask, linked: str, live_sandbox: LiveSandbox
+) -> None:
+    with smtp_sink() as (sink, settings):
+        app.config.update(settings)
+        _break(app, "revoked_at_provider")
+        with app.app_context():
+            assert repair.send_due_reminders() == 1
+            mail.send_due()
+    [message] = [m for m in sink.to("owner@acme.example") if "reconnecting" in m["Subject"]]
+    text = str(message.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    found = re.search(r"http://localhost(/connect/repair/\S+)", text)
+    assert found is not None
+    # Any browser: the email's link is the customer's key.
+    browser = app.test_client()
+    opened = browser.get(found.group(1))
+    callback = live_sandbox.authorize(opened.location, "approve")
+    browser.get(callback.removeprefix("http://localhost"), follow_redirects=True)
+    [repaired] = _connections(app)
+    assert (repaired.public_id, repaired.status) == (linked, "linked")
+    assert (repaired.repair_reminders_sent, repaired.repair_reminded_at) == (0, None)
+    assert any("outcome: repaired" in t for t in _timeline_texts(app))
+
+
+def test_no_repair_email_without_a_mail_server(app: Flask, linked: str) -> None:
+    _break(app)
+    with app.app_context():
+        assert repair.send_due_reminders() == 0
+        assert db.session.scalars(select(MailMessage)).all() == []
+
+
+def _quickbooks_connection(app: Flask, status: str = "deauthorized") -> str:
+    with app.app_context():
+        customer = db.session.scalars(select(Customer)).one()
+        connection = Connection(
+            customer_id=customer.id,
+            platform="quickbooks",
+            status=status,
+            org_id="9130351925784726",
+            org_name="Craig's Design",
+            last_error="revoked_at_provider",
+        )
+        db.session.add(connection)
+        db.session.commit()
+        return connection.public_id
+
+
+def test_intuits_reconnect_url_repairs_the_quickbooks_connection_of_the_browsers_customer(
+    app: Flask, linked: str, connecting: FlaskClient
+) -> None:
+    quickbooks = _quickbooks_connection(app)
+    sent = connecting.get("/connect/quickbooks/reconnect")
+    assert sent.status_code == 303
+    token = sent.location.rsplit("/connect/repair/", 1)[1]
+    with app.app_context():
+        claims = read_token(token)
+    assert (claims.reconnect, claims.platform) == (quickbooks, "quickbooks")
+
+
+def test_intuits_reconnect_url_tells_any_other_browser_how_to_get_a_link(
+    app: Flask, client: FlaskClient
+) -> None:
+    page = client.get("/connect/quickbooks/reconnect")
+    assert page.status_code == 200
+    text = text_of(page)
+    assert "Reconnect your QuickBooks Online" in text
+    assert 'href="/my/link"' in text
+    # Only platforms that send customers to a Reconnect URL have one.
+    assert client.get("/connect/xero/reconnect").status_code == 404
+
+
+def test_the_cli_lists_the_reconnect_url_and_prints_repair_links(app: Flask, linked: str) -> None:
+    runner = app.test_cli_runner()
+    listing = runner.invoke(args=["platforms", "list"]).output
+    assert "reconnect: http://localhost/connect/quickbooks/reconnect" in listing
+    assert listing.count("reconnect: ") == 1
+    _break(app)
+    printed = runner.invoke(args=["connections", "repair-link", linked])
+    assert printed.exit_code == 0
+    assert printed.stdout.startswith("http://localhost/connect/repair/")
