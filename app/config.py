@@ -124,6 +124,13 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_SECURITY": "starttls",
     "SMTP_TIMEOUT_SECONDS": 10.0,
     "MAIL_FROM": "Onramp <no-reply@onramp.invalid>",
+    # The worker sends queued mail; a message the server keeps refusing is given up after
+    # this many tries (retries double from a minute to at most six hours apart).
+    "MAIL_MAX_ATTEMPTS": 8,
+    # Repair emails for a connection that needs its customer (app/connections/repair.py):
+    # at most this many, this far apart.
+    "CONNECTION_REPAIR_REMINDERS": 3,
+    "CONNECTION_REPAIR_REMINDER_SECONDS": 3 * 24 * 60 * 60,
     # Who signed receipts and checkpoints say issued them ("iss"); PUBLIC_URL when unset.
     "CONSENT_ISSUER": None,
     # Where `flask db upgrade` connects when the tables' owner is another database role

@@ -1,5 +1,6 @@
-"""The delivery worker's loop: deliver what is due, look for abandoned journeys, lapsing
-consents, runs past retention and stuck sign-ins, wait, repeat.
+"""The delivery worker's loop: deliver webhooks and queued email that are due, look for
+abandoned journeys, lapsing consents, runs past retention, stuck sign-ins and connections
+whose customer should be asked to repair them, wait, repeat.
 
 Run it with ``flask webhooks deliver`` (gunicorn starts one alongside the app, see
 ``app/gunicorn_conf.py``). Any number may run at once: deliveries are claimed with a lease.
@@ -18,7 +19,9 @@ from types import FrameType
 
 from flask import current_app
 
+from app import mail
 from app.connections.authorization import fail_stuck_connections
+from app.connections.repair import send_due_reminders
 from app.customers import expiry
 from app.engine.idle import mark_abandoned
 from app.engine.retention import purge_abandoned
@@ -52,7 +55,10 @@ def run(worker_id: str, stop: threading.Event, *, once: bool = False) -> int:
                 purge_abandoned()
                 # Sign-ins interrupted on our side end as failed, with their event.
                 fail_stuck_connections()
-            made = deliver_due(worker_id, stop.is_set)
+                # Customers whose connection needs them get a repair email (into the outbox).
+                send_due_reminders()
+            # Queued email goes out as promptly as webhooks do.
+            made = deliver_due(worker_id, stop.is_set) + mail.send_due()
         except Exception:
             db.session.rollback()
             if once:

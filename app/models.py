@@ -377,6 +377,11 @@ class Connection(db.Model):  # type: ignore[name-defined,misc]
     # attempt claimed long ago was interrupted (see connections.service.fail_if_stuck).
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The customer is asked to repair a broken connection by email (app/connections/repair.py):
+    # how many times so far, when last, and when it was last re-linked in place.
+    repair_reminders_sent: Mapped[int] = mapped_column(default=0, server_default="0")
+    repair_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    repaired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     run: Mapped[JourneyRun | None] = relationship(back_populates="connections")
 
@@ -644,3 +649,30 @@ class JourneyDraft(db.Model):  # type: ignore[name-defined,misc]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     published_by: Mapped[str | None] = mapped_column(String(320))
+
+
+class MailMessage(db.Model):  # type: ignore[name-defined,misc]
+    """An email on its way to a customer: written with the change it reports, sent by the
+    worker with retries (app/mail.py), so no page waits for the mail server."""
+
+    __tablename__ = "mail_outbox"
+    __table_args__ = (Index("ix_mail_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # receipt, consent_reminder, repair, manage_link: what it is, for the logs and the console.
+    kind: Mapped[str] = mapped_column(String(30))
+    # What it is about (a receipt's or consent record's public id), marked once it is sent.
+    about: Mapped[str | None] = mapped_column(String(36))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    # The address, subject, bodies and attachments, encrypted with TOKEN_ENCRYPTION_KEY:
+    # they name the customer. Cleared once sent or given up.
+    message_ciphertext: Mapped[str | None] = mapped_column(Text)
+    # pending, sent or failed (gave up after MAIL_MAX_ATTEMPTS).
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    # A worker is sending it: others leave it alone until then.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -16,6 +16,12 @@ class DisconnectForm(FlaskForm):
     submit = SubmitField(_l("Disconnect"))
 
 
+class ReconnectForm(FlaskForm):
+    """One click starts repairing a broken connection at the software's sign-in."""
+
+    submit = SubmitField(_l("Reconnect"))
+
+
 class ReconfirmForm(FlaskForm):
     """One click keeps a consent going; the page renders one per consent that can."""
 

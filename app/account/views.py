@@ -28,7 +28,14 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.account.customer_access import current_customer, remember_customer
-from app.account.forms import DisconnectForm, FreshLinkForm, ReconfirmForm, WithdrawForm
+from app.account.forms import (
+    DisconnectForm,
+    FreshLinkForm,
+    ReconfirmForm,
+    ReconnectForm,
+    WithdrawForm,
+)
+from app.connections import repair
 from app.consent import ledger
 from app.consent.account_links import read_manage_token
 from app.customers import manage
@@ -186,8 +193,12 @@ def overview() -> Response:
         receipts=receipts,
         notice=_pop_notice(),
         reconfirm_form=ReconfirmForm(formdata=None),
+        reconnect_form=ReconnectForm(formdata=None),
         category=_category,
         platform_name=_platform_name,
+        needs_repair=repair.needs_repair,
+        reason_words=repair.reason_words,
+        refresh_expires_at=repair.refresh_expires_at,
     )
 
 
@@ -251,6 +262,24 @@ def disconnect(connection_id: str) -> Response:
         _notify("disconnected", platform=name)
         return _to_overview()
     return _page("account/disconnect.html", connection=connection, platform=name, form=form)
+
+
+@bp.post("/my/connections/<connection_id>/reconnect")
+def reconnect(connection_id: str) -> Response:
+    """Reconnect a broken (or soon expiring) connection: straight to the software's sign-in,
+    where the same organisation must be chosen again; the connection keeps its id."""
+    customer: Customer = g.customer
+    connection = manage.find_connection(customer, connection_id)
+    if connection is None:
+        abort(404)
+    if not ReconnectForm().validate_on_submit():
+        abort(400)
+    try:
+        link = repair.repair_link(connection, str(get_locale() or "en"))
+    except repair.NotRepairable:
+        _notify("not_repairable", platform=_platform_name(connection))
+        return _to_overview()
+    return redirect(link.url, 303)
 
 
 @bp.post("/my/consents/<record_id>/reconfirm")

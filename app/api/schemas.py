@@ -256,6 +256,22 @@ class Customer(_Response):
     connections: list[Connection]
 
 
+class RepairLinkRequest(_Request):
+    """A repair link for a broken connection; every field is optional."""
+
+    locale: str | None = Field(
+        default=None,
+        pattern=LOCALE_PATTERN,
+        description="The language of the pages on the way (default: the customer's browser's).",
+    )
+    expires_in: int | None = Field(
+        default=None,
+        ge=MIN_LINK_SECONDS,
+        description="Seconds until the link stops working (default and maximum: the "
+        "instance's LINK_MAX_AGE_SECONDS).",
+    )
+
+
 class Link(_Response):
     url: str = Field(description="The signed journey link to send to the customer.")
     expires_at: datetime

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from app import audit
 from app.api import schemas
 from app.api.pagination import Page, paginate
-from app.connections import lifecycle
+from app.connections import lifecycle, repair
 from app.connections.authorization import can_reconnect, reconnect_journey
 from app.consent import ledger
 from app.customers import manage
@@ -283,6 +283,29 @@ def create_link(customer: Customer, request: schemas.LinkRequest) -> schemas.Lin
         expires_at=expires_at,
     )
     return schemas.Link(url=url, expires_at=datetime.fromtimestamp(expires_at, UTC))
+
+
+def create_repair_link(connection: Connection, request: schemas.RepairLinkRequest) -> schemas.Link:
+    """A one-click link that re-authorizes ``connection`` in place (same organisation, same
+    id); 409 when it needs no repair (linked and healthy) or cannot have one."""
+    if repair.needs_repair(connection) is None:
+        raise Problem(
+            "conflict",
+            f"The connection is {connection.status} and needs no repair.",
+        )
+    if request.expires_in is not None and request.expires_in > int(
+        current_app.config["LINK_MAX_AGE_SECONDS"]
+    ):
+        raise _invalid(
+            "expires_in", f"must be at most {current_app.config['LINK_MAX_AGE_SECONDS']} seconds"
+        )
+    try:
+        link = repair.repair_link(connection, request.locale, request.expires_in)
+    except repair.NotRepairable as exc:
+        raise Problem(
+            "conflict", f"This connection cannot be repaired by its customer ({exc.reason})."
+        ) from exc
+    return schemas.Link(url=link.url, expires_at=link.expires_at)
 
 
 # Consents and connections

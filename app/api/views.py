@@ -304,6 +304,29 @@ def disconnect_connection(connection_id: str) -> schemas.Connection:
 
 
 @api.operation(
+    "POST",
+    "/v1/connections/<connection_id>/repair-link",
+    summary="Create a link that repairs a broken connection, keeping its id",
+    tag="Connections",
+    scope="write",
+    body=schemas.RepairLinkRequest,
+    body_required=False,
+    response=schemas.Link,
+    status=201,
+    path={"connection_id": CONNECTION_ID},
+    errors=(404, 409),
+)
+def create_repair_link(connection_id: str, body: schemas.RepairLinkRequest) -> schemas.Link:
+    """A signed link that takes the customer straight to their software's sign-in; the same
+    organisation must be chosen, and the same connection is linked again.
+
+    409 when the connection needs no repair (linked and not about to expire) or cannot
+    have one (it never linked an organisation, or its customer was erased).
+    """
+    return service.create_repair_link(service.get_connection(connection_id), body)
+
+
+@api.operation(
     "GET",
     "/v1/connections/<connection_id>/credentials",
     summary="Get a current access token for a linked connection",

@@ -22,6 +22,7 @@ from app.cli.webhook_commands import webhooks_cli
 from app.config import SANDBOX_LOGIN_KEY
 from app.connections.lifecycle import disconnect, refresh_due, rotate_encryption_key
 from app.connections.oauth import redirect_uri
+from app.connections.repair import RECONNECT_URL_PLATFORMS, NotRepairable, repair_link
 from app.customers.expiry import expire_command
 from app.customers.records import (
     create_customer,
@@ -302,6 +303,9 @@ def platforms_command(action: str) -> None:
         reason = unavailable_reason(platform)
         click.echo(f"{platform.key:<17} {platform.name}")
         click.echo(f"{'':<17} callback: {redirect_uri(platform.key)}")
+        if platform.key in RECONNECT_URL_PLATFORMS:
+            reconnect = public_url("connections.reconnect_from_platform", platform=platform.key)
+            click.echo(f"{'':<17} reconnect: {reconnect}")
         if platform.webhook:
             events = public_url("connections.provider_webhook", platform=platform.key)
             click.echo(f"{'':<17} webhook:  {events}")
@@ -339,6 +343,19 @@ def reconnect_link_command(public_id: str, journey_id: str) -> None:
     if customer is None:
         raise click.ClickException("the connection's customer is gone")
     click.echo(journey_link(customer.public_id, journey_id, reconnect=connection.public_id))
+
+
+@connections_cli.command("repair-link")
+@click.argument("public_id")
+def repair_link_command(public_id: str) -> None:
+    """Print a one-click link that repairs a connection in place (same organisation, same
+    id): it goes straight to the platform's sign-in."""
+    try:
+        link = repair_link(_connection(public_id))
+    except NotRepairable as exc:
+        raise click.ClickException(f"this connection cannot be repaired ({exc.reason})") from exc
+    click.echo(link.url)
+    click.echo(f"expires: {link.expires_at.isoformat()}", err=True)
 
 
 def _connection(public_id: str) -> Connection:

@@ -2,6 +2,11 @@
 
 Statuses: pending → linked, or failed with a stable reason. A linked connection is
 never downgraded by a stray or replayed callback: nothing recorded is lost.
+
+Each sign-in is an attempt row of its own while it is at work. When it brings back an
+organisation the customer has connected already (a repair link's connection, or the same
+platform and organisation linked or deauthorized), that connection is re-linked in place
+and keeps its id; the attempt row, which nothing was ever told about, is removed.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from authlib.common.security import generate_token
 from flask import current_app
 from sqlalchemy import or_, select, update
 
-from app import clock
+from app import audit, clock
 from app.connections import flows
 from app.connections.oauth import (
     Organisation,
@@ -35,7 +40,7 @@ from app.engine.registry import get_journey
 from app.engine.schema import Journey, Step
 from app.engine.versions import journey_for_run
 from app.extensions import db
-from app.models import Connection, JourneyRun
+from app.models import Connection, Customer, JourneyRun, OAuthFlow
 from app.vault import decrypt_json, encrypt_json
 from app.webhooks.outbox import connection_ids, emit
 
@@ -269,8 +274,7 @@ def _handle_callback(platform: str, params: Mapping[str, str], held_run_id: int)
         ]
         connection.token_ciphertext = encrypt_json(token)  # kept encrypted until one is chosen
         return CallbackResult(flow.run_id, connection, choosing=True)
-    _mark_linked(connection, organisations[0], token)
-    return CallbackResult(flow.run_id, connection)
+    return CallbackResult(flow.run_id, _link(connection, organisations[0], token))
 
 
 # A callback address this browser opened again after using it (a reload, the back button).
@@ -352,9 +356,9 @@ def choose_organisation(
     if connection.status != "pending" or chosen is None or not connection.token_ciphertext:
         return None
     chosen_one = Organisation(chosen["id"], chosen["name"], dict(chosen.get("details") or {}))
-    _mark_linked(connection, chosen_one, decrypt_json(connection.token_ciphertext))
+    linked = _link(connection, chosen_one, decrypt_json(connection.token_ciphertext))
     # The journey's move commits the link with it.
-    return steps.connection_finished(run, journey, connection, None)
+    return steps.connection_finished(run, journey, linked, None)
 
 
 def _safe_code(value: str) -> str:
@@ -362,7 +366,105 @@ def _safe_code(value: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "", value)[:60] or "an unknown error"
 
 
-def _mark_linked(connection: Connection, organisation: Organisation, token: dict[str, Any]) -> None:
+# Statuses of a connection that a new sign-in to its organisation re-authorizes in place.
+REAUTHORIZABLE = ("linked", "deauthorized")
+
+
+def connection_to_reauthorize(attempt: Connection, org_id: str) -> Connection | None:
+    """The customer's existing connection that ``attempt``, which brought back ``org_id``,
+    re-authorizes: the connection a repair link names, else one to the same platform and
+    organisation that is linked or deauthorized. None: the attempt is a new connection."""
+    org_id = org_id[:200]
+    run = db.session.get(JourneyRun, attempt.run_id) if attempt.run_id is not None else None
+    named = (steps.reconnecting(run) or {}).get("connection") if run is not None else None
+    if named:
+        repaired = db.session.scalars(
+            select(Connection).where(
+                Connection.public_id == named, Connection.customer_id == attempt.customer_id
+            )
+        ).first()
+        if (
+            repaired is not None
+            and repaired.id != attempt.id
+            and repaired.platform == attempt.platform
+            and repaired.org_id == org_id
+            and repaired.status != "pending"
+        ):
+            return repaired
+    return db.session.scalars(
+        select(Connection)
+        .where(
+            Connection.customer_id == attempt.customer_id,
+            Connection.platform == attempt.platform,
+            Connection.org_id == org_id,
+            Connection.status.in_(REAUTHORIZABLE),
+            Connection.id != attempt.id,
+        )
+        .order_by(Connection.id)
+        .limit(1)
+    ).first()
+
+
+def _link(attempt: Connection, organisation: Organisation, token: dict[str, Any]) -> Connection:
+    """Link what ``attempt`` brought back; returns the connection that is now linked.
+
+    An organisation the customer has connected already is re-linked in place: that
+    connection keeps its id, and the attempt row goes. Deleting it, rather than failing
+    it, keeps the events honest: it was never announced (an attempt emits nothing until it
+    ends), so no ``connection.failed`` is sent for a sign-in that succeeded, and the
+    business, the ledger and the customer's page see one connection. Its OAuth requests
+    now name the kept connection, so a replayed callback finds it linked.
+    """
+    kept = connection_to_reauthorize(attempt, organisation.id)
+    if kept is None:
+        _mark_linked(attempt, organisation, token)
+        return attempt
+    db.session.execute(
+        update(OAuthFlow)
+        .where(OAuthFlow.connection_id == attempt.id)
+        .values(connection_id=kept.id)
+        .execution_options(synchronize_session=False)
+    )
+    # The run whose consents now cover the connection: the attempt's, if it recorded any
+    # (a new journey), else the connection's own (a repair asks no consent again).
+    if attempt.run_id is not None and any(
+        ledger.is_active(record) for record in ledger.latest_decisions(attempt.run_id).values()
+    ):
+        kept.run_id = attempt.run_id
+    db.session.delete(attempt)
+    db.session.flush()
+    before = {"status": kept.status, "last_error": kept.last_error}
+    kept.token_version += 1
+    kept.refresh_claimed_until = None
+    kept.ended_at = None
+    kept.repaired_at = clock.now()
+    kept.repair_reminders_sent = 0
+    kept.repair_reminded_at = None
+    _mark_linked(kept, organisation, token, repaired=True)
+    audit.record(
+        "customer",
+        _customer_public_id(kept),
+        "connection.repaired",
+        "connection",
+        kept.public_id,
+        before,
+        {"status": "linked", "outcome": "repaired"},
+    )
+    return kept
+
+
+def _customer_public_id(connection: Connection) -> str:
+    customer = db.session.get(Customer, connection.customer_id)
+    return customer.public_id if customer is not None else str(connection.customer_id)
+
+
+def _mark_linked(
+    connection: Connection,
+    organisation: Organisation,
+    token: dict[str, Any],
+    *,
+    repaired: bool = False,
+) -> None:
     connection.status = "linked"
     connection.org_id = organisation.id[:200]
     connection.org_name = organisation.name[:300]
@@ -379,7 +481,8 @@ def _mark_linked(connection: Connection, organisation: Organisation, token: dict
     connection.last_error_detail = None
     connection.linked_at = clock.now()
     connection.candidates = None
-    emit("connection.linked", connection.customer_id, **connection_ids(connection))
+    extra = {"repaired": True} if repaired else {}
+    emit("connection.linked", connection.customer_id, **connection_ids(connection), **extra)
     # The ledger notes what the customer's grants now cover: platform, organisation, scopes.
     ledger.record_scope(connection)
 

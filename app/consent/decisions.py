@@ -17,20 +17,20 @@ def decide_consent_step(
     declined: bool,
     evidence: ledger.Evidence,
 ) -> Step | None:
-    """Record the step's decisions in the ledger, sign the receipt for the grants and move
-    the run on (or hold it, declined), in one transaction committed here; then email the
-    receipt. Returns the step to show next, or None when the customer declined.
+    """Record the step's decisions in the ledger, sign the receipt for the grants, queue
+    its email and move the run on (or hold it, declined), in one transaction committed
+    here. Returns the step to show next, or None when the customer declined.
 
-    The run's move (``steps.decline`` or ``steps.complete_step``) commits the records and
-    the receipt with it.
+    The run's move (``steps.decline`` or ``steps.complete_step``) commits the records,
+    the receipt and its email with it.
     """
     records = ledger.record_decisions(run, journey, step, set() if declined else granted, evidence)
     receipt = receipts.issue_receipt(run, records)
+    if receipt is not None:
+        # Into the mail outbox with the records: the worker sends it, so the consent
+        # stands, and the page answers, whatever the mail server does.
+        receipts.email_receipt(receipt)
     if declined:
         steps.decline(run, step)
         return None
-    following = steps.complete_step(run, journey, step, {"granted": sorted(granted)})
-    if receipt is not None:
-        # After the commit: the consent stands whatever the mail server does.
-        receipts.email_receipt(receipt)
-    return following
+    return steps.complete_step(run, journey, step, {"granted": sorted(granted)})

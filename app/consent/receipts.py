@@ -282,10 +282,11 @@ def attachment_name(receipt: ConsentReceipt) -> str:
 
 
 def email_receipt(receipt: ConsentReceipt) -> bool:
-    """Email the receipt to its customer when SMTP is configured; True once sent.
+    """Queue the receipt's email to its customer when SMTP is configured, in the caller's
+    transaction (the caller commits); True if queued.
 
-    A failure is logged by ``app.mail`` and leaves ``emailed_at`` empty: the consent it
-    is about stands whatever the mail server does. Commits when sent.
+    The worker sends it (``app.mail.send_due``) and sets ``emailed_at`` once the server
+    took it: the consent it is about stands whatever the mail server does.
     """
     if not mail.enabled():
         return False
@@ -304,11 +305,17 @@ def email_receipt(receipt: ConsentReceipt) -> bool:
         text = render_template("email/receipt.txt", **context)
         html = render_template("email/receipt.html", **context)
     attachment = mail.Attachment(attachment_name(receipt), opened.token.encode(), "application/jwt")
-    if not mail.send(customer.email, subject, text, html=html, attachments=(attachment,)):
-        return False
-    receipt.emailed_at = clock.now()
-    db.session.commit()
-    return True
+    queued = mail.queue(
+        "receipt",
+        customer.email,
+        subject,
+        text,
+        html=html,
+        attachments=(attachment,),
+        customer_id=customer.id,
+        about=receipt.public_id,
+    )
+    return queued is not None
 
 
 def _email_context(

@@ -86,7 +86,6 @@ def send_reminders(now: datetime | None = None) -> int:
         if reminder is None:
             continue
         sent += 1
-        _email(reminder, record)
     return sent
 
 
@@ -112,12 +111,14 @@ def _claim(record: ConsentRecord, now: datetime) -> ConsentReminder | None:
         run_id=run.public_id if run else None,
         journey_id=record.journey_id,
     )
+    _email(record)
     db.session.commit()
     return reminder
 
 
-def _email(reminder: ConsentReminder, record: ConsentRecord) -> None:
-    """Email the one-click reconfirmation link; a failure leaves ``emailed`` false."""
+def _email(record: ConsentRecord) -> None:
+    """Queue the one-click reconfirmation link with the reminder (the caller commits); the
+    worker sends it and marks the reminder ``emailed``."""
     if not mail.enabled():
         return
     customer = db.session.get(Customer, record.customer_id)
@@ -136,9 +137,14 @@ def _email(reminder: ConsentReminder, record: ConsentRecord) -> None:
         }
         subject = _("Your consent to %(business)s is about to end", business=business)
         text = render_template("email/reminder.txt", **context)
-    if mail.send(customer.email, subject, text):
-        reminder.emailed = True
-        db.session.commit()
+    mail.queue(
+        "consent_reminder",
+        customer.email,
+        subject,
+        text,
+        customer_id=customer.id,
+        about=record.public_id,
+    )
 
 
 def expire_due(now: datetime | None = None) -> int:

@@ -244,7 +244,8 @@ def find_connection(customer: Customer, public_id: str) -> Connection | None:
 
 
 def email_manage_links(address: str) -> int:
-    """Email a fresh link to the page of each customer with this address; how many went.
+    """Queue an email with a fresh link to the page of each customer with this address;
+    how many emails were queued (the worker sends them).
 
     Says nothing to the caller about whether the address is known (the page answers the
     same either way) and logs neither the address nor the links.
@@ -264,4 +265,6 @@ def email_manage_links(address: str) -> int:
     days = current_app.config["LINK_MAX_AGE_SECONDS"] // 86400
     text = render_template("email/manage_link.txt", links=links, days=days)
     subject = _("Your link to see and change what you share")
-    return 1 if mail.send(customers[0].email, subject, text) else 0
+    mail.queue("manage_link", customers[0].email, subject, text)
+    db.session.commit()
+    return 1

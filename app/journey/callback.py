@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from http import HTTPStatus
 from typing import Any
 
@@ -9,7 +10,9 @@ from flask import Blueprint, g, jsonify, redirect, render_template, request, url
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from app.account.customer_access import current_customer
 from app.connections import authorization, provider_webhooks
+from app.connections import repair as repair_service
 from app.engine import steps
 from app.engine.versions import journey_for_run
 from app.errors import render_error
@@ -21,8 +24,10 @@ from app.journey.run_access import (
     remember_authorization,
     remember_run,
     run_by_public_id,
+    start_from_link,
     take_authorization,
 )
+from app.links import LinkExpired, LinkInvalid, read_token
 from app.models import JourneyRun
 from app.platforms import get_platform
 from app.security import allow_opener
@@ -68,6 +73,78 @@ def handoff(token: str) -> Response:
     response = redirect(started.url, 303)
     # The token is in this URL: no Referer to the provider.
     response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/connect/repair/<token>")
+@signed_path
+def repair(token: str) -> Response:
+    """A repair link (emailed, or from the customer's page or the API): straight to the
+    platform's sign-in for that connection; the same organisation must come back."""
+    try:
+        claims = read_token(token)
+    except LinkExpired:
+        return _page_error(
+            410,
+            _("This link has expired"),
+            _("Ask for a fresh one from your page, or from the business that sent it."),
+        )
+    except LinkInvalid:
+        return _page_error(
+            400,
+            _("This link isn't valid"),
+            _("Open the link from your email again, or ask for a fresh one."),
+        )
+    run = start_from_link(claims, request.args.get("lang")) if claims.reconnect else None
+    if run is None:
+        return _page_error(
+            404,
+            _("This link is no longer in use"),
+            _("Ask the business that sent it for a new one."),
+        )
+    remember_run(run)
+    embed.stop_embedding()
+    started = repair_service.begin_repair(run)
+    if started is None:
+        # The platform can't be reached from here now: the journey explains where it stands.
+        return redirect(url_for("journey.resume"), 303)
+    remember_authorization(run, started.state)
+    response = redirect(started.url, 303)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/connect/<platform>/reconnect")
+def reconnect_from_platform(platform: str) -> Response:
+    """The platform's Reconnect URL (Intuit sends customers here from QuickBooks): a browser
+    that holds a customer (their page or their journey) goes on to repair that customer's
+    connection; any other is told how to get a link."""
+    if platform not in repair_service.RECONNECT_URL_PLATFORMS:
+        return _page_error(404, _("This page doesn't exist"))
+    customer = current_customer()
+    connection = (
+        repair_service.connection_to_repair(customer, platform) if customer is not None else None
+    )
+    if connection is not None:
+        with suppress(repair_service.NotRepairable):
+            link = repair_service.repair_link(connection)
+            return redirect(link.url, 303)
+    name = get_platform(platform)
+    body, _status = render_error(
+        200,
+        _("Reconnect your %(platform)s", platform=name.name if name else platform),
+        _(
+            "To reconnect, open the link the business sent you, or your page of connections "
+            "and consents. We can email you a link to your page: it opens in any browser, "
+            "and its Reconnect button takes you straight back to %(platform)s.",
+            platform=name.name if name else platform,
+        ),
+        retry_url=url_for("account.fresh_link"),
+        retry_label=_("Email me a link"),
+    )
+    response = Response(body, 200, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -45,8 +45,8 @@ def subscribed(endpoint: WebhookEndpoint, event_type: str) -> bool:
     )
 
 
-def emit(event_type: str, customer: Customer | int | None, **ids: str | None) -> OutboxEvent:
-    """Record an event about ``customer`` (or its row id); ``ids`` are public ids or codes,
+def emit(event_type: str, customer: Customer | int | None, **ids: str | bool | None) -> OutboxEvent:
+    """Record an event about ``customer`` (or its row id); ``ids`` are public ids, codes or flags,
     never tokens or personal data. Commit it with the change it reports."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}")

@@ -9,10 +9,13 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from app.customers.records import create_customer
+from app.extensions import db
 from app.links import journey_link
+from app.models import Connection
 from app.platforms import PLATFORMS
 from app.sandbox.data import ORGANISATIONS, SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
 from tests.conftest import test_settings
@@ -126,3 +129,16 @@ def connecting(at_connect: FlaskClient, app: Flask, live_sandbox: LiveSandbox) -
     """A customer at the connect step of an app that talks to the live Sandbox."""
     app.config["SANDBOX_URL"] = live_sandbox.url
     return at_connect
+
+
+@pytest.fixture
+def linked_sandbox(app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox) -> Connection:
+    """A customer who connected the live Sandbox through their journey."""
+    start = connecting.post("/journey/connect")
+    callback = live_sandbox.authorize(str(start.location), "approve")
+    connecting.get(callback.removeprefix("http://localhost"))
+    with app.app_context():
+        connection = db.session.scalars(select(Connection)).one()
+        assert connection.status == "linked"
+        db.session.expunge(connection)
+        return connection

@@ -422,19 +422,6 @@ def test_a_bad_note_is_explained_and_not_kept(
     assert _audit(app, "customer.note_added") == []
 
 
-@pytest.fixture
-def linked_sandbox(app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox) -> Connection:
-    """A customer who connected the live Sandbox through their journey."""
-    start = connecting.post("/journey/connect")
-    callback = live_sandbox.authorize(str(start.location), "approve")
-    connecting.get(callback.removeprefix("http://localhost"))
-    with app.app_context():
-        connection = db.session.scalars(select(Connection)).one()
-        assert connection.status == "linked"
-        db.session.expunge(connection)
-        return connection
-
-
 def _customer_of(app: Flask, connection: Connection) -> str:
     with app.app_context():
         return db.session.scalars(

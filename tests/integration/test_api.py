@@ -5,7 +5,7 @@ paging, getting credentials, withdrawing and disconnecting."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -372,6 +372,35 @@ def test_a_reconnect_link_names_the_connection_it_brings_back(app: Flask, backen
     ]:
         refused = backend.post(CUSTOMER + "/links", json=body)
         assert fields(problem(refused, 422, "validation-error")) == [field], body
+
+
+def test_a_repair_link_is_made_for_a_broken_connection_only(app: Flask, backend: Api) -> None:
+    backend.put(CUSTOMER, json={"name": "Acme Ltd", "email": "owner@acme.example"})
+    org = ORGANISATIONS[0].id
+    broken = _connection_of(
+        app, "crm-42", status="deauthorized", org_id=org, last_error="revoked_at_provider"
+    )
+    healthy = _connection_of(app, "crm-42", status="linked", org_id=org)
+    never_linked = _connection_of(app, "crm-42", status="failed")
+
+    made = backend.post(f"/api/v1/connections/{broken}/repair-link", json={"locale": "fr"})
+    assert made.status_code == 201
+    body = made.get_json()
+    assert body["url"].startswith("http://localhost/connect/repair/")
+    with app.app_context():
+        claims = read_token(body["url"].rsplit("/", 1)[1])
+    assert (claims.journey_id, claims.reconnect, claims.locale) == ("reconnect", broken, "fr")
+    assert claims.expires_at == int(datetime.fromisoformat(body["expires_at"]).timestamp())
+    # No body at all is fine too.
+    assert backend.post(f"/api/v1/connections/{broken}/repair-link").status_code == 201
+
+    problem(backend.post(f"/api/v1/connections/{healthy}/repair-link"), 409, "conflict")
+    problem(backend.post(f"/api/v1/connections/{never_linked}/repair-link"), 409, "conflict")
+    problem(backend.post("/api/v1/connections/nope/repair-link"), 404, "not-found")
+    too_long = backend.post(f"/api/v1/connections/{broken}/repair-link", json={"expires_in": 10**9})
+    assert fields(problem(too_long, 422, "validation-error")) == ["expires_in"]
+    odd = backend.post(f"/api/v1/connections/{broken}/repair-link", json={"locale": 7})
+    assert fields(problem(odd, 422, "validation-error")) == ["locale"]
 
 
 def test_journeys_say_where_they_may_be_embedded_and_returned_to(app: Flask, backend: Api) -> None:

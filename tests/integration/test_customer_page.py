@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from app import clock, create_app
+from app import clock, create_app, mail
 from app.consent import ledger
 from app.consent.account_links import manage_url
 from app.customers.records import create_customer
@@ -409,6 +409,8 @@ def test_a_fresh_link_arrives_by_email_and_opens_the_page(
 
     assert sent.status_code == 303
     assert FRESH_LINK_ANSWER in text_of(browser.get(sent.location))
+    with app.app_context():
+        assert mail.send_due() == 1
     [message] = sink.to("owner@acme.example")
     body = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     link = re.search(r"http://localhost(/my/\S+)", body)
@@ -430,6 +432,8 @@ def test_a_fresh_link_reveals_nothing_about_an_unknown_address(
     unknown = browser.post("/my/link", data={"email": "nobody@acme.example"})
 
     assert (known.status_code, known.location) == (unknown.status_code, unknown.location)
+    with app.app_context():
+        mail.send_due()
     assert [m["To"] for m in sink.messages] == ["owner@acme.example"]
 
 

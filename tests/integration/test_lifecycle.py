@@ -29,19 +29,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def linked(app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox) -> int:
+def linked(app: Flask, linked_sandbox: Connection) -> int:
     """A linked Sandbox connection whose access token is due for refresh."""
-    start = connecting.post("/journey/connect")
-    callback = live_sandbox.authorize(str(start.location), "approve")
-    connecting.get(callback.removeprefix("http://localhost"))
     with app.app_context():
-        connection = db.session.scalars(select(Connection)).one()
-        assert connection.status == "linked"
         db.session.execute(
             update(Connection).values(token_expires_at=clock.now() + timedelta(seconds=30))
         )
         db.session.commit()
-        return connection.id
+        return linked_sandbox.id
 
 
 def _connection(app: Flask, connection_id: int) -> Connection:
@@ -220,7 +215,9 @@ def test_reconnecting_refuses_a_different_organisation(
     same = live_sandbox.authorize(str(client.post("/journey/connect").location), organisation=1)
     done = client.get(same.removeprefix("http://localhost"), follow_redirects=True)
     assert "You're reconnected" in text_of(done)
+    # The same connection is linked again: its id is kept, the attempt leaves no row.
+    repaired = _connection(app, linked)
+    assert (repaired.status, repaired.org_id) == ("linked", original.org_id)
     with app.app_context():
-        latest = db.session.scalars(select(Connection).order_by(Connection.id.desc())).first()
-        assert latest is not None
-        assert (latest.status, latest.org_id) == ("linked", original.org_id)
+        statuses = db.session.scalars(select(Connection.status).order_by(Connection.id)).all()
+        assert statuses == ["linked", "failed"]
