@@ -4,7 +4,7 @@ A broken connection counts the repair emails sent to its customer and notes when
 re-linked in place; every customer email waits in an outbox the worker sends from.
 
 Revision ID: d3a9f2c71b04
-Revises: b7d41e0c2a55
+Revises: f3a9c2d41b86
 Create Date: 2026-12-12 09:00:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'd3a9f2c71b04'
-down_revision = 'b7d41e0c2a55'
+down_revision = 'f3a9c2d41b86'
 branch_labels = None
 depends_on = None
 
