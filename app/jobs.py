@@ -1,5 +1,6 @@
 """The delivery worker's loop: deliver what is due, look for abandoned journeys, lapsing
-consents, runs past retention and stuck sign-ins, wait, repeat.
+consents, runs past retention and stuck sign-ins, care for linked connections (refresh
+ahead of expiry, notice breaks: app/connections/health.py), wait, repeat.
 
 Run it with ``flask webhooks deliver`` (gunicorn starts one alongside the app, see
 ``app/gunicorn_conf.py``). Any number may run at once: deliveries are claimed with a lease.
@@ -19,6 +20,7 @@ from types import FrameType
 from flask import current_app
 
 from app.connections.authorization import fail_stuck_connections
+from app.connections.health import care_for_connections
 from app.customers import expiry
 from app.engine.idle import mark_abandoned
 from app.engine.retention import purge_abandoned
@@ -39,7 +41,9 @@ def run(worker_id: str, stop: threading.Event, *, once: bool = False) -> int:
     """Deliver until ``stop`` is set (or, with ``once``, until nothing is due); returns how many
     attempts were made. Needs an app context."""
     poll = float(current_app.config["WEBHOOK_POLL_SECONDS"])
+    care_every = float(current_app.config["CONNECTION_REFRESH_CHECK_SECONDS"])
     last_abandon_check: float | None = None
+    last_care: float | None = None
     attempted = 0
     while not stop.is_set():
         try:
@@ -52,6 +56,11 @@ def run(worker_id: str, stop: threading.Event, *, once: bool = False) -> int:
                 purge_abandoned()
                 # Sign-ins interrupted on our side end as failed, with their event.
                 fail_stuck_connections()
+            if last_care is None or now - last_care >= care_every:
+                last_care = now
+                # Tokens refreshed before they expire; breaks noticed and announced (their
+                # events are delivered just below).
+                care_for_connections()
             made = deliver_due(worker_id, stop.is_set)
         except Exception:
             db.session.rollback()

@@ -365,6 +365,12 @@ class Connection(db.Model):  # type: ignore[name-defined,misc]
     org_details: Mapped[dict[str, str] | None] = mapped_column(JSON)
     # When the platform last told us (by signed webhook) that this organisation changed.
     last_provider_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the refresh token stops working whatever is done (the vendor's absolute expiry,
+    # or the catalogue's refresh_token_days): past it the connection needs the customer.
+    refresh_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the platform was last asked whether the token still reaches the organisation;
+    # None: due now (app/connections/health.py).
+    health_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(50))
     last_error_detail: Mapped[str | None] = mapped_column(String(500))
