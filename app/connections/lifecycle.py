@@ -143,8 +143,16 @@ def refresh_connection(
             return "deauthorized" if ended else "skipped"
         _release(connection, exc.detail)
         return "failed"
-    # Some providers keep the refresh token and return none: keep ours then.
+    # Some providers keep the refresh token and return none: keep ours then, and its
+    # expiry, unless the answer says otherwise.
+    kept = fresh.get("refresh_token") in (None, token.get("refresh_token"))
     fresh.setdefault("refresh_token", token.get("refresh_token"))
+    told = any(name in fresh for name in REFRESH_EXPIRY_FIELDS)
+    refresh_expires = (
+        connection.refresh_expires_at
+        if kept and not told
+        else refresh_expiry(fresh, connection.platform)
+    )
     expires_in = fresh.get("expires_in")
     stored = _store(
         connection,
@@ -152,7 +160,7 @@ def refresh_connection(
         token_ciphertext=encrypt_json(fresh),
         token_expires_at=clock.now() + timedelta(seconds=int(expires_in)) if expires_in else None,
         last_refreshed_at=clock.now(),
-        refresh_expires_at=refresh_expiry(fresh, connection.platform),
+        refresh_expires_at=refresh_expires,
         last_error=None,
         last_error_detail=None,
     )
