@@ -44,6 +44,12 @@ DEFAULTS: dict[str, Any] = {
     # How long finishing a sign-in (token exchange, organisation look-up) may take before
     # the attempt counts as interrupted: well above three provider calls' timeouts.
     "CONNECTION_FINISH_SECONDS": 120,
+    # The background worker refreshes tokens ahead of expiry and retires connections past
+    # their refresh token's absolute expiry this often (app/connections/health.py) ...
+    "CONNECTION_REFRESH_CHECK_SECONDS": 60,
+    # ... and asks each linked connection's platform whether it still reaches the
+    # organisation this often (sooner after a provider's webhook or Disconnect URL).
+    "CONNECTION_HEALTH_SECONDS": 6 * 60 * 60,
     # Timeouts (connect, read) for every call to an accounting platform.
     "PROVIDER_TIMEOUT": (5.0, 15.0),
     "JOURNEYS_DIR": None,
@@ -63,6 +69,10 @@ DEFAULTS: dict[str, Any] = {
     # {"xero": "<the key set as ONRAMP_XERO_WEBHOOK_KEY>"}.
     "SANDBOX_WEBHOOK_KEYS": {},
     "SANDBOX_WEBHOOK_URLS": {},
+    # Where "Disconnect in QuickBooks" on the Sandbox's Connected apps page sends the
+    # browser, as Intuit sends it to the app's registered Disconnect URL: {platform key:
+    # URL}. Mounted inside Onramp, PUBLIC_URL/connect/<key>/disconnected when unset.
+    "SANDBOX_DISCONNECT_URLS": {},
     # The sandbox's own database (it plays a third-party platform and shares none of
     # Onramp's); None: instance/sandbox.db.
     "SANDBOX_DATABASE_URL": None,

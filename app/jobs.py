@@ -1,6 +1,7 @@
 """The delivery worker's loop: deliver webhooks and queued email that are due, look for
-abandoned journeys, lapsing consents, runs past retention, stuck sign-ins and connections
-whose customer should be asked to repair them, wait, repeat.
+abandoned journeys, lapsing consents, runs past retention and stuck sign-ins, care for
+linked connections (refresh ahead of expiry, notice breaks: app/connections/health.py),
+ask customers to repair the broken ones, wait, repeat.
 
 Run it with ``flask webhooks deliver`` (gunicorn starts one alongside the app, see
 ``app/gunicorn_conf.py``). Any number may run at once: deliveries are claimed with a lease.
@@ -21,6 +22,7 @@ from flask import current_app
 
 from app import mail
 from app.connections.authorization import fail_stuck_connections
+from app.connections.health import care_for_connections
 from app.connections.repair import send_due_reminders
 from app.customers import expiry
 from app.engine.idle import mark_abandoned
@@ -42,7 +44,9 @@ def run(worker_id: str, stop: threading.Event, *, once: bool = False) -> int:
     """Deliver until ``stop`` is set (or, with ``once``, until nothing is due); returns how many
     attempts were made. Needs an app context."""
     poll = float(current_app.config["WEBHOOK_POLL_SECONDS"])
+    care_every = float(current_app.config["CONNECTION_REFRESH_CHECK_SECONDS"])
     last_abandon_check: float | None = None
+    last_care: float | None = None
     attempted = 0
     while not stop.is_set():
         try:
@@ -57,6 +61,11 @@ def run(worker_id: str, stop: threading.Event, *, once: bool = False) -> int:
                 fail_stuck_connections()
                 # Customers whose connection needs them get a repair email (into the outbox).
                 send_due_reminders()
+            if last_care is None or now - last_care >= care_every:
+                last_care = now
+                # Tokens refreshed before they expire; breaks noticed and announced (their
+                # events are delivered just below).
+                care_for_connections()
             # Queued email goes out as promptly as webhooks do.
             made = deliver_due(worker_id, stop.is_set) + mail.send_due()
         except Exception:

@@ -36,6 +36,12 @@ CONNECTIONS = Counter(
     "Connection outcomes per platform, with the error reason of failures.",
     ["platform", "outcome", "reason"],
 )
+CONNECTION_BREAKS = Counter(
+    "onramp_connection_breaks_total",
+    "Linked connections that came to need the customer, by platform and reason "
+    "(refresh_refused, revoked_at_provider, organisation_removed, refresh_expired).",
+    ["platform", "reason"],
+)
 CONSENTS = Counter(
     "onramp_consent_decisions_total", "Consent decisions recorded.", ["journey", "decision"]
 )
@@ -89,6 +95,8 @@ def _count(event_type: str, data: dict[str, Any]) -> None:
     elif area == "connection":
         reason = str(data.get("reason") or "")
         CONNECTIONS.labels(str(data.get("platform") or ""), what, reason).inc()
+        if what == "deauthorized":
+            CONNECTION_BREAKS.labels(str(data.get("platform") or ""), reason).inc()
     elif area == "consent":
         CONSENTS.labels(journey, what).inc()
 

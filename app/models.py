@@ -368,6 +368,12 @@ class Connection(db.Model):  # type: ignore[name-defined,misc]
     # The provider's id for the latest call about this connection (Intuit's intuit_tid):
     # what the vendor's support asks for.
     last_provider_request_id: Mapped[str | None] = mapped_column(String(100))
+    # When the refresh token stops working whatever is done (the vendor's absolute expiry,
+    # or the catalogue's refresh_token_days): past it the connection needs the customer.
+    refresh_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the platform was last asked whether the token still reaches the organisation;
+    # None: due now (app/connections/health.py).
+    health_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(50))
     last_error_detail: Mapped[str | None] = mapped_column(String(500))

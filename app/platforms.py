@@ -157,6 +157,10 @@ class Platform(BaseModel):
     hosts: dict[str, dict[str, dict[str, str]]] = Field(default_factory=dict)
     organisation: OrganisationLookup
     webhook: WebhookSpec | None = None
+    # The platform sends the customer's browser to the app's Disconnect URL after they
+    # disconnect it inside the platform, naming the organisation as ``organisation.id``
+    # (Intuit: /connect/quickbooks/disconnected?realmId=...).
+    disconnect_url: bool = False
     access_token_seconds: int | None = None
     refresh_token_days: int | None = None
     certification: Certification = Field(default_factory=Certification)

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
+from app.connections.health import BREAK_REASONS
 from app.extensions import db
 from app.models import (
     AuditEntry,
@@ -189,12 +190,14 @@ def _connection_entries(connections: list[Connection]) -> list[Entry]:
                 )
             )
         if connection.ended_at is not None:
+            why = BREAK_REASONS.get(connection.last_error or "")
+            broke = connection.status == "deauthorized" and why is not None
             entries.append(
                 Entry(
                     connection.ended_at,
                     "connection",
-                    f"Connection with {name} ended",
-                    [],
+                    f"Connection with {name} {'broke' if broke else 'ended'}",
+                    [f"Why: {why}."] if broke else [],
                     connection.status,
                     (6, connection.id),
                 )

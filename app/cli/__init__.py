@@ -312,6 +312,9 @@ def platforms_command(action: str) -> None:
             key = "set" if setting(platform, platform.webhook.secret) else "not set"
             variable = f"ONRAMP_{platform.key.upper()}_{platform.webhook.secret.upper()}"
             click.echo(f"{'':<17} {platform.webhook.secret} = {key}  [{variable}]")
+        if platform.disconnect_url:
+            gone = public_url("connections.disconnected", platform=platform.key)
+            click.echo(f"{'':<17} disconnect URL: {gone}")
         for name, default in platform.settings.items():
             value = setting(platform, name)
             choices = platform.hosts.get(name)

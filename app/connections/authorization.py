@@ -24,6 +24,7 @@ from sqlalchemy import or_, select, update
 
 from app import audit, clock
 from app.connections import flows
+from app.connections.lifecycle import refresh_expiry
 from app.connections.oauth import (
     Organisation,
     ProviderError,
@@ -477,6 +478,7 @@ def _mark_linked(
         if isinstance(expires_in, int | float)
         else None
     )
+    connection.refresh_expires_at = refresh_expiry(token, connection.platform)
     connection.last_error = None
     connection.last_error_detail = None
     connection.linked_at = clock.now()

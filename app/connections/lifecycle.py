@@ -8,7 +8,8 @@ only if nobody changed them meanwhile, so a rotating refresh token is used once.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -17,6 +18,7 @@ from app import audit, clock
 from app.connections.oauth import ProviderError, provider_config, refresh_tokens, revoke_tokens
 from app.extensions import db
 from app.models import Connection, Customer, OAuthFlow
+from app.platforms import get_platform
 from app.vault import decrypt_json, encrypt_json, keys
 from app.webhooks import endpoints as webhook_endpoints
 from app.webhooks.outbox import connection_ids, emit
@@ -36,6 +38,14 @@ def due_for_refresh(lead: timedelta = REFRESH_LEAD) -> list[int]:
             )
         )
     )
+
+
+def current(connection_id: int) -> Connection | None:
+    """The connection as the database has it now, not as this session last saw it."""
+    connection = db.session.get(Connection, connection_id)
+    if connection is not None:
+        db.session.refresh(connection)
+    return connection
 
 
 def _claim(connection_id: int) -> bool:
@@ -76,20 +86,47 @@ def _store(connection: Connection, version: int, **values: Any) -> bool:
     return bool(stored.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def refresh_connection(connection_id: int, lead: timedelta = REFRESH_LEAD) -> str:
-    """Refresh one connection's tokens; returns refreshed, deauthorized, failed or skipped."""
-    if not _claim(connection_id):
-        return "skipped"
-    connection = db.session.get(Connection, connection_id)
+# The vendor fields that say when a refresh token stops working for good, first found wins:
+# Intuit's five-year hard expiry (asked for with x-include-refresh-token-hard-expires-in),
+# then Sage's and FreeAgent's refresh_token_expires_in.
+REFRESH_EXPIRY_FIELDS = ("x_refresh_token_hard_expires_in", "refresh_token_expires_in")
+
+
+def refresh_expiry(token: Mapping[str, Any], platform: str) -> datetime | None:
+    """When the refresh token of ``token`` (a token response) expires for good: from the
+    vendor's own field, else the catalogue's ``refresh_token_days``; None if nobody says."""
+    for name in REFRESH_EXPIRY_FIELDS:
+        seconds = token.get(name)
+        if isinstance(seconds, int | float) or (isinstance(seconds, str) and seconds.isdigit()):
+            return clock.now() + timedelta(seconds=int(seconds))
+    known = get_platform(platform)
+    if known is not None and known.refresh_token_days:
+        return clock.now() + timedelta(days=known.refresh_token_days)
+    return None
+
+
+def refresh_connection(
+    connection_id: int,
+    lead: timedelta = REFRESH_LEAD,
+    *,
+    force: bool = False,
+    refused_as: str = "refresh_refused",
+) -> str:
+    """Refresh one connection's tokens; returns refreshed, deauthorized, failed or skipped.
+
+    ``force``: refresh whenever the access token expires (a platform refused it early).
+    A refusal (invalid_grant) ends the connection as ``refused_as``, or as
+    ``refresh_expired`` once the refresh token's absolute expiry has passed.
+    """
+    connection = current(connection_id) if _claim(connection_id) else None
     if connection is None:
         return "skipped"
-    db.session.refresh(connection)
     version = connection.token_version
     expires = connection.token_expires_at
     provider = provider_config(connection.platform)
     if (
         expires is None
-        or expires > clock.now() + lead
+        or (expires > clock.now() + lead and not force)
         or provider is None
         or not connection.token_ciphertext
     ):
@@ -100,22 +137,28 @@ def refresh_connection(connection_id: int, lead: timedelta = REFRESH_LEAD) -> st
         fresh = refresh_tokens(provider, str(token.get("refresh_token") or ""))
     except ProviderError as exc:
         if exc.reason == "refresh_refused":
-            ended = _store(
+            expired = connection.refresh_expires_at
+            reason = "refresh_expired" if expired and expired <= clock.now() else refused_as
+            ended = end_connection(
                 connection,
                 version,
-                status="deauthorized",
-                token_ciphertext=None,
-                token_expires_at=None,
-                last_error=exc.reason,
-                last_error_detail=exc.detail[:500],
-                ended_at=clock.now(),
+                reason,
+                exc.detail,
                 last_provider_request_id=provider.last_request_id,
             )
             return "deauthorized" if ended else "skipped"
         _release(connection, exc.detail)
         return "failed"
-    # Some providers keep the refresh token and return none: keep ours then.
+    # Some providers keep the refresh token and return none: keep ours then, and its
+    # expiry, unless the answer says otherwise.
+    kept = fresh.get("refresh_token") in (None, token.get("refresh_token"))
     fresh.setdefault("refresh_token", token.get("refresh_token"))
+    told = any(name in fresh for name in REFRESH_EXPIRY_FIELDS)
+    refresh_expires = (
+        connection.refresh_expires_at
+        if kept and not told
+        else refresh_expiry(fresh, connection.platform)
+    )
     expires_in = fresh.get("expires_in")
     stored = _store(
         connection,
@@ -123,11 +166,31 @@ def refresh_connection(connection_id: int, lead: timedelta = REFRESH_LEAD) -> st
         token_ciphertext=encrypt_json(fresh),
         token_expires_at=clock.now() + timedelta(seconds=int(expires_in)) if expires_in else None,
         last_refreshed_at=clock.now(),
+        refresh_expires_at=refresh_expires,
         last_error=None,
         last_error_detail=None,
         last_provider_request_id=provider.last_request_id,
     )
     return "refreshed" if stored else "skipped"
+
+
+def end_connection(
+    connection: Connection, version: int, reason: str, detail: str, **also: Any
+) -> bool:
+    """The connection needs its customer: ``deauthorized`` with ``reason``, tokens gone,
+    announced as connection.deauthorized. False when another process changed its tokens
+    since ``version`` was read (and nothing is written). ``also``: further columns."""
+    return _store(
+        connection,
+        version,
+        status="deauthorized",
+        token_ciphertext=None,
+        token_expires_at=None,
+        last_error=reason,
+        last_error_detail=detail[:500],
+        ended_at=clock.now(),
+        **also,
+    )
 
 
 def _release(connection: Connection, detail: str | None = None) -> None:

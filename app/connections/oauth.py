@@ -35,10 +35,15 @@ REQUEST_ID_HEADERS = ("intuit_tid",)
 class ProviderError(Exception):
     """A provider call that failed; ``reason`` is a stable code for the failure."""
 
-    def __init__(self, reason: str, detail: str):
+    def __init__(
+        self, reason: str, detail: str, status: int | None = None, retry_after: str | None = None
+    ):
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
+        # The provider's HTTP status, where it answered, and its Retry-After header.
+        self.status = status
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -213,6 +218,17 @@ def discover_organisations(
     provider: ProviderConfig, token: dict[str, Any], params: Mapping[str, str]
 ) -> list[Organisation]:
     """The organisations a new token gives access to, found the platform's way."""
+    organisations = reachable_organisations(provider, token, params)
+    if not organisations:
+        raise ProviderError("organisation_lookup_failed", "no organisation came back")
+    return organisations
+
+
+def reachable_organisations(
+    provider: ProviderConfig, token: dict[str, Any], params: Mapping[str, str]
+) -> list[Organisation]:
+    """The organisations ``token`` reaches now, looked up the platform's way (perhaps none);
+    ``params``: what the redirect back named (the organisation id, where it names it)."""
     spec = provider.organisation
     if spec.strategy == "redirect_param":
         org_id = params.get(spec.id)
@@ -243,8 +259,6 @@ def discover_organisations(
                 replace(org, name=f"{org.name} ({org.details['environment']})")
                 for org in organisations
             ]
-    if not organisations:
-        raise ProviderError("organisation_lookup_failed", "no organisation came back")
     return organisations
 
 
@@ -305,6 +319,14 @@ def _call(
             response = session.post(url, json=query, headers={"Accept": "application/json"})
         response.raise_for_status()
         return response.json()
+    except requests.HTTPError as exc:
+        answered = exc.response
+        raise ProviderError(
+            "organisation_lookup_failed",
+            f"organisation look-up failed: HTTP {answered.status_code}",
+            status=answered.status_code,
+            retry_after=answered.headers.get("Retry-After"),
+        ) from exc
     except (requests.RequestException, ValueError, AuthlibBaseError) as exc:
         raise ProviderError(
             "organisation_lookup_failed", f"organisation look-up failed: {type(exc).__name__}"

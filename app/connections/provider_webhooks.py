@@ -53,7 +53,8 @@ def _organisation_ids(payload: Any, formats: tuple[OrganisationsIn, ...]) -> set
 
 
 def receive(platform: Platform, body: bytes, headers: dict[str, str]) -> int:
-    """Check an event's signature and note it on the connections it names; returns how many."""
+    """Check an event's signature and note it on the connections it names, making them due
+    for a health check (app/connections/health.py); returns how many."""
     try:
         return _receive(platform, body, headers)
     except WebhookRefused as refused:
@@ -79,7 +80,8 @@ def _receive(platform: Platform, body: bytes, headers: dict[str, str]) -> int:
     noted = db.session.execute(
         update(Connection)
         .where(Connection.platform == platform.key, Connection.org_id.in_(organisations))
-        .values(last_provider_event_at=clock.now())
+        # Something changed there, perhaps the app's access: asked about at the next pass.
+        .values(last_provider_event_at=clock.now(), health_checked_at=None)
     )
     db.session.commit()
     return int(noted.rowcount)  # type: ignore[attr-defined]

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from contextlib import suppress
 from http import HTTPStatus
 from typing import Any
 
-from flask import Blueprint, g, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from app.account.customer_access import current_customer
-from app.connections import authorization, provider_webhooks
+from app.connections import authorization, health, provider_webhooks
 from app.connections import repair as repair_service
 from app.engine import steps
+from app.engine.registry import get_journey
 from app.engine.versions import journey_for_run
 from app.errors import render_error
 from app.extensions import db
@@ -28,7 +39,7 @@ from app.journey.run_access import (
     take_authorization,
 )
 from app.links import LinkExpired, LinkInvalid, read_token
-from app.models import JourneyRun
+from app.models import Connection, JourneyRun
 from app.platforms import get_platform
 from app.security import allow_opener
 
@@ -201,6 +212,42 @@ def _continue(run: JourneyRun, journey: Any, result: authorization.CallbackResul
         return redirect(url_for("journey.step", step_id=step.id, finishing=1), 303)
     next_step = result.next_step or steps.current_step(run, journey)
     return redirect(url_for("journey.step", step_id=next_step.id), 303)
+
+
+# An organisation id as platforms form them (Intuit's realmId: digits).
+ORGANISATION_ID = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
+
+
+@bp.get("/connect/<platform>/disconnected")
+def disconnected(platform: str) -> Response:
+    """Where a platform sends the customer's browser after they disconnected the app
+    inside it (Intuit's Disconnect URL, ``?realmId=``). Anyone can open it, so it ends
+    nothing by itself: the connections to that organisation are checked at once, which
+    finds a revocation if there is one."""
+    known = get_platform(platform)
+    if known is None or not known.disconnect_url:
+        return _page_error(404, _("Page not found"))
+    org_id = request.args.get(known.organisation.id, "")
+    if not ORGANISATION_ID.fullmatch(org_id):
+        return _page_error(
+            400,
+            _("This address doesn't say which company was disconnected"),
+            _("Nothing was changed. Open your page with us to see your connections."),
+        )
+    connections = health.check_soon(platform, [org_id])
+    html = render_template(
+        "connections/disconnected.html", platform=known, business=_business_name(connections)
+    )
+    response = Response(html, 200, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _business_name(connections: list[Connection]) -> str:
+    """The business the customer connected for: their journey's, else the default one's."""
+    journeys = [journey_for_run(c.run) for c in connections if c.run is not None]
+    journeys.append(get_journey(current_app.config["DEFAULT_JOURNEY"]))
+    return next((j.business.name for j in journeys if j is not None), "Onramp")
 
 
 @bp.post("/webhooks/platforms/<platform>")

@@ -34,12 +34,14 @@ class DemoLogin(NamedTuple):
     password: str
 
 
-def init_sandbox(app: Flask) -> DemoLogin:
-    """Serve the sandbox under /sandbox on an app that has csrf set up.
+def init_sandbox(app: Flask, *, mounted: bool = True) -> DemoLogin:
+    """Serve the sandbox under /sandbox on an app that has csrf set up; ``mounted``: the
+    app is Onramp (so the Sandbox knows where Onramp's Disconnect URL is).
 
     Registers its test login as ``app.extensions["sandbox_demo_login"]`` and returns it.
     """
     init_storage(app)
+    app.extensions[views.MOUNTED_KEY] = mounted
     app.extensions["sandbox_oauth"] = {
         key: create_authorization_server(dialect) for key, dialect in DIALECTS.items()
     }
@@ -68,7 +70,7 @@ def create_sandbox_app(test_config: dict[str, Any] | None = None) -> Flask:
     babel.init_app(app)
     # The blueprint sets them on its pages; this covers the app's own (a 404, say).
     app.after_request(security_headers)
-    init_sandbox(app)
+    init_sandbox(app, mounted=False)
     return app
 
 

@@ -35,6 +35,15 @@ class TokenFacts:
     now: datetime
     api_base: str
     headers: Mapping[str, str]
+    # When the approval's refresh token stops working, if a tester set it to expire.
+    refresh_expires_at: datetime | None = None
+
+    def refresh_seconds(self, usual: int) -> int:
+        """What a vendor that says how long the refresh token lasts says: ``usual``
+        seconds, or less when a tester set it to expire sooner."""
+        if self.refresh_expires_at is None:
+            return usual
+        return max(min(usual, int((self.refresh_expires_at - self.now).total_seconds())), 0)
 
 
 def _no_fields(_facts: TokenFacts) -> dict[str, Any]:
@@ -84,6 +93,9 @@ class Dialect:
         default=_no_params
     )
     webhooks: bool = False
+    # Sends the browser to the app's Disconnect URL after a disconnect inside the platform
+    # (Intuit, naming the company as realmId).
+    disconnect_param: str | None = None
     # NetSuite: a state of 22 to 1024 characters.
     state_length: tuple[int, int] | None = None
 
@@ -175,19 +187,22 @@ FREEAGENT_REFRESH_SECONDS = 30 * 24 * 3600
 
 
 def _quickbooks_fields(facts: TokenFacts) -> dict[str, Any]:
-    fields: dict[str, Any] = {"x_refresh_token_expires_in": QUICKBOOKS_REFRESH_SECONDS}
+    fields: dict[str, Any] = {
+        "x_refresh_token_expires_in": facts.refresh_seconds(QUICKBOOKS_REFRESH_SECONDS)
+    }
     if facts.headers.get(QUICKBOOKS_HARD_HEADER, "").lower() == "true":
         left = facts.granted_at + QUICKBOOKS_HARD_LIMIT - facts.now
-        fields["x_refresh_token_hard_expires_in"] = max(int(left.total_seconds()), 0)
+        hard = facts.refresh_seconds(max(int(left.total_seconds()), 0))
+        fields["x_refresh_token_hard_expires_in"] = hard
     return fields
 
 
-def _sage_fields(_facts: TokenFacts) -> dict[str, Any]:
-    return {"refresh_token_expires_in": SAGE_REFRESH_SECONDS}
+def _sage_fields(facts: TokenFacts) -> dict[str, Any]:
+    return {"refresh_token_expires_in": facts.refresh_seconds(SAGE_REFRESH_SECONDS)}
 
 
-def _freeagent_fields(_facts: TokenFacts) -> dict[str, Any]:
-    return {"refresh_token_expires_in": FREEAGENT_REFRESH_SECONDS}
+def _freeagent_fields(facts: TokenFacts) -> dict[str, Any]:
+    return {"refresh_token_expires_in": facts.refresh_seconds(FREEAGENT_REFRESH_SECONDS)}
 
 
 def _freshbooks_fields(facts: TokenFacts) -> dict[str, Any]:
@@ -420,6 +435,7 @@ DIALECTS: dict[str, Dialect] = {
             token_fields=_quickbooks_fields,
             redirect_params=_quickbooks_params,
             webhooks=True,
+            disconnect_param="realmId",
         ),
         Dialect(
             key="sage",

@@ -1,5 +1,5 @@
-"""The sandbox's forms: signing in as the test user, answering the consent screen and
-revoking an app's access on the Connected apps page."""
+"""The sandbox's forms: signing in as the test user, answering the consent screen, and on
+the Connected apps page revoking an app's access or breaking it another way."""
 
 from __future__ import annotations
 
@@ -8,12 +8,20 @@ from wtforms import (
     BooleanField,
     EmailField,
     HiddenField,
+    IntegerField,
     PasswordField,
     RadioField,
     SelectChoice,
     SubmitField,
 )
-from wtforms.validators import AnyOf, DataRequired, InputRequired, Optional, ValidationError
+from wtforms.validators import (
+    AnyOf,
+    DataRequired,
+    InputRequired,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from app.sandbox.data import ORGANISATIONS, check_login
 from app.sandbox.dialects import DIALECTS
@@ -94,3 +102,31 @@ class NotifyForm(FlaskForm):
         ]
     )
     notify = SubmitField("Send a change notification")
+
+
+# Five years: as long as any vendor's approval lasts (Intuit's hard expiry).
+MAX_EXPIRY_MINUTES = 5 * 365 * 24 * 60
+
+
+class GrantChangeForm(FlaskForm):
+    """Break one approval the way its platform can, to see the app notice: its refresh
+    token expires (now, or in some minutes), its organisation is removed, or (where the
+    platform sends the browser to the app's Disconnect URL) it is disconnected inside
+    the platform."""
+
+    grant = HiddenField(validators=[InputRequired(message="Choose the approval to change")])
+    minutes = IntegerField(
+        "Expire in how many minutes (0: now)",
+        default=0,
+        validators=[
+            Optional(),
+            NumberRange(
+                min=0,
+                max=MAX_EXPIRY_MINUTES,
+                message="Enter a number of minutes from 0 to five years' worth",
+            ),
+        ],
+    )
+    expire = SubmitField("Expire the refresh token")
+    remove = SubmitField("Remove this organisation")
+    disconnect = SubmitField("Disconnect in the platform")

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, select, update
 from app.sandbox import storage
 from app.sandbox.data import ORGANISATIONS, Organisation, find_organisation
 from app.sandbox.dialects import DIALECTS, NATIVE
-from app.sandbox.models import SandboxToken
+from app.sandbox.models import SandboxGrantChange, SandboxToken
 from app.sandbox.storage import utcnow
 
 
@@ -32,6 +32,10 @@ class Grant:
     # The approval the newest token comes from, and when it was given.
     grant_id: str = ""
     granted_at: datetime | None = None
+    # Set from the Connected apps page: when its refresh token stops working, and
+    # whether its organisation was removed.
+    refresh_expires_at: datetime | None = None
+    organisation_removed: bool = False
 
 
 def _live(token: SandboxToken) -> bool:
@@ -54,6 +58,7 @@ def granted(email: str, dialect: str | None = None) -> list[Grant]:
         seen = latest.get((token.dialect, token.organisation_id))
         if seen is None or token.issued_at > seen.issued_at:
             latest[(token.dialect, token.organisation_id)] = token
+    changed = changes([token.grant_id for token in latest.values()])
     return [
         Grant(
             org,
@@ -63,11 +68,70 @@ def granted(email: str, dialect: str | None = None) -> list[Grant]:
             key,
             newest.grant_id,
             newest.granted_at,
+            change.refresh_expires_at if change else None,
+            bool(change and change.organisation_removed_at),
         )
         for key in DIALECTS
         for org in ORGANISATIONS
         if (newest := latest.get((key, org.id))) is not None
+        for change in [changed.get(newest.grant_id)]
     ]
+
+
+def changes(grant_ids: list[str]) -> dict[str, SandboxGrantChange]:
+    """What the tester changed of these approvals, by approval."""
+    if not grant_ids:
+        return {}
+    found = storage.session().scalars(
+        select(SandboxGrantChange).where(SandboxGrantChange.grant_id.in_(grant_ids))
+    )
+    return {change.grant_id: change for change in found}
+
+
+def _change(grant_id: str) -> SandboxGrantChange:
+    change = storage.session().get(SandboxGrantChange, grant_id)
+    if change is None:
+        change = SandboxGrantChange(grant_id=grant_id)
+        storage.session().add(change)
+    return change
+
+
+def expire_refresh_token(grant_id: str, at: datetime) -> None:
+    """From ``at`` on, the approval's refresh tokens are refused (invalid_grant), and
+    until then every token response says when (where the vendor says so at all)."""
+    _change(grant_id).refresh_expires_at = at
+    storage.session().commit()
+
+
+def remove_organisation(grant_id: str) -> None:
+    """The approval's organisation is gone: the look-ups stop listing it and its API
+    answers as the vendor does for a company it no longer has; the tokens still work."""
+    _change(grant_id).organisation_removed_at = utcnow()
+    storage.session().commit()
+
+
+def refresh_expires_at(grant_id: str) -> datetime | None:
+    """When the approval's refresh tokens stop working, if the tester said so."""
+    change = storage.session().get(SandboxGrantChange, grant_id)
+    return change.refresh_expires_at if change is not None else None
+
+
+def organisation_removed(grant_id: str) -> bool:
+    """Whether the tester removed the approval's organisation."""
+    change = storage.session().get(SandboxGrantChange, grant_id)
+    return change is not None and change.organisation_removed_at is not None
+
+
+def visible_organisations(token: SandboxToken) -> tuple[Organisation, ...]:
+    """The organisations a look-up with ``token`` lists: all but its own once removed."""
+    if not organisation_removed(token.grant_id):
+        return ORGANISATIONS
+    return tuple(org for org in ORGANISATIONS if org.id != token.organisation_id)
+
+
+def find_grant(email: str, grant_id: str) -> Grant | None:
+    """The live approval ``grant_id`` of ``email``, if there is one."""
+    return next((grant for grant in granted(email) if grant.grant_id == grant_id), None)
 
 
 def revoke(email: str, organisation_id: str, dialect: str | None = None) -> Organisation | None:

@@ -80,10 +80,10 @@ def quickbooks_company_info(organisation: Organisation, now: datetime) -> dict[s
     }
 
 
-def quickbooks_fault(kind: str, message: str, now: datetime) -> dict[str, Any]:
+def quickbooks_fault(kind: str, message: str, now: datetime, code: str = "403") -> dict[str, Any]:
     """Intuit's error envelope (not in the reference facts: its form here is invented)."""
     return {
-        "Fault": {"Error": [{"Message": message, "code": "403"}], "type": kind},
+        "Fault": {"Error": [{"Message": message, "code": code}], "type": kind},
         "time": _intuit_time(now),
     }
 
@@ -91,7 +91,7 @@ def quickbooks_fault(kind: str, message: str, now: datetime) -> dict[str, Any]:
 # --- Sage ---------------------------------------------------------------------------------
 
 
-def sage_businesses() -> dict[str, Any]:
+def sage_businesses(organisations: tuple[Organisation, ...] = ORGANISATIONS) -> dict[str, Any]:
     """GET /v3.1/businesses: every business of the user, in Sage's paged envelope."""
     items = [
         {
@@ -99,7 +99,7 @@ def sage_businesses() -> dict[str, Any]:
             "id": dialect_organisation_id("sage", org),
             "$path": f"/businesses/{dialect_organisation_id('sage', org)}",
         }
-        for org in ORGANISATIONS
+        for org in organisations
     ]
     return {
         "$total": len(items),
@@ -152,7 +152,7 @@ def freshbooks_business(organisation: Organisation) -> dict[str, Any]:
     }
 
 
-def freshbooks_me() -> dict[str, Any]:
+def freshbooks_me(organisations: tuple[Organisation, ...] = ORGANISATIONS) -> dict[str, Any]:
     """GET /auth/api/v1/users/me: the user, and a membership (as owner) per business."""
     first, last = USER_NAMES
     return {
@@ -167,7 +167,7 @@ def freshbooks_me() -> dict[str, Any]:
                     "role": "owner",
                     "business": freshbooks_business(org),
                 }
-                for org in ORGANISATIONS
+                for org in organisations
             ],
         }
     }
@@ -176,7 +176,7 @@ def freshbooks_me() -> dict[str, Any]:
 # --- Zoho Books -----------------------------------------------------------------------------
 
 
-def zoho_organizations() -> dict[str, Any]:
+def zoho_organizations(organisations: tuple[Organisation, ...] = ORGANISATIONS) -> dict[str, Any]:
     """GET /books/v3/organizations (the list wrapper is from a third-party guide)."""
     return {
         "code": 0,
@@ -194,7 +194,7 @@ def zoho_organizations() -> dict[str, Any]:
                 "contact_name": " ".join(USER_NAMES),
                 "industry_type": "Services",
             }
-            for index, org in enumerate(ORGANISATIONS)
+            for index, org in enumerate(organisations)
         ],
     }
 
@@ -202,7 +202,7 @@ def zoho_organizations() -> dict[str, Any]:
 # --- Wave -----------------------------------------------------------------------------------
 
 
-def wave_businesses() -> dict[str, Any]:
+def wave_businesses(organisations: tuple[Organisation, ...] = ORGANISATIONS) -> dict[str, Any]:
     """The answer to a ``businesses`` query (third-party clients' shape; Wave's
     pageInfo fields are its schema's, not in the reference facts)."""
     return {
@@ -211,7 +211,7 @@ def wave_businesses() -> dict[str, Any]:
                 "pageInfo": {
                     "currentPage": 1,
                     "totalPages": 1,
-                    "totalCount": len(ORGANISATIONS),
+                    "totalCount": len(organisations),
                 },
                 "edges": [
                     {
@@ -221,7 +221,7 @@ def wave_businesses() -> dict[str, Any]:
                             "isPersonal": False,
                         }
                     }
-                    for org in ORGANISATIONS
+                    for org in organisations
                 ],
             }
         }
@@ -263,9 +263,11 @@ def business_central_environments(api_base: str) -> dict[str, Any]:
     }
 
 
-def business_central_companies(environment: str, api_base: str) -> dict[str, Any] | None:
-    """GET /v2.0/<environment>/api/v2.0/companies, OData-wrapped; None for an unknown
-    environment."""
+def business_central_companies(
+    environment: str, api_base: str, visible: tuple[Organisation, ...] = ORGANISATIONS
+) -> dict[str, Any] | None:
+    """GET /v2.0/<environment>/api/v2.0/companies, OData-wrapped (those of ``visible``);
+    None for an unknown environment."""
     if environment not in ENVIRONMENTS:
         return None
     _kind, organisations = ENVIRONMENTS[environment]
@@ -285,6 +287,7 @@ def business_central_companies(environment: str, api_base: str) -> dict[str, Any
                 "systemModifiedBy": "00000000-0000-0000-0000-000000000001",
             }
             for org in organisations
+            if org in visible
         ],
     }
 

@@ -80,3 +80,15 @@ class SandboxToken(SandboxBase, TokenMixin):  # type: ignore[misc]
         # Asked only of access tokens: a rotated refresh token leaves its access
         # token usable until it expires, as real platforms do.
         return self.access_token_revoked_at is not None
+
+
+class SandboxGrantChange(SandboxBase):
+    """What a tester did to one approval from the Connected apps page: its refresh token
+    set to expire, or its organisation removed (the look-ups no longer list it while
+    its tokens still work)."""
+
+    __tablename__ = "sandbox_grant_changes"
+
+    grant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    refresh_expires_at: Mapped[datetime | None] = mapped_column(UTCTimestamp)
+    organisation_removed_at: Mapped[datetime | None] = mapped_column(UTCTimestamp)

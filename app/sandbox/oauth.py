@@ -37,7 +37,7 @@ from flask import Response, current_app
 from flask import request as http_request
 from sqlalchemy import select
 
-from app.sandbox import storage
+from app.sandbox import grants, storage
 from app.sandbox.data import DEFAULT_SCOPE, SCOPES
 from app.sandbox.dialects import DIALECTS, NATIVE, Dialect, TokenFacts, dialect_base
 from app.sandbox.models import SandboxAuthorizationCode, SandboxToken
@@ -225,6 +225,11 @@ def _save_token(dialect: Dialect, token: dict[str, Any], request: OAuth2Request)
     )
     storage.session().add(saved)
     storage.session().commit()
+    refresh_expires = grants.refresh_expires_at(saved.grant_id)
+    if dialect.key == NATIVE and refresh_expires is not None and "refresh_token" in token:
+        # Speaking for itself, the Sandbox says so only when a tester set an expiry.
+        left = int((refresh_expires - now).total_seconds())
+        token["refresh_token_expires_in"] = max(left, 0)
     if dialect.key != NATIVE:
         facts = TokenFacts(
             scope=saved.scope,
@@ -232,6 +237,7 @@ def _save_token(dialect: Dialect, token: dict[str, Any], request: OAuth2Request)
             now=now,
             api_base=dialect_base(issuer(), dialect.key),
             headers={k.lower(): v for k, v in http_request.headers.items()},
+            refresh_expires_at=refresh_expires,
         )
         shaped: dict[str, Any] = {
             "access_token": token["access_token"],
@@ -375,13 +381,17 @@ class SandboxRefreshTokenGrant(RefreshTokenGrant):
     def authenticate_refresh_token(self, refresh_token: str) -> SandboxToken | None:
         if current_app.config.get("SANDBOX_REFRESH_FAILS"):
             return None  # act as a platform that has withdrawn the app's access
-        return storage.session().scalar(
+        found = storage.session().scalar(
             select(SandboxToken).filter_by(
                 refresh_token=refresh_token,
                 refresh_token_revoked_at=None,
                 dialect=_dialect_of(self).key,
             )
         )
+        expires = grants.refresh_expires_at(found.grant_id) if found is not None else None
+        if expires is not None and expires <= utcnow():
+            return None  # the tester made the refresh token expire
+        return found
 
     def authenticate_user(self, refresh_token: SandboxToken) -> Grantee:
         # A short-lived token's successor is short-lived too.

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from app.sandbox import grants, lookups
@@ -123,7 +123,7 @@ def xero_connections(found: SandboxToken) -> ResponseReturnValue:
     mine = [
         grant
         for grant in grants.granted(found.user_email, "xero")
-        if grant.client_id == found.client_id
+        if grant.client_id == found.client_id and not grant.organisation_removed
     ]
     return jsonify(lookups.xero_connections(mine, request.args.get("authEventId")))
 
@@ -151,33 +151,38 @@ def quickbooks_company_info(
             "AuthorizationFault", "The token does not reach this company.", utcnow()
         )
         return jsonify(fault), 403
+    if grants.organisation_removed(found.grant_id):
+        fault = lookups.quickbooks_fault(
+            "ValidationFault", "Object Not Found: the company is gone.", utcnow(), "610"
+        )
+        return jsonify(fault), 404
     return jsonify(lookups.quickbooks_company_info(organisation, utcnow()))
 
 
-def sage_businesses(_found: SandboxToken) -> ResponseReturnValue:
+def sage_businesses(found: SandboxToken) -> ResponseReturnValue:
     """GET /v3.1/businesses: every business of the user."""
-    return jsonify(lookups.sage_businesses())
+    return jsonify(lookups.sage_businesses(grants.visible_organisations(found)))
 
 
 def freeagent_company(found: SandboxToken) -> ResponseReturnValue:
     """GET /v2/company: the company the token was issued for."""
     organisation = find_organisation(found.organisation_id)
-    if organisation is None:
+    if organisation is None or grants.organisation_removed(found.grant_id):
         return _oauth_error("not_found", 404)
     return jsonify(lookups.freeagent_company(organisation, _api_base("freeagent")))
 
 
-def freshbooks_me(_found: SandboxToken) -> ResponseReturnValue:
+def freshbooks_me(found: SandboxToken) -> ResponseReturnValue:
     """GET /auth/api/v1/users/me: the user and their business memberships."""
-    return jsonify(lookups.freshbooks_me())
+    return jsonify(lookups.freshbooks_me(grants.visible_organisations(found)))
 
 
-def zoho_organizations(_found: SandboxToken) -> ResponseReturnValue:
+def zoho_organizations(found: SandboxToken) -> ResponseReturnValue:
     """GET /books/v3/organizations: every organisation of the user."""
-    return jsonify(lookups.zoho_organizations())
+    return jsonify(lookups.zoho_organizations(grants.visible_organisations(found)))
 
 
-def wave_graphql(_found: SandboxToken) -> ResponseReturnValue:
+def wave_graphql(found: SandboxToken) -> ResponseReturnValue:
     """POST /graphql/public: answers a query for ``businesses`` (and only that)."""
     payload = request.get_json(silent=True)
     query = payload.get("query") if isinstance(payload, dict) else None
@@ -186,7 +191,7 @@ def wave_graphql(_found: SandboxToken) -> ResponseReturnValue:
     if "businesses" not in query:
         message = "The Sandbox playing Wave answers only the businesses query."
         return jsonify(lookups.graphql_error(message, "GRAPHQL_VALIDATION_FAILED")), 400
-    return jsonify(lookups.wave_businesses())
+    return jsonify(lookups.wave_businesses(grants.visible_organisations(found)))
 
 
 def business_central_environments(_found: SandboxToken) -> ResponseReturnValue:
@@ -195,11 +200,12 @@ def business_central_environments(_found: SandboxToken) -> ResponseReturnValue:
 
 
 def business_central_companies(
-    _found: SandboxToken, environment: str, tenant: str | None = None
+    found: SandboxToken, environment: str, tenant: str | None = None
 ) -> ResponseReturnValue:
     """GET /v2.0/[<tenant>/]<environment>/api/v2.0/companies: the environment's companies."""
     base = _api_base("business_central")
-    companies = lookups.business_central_companies(environment, base)
+    visible = grants.visible_organisations(found)
+    companies = lookups.business_central_companies(environment, base, visible)
     if companies is None or tenant not in (None, lookups.BUSINESS_CENTRAL_TENANT):
         message = f"Cannot find the environment {environment!r}."
         return jsonify(lookups.odata_error("NoEnvironmentFound", message)), 404
@@ -238,7 +244,15 @@ LOOKUPS: tuple[tuple[str, str, str, Callable[..., ResponseReturnValue]], ...] = 
 
 
 def lookup(dialect: str, handler: str, **path: str) -> ResponseReturnValue:
-    """Any look-up: the bearer token must be a live one issued in this dialect."""
+    """Any look-up: the bearer token must be a live one issued in this dialect.
+
+    ``SANDBOX_THROTTLE_SECONDS`` set: every look-up answers 429 with that Retry-After, as a
+    vendor does when an app calls too often."""
+    throttle = current_app.config.get("SANDBOX_THROTTLE_SECONDS")
+    if throttle:
+        limited = jsonify(error="rate_limited", error_description="Too many requests.")
+        limited.headers["Retry-After"] = str(int(throttle))
+        return limited, 429
     found = _bearer(dialect)
     if found is None:
         return _unauthorised(dialect)

@@ -3,6 +3,7 @@ the Connected apps page."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from authlib.common.urls import add_params_to_uri
@@ -24,15 +25,22 @@ from flask.typing import ResponseReturnValue
 
 from app.sandbox import grants, webhooks
 from app.sandbox.data import (
-    ORGANISATIONS,
     SANDBOX_LOGIN_EMAIL,
     SANDBOX_LOGIN_PASSWORD,
     SCOPES,
     Organisation,
     find_organisation,
 )
-from app.sandbox.dialects import DIALECTS, NATIVE, Dialect
-from app.sandbox.forms import ConsentForm, NotifyForm, RevokeForm, SignInForm, SignOutForm
+from app.sandbox.dialects import DIALECTS, NATIVE, Dialect, dialect_organisation_id
+from app.sandbox.forms import (
+    MAX_EXPIRY_MINUTES,
+    ConsentForm,
+    GrantChangeForm,
+    NotifyForm,
+    RevokeForm,
+    SignInForm,
+    SignOutForm,
+)
 from app.sandbox.headers import allow_form_action, security_headers
 from app.sandbox.models import SandboxToken
 from app.sandbox.oauth import (
@@ -46,6 +54,7 @@ from app.sandbox.oauth import (
     short_token_seconds,
     slow_seconds,
 )
+from app.sandbox.storage import utcnow
 
 bp = Blueprint("sandbox", __name__)
 # Its own headers wherever it is served: they come first, the host app's only fill gaps.
@@ -55,6 +64,10 @@ bp.after_request(security_headers)
 SESSION_KEY = "sandbox_user"
 REVOKED_KEY = "sandbox_revoked"
 NOTIFIED_KEY = "sandbox_notified"
+CHANGED_KEY = "sandbox_changed"
+# In app.extensions: True when the Sandbox is served inside Onramp, whose routes then sit
+# beside it under the same PUBLIC_URL.
+MOUNTED_KEY = "sandbox_mounted"
 
 
 def server_for(dialect: str = NATIVE) -> SandboxServer:
@@ -227,6 +240,9 @@ def connections() -> ResponseReturnValue:
         if notify.validate() and about is not None and webhooks.can_notify(notify.dialect.data):
             session[NOTIFIED_KEY] = _notified(notify.dialect.data, about)
         return redirect(url_for(".connections"), 303)
+    change = GrantChangeForm()
+    if change.expire.data or change.remove.data or change.disconnect.data:
+        return _change_grant(email, change)
     form = RevokeForm()
     if form.validate_on_submit():
         revoked = grants.revoke(email, form.organisation.data, form.dialect.data or None)
@@ -235,6 +251,11 @@ def connections() -> ResponseReturnValue:
         return redirect(url_for(".connections"), 303)
     if request.method == "POST":
         return redirect(url_for(".connections"), 303)  # nothing to do: a tampered form
+    # Chromium checks form-action against the redirect that follows "Disconnect in ...".
+    for key in DIALECTS:
+        if (url := disconnect_url(key)) is not None:
+            target = urlsplit(url)
+            allow_form_action(f"{target.scheme}://{target.netloc}")
     return render_template(
         "sandbox/connections.html",
         grants=grants.granted(email),
@@ -244,11 +265,57 @@ def connections() -> ResponseReturnValue:
         can_notify={key: webhooks.can_notify(key) for key in DIALECTS},
         revoked=session.pop(REVOKED_KEY, None),
         notified=session.pop(NOTIFIED_KEY, None),
+        changed=session.pop(CHANGED_KEY, None),
         revoke_form=RevokeForm(formdata=None),
+        change_form=GrantChangeForm(formdata=None),
+        max_expiry_minutes=MAX_EXPIRY_MINUTES,
+        can_disconnect={key: disconnect_url(key) is not None for key in DIALECTS},
         notify_form=NotifyForm(formdata=None),
         sign_out_form=SignOutForm(formdata=None),
         email=email,
     )
+
+
+def _change_grant(email: str, form: GrantChangeForm) -> ResponseReturnValue:
+    """Break the approval as the button pressed says; back to the page with a word on
+    what was done, or, for a disconnect, on to the app's Disconnect URL."""
+    grant = grants.find_grant(email, form.grant.data or "") if form.validate() else None
+    if grant is None:
+        return redirect(url_for(".connections"), 303)
+    dialect = DIALECTS[grant.dialect]
+    named = grant.organisation.name + (f" ({dialect.playing})" if dialect.playing else "")
+    if form.expire.data:
+        minutes = form.minutes.data or 0
+        grants.expire_refresh_token(grant.grant_id, utcnow() + timedelta(minutes=minutes))
+        when = "now" if minutes == 0 else f"in {minutes} minute{'s' if minutes != 1 else ''}"
+        session[CHANGED_KEY] = f"The refresh token for {named} expires {when}."
+    elif form.remove.data:
+        grants.remove_organisation(grant.grant_id)
+        session[CHANGED_KEY] = (
+            f"{named} was removed: look-ups no longer list it, though the app's keys still work."
+        )
+    elif dialect.disconnect_param is not None:
+        grants.revoke(email, grant.organisation.id, grant.dialect)
+        url = disconnect_url(grant.dialect)
+        if url is not None:
+            realm = dialect_organisation_id(grant.dialect, grant.organisation)
+            return redirect(add_params_to_uri(url, [(dialect.disconnect_param, realm)]), 303)
+        session[REVOKED_KEY] = grant.organisation.name
+    return redirect(url_for(".connections"), 303)
+
+
+def disconnect_url(dialect: str) -> str | None:
+    """Where the platform played by ``dialect`` sends the browser after a disconnect made
+    inside it (``SANDBOX_DISCONNECT_URLS``; mounted inside Onramp, Onramp's own)."""
+    if DIALECTS[dialect].disconnect_param is None:
+        return None
+    configured = current_app.config.get("SANDBOX_DISCONNECT_URLS") or {}
+    url = configured.get(dialect) if isinstance(configured, dict) else None
+    if url:
+        return str(url)
+    if current_app.extensions.get(MOUNTED_KEY):
+        return f"{current_app.config['PUBLIC_URL']}/connect/{dialect}/disconnected"
+    return None
 
 
 def _notified(dialect: str, organisation: Organisation) -> str:
@@ -284,7 +351,7 @@ def organisation() -> ResponseReturnValue:
     """The organisation the bearer token was issued for."""
     token: SandboxToken = current_token._get_current_object()
     found = find_organisation(token.organisation_id)
-    if found is None:
+    if found is None or grants.organisation_removed(token.grant_id):
         return jsonify(error="not_found"), 404
     return jsonify(id=found.id, name=found.name)
 
@@ -293,4 +360,6 @@ def organisation() -> ResponseReturnValue:
 @require_token("accounting.read")
 def organisations() -> ResponseReturnValue:
     """Every organisation the signed-in user has, as platforms like Xero list them."""
-    return jsonify(organisations=[{"id": org.id, "name": org.name} for org in ORGANISATIONS])
+    token: SandboxToken = current_token._get_current_object()
+    listed = grants.visible_organisations(token)
+    return jsonify(organisations=[{"id": org.id, "name": org.name} for org in listed])
