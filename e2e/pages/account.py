@@ -22,6 +22,11 @@ class AccountOverview(UatPage):
             has=self.page.get_by_role("heading", name=platform)
         )
 
+    def reconnect(self, platform: str, organisation: str) -> None:
+        """Repair a broken connection: straight back to the platform to sign in again."""
+        name = f"Reconnect {platform} ({organisation})"
+        self.main.get_by_role("button", name=name, exact=True).click()
+
     def withdraw(self, category: str) -> ConfirmWithdrawal:
         self.main.get_by_role("link", name=f"Withdraw {category}", exact=True).click()
         return ConfirmWithdrawal(self.page, self.lang)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import requests
@@ -27,6 +29,12 @@ ADMIN_EMAIL_VARIABLE = "ONRAMP_UAT_ADMIN_EMAIL"
 ADMIN_PASSWORD_VARIABLE = "ONRAMP_UAT_ADMIN_PASSWORD"
 # The vendors the Sandbox plays in a UAT environment (ONRAMP_SANDBOX_PLAYS).
 UAT_PLAYED = ["xero", "quickbooks", "sage"]
+# How often a UAT environment's worker looks after connections (docs/uat.md).
+UAT_WORKER_SETTINGS = {
+    "CONNECTION_REFRESH_CHECK_SECONDS": 2,
+    "CONNECTION_HEALTH_SECONDS": 5,
+    "WEBHOOK_POLL_SECONDS": 0.5,
+}
 
 
 @dataclass(frozen=True)
@@ -55,9 +63,27 @@ def _local_key(request: pytest.FixtureRequest) -> tuple[str, str]:
     live_server = request.getfixturevalue("live_server")
     # As a UAT environment is set up (docs/uat.md): the Sandbox plays these vendors.
     live_server.app.config["SANDBOX_PLAYS"] = UAT_PLAYED
+    _start_worker(live_server)
     with live_server.app.app_context():
         _, key = create_key("uat", UAT_KEY_SCOPES, actor=("cli", "e2e uat"))
     return live_server.url, key
+
+
+def _start_worker(live_server: Any) -> None:
+    """The background worker a UAT environment runs beside Onramp (gunicorn starts one):
+    here a thread of the suite's own server, with short intervals so that a break made
+    at the Sandbox is noticed within seconds, as docs/uat.md asks of a UAT environment."""
+    from app import jobs
+
+    app = live_server.app
+    app.config.update(UAT_WORKER_SETTINGS)
+    stop = threading.Event()
+
+    def work() -> None:
+        with app.app_context():
+            jobs.run("uat-worker", stop)
+
+    threading.Thread(target=work, name="uat-worker", daemon=True).start()
 
 
 def _local_admin(request: pytest.FixtureRequest) -> tuple[str, str]:
