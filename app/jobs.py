@@ -59,13 +59,14 @@ def run(worker_id: str, stop: threading.Event, *, once: bool = False) -> int:
                 purge_abandoned()
                 # Sign-ins interrupted on our side end as failed, with their event.
                 fail_stuck_connections()
-                # Customers whose connection needs them get a repair email (into the outbox).
-                send_due_reminders()
             if last_care is None or now - last_care >= care_every:
                 last_care = now
                 # Tokens refreshed before they expire; breaks noticed and announced (their
                 # events are delivered just below).
                 care_for_connections()
+                # Customers whose connection needs them get a repair email (into the
+                # outbox, sent just below): in the same pass that noticed the break.
+                send_due_reminders()
             # Queued email goes out as promptly as webhooks do.
             made = deliver_due(worker_id, stop.is_set) + mail.send_due()
         except Exception:

@@ -367,6 +367,26 @@ def _safe_code(value: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "", value)[:60] or "an unknown error"
 
 
+def run_connections(run: JourneyRun) -> list[Connection]:
+    """The connections a run shows as its own: those it made, and the one it repaired in
+    place. A repair keeps its connection with the run whose consent covers it, yet the
+    customer who just reconnected must see it connected, and the business's return link
+    must name it."""
+    found = list(run.connections)
+    named = (steps.reconnecting(run) or {}).get("connection")
+    if not named or any(c.public_id == named for c in found):
+        return found
+    repaired = db.session.scalars(
+        select(Connection).where(
+            Connection.public_id == named,
+            Connection.customer_id == run.customer_id,
+            Connection.status == "linked",
+            Connection.repaired_at >= run.created_at,
+        )
+    ).first()
+    return [*found, repaired] if repaired is not None else found
+
+
 # Statuses of a connection that a new sign-in to its organisation re-authorizes in place.
 REAUTHORIZABLE = ("linked", "deauthorized")
 

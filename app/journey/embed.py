@@ -21,7 +21,7 @@ from flask import current_app, session
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from app.connections.authorization import latest_connection
+from app.connections.authorization import latest_connection, run_connections
 from app.engine.schema import DoneStep, Journey
 from app.extensions import db
 from app.models import JourneyRun
@@ -58,11 +58,12 @@ def outcome(run: JourneyRun) -> Outcome:
     customer_id = run.customer.public_id
     if run.status == "declined":
         return Outcome("declined", customer_id)
-    linked = [c for c in run.connections if c.status == "linked"]
+    made = run_connections(run)
+    linked = [c for c in made if c.status == "linked"]
     if linked:
         return Outcome("linked", customer_id, linked[-1].public_id)
-    if run.connections and run.connections[-1].status == "failed":
-        return Outcome("failed", customer_id, run.connections[-1].public_id)
+    if made and made[-1].status == "failed":
+        return Outcome("failed", customer_id, made[-1].public_id)
     return Outcome("completed" if run.status == "completed" else "incomplete", customer_id)
 
 
@@ -145,7 +146,7 @@ def pending_events(run: JourneyRun, journey: Journey, page: str) -> list[dict[st
         events.append({"type": "consent", "decision": consent[0], "granted": consent[1]})
         state["consent"] = consent
     reported: dict[str, str] = state.setdefault("connections", {})
-    for connection in run.connections:
+    for connection in run_connections(run):
         if (
             connection.status == "pending"
             or reported.get(connection.public_id) == connection.status

@@ -228,7 +228,7 @@ class CustomerWalk:
 
     def connect(self, step: Step, platform: Platform, provider: ProviderConfig) -> StepResponse:
         run = self.run
-        linked = [c for c in run.connections if c.status == "linked"]
+        linked = [c for c in connections.run_connections(run) if c.status == "linked"]
         form = ConnectForm()
         if form.validate_on_submit():
             if form.finish.data and linked:
@@ -272,7 +272,7 @@ class CustomerWalk:
         )
 
     def done(self, step: Step) -> StepResponse:
-        linked = [c for c in self.run.connections if c.status == "linked"]
+        linked = [c for c in connections.run_connections(self.run) if c.status == "linked"]
         return self.page(step, linked=linked, return_link=embed.return_link(self.run, self.journey))
 
 
