@@ -373,18 +373,22 @@ def run_connections(run: JourneyRun) -> list[Connection]:
     customer who just reconnected must see it connected, and the business's return link
     must name it."""
     found = list(run.connections)
-    named = (steps.reconnecting(run) or {}).get("connection")
-    if not named or any(c.public_id == named for c in found):
+    own = {c.public_id for c in found}
+    named = {str((steps.reconnecting(run) or {}).get("connection") or ""), *steps.reauthorized(run)}
+    others = named - own - {""}
+    if not others:
         return found
     repaired = db.session.scalars(
-        select(Connection).where(
-            Connection.public_id == named,
+        select(Connection)
+        .where(
+            Connection.public_id.in_(others),
             Connection.customer_id == run.customer_id,
             Connection.status == "linked",
             Connection.repaired_at >= run.created_at,
         )
-    ).first()
-    return [*found, repaired] if repaired is not None else found
+        .order_by(Connection.id)
+    ).all()
+    return [*found, *repaired]
 
 
 # Statuses of a connection that a new sign-in to its organisation re-authorizes in place.
@@ -452,6 +456,11 @@ def _link(attempt: Connection, organisation: Organisation, token: dict[str, Any]
         ledger.is_active(record) for record in ledger.latest_decisions(attempt.run_id).values()
     ):
         kept.run_id = attempt.run_id
+    elif attempt.run_id is not None and kept.run_id != attempt.run_id:
+        # Shown as this run's all the same: the customer just connected it here.
+        attempt_run = db.session.get(JourneyRun, attempt.run_id)
+        if attempt_run is not None:
+            steps.note_reauthorized(attempt_run, kept.public_id)
     db.session.delete(attempt)
     db.session.flush()
     before = {"status": kept.status, "last_error": kept.last_error}

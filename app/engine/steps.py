@@ -233,6 +233,19 @@ def _complete(run: JourneyRun, journey: Journey, step: Step, answers: dict[str, 
 
 
 RECONNECT_KEY = "_reconnect"  # not a step id: those start with a letter
+# Connections this run re-authorized in place, staying with the run whose consent covers them.
+REAUTHORIZED_KEY = "_reauthorized"
+
+
+def note_reauthorized(run: JourneyRun, connection_public_id: str) -> None:
+    """Remember that this run re-authorized an existing connection (kept with its own run)."""
+    noted = [*reauthorized(run), connection_public_id]
+    run.answers = {**run.answers, REAUTHORIZED_KEY: sorted(set(noted))}
+
+
+def reauthorized(run: JourneyRun) -> list[str]:
+    value = run.answers.get(REAUTHORIZED_KEY)
+    return [str(v) for v in value] if isinstance(value, list) else []
 
 
 def expect_reconnect(run: JourneyRun, connection: Connection) -> None:

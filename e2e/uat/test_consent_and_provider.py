@@ -144,7 +144,9 @@ def test_wrong_organisation_on_reconnect(page: Page, customer: UatCustomer) -> N
 
     done = refused.try_again().choose(ACME).approve_to(Reconnected)
     expect(done.connected(ACME)).to_be_visible()
-    assert customer.statuses()[-1] == ("linked", ACME)
+    # The same connection is linked again: the id the business stores is kept.
+    assert customer.statuses() == [("linked", ACME), ("failed", BLUEBELL)]
+    assert customer.connections()[0]["id"] == connection["id"]
     assert [run["journey_id"] for run in customer.runs()] == ["default", "reconnect"]
 
 
