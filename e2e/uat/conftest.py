@@ -12,10 +12,9 @@ import os
 import re
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 import requests
@@ -63,19 +62,24 @@ def _local_key(request: pytest.FixtureRequest) -> tuple[str, str]:
     live_server = request.getfixturevalue("live_server")
     # As a UAT environment is set up (docs/uat.md): the Sandbox plays these vendors.
     live_server.app.config["SANDBOX_PLAYS"] = UAT_PLAYED
-    _start_worker(live_server)
     with live_server.app.app_context():
         _, key = create_key("uat", UAT_KEY_SCOPES, actor=("cli", "e2e uat"))
     return live_server.url, key
 
 
-def _start_worker(live_server: Any) -> None:
-    """The background worker a UAT environment runs beside Onramp (gunicorn starts one):
-    here a thread of the suite's own server, with short intervals so that a break made
-    at the Sandbox is noticed within seconds, as docs/uat.md asks of a UAT environment."""
+@pytest.fixture
+def worker(environment: Environment, request: pytest.FixtureRequest) -> Iterator[None]:
+    """The background worker a UAT environment runs beside Onramp (gunicorn starts one),
+    with short intervals so that a break made at the Sandbox is noticed within seconds,
+    as docs/uat.md asks. Against the suite's own server: a thread of it, for the scenario
+    that asks for it only (the others script the platform's answers step by step)."""
+    if environment.remote:
+        yield
+        return
     from app import jobs
 
-    app = live_server.app
+    app = request.getfixturevalue("live_server").app
+    before = {name: app.config[name] for name in UAT_WORKER_SETTINGS}
     app.config.update(UAT_WORKER_SETTINGS)
     stop = threading.Event()
 
@@ -83,7 +87,12 @@ def _start_worker(live_server: Any) -> None:
         with app.app_context():
             jobs.run("uat-worker", stop)
 
-    threading.Thread(target=work, name="uat-worker", daemon=True).start()
+    thread = threading.Thread(target=work, name="uat-worker", daemon=True)
+    thread.start()
+    yield
+    stop.set()
+    thread.join(timeout=30)
+    app.config.update(before)
 
 
 def _local_admin(request: pytest.FixtureRequest) -> tuple[str, str]:

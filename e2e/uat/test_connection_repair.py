@@ -38,7 +38,7 @@ def _until_noticed(page: Page) -> AccountOverview:
 
 
 def test_revoked_at_the_platform_then_repaired_in_one_click(
-    page: Page, customer: UatCustomer
+    page: Page, customer: UatCustomer, worker: None
 ) -> None:
     connect_default(page, customer, ACME)
     [connected] = customer.connections()
