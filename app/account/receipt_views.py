@@ -8,10 +8,10 @@ from flask import Blueprint, Response, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from app.account.customer_access import held_customer
 from app.consent import ledger_signing, receipts
 from app.consent.personal import KeyDestroyed
 from app.errors import render_error
+from app.journey.customer_access import held_customer
 
 bp = Blueprint("receipts", __name__)
 

@@ -27,7 +27,6 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from app.account.customer_access import current_customer, remember_customer
 from app.account.forms import (
     DisconnectForm,
     FreshLinkForm,
@@ -44,6 +43,7 @@ from app.engine.locales import UI_LOCALES
 from app.errors import render_error
 from app.extensions import db, limiter
 from app.input_guard import signed_path
+from app.journey.customer_access import current_customer, remember_customer
 from app.journey.run_access import current_run
 from app.links import LinkExpired, LinkInvalid
 from app.models import Connection, ConsentReceipt, Customer

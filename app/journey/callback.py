@@ -20,7 +20,6 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from app.account.customer_access import current_customer
 from app.connections import authorization, health, provider_webhooks
 from app.connections import repair as repair_service
 from app.engine import steps
@@ -30,6 +29,7 @@ from app.errors import render_error
 from app.extensions import db
 from app.input_guard import signed_path
 from app.journey import embed
+from app.journey.customer_access import current_customer
 from app.journey.run_access import (
     current_run,
     remember_authorization,
