@@ -42,6 +42,9 @@ def _describe(violation: dict[str, Any]) -> str:
 def assert_accessible(page: Page | Frame) -> None:
     """Fail listing every WCAG 2.2 AA violation axe finds on the page (or in the frame,
     such as an embedded journey's) as it is now."""
+    # A page the browser shows before its stylesheet has arrived lays out unstyled (small
+    # buttons, crowded targets): axe judges the page once everything it loads is there.
+    page.wait_for_load_state("load")
     # htmx swaps keep the window, and with it an axe injected earlier.
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.evaluate(_axe_source())
