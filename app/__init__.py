@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from email.utils import formataddr
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 from htmx_flask import HtmxAwareRequest
@@ -25,6 +27,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _configure_proxies(app)
     _configure_extensions(app)
     _configure_journeys(app)
+    _configure_business_name(app)
     _configure_templates(app)
     init_routing(app)
     _configure_blueprints(app)
@@ -81,6 +84,21 @@ def _configure_journeys(app: Flask) -> None:
 
     init_registry(app)
     init_locales(app)
+
+
+def _configure_business_name(app: Flask) -> None:
+    """Customers hear from the business, never from Onramp: unless set, mail comes from
+    the default journey's business, and the Sandbox knows the app by its name (as a
+    business registers its app with Xero), which its "Allow ...?" screen shows."""
+    from app.engine.registry import file_journeys
+
+    with app.app_context():
+        default = file_journeys().get(app.config["DEFAULT_JOURNEY"])
+    name = default.business.name if default else ""
+    app.config["SANDBOX_CLIENT_NAME"] = app.config["SANDBOX_CLIENT_NAME"] or name
+    if not app.config["MAIL_FROM"]:
+        host = urlsplit(app.config["PUBLIC_URL"]).hostname or "localhost"
+        app.config["MAIL_FROM"] = formataddr((name, f"no-reply@{host}"))
 
 
 def _configure_templates(app: Flask) -> None:

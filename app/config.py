@@ -60,6 +60,9 @@ DEFAULTS: dict[str, Any] = {
     "SANDBOX_ENABLED": None,
     "SANDBOX_URL": None,
     "SANDBOX_CLIENT_ID": "onramp-sandbox-client",
+    # The name the Sandbox shows for Onramp's registered app; unset: the default
+    # journey's business.
+    "SANDBOX_CLIENT_NAME": None,
     "SANDBOX_REDIRECT_URIS": None,
     # Platforms the Sandbox plays in their vendor's dialect, offered to customers through
     # it (a list or comma-separated): for UAT and demos (app/platforms.py sandbox_plays).
@@ -133,7 +136,8 @@ DEFAULTS: dict[str, Any] = {
     # "starttls" (the default), "ssl" (implicit TLS, port 465) or "none" (a local relay).
     "SMTP_SECURITY": "starttls",
     "SMTP_TIMEOUT_SECONDS": 10.0,
-    "MAIL_FROM": "Onramp <no-reply@onramp.invalid>",
+    # Unset: the default journey's business, at no-reply@ the PUBLIC_URL's host.
+    "MAIL_FROM": None,
     # The worker sends queued mail; a message the server keeps refusing is given up after
     # this many tries (retries double from a minute to at most six hours apart).
     "MAIL_MAX_ATTEMPTS": 8,

@@ -65,6 +65,7 @@ def render_error(
     body = render_template(
         "errors/error.html",
         status=status,
+        staff=request.blueprint == "admin",
         title=title or default_title,
         message=message or default_message,
         **context,
@@ -134,6 +135,10 @@ def database_unavailable(exc: DBAPIError) -> Response | tuple[str, int, dict[str
     # Rendered without the context processors: Flask-Login's would ask the database for a
     # signed-in colleague's account all over again.
     page = current_app.jinja_env.get_template("errors/error.html").render(
-        status=503, title=title, message=message, retry_url=retry_url
+        status=503,
+        title=title,
+        message=message,
+        retry_url=retry_url,
+        staff=request.blueprint == "admin",
     )
     return page, 503, retry

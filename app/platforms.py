@@ -45,7 +45,7 @@ The Sandbox is a practice accounting platform: no real business data is involved
 3. Choose the organisation you want to connect, then select **Approve**.
 4. You'll come straight back here and see which organisation is connected.
 
-Onramp asks for **read-only** access to accounting data. You can revoke it at any time.
+We ask only for **read-only** access to your accounting data. You can revoke it at any time.
 """
 )
 GENERIC_INSTRUCTIONS = _l(

@@ -222,6 +222,12 @@ def reconnect_link(live_server: LiveServer) -> JourneyLink:
 
 
 @pytest.fixture
+def link_in(live_server: LiveServer) -> Callable[[str], JourneyLink]:
+    """Links to the default journey that ask for a language, each for a fresh customer."""
+    return lambda lang: _configured_link(live_server, "default", lang)
+
+
+@pytest.fixture
 def french_link(live_server: LiveServer) -> JourneyLink:
     """The default journey, with a link that asks for French."""
     return _configured_link(live_server, "default", "fr")

@@ -104,6 +104,21 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
+@pytest.fixture
+def ticking(app: Flask) -> None:
+    """The default journey as a business that wants a tick per required item has it
+    (``agreement: tick``) rather than agreeing by its button."""
+    from app.engine.registry import EXTENSION_KEY
+
+    journeys = app.extensions[EXTENSION_KEY]
+    journey = journeys["default"]
+    steps = [
+        step.model_copy(update={"agreement": "tick"}) if step.type == "consent" else step
+        for step in journey.steps
+    ]
+    journeys["default"] = journey.model_copy(update={"steps": steps})
+
+
 # A helper, not a test, even where a test module imports it by name.
 test_settings.__test__ = False  # type: ignore[attr-defined]
 

@@ -249,7 +249,9 @@ class PreviewWalk:
     def answers_refused(self, step: FormStep, form: Any) -> None:
         """A preview records nothing, refused answers neither."""
 
-    def connect(self, step: Step, platform: Platform, provider: ProviderConfig) -> Response:
+    def connect(
+        self, step: Step, platform: Platform, provider: ProviderConfig, instructions: str | None
+    ) -> Response:
         form = ConnectForm()
         if form.validate_on_submit():
             # Nothing is started with the provider: the step finishes as if connected.
@@ -259,6 +261,7 @@ class PreviewWalk:
             step,
             form,
             platform=platform,
+            instructions=instructions,
             latest=None,
             failure=None,
             linked=[],

@@ -72,16 +72,25 @@ def labels() -> dict[str, str]:
     }
 
 
-def item_text(journey: Journey, item: ConsentItem, locale: str) -> str:
-    """The exact wording shown for an item, as the page shows it and the record keeps it."""
+def item_text(journey: Journey, step: ConsentStep, item: ConsentItem, locale: str) -> str:
+    """The exact wording shown for an item, as the page shows it and the record keeps it,
+    with how it was agreed when that was by the button rather than a tick of its own."""
     label = labels()
-    return (
+    text = (
         f"{journey.text(item.category, locale)}\n"
         f"{label['why']}: {journey.text(item.purpose, locale)}\n"
         f"{label['kept']}: {journey.text(item.retention, locale)}\n"
         f"{label['recipients']}: {journey.text(item.recipients, locale)}\n"
         f"{label['required'] if item.required else label['optional']}"
     )
+    if not step.ticked(item):
+        text += f"\n{agreement_statement()}"
+    return text
+
+
+def agreement_statement() -> str:
+    """What the consent page says beside its button when the button itself agrees."""
+    return _("By selecting “Agree and continue” you agree to share the items marked Required.")
 
 
 def text_hash(text: str) -> str:
@@ -193,7 +202,7 @@ def record_decisions(
     written = []
     for item in step.items:
         decision = GRANTED if item.key in granted else DECLINED
-        text = item_text(journey, item, evidence.locale)
+        text = item_text(journey, step, item, evidence.locale)
         digest = text_hash(text)
         last = latest.get(item.key)
         if last is not None and last.text_sha256 == digest:

@@ -19,7 +19,7 @@ from app.engine.schema import (
     PlatformSelectStep,
     Step,
 )
-from app.platforms import get_platform
+from app.platforms import Platform, get_platform
 
 
 @dataclass(frozen=True)
@@ -94,3 +94,11 @@ def continue_step_context(run: steps.Progress, journey: Journey, step: Step) -> 
     if step.type == "review":
         extra["sections"] = summary(run, journey, until=step.id)
     return extra
+
+
+def connect_instructions(journey: Journey, platform: Platform) -> str | None:
+    """How to connect ``platform``, shown on the connect step itself when no instructions
+    step comes before it (one page, not two near-identical ones)."""
+    if journey.first_of("instructions") is not None:
+        return None
+    return str(platform.instructions)

@@ -65,6 +65,11 @@ class Business(_Strict):
     support_email: str | None = None
     support_phone: str | None = None
     brand: Brand = Field(default_factory=Brand)
+    show_onramp: bool = Field(
+        default=False,
+        description="Say in the footer that the business uses Onramp; customers otherwise "
+        "see only the business's name.",
+    )
 
 
 class ConsentPolicy(_Strict):
@@ -163,6 +168,20 @@ class ConsentStep(_Step):
     type: Literal["consent"]
     items: list[ConsentItem] = Field(min_length=1)
     decline_text: LocalText = Field(description="What declining means for the customer.")
+    agreement: Literal["tick", "button"] = Field(
+        default="tick",
+        description="How required items are agreed: 'tick', a checkbox each before 'Agree "
+        "and continue'; 'button', by 'Agree and continue' itself, which says so beside it. "
+        "Optional items are always unticked checkboxes. The ledger keeps which it was.",
+    )
+
+    @property
+    def agreed_by_button(self) -> bool:
+        return self.agreement == "button"
+
+    def ticked(self, item: ConsentItem) -> bool:
+        """Whether ``item`` has a checkbox of its own on the page."""
+        return not (item.required and self.agreed_by_button)
 
 
 class PlatformSelectStep(_Step):

@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    current_app,
     g,
     jsonify,
     redirect,
@@ -23,7 +22,7 @@ from werkzeug.wrappers import Response
 from app.connections import authorization, health, provider_webhooks
 from app.connections import repair as repair_service
 from app.engine import steps
-from app.engine.registry import get_journey
+from app.engine.schema import Journey
 from app.engine.versions import journey_for_run
 from app.errors import render_error
 from app.extensions import db
@@ -236,18 +235,18 @@ def disconnected(platform: str) -> Response:
         )
     connections = health.check_soon(platform, [org_id])
     html = render_template(
-        "connections/disconnected.html", platform=known, business=_business_name(connections)
+        "connections/disconnected.html", platform=known, journey=_business_journey(connections)
     )
     response = Response(html, 200, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def _business_name(connections: list[Connection]) -> str:
-    """The business the customer connected for: their journey's, else the default one's."""
+def _business_journey(connections: list[Connection]) -> Journey | None:
+    """The journey the customer connected on, whose business the page speaks for; else
+    the default journey (templates/_branded.html)."""
     journeys = [journey_for_run(c.run) for c in connections if c.run is not None]
-    journeys.append(get_journey(current_app.config["DEFAULT_JOURNEY"]))
-    return next((j.business.name for j in journeys if j is not None), "Onramp")
+    return next((j for j in journeys if j is not None), None)
 
 
 @bp.post("/webhooks/platforms/<platform>")

@@ -81,7 +81,9 @@ class ConsentForm(FlaskForm):
         if self.declining:
             return True
         missing = [
-            i for i in self.step.items if i.required and not self[consent_field_name(i)].data
+            i
+            for i in self.step.items
+            if i.required and self.step.ticked(i) and not self[consent_field_name(i)].data
         ]
         for item in missing:
             self[consent_field_name(item)].errors = [
@@ -93,22 +95,29 @@ class ConsentForm(FlaskForm):
         return not missing
 
     def granted(self) -> set[str]:
-        return {i.key for i in self.step.items if self[consent_field_name(i)].data}
+        """Items ticked, and those the button agrees to (never when declining)."""
+        return {
+            i.key
+            for i in self.step.items
+            if not self.step.ticked(i) or self[consent_field_name(i)].data
+        }
 
 
 def consent_form(
     journey: Journey, step: ConsentStep, locale: str, granted: set[str] | None = None
 ) -> ConsentForm:
-    """A form with one unticked checkbox per consent item (ticked only if granted before)."""
+    """A form with one unticked checkbox per consent item (ticked only if granted before);
+    a step agreed by its button has checkboxes for its optional items only."""
 
     class _Form(ConsentForm):
         pass
 
     categories = {item.key: journey.text(item.category, locale) for item in step.items}
-    for item in step.items:
+    ticked = [item for item in step.items if step.ticked(item)]
+    for item in ticked:
         label = _("I agree to share: %(category)s", category=categories[item.key])
         setattr(_Form, consent_field_name(item), BooleanField(label))
-    data = {consent_field_name(i): i.key in (granted or set()) for i in step.items}
+    data = {consent_field_name(i): i.key in (granted or set()) for i in ticked}
     form = _Form(data=data)
     form.step = step
     form.categories = categories

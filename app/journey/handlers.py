@@ -11,10 +11,12 @@ it asks its :class:`Walk`: ``CustomerWalk`` in ``app/journey/views.py``, ``Previ
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, Protocol, cast
 
 from werkzeug.wrappers import Response
 
+from app import clock
 from app.connections.oauth import ProviderConfig, provider_config
 from app.consent import ledger
 from app.engine import review, steps
@@ -49,8 +51,11 @@ class Walk(Protocol):
     def answers_refused(self, step: FormStep, form: Any) -> None:
         """A form step's answers did not validate (the customer's journey notes it)."""
 
-    def connect(self, step: Step, platform: Platform, provider: ProviderConfig) -> StepResponse:
-        """The connect step for the platform chosen, whose OAuth client is configured."""
+    def connect(
+        self, step: Step, platform: Platform, provider: ProviderConfig, instructions: str | None
+    ) -> StepResponse:
+        """The connect step for the platform chosen, whose OAuth client is configured, with
+        how to connect it when no instructions step came first."""
 
     def done(self, step: Step) -> StepResponse:
         """The last step's page."""
@@ -71,7 +76,14 @@ def _consent_step(walk: Walk, step: Step) -> StepResponse:
         # Declining refuses every item, whatever was ticked before pressing it.
         declined = bool(form.declining)
         return walk.decide_consent(step, set() if declined else form.granted(), declined)
-    return walk.page(step, form, labels=ledger.labels())
+    lifetime = walk.journey.policy.lifetime_days
+    return walk.page(
+        step,
+        form,
+        labels=ledger.labels(),
+        agreement=ledger.agreement_statement(),
+        until=clock.now() + timedelta(days=lifetime) if lifetime else None,
+    )
 
 
 def offered_platforms(step: PlatformSelectStep) -> tuple[list[Platform], list[Platform]]:
@@ -104,7 +116,9 @@ def _connect_step(walk: Walk, step: Step) -> StepResponse:
     provider = provider_config(platform.key) if platform else None
     if platform is None or provider is None:
         return walk.go_to(walk.journey.first_of("platform_select") or walk.journey.steps[0])
-    return walk.connect(step, platform, provider)
+    return walk.connect(
+        step, platform, provider, instructions=review.connect_instructions(walk.journey, platform)
+    )
 
 
 def _done_step(walk: Walk, step: Step) -> StepResponse:

@@ -34,6 +34,7 @@ from app.engine.versions import journey_for_run, kept_journey
 from app.errors import render_error
 from app.input_guard import signed_path
 from app.journey import embed
+from app.journey.customer_access import customer_journey
 from app.journey.forms import (
     ConnectForm,
     LanguageForm,
@@ -152,6 +153,13 @@ class CustomerUrls:
         return url_for("journey.logo", journey_id=journey.id, version=journey.version)
 
 
+@bp.app_context_processor
+def _branding() -> dict[str, Any]:
+    """Every customer-facing page finds its business (templates/_branded.html); a page
+    that passes its own ``urls`` or ``journey`` (a step, the console's preview) keeps them."""
+    return {"customer_journey": customer_journey, "urls": CustomerUrls()}
+
+
 def _to_current(run: JourneyRun, journey: Journey) -> Response:
     return redirect(url_for(".step", step_id=steps.current_step(run, journey).id), 303)
 
@@ -226,7 +234,9 @@ class CustomerWalk:
     def answers_refused(self, step: FormStep, form: Any) -> None:
         steps.step_failed(self.run, step.id, "invalid answers: " + ", ".join(sorted(form.errors)))
 
-    def connect(self, step: Step, platform: Platform, provider: ProviderConfig) -> StepResponse:
+    def connect(
+        self, step: Step, platform: Platform, provider: ProviderConfig, instructions: str | None
+    ) -> StepResponse:
         run = self.run
         linked = [c for c in connections.run_connections(run) if c.status == "linked"]
         form = ConnectForm()
@@ -259,6 +269,7 @@ class CustomerWalk:
             step,
             form,
             platform=platform,
+            instructions=instructions,
             latest=latest,
             failure=explain_failure(latest.last_error) if latest and failed else None,
             linked=linked,

@@ -74,6 +74,7 @@ class SandboxClient(ClientMixin):
     client_id: str
     client_secret: str
     redirect_uris: tuple[str, ...]
+    # The name the app was registered under: the business's (SANDBOX_CLIENT_NAME).
     client_name: str = "Onramp"
     # The dialect the client is talking to, which decides the scopes it may have.
     dialect: Dialect = field(default=DIALECTS[NATIVE])
@@ -140,6 +141,7 @@ def registered_client(dialect: Dialect = DIALECTS[NATIVE]) -> SandboxClient:
         client_id=config["SANDBOX_CLIENT_ID"],
         client_secret=config["SANDBOX_CLIENT_SECRET"],
         redirect_uris=tuple(redirect_uris),
+        client_name=config["SANDBOX_CLIENT_NAME"] or SandboxClient.client_name,
         dialect=dialect,
     )
 

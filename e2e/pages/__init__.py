@@ -217,7 +217,7 @@ class SandboxSignInPage(Screen):
 
 
 class SandboxConsentPage(Screen):
-    title = "Allow Onramp to read your accounts?"
+    title = "Allow Northwind Lending to read your accounts?"
 
     @property
     def organisations(self) -> Locator:

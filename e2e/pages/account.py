@@ -28,7 +28,8 @@ class AccountOverview(UatPage):
         self.main.get_by_role("button", name=name, exact=True).click()
 
     def withdraw(self, category: str) -> ConfirmWithdrawal:
-        self.main.get_by_role("link", name=f"Withdraw {category}", exact=True).click()
+        name = f"{self._('Withdraw')} {category}"
+        self.main.get_by_role("link", name=name, exact=True).click()
         return ConfirmWithdrawal(self.page, self.lang)
 
     def disconnect(self, platform: str, organisation: str) -> ConfirmDisconnection:
@@ -41,7 +42,7 @@ class ConfirmWithdrawal(UatPage):
     titles = titled("Withdraw your consent?")
 
     def confirm(self) -> AccountOverview:
-        self.main.get_by_role("button", name="Withdraw consent").click()
+        self.button("Withdraw consent").click()
         return AccountOverview(self.page, self.lang)
 
 

@@ -60,7 +60,8 @@ def check_accessibility(page: Page | Frame) -> None:
 
 
 def titled(en: str, **translations: str) -> Mapping[str, str]:
-    """A page's heading in English and, by language code, in its other languages."""
+    """A page's heading in English and, by language code, in its other languages (those
+    not given are Onramp's own words, found in its catalogues)."""
     return MappingProxyType({"en": en, **translations})
 
 
@@ -93,7 +94,8 @@ class UatPage:
 
     @property
     def title(self) -> str:
-        return self.titles[self.lang]
+        """The heading in the page's language: as given, else Onramp's own words for it."""
+        return self.titles.get(self.lang) or self._(self.titles["en"])
 
     def _arrive(self) -> None:
         wanted = self.main.get_by_role("heading", level=1, name=self.title, exact=True)

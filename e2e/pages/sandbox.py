@@ -39,7 +39,7 @@ class SandboxSignIn(SandboxPage):
 
 
 class SandboxConsent(SandboxPage):
-    titles = titled("Allow Onramp to read your accounts?")
+    titles = titled("Allow Northwind Lending to read your accounts?")
 
     @property
     def organisations(self) -> Locator:

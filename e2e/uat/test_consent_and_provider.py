@@ -174,7 +174,9 @@ def test_a_refresh_that_later_fails(page: Page, customer: UatCustomer) -> None:
     assert first["organisation_id"] == second["organisation_id"]
 
     apps = ConnectedApps.open(page).revoke(NORTHWIND_CONSULTING)
-    expect(apps.status).to_contain_text(f"Onramp can no longer read {NORTHWIND_CONSULTING}.")
+    expect(apps.status).to_contain_text(
+        f"Northwind Lending can no longer read {NORTHWIND_CONSULTING}."
+    )
 
     refused = customer.credentials(connection["id"])
     assert refused.status_code == 409

@@ -203,13 +203,14 @@ CONSENT_FIELDS = (
 )
 
 
-def _journey_step(step: str, known: dict[str, hs.Field]) -> Target:
+def _journey_step(step: str, known: dict[str, hs.Field], examples: int = 150) -> Target:
     return Target(
         f"POST /journey/{step}",
         "journey",
         step,
         lambda world: form_post(f"/journey/{step}", known, BROWSER_HEADERS),
         moved=LEFT_THE_JOURNEY,
+        examples=examples,
     )
 
 
@@ -233,7 +234,7 @@ def _step_pages(world: World) -> Requests:
     )
 
 
-DEFAULT_PAGES = ("welcome", "consent", "software", "instructions", "connect", "done", "declined")
+DEFAULT_PAGES = ("welcome", "consent", "software", "connect", "done", "declined")
 
 
 def _with_fresh_state(world: World, request: HostileRequest) -> HostileRequest:
@@ -283,9 +284,10 @@ JOURNEY: list[Target] = [
             "agree": hs.field("Agree and continue"),
             "decline": hs.field("Decline and stop"),
         },
+        # Agreed by its button or by ticks: the step a customer's consent hangs on.
+        examples=300,
     ),
     _journey_step("software", {"platform": hs.field("sandbox", "xero", "freeagent", "quickbooks")}),
-    _journey_step("instructions", {"submit": hs.field("Continue")}),
     _journey_step("connect", {"submit": hs.field("Connect"), "finish": hs.field("Continue")}),
     Target(
         "GET /connect/<platform>/callback",

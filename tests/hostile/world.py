@@ -35,12 +35,11 @@ from tests.integration.conftest import ALL_CONSENTS, REQUIRED_CONSENTS, LiveSand
 
 LOCAL = "http://localhost"
 # Where each journey step's browser stands: the default journey's steps in order.
-DEFAULT_STEPS = ["welcome", "consent", "software", "instructions", "connect"]
+DEFAULT_STEPS = ["welcome", "consent", "software", "connect"]
 STEP_ANSWERS: dict[str, dict[str, str]] = {
     "welcome": {},
     "consent": REQUIRED_CONSENTS,
     "software": {"platform": "sandbox"},
-    "instructions": {},
 }
 BUSINESS_CONSENT = {"consent_accounts": "y", "agree": "Agree and continue"}
 BUSINESS_DETAILS = {
@@ -277,7 +276,6 @@ class World:
         _expect_redirect(client.post("/journey/welcome"))
         _expect_redirect(client.post("/journey/consent", data=ALL_CONSENTS))
         _expect_redirect(client.post("/journey/software", data={"platform": "sandbox"}))
-        _expect_redirect(client.post("/journey/instructions"))
         callback = self.sandbox.authorize(self.start_connection(client), "approve")
         client.get(callback.removeprefix(LOCAL))
         [organisation, *_] = _organisations()

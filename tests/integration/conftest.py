@@ -60,12 +60,11 @@ def customer_client(client: FlaskClient, link: str) -> FlaskClient:
 
 @pytest.fixture
 def at_connect(customer_client: FlaskClient) -> FlaskClient:
-    """A customer who has consented, chosen the Sandbox and read the instructions."""
+    """A customer who has consented and chosen the Sandbox: on the connect step."""
     c = customer_client
     c.post("/journey/welcome")
     c.post("/journey/consent", data=REQUIRED_CONSENTS)
     c.post("/journey/software", data={"platform": "sandbox"})
-    c.post("/journey/instructions")
     return c
 
 

@@ -295,7 +295,6 @@ def _connect(client: FlaskClient, live_sandbox: LiveSandbox, platform: str) -> N
     client.post("/journey/welcome")
     client.post("/journey/consent", data=REQUIRED_CONSENTS)
     client.post("/journey/software", data={"platform": platform})
-    client.post("/journey/instructions")
     start = client.post("/journey/connect")
     callback = live_sandbox.authorize(str(start.location), "approve")
     assert client.get(callback.removeprefix("http://localhost")).status_code == 303

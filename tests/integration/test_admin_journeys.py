@@ -210,18 +210,14 @@ def test_a_full_preview_walk_records_nothing(app: Flask) -> None:
     assert viewer.post(f"{base}/step/welcome").location == f"{base}/step/consent"
     consent = viewer.get(f"{base}/step/consent")
     assert "Compte de résultat, bilan et flux de trésorerie" in consent.text
-    missing = viewer.post(f"{base}/step/consent", data={"agree": "y"})
-    assert missing.status_code == 422
     consented = viewer.post(
         f"{base}/step/consent",
         data={"consent_financial_statements": "y", "consent_invoices_bills": "y", "agree": "y"},
     )
     assert consented.location == f"{base}/step/software"
     viewer.post(f"{base}/step/software", data={"platform": "sandbox"})
-    instructions = viewer.get(f"{base}/step/instructions")
-    assert "Sandbox" in instructions.text
-    viewer.post(f"{base}/step/instructions")
     connect = viewer.get(f"{base}/step/connect")
+    assert "Comment connecter Sandbox Accounting" in connect.text
     assert "Preview: connecting is simulated" in connect.text
     assert f'action="{base}/step/connect"' in connect.text
     connected = viewer.post(f"{base}/step/connect", data={"submit": "Connect"})

@@ -54,7 +54,6 @@ def _through_the_journey(
     browser.post("/journey/welcome")
     browser.post("/journey/consent", data=consents)
     browser.post("/journey/software", data={"platform": "sandbox"})
-    browser.post("/journey/instructions")
     start = browser.post("/journey/connect")
     callback = live_sandbox.authorize(str(start.location), "approve", organisation=1)
     done = browser.get(callback.removeprefix("http://localhost"))

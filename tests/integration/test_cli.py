@@ -26,7 +26,7 @@ def test_invite_creates_a_customer_and_prints_a_working_link(app: Flask) -> None
         customer = db.session.scalars(select(Customer)).one()
     assert (customer.name, customer.email) == ("Acme Ltd", "owner@acme.example")
     response = app.test_client().get(link.removeprefix("http://localhost"), follow_redirects=True)
-    assert "Step 1 of 6" in response.get_data(as_text=True)
+    assert "Step 1 of 5" in response.get_data(as_text=True)
 
 
 def test_invite_refuses_a_bad_email_or_journey(app: Flask) -> None:

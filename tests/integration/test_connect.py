@@ -68,7 +68,7 @@ def test_approving_links_the_chosen_organisation(
     assert response.headers["Referrer-Policy"] == "no-referrer"
     page = text_of(connecting.get("/journey/done"))
     assert f"Connected to {ORGANISATIONS[1].name}" in page
-    assert "Step 6 of 6" in page
+    assert "Step 5 of 5" in page
 
     [connection] = _connections(app)
     assert connection.status == "linked"
@@ -100,7 +100,7 @@ def test_denying_fails_the_connection_and_offers_a_retry(
     page = text_of(response)
     assert "You chose not to allow access" in page
     assert "Try again" in page
-    assert "Step 5 of 6" in page
+    assert "Step 4 of 5" in page
     [connection] = _connections(app)
     assert (connection.status, connection.last_error) == ("failed", "access_denied")
 

@@ -64,7 +64,6 @@ def journeyed(app: Flask, client: FlaskClient, live_sandbox: LiveSandbox) -> str
     browser.post("/journey/welcome")
     browser.post("/journey/consent", data=ALL_CONSENTS)
     browser.post("/journey/software", data={"platform": "sandbox"})
-    browser.post("/journey/instructions")
     start = browser.post("/journey/connect")
     callback = live_sandbox.authorize(str(start.location), organisation=1)
     browser.get(callback.removeprefix("http://localhost"))

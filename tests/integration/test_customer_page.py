@@ -40,7 +40,6 @@ def _journey(client: FlaskClient, live_sandbox: LiveSandbox, consents: dict[str,
     client.post("/journey/welcome")
     client.post("/journey/consent", data=consents)
     client.post("/journey/software", data={"platform": "sandbox"})
-    client.post("/journey/instructions")
     start = client.post("/journey/connect")
     callback = live_sandbox.authorize(str(start.location), "approve")
     client.get(callback.removeprefix("http://localhost"))

@@ -75,7 +75,6 @@ def _go_to_connect(client: FlaskClient) -> None:
     client.post("/journey/welcome")
     client.post("/journey/consent", data=REQUIRED_CONSENTS)
     client.post("/journey/software", data={"platform": "sandbox"})
-    client.post("/journey/instructions")
 
 
 def _handoff_urls(page: TestResponse) -> dict[str, str]:

@@ -94,7 +94,6 @@ def test_the_receiver_gets_every_event_type_signed(
     connecting.post("/journey/welcome")
     connecting.post("/journey/consent", data=REQUIRED_CONSENTS)
     connecting.post("/journey/software", data={"platform": "sandbox"})
-    connecting.post("/journey/instructions")
     _connect(connecting, live_sandbox, "deny")
     _connect(connecting, live_sandbox, "approve")
     with app.app_context():

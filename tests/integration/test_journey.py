@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pytest
+from babel.dates import format_date
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -9,6 +13,7 @@ from sqlalchemy import select
 from app.consent.personal import decrypt_for
 from app.extensions import db
 from app.models import ConsentRecord, Customer, JourneyEvent, JourneyRun
+from tests.conftest import Clock
 from tests.integration.conftest import ALL_CONSENTS, REQUIRED_CONSENTS
 from tests.pages import text_of
 
@@ -27,10 +32,10 @@ def _run(app: Flask) -> JourneyRun:
 
 def test_each_step_says_where_the_customer_is(customer_client: FlaskClient) -> None:
     c = customer_client
-    assert "Step 1 of 6" in text_of(c.get("/journey/welcome"))
+    assert "Step 1 of 5" in text_of(c.get("/journey/welcome"))
     c.post("/journey/welcome")
     page = text_of(c.get("/journey/consent"))
-    assert "Step 2 of 6" in page
+    assert "Step 2 of 5" in page
     for fact in ("Why", "How long we keep it", "Who receives it", "Required", "Optional"):
         assert fact in page
 
@@ -38,8 +43,43 @@ def test_each_step_says_where_the_customer_is(customer_client: FlaskClient) -> N
 def test_consent_checkboxes_start_unticked(customer_client: FlaskClient) -> None:
     customer_client.post("/journey/welcome")
     page = text_of(customer_client.get("/journey/consent"))
-    assert page.count('type="checkbox"') == 3
+    # Agreed by the button: a checkbox for the optional item only, and the button says so.
+    assert page.count('type="checkbox"') == 1
     assert "checked" not in page
+    assert "By selecting “Agree and continue” you agree to share the items marked Required." in page
+
+
+def test_the_consent_page_says_until_when_before_agreeing(
+    customer_client: FlaskClient, clock: Clock
+) -> None:
+    customer_client.post("/journey/welcome")
+    page = text_of(customer_client.get("/journey/consent"))
+    until = format_date(clock.now + timedelta(days=90), "long", locale="en")
+    assert f"for 90 days, until {until}, unless you withdraw it sooner" in page
+
+
+def test_the_button_agrees_to_the_required_items_only(
+    app: Flask, customer_client: FlaskClient
+) -> None:
+    customer_client.post("/journey/welcome")
+    agreed = customer_client.post("/journey/consent", data={"agree": "Agree and continue"})
+    assert agreed.location.endswith("/journey/software")
+    with app.app_context():
+        records = db.session.scalars(select(ConsentRecord).order_by(ConsentRecord.item_key)).all()
+        decisions = {r.item_key: r.decision for r in records}
+        # The ledger keeps what the button said beside the items it agreed to.
+        statement = "By selecting “Agree and continue” you agree to share"
+        worded = {r.item_key: statement in r.text for r in records}
+    assert decisions == {
+        "financial_statements": "granted",
+        "invoices_bills": "granted",
+        "ongoing_monitoring": "declined",
+    }
+    assert worded == {
+        "financial_statements": True,
+        "invoices_bills": True,
+        "ongoing_monitoring": False,
+    }
 
 
 def test_later_steps_cannot_be_opened_early(customer_client: FlaskClient) -> None:
@@ -48,6 +88,7 @@ def test_later_steps_cannot_be_opened_early(customer_client: FlaskClient) -> Non
     assert response.location.endswith("/journey/welcome")
 
 
+@pytest.mark.usefixtures("ticking")
 def test_required_consent_must_be_granted_to_go_on(
     app: Flask, customer_client: FlaskClient
 ) -> None:
@@ -164,15 +205,23 @@ def test_only_offered_available_platforms_can_be_chosen(customer_client: FlaskCl
     assert "Choose your accounting software to continue" in text_of(missing)
 
 
-def test_instructions_are_for_the_chosen_platform(customer_client: FlaskClient) -> None:
+def test_the_connect_step_says_how_to_connect_the_chosen_platform(
+    customer_client: FlaskClient,
+) -> None:
     c = customer_client
     c.post("/journey/welcome")
     c.post("/journey/consent", data=REQUIRED_CONSENTS)
-    c.post("/journey/software", data={"platform": "sandbox"})
-    page = text_of(c.get("/journey/instructions"))
-    assert "Step 4 of 6" in page
-    assert "How to connect <strong>Sandbox Accounting</strong>" in page
+    chosen = c.post("/journey/software", data={"platform": "sandbox"})
+    # No "Before you connect" page between choosing and connecting.
+    assert chosen.location.endswith("/journey/connect")
+    page = text_of(c.get("/journey/connect"))
+    assert "Step 4 of 5" in page
+    assert "How to connect Sandbox Accounting" in page
     assert "demo@sandbox.test" in page
+    # The instructions name the button that is on this very page.
+    assert "Select **Continue to Sandbox Accounting**" not in page
+    assert "<strong>Continue to Sandbox Accounting</strong>" in page
+    assert 'value="Continue to Sandbox Accounting"' in page
 
 
 def test_going_back_shows_earlier_answers(customer_client: FlaskClient) -> None:
@@ -180,7 +229,8 @@ def test_going_back_shows_earlier_answers(customer_client: FlaskClient) -> None:
     c.post("/journey/welcome")
     c.post("/journey/consent", data=ALL_CONSENTS)
     c.post("/journey/software", data={"platform": "sandbox"})
-    assert text_of(c.get("/journey/consent")).count("checked") == 3
+    # The optional item's tick; the required ones were agreed by the button.
+    assert text_of(c.get("/journey/consent")).count("checked") == 1
     assert "checked" in text_of(c.get("/journey/software"))
 
 

@@ -21,7 +21,7 @@ def _link(app: Flask, journey: str = "default") -> str:
 def test_a_link_opens_the_journey_at_its_first_step(app: Flask, client: FlaskClient) -> None:
     response = client.get(_link(app), follow_redirects=True)
     assert response.status_code == 200
-    assert "Step 1 of 6" in text_of(response)
+    assert "Step 1 of 5" in text_of(response)
     assert "Connect your accounting software to Northwind Lending" in text_of(response)
 
 
@@ -85,7 +85,7 @@ def test_reopening_the_link_resumes_where_the_customer_was(app: Flask, client: F
     client.post("/journey/welcome")
     fresh_browser = app.test_client()
     response = fresh_browser.get(link, follow_redirects=True)
-    assert "Step 2 of 6" in text_of(response)
+    assert "Step 2 of 5" in text_of(response)
     assert "What you agree to share" in text_of(response)
 
 
@@ -101,9 +101,9 @@ def test_a_deep_link_to_a_platform_skips_the_picker(app: Flask, client: FlaskCli
     client.get(_deep_link(app, "sandbox"))
     client.post("/journey/welcome")
     response = client.post("/journey/consent", data=REQUIRED_CONSENTS)
-    assert response.location.endswith("/journey/instructions")
-    page = text_of(client.get("/journey/instructions"))
-    assert "How to connect <strong>Sandbox Accounting</strong>" in page
+    assert response.location.endswith("/journey/connect")
+    page = text_of(client.get("/journey/connect"))
+    assert "How to connect Sandbox Accounting" in page
 
 
 def test_a_deep_link_to_an_unavailable_platform_still_shows_the_picker(

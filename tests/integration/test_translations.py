@@ -62,9 +62,9 @@ def _open(client: FlaskClient, link: str, language: str) -> None:
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
-        ("fr", ["Étape 1 sur 6", 'value="Commencer"', "Aller au contenu principal"]),
-        ("de", ["Schritt 1 von 6", 'value="Jetzt starten"', "Zum Hauptinhalt springen"]),
-        ("de-CH,de;q=0.9,en;q=0.5", ["Schritt 1 von 6", 'value="Jetzt starten"']),
+        ("fr", ["Étape 1 sur 5", 'value="Commencer"', "Aller au contenu principal"]),
+        ("de", ["Schritt 1 von 5", 'value="Jetzt starten"', "Zum Hauptinhalt springen"]),
+        ("de-CH,de;q=0.9,en;q=0.5", ["Schritt 1 von 5", 'value="Jetzt starten"']),
     ],
 )
 def test_the_welcome_page_speaks_the_browsers_language(
@@ -74,28 +74,28 @@ def test_the_welcome_page_speaks_the_browsers_language(
     page = text_of(client.get("/journey/welcome", headers={"Accept-Language": language}))
     for text in expected:
         assert text in page
-    assert "Step 1 of 6" not in page
+    assert "Step 1 of 5" not in page
     assert 'value="Get started"' not in page
 
 
 def test_english_stays_the_default(client: FlaskClient, link: str) -> None:
     _open(client, link, "es, it;q=0.8")
     page = text_of(client.get("/journey/welcome"))
-    assert "Step 1 of 6" in page
+    assert "Step 1 of 5" in page
     assert 'value="Get started"' in page
 
 
 def test_after_the_link_the_journeys_language_decides(client: FlaskClient, link: str) -> None:
     _open(client, link, "fr")
     page = text_of(client.get("/journey/welcome", headers={"Accept-Language": "de"}))
-    assert "Étape 1 sur 6" in page
+    assert "Étape 1 sur 5" in page
 
 
 def test_the_language_switcher_changes_the_ui_strings(client: FlaskClient, link: str) -> None:
     _open(client, link, "fr")
     client.post("/journey/language", data={"locale": "de", "next": "/journey/welcome"})
     page = text_of(client.get("/journey/welcome"))
-    assert "Schritt 1 von 6" in page
+    assert "Schritt 1 von 5" in page
     assert 'value="Jetzt starten"' in page
 
 
@@ -103,8 +103,22 @@ def test_consent_labels_and_buttons_are_translated(client: FlaskClient, link: st
     _open(client, link, "de")
     client.post("/journey/welcome")
     page = text_of(client.get("/journey/consent"))
-    for text in ("Warum", "Wer die Daten erhält", "Erforderlich", "Zustimmen und weiter"):
+    for text in (
+        "Warum",
+        "Wer die Daten erhält",
+        "Erforderlich",
+        "Zustimmen und weiter",
+        "Mit „Zustimmen und weiter“ stimmen Sie zu",
+    ):
         assert text in page
+
+
+@pytest.mark.usefixtures("ticking")
+def test_a_missing_tick_is_explained_in_the_customers_language(
+    client: FlaskClient, link: str
+) -> None:
+    _open(client, link, "de")
+    client.post("/journey/welcome")
     invalid = text_of(client.post("/journey/consent", data={"agree": "Zustimmen und weiter"}))
     assert "Setzen Sie ein Häkchen bei „" in invalid
 

@@ -37,7 +37,6 @@ def test_the_shipped_journey_is_valid() -> None:
         "welcome",
         "consent",
         "platform_select",
-        "instructions",
         "connect",
         "done",
     ]
@@ -92,7 +91,7 @@ def test_the_last_step_must_be_done(tmp_path: Path) -> None:
 def test_connect_needs_a_platform_choice_before_it(tmp_path: Path) -> None:
     data = _variant()
     steps = data["steps"]
-    data["steps"] = [steps[0], steps[1], steps[4], steps[2], steps[3], steps[5]]
+    data["steps"] = [steps[0], steps[1], steps[3], steps[2], steps[4]]
     assert "a 'connect' step must come after a 'platform_select' step" in _problems(
         _write(tmp_path, data)
     )

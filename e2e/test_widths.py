@@ -1,0 +1,59 @@
+"""Every customer page on 390 and 320 px phones, in every language the default journey
+speaks: nothing scrolls sideways (WCAG 1.4.10 Reflow) and axe-core finds nothing, at both
+widths, the Sandbox's pages and the customer's own page included."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import Browser, Frame, Page
+
+from e2e.accessibility import assert_accessible, assert_no_horizontal_scroll
+from e2e.live import JourneyLink
+from e2e.pages.base import UatPage
+from e2e.pages.journey import DEFAULT_ITEMS, REQUIRED_KEYS, DefaultDone, DefaultWelcome, InvalidLink
+
+WIDTHS = (390, 320)
+HEIGHT = 780
+
+
+def fits(screen: UatPage) -> UatPage:
+    """The page as it is, at each phone width in turn."""
+    page = screen.page
+    assert isinstance(page, Page) and not isinstance(page, Frame)
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": HEIGHT})
+        assert_no_horizontal_scroll(page)
+        assert_accessible(page)
+    return screen
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "de"])
+def test_every_customer_page_fits_a_phone(
+    browser: Browser, link_in: Callable[[str], JourneyLink], lang: str
+) -> None:
+    # A customer's phone that speaks their language (pages with no journey go by it).
+    context = browser.new_context(
+        viewport={"width": WIDTHS[0], "height": HEIGHT},
+        is_mobile=True,
+        has_touch=True,
+        locale=lang,
+    )
+    page = context.new_page()
+    link = link_in(lang)
+
+    welcome = fits(DefaultWelcome.open(page, link.url, lang))
+    consent = fits(welcome.get_started())
+    consent = fits(consent.agree_expecting_problem())
+    software = fits(consent.tick_keys(*REQUIRED_KEYS).agree())
+    connect = fits(fits(software.choose_sandbox()).ready())
+    sign_in = fits(connect.continue_to_sandbox())
+    approval = fits(sign_in.sign_in())
+    done = fits(approval.choose("Acme Trading Ltd").approve_to(DefaultDone))
+    account = fits(done.your_connections())
+    fits(account.withdraw(DEFAULT_ITEMS["financial_statements"][lang]))
+
+    page.goto(link.url + "tampered")
+    fits(InvalidLink(page, lang))
+    context.close()
