@@ -2,6 +2,9 @@
 
 The runs counted are those that *started* in the chosen period (a cohort), whatever
 the date of their later events, so that each step's figures describe the same runs.
+Conversion is measured as the hosted link widgets measure theirs: of the sessions
+opened (runs started: the customer opened the link), the share that completed the
+journey, and the share that linked a connection (see ``by_version``).
 Counting is done by the database (grouped and distinct counts); the median time per
 step is read with one ``ORDER BY ... LIMIT/OFFSET`` per step, so memory stays flat
 however many runs there are. Works on SQLite and PostgreSQL alike.
@@ -51,6 +54,11 @@ class Period:
     def ends(self) -> datetime:
         """The first instant after the period."""
         return datetime.combine(self.last + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+def rate(part: int, whole: int) -> float | None:
+    """``part`` of ``whole``; None when there is no whole to take a share of."""
+    return part / whole if whole else None
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,32 @@ class Funnel:
     @property
     def reached_max(self) -> int:
         return max((s.reached for s in self.steps), default=0)
+
+    @property
+    def completion_rate(self) -> float | None:
+        return rate(self.completed, self.runs)
+
+
+@dataclass(frozen=True)
+class VersionFigures:
+    """The conversion of one journey version's runs started in the period."""
+
+    version: str
+    # When the version was kept: published in the console, or first used (file journeys).
+    created_at: datetime | None
+    current: bool
+    opened: int
+    completed: int
+    connected: int  # runs that linked at least one connection (whatever became of it)
+    declined: int  # runs waiting, declined, at a consent step
+
+    @property
+    def completion_rate(self) -> float | None:
+        return rate(self.completed, self.opened)
+
+    @property
+    def connection_rate(self) -> float | None:
+        return rate(self.connected, self.opened)
 
 
 @dataclass(frozen=True)
@@ -360,4 +394,55 @@ def funnel(journey_id: str, version: str | None, period: Period) -> Funnel:
         platforms=_platforms(runs, definitions),
         connection_errors=_connection_errors(runs),
         step_failures=_step_failures(runs),
+    )
+
+
+def by_version(journey_id: str, period: Period) -> list[VersionFigures]:
+    """Each version of ``journey_id`` that had runs started in ``period``: the current
+    version first, then the others newest first."""
+    linked = (
+        select(Connection.id)
+        .where(Connection.run_id == JourneyRun.id, Connection.linked_at.is_not(None))
+        .exists()
+    )
+    # Grouped through a subquery, as in ``_platforms``: the EXISTS stays out of GROUP BY.
+    runs = (
+        select(
+            JourneyRun.id,
+            JourneyRun.journey_version.label("version"),
+            JourneyRun.status,
+            case((linked, 1), else_=0).label("connected"),
+        )
+        .where(JourneyRun.id.in_(_cohort(journey_id, None, period)))
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(
+            runs.c.version,
+            JourneyVersion.created_at,
+            func.count(),
+            func.count(case((runs.c.status == "completed", runs.c.id))),
+            func.coalesce(func.sum(runs.c.connected), 0),
+            func.count(case((runs.c.status == "declined", runs.c.id))),
+        )
+        .outerjoin(JourneyVersion, JourneyVersion.version == runs.c.version)
+        .group_by(runs.c.version, JourneyVersion.created_at)
+    ).all()
+    current = get_journey(journey_id)
+    figures = [
+        VersionFigures(
+            version,
+            created_at,
+            current is not None and version == current.version,
+            opened,
+            completed,
+            int(connected),
+            declined,
+        )
+        for version, created_at, opened, completed, connected, declined in rows
+    ]
+    # The current version first, then the others newest first (one never kept last).
+    oldest = datetime.min.replace(tzinfo=UTC)
+    return sorted(
+        figures, key=lambda f: (not f.current, -(f.created_at or oldest).timestamp(), f.version)
     )
