@@ -70,6 +70,10 @@ class StepFigures:
     # Of the runs that reached the step before, the share that reached this one.
     conversion: float | None
     median_ms: int | None
+    # Runs for which this was the furthest step reached, neither completed nor declined.
+    stopped: int
+    # ``stopped`` as a share of the runs opened.
+    stopped_share: float | None
 
 
 @dataclass(frozen=True)
@@ -249,7 +253,34 @@ def _carried_on(runs: RunIds, previous: str, step_id: str) -> int:
     return count or 0
 
 
-def _steps(runs: RunIds, order: list[tuple[str, str]]) -> list[StepFigures]:
+def _stopped(runs: RunIds, order: list[tuple[str, str]]) -> dict[str, int]:
+    """Per step, the runs still under way (not completed, not declined) that got no further.
+
+    A run's furthest step is the one latest in journey ``order`` among those it reached,
+    so a customer who went back a step still counts where they had got to.
+    """
+    if not order:
+        return {}
+    position = case(
+        {step_id: i for i, (step_id, _) in enumerate(order)}, value=JourneyEvent.step, else_=-1
+    )
+    furthest = (
+        select(func.max(position).label("position"))
+        .join(JourneyRun, JourneyRun.id == JourneyEvent.run_id)
+        .where(
+            JourneyEvent.run_id.in_(runs),
+            JourneyRun.status.not_in(("completed", "declined")),
+        )
+        .group_by(JourneyEvent.run_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(furthest.c.position, func.count()).group_by(furthest.c.position)
+    ).all()
+    return {order[i][0]: count for i, count in rows if 0 <= i < len(order)}
+
+
+def _steps(runs: RunIds, order: list[tuple[str, str]], opened: int) -> list[StepFigures]:
     counts = {
         step: (reached, completed)
         for step, reached, completed in db.session.execute(
@@ -264,6 +295,7 @@ def _steps(runs: RunIds, order: list[tuple[str, str]]) -> list[StepFigures]:
     }
     # Events of steps no version names any more still count, at the end.
     order = order + [(step, step) for step in sorted(counts) if step not in dict(order)]
+    stopped = _stopped(runs, order)
     figures: list[StepFigures] = []
     previous: StepFigures | None = None
     for step_id, title in order:
@@ -272,7 +304,14 @@ def _steps(runs: RunIds, order: list[tuple[str, str]]) -> list[StepFigures]:
         if previous is not None and previous.reached:
             conversion = _carried_on(runs, previous.step_id, step_id) / previous.reached
         previous = StepFigures(
-            step_id, title, reached, completed, conversion, _median_ms(runs, step_id)
+            step_id,
+            title,
+            reached,
+            completed,
+            conversion,
+            _median_ms(runs, step_id),
+            stopped.get(step_id, 0),
+            rate(stopped.get(step_id, 0), opened),
         )
         figures.append(previous)
     return figures
@@ -390,7 +429,7 @@ def funnel(journey_id: str, version: str | None, period: Period) -> Funnel:
         period=period,
         runs=total,
         completed=completed,
-        steps=_steps(runs, step_order(definitions)),
+        steps=_steps(runs, step_order(definitions), total),
         platforms=_platforms(runs, definitions),
         connection_errors=_connection_errors(runs),
         step_failures=_step_failures(runs),

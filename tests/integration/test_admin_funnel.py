@@ -352,6 +352,44 @@ def test_no_version_is_listed_for_a_period_without_runs(seeded: Flask) -> None:
     assert _versions(seeded, Period(date(2025, 1, 1), date(2025, 1, 31))) == []
 
 
+def test_each_step_counts_the_runs_that_stopped_there(seeded: Flask) -> None:
+    current = _figures(seeded, "current")
+    # The welcome-only run stopped at welcome, the Xero run at connect; the completed
+    # and the declined runs stopped nowhere.
+    assert [(s.step_id, s.stopped, s.stopped_share) for s in current.steps] == [
+        ("welcome", 1, 1 / 4),
+        ("consent", 0, 0.0),
+        ("software", 0, 0.0),
+        ("instructions", 0, 0.0),
+        ("connect", 1, 1 / 4),
+        ("done", 0, 0.0),
+    ]
+    every = _figures(seeded, None)
+    assert [(s.step_id, s.stopped) for s in every.steps if s.stopped] == [
+        ("welcome", 1),
+        ("connect", 1),
+    ]
+    assert [s.stopped_share for s in every.steps if s.stopped] == [1 / 5, 1 / 5]
+
+
+def test_a_run_that_went_back_stopped_at_the_furthest_step_it_reached(app: Flask) -> None:
+    _plant(
+        app,
+        [
+            Seed(
+                _march(6),
+                [
+                    *_walk(("welcome", 1000), ("consent", 1000)),
+                    ("software", "entered", None, None),
+                    ("consent", "entered", None, None),
+                ],
+            )
+        ],
+    )
+    result = _figures(app, "current")
+    assert [(s.step_id, s.stopped) for s in result.steps if s.stopped] == [("software", 1)]
+
+
 def test_drop_off_by_platform_and_by_error_reason(seeded: Flask) -> None:
     result = _figures(seeded, None)
     platforms = {
@@ -463,6 +501,14 @@ def test_the_funnel_page_compares_versions_and_links_each_to_its_funnel(seeded: 
         chosen.text
     )
     assert "Show the funnel of all versions" in chosen.text
+    # The steps table says where runs stopped, as a number and as a share of opened.
+    steps = _tables(unescape(page))["Runs that reached and completed each step, in journey order"]
+    header, *body = [cells for cells, _ in steps]
+    assert header[-2:] == ["Stopped here", "Stopped here, of opened"]
+    stopped = {cells[0].rsplit("(", 1)[1].rstrip(")"): cells[-2:] for cells in body}
+    assert stopped["welcome"] == ["1", "20%"]
+    assert stopped["consent"] == ["0", "0%"]
+    assert stopped["connect"] == ["1", "20%"]
     assert "How these are counted" in page
     assert "Completed ÷ opened." in unescape(page)
 
