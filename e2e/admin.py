@@ -319,10 +319,19 @@ class FunnelPage(AdminScreen):
     def chart(self) -> Locator:
         return self.main.get_by_role("region", name="Funnel chart")
 
+    @property
+    def versions(self) -> Locator:
+        return self.main.get_by_role("table", name=re.compile(r"^Sessions opened, completions"))
+
     def show(self, journey: str | None = None) -> FunnelPage:
         if journey is not None:
             self.main.get_by_label("Journey", exact=True).select_option(label=journey)
         self.main.get_by_role("button", name="Show the funnel").click()
+        return FunnelPage(self.page)
+
+    def show_version(self, version: str) -> FunnelPage:
+        """Follow a row of the versions table (``version``: its first 12 characters)."""
+        self.versions.get_by_role("link", name=f"Funnel of version {version}").click()
         return FunnelPage(self.page)
 
 

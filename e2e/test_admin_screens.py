@@ -81,6 +81,16 @@ def test_the_screens_show_a_customer_who_connected(
     expect(funnel.chart).to_be_visible()
     expect(funnel.steps.get_by_role("row")).not_to_have_count(0)
     expect(funnel.steps.get_by_role("rowheader").first).to_be_visible()
+    # The customer's run opened, completed and connected on the current version.
+    current = funnel.versions.get_by_role("row").filter(has_text="(current)")
+    expect(current).to_have_count(1)
+    expect(current.get_by_role("cell").nth(2)).not_to_have_text("0")
+    version = current.get_by_role("code").text_content() or ""
+    funnel = funnel.show_version(version)
+    expect(funnel.main.get_by_text(f"(version {version})")).to_be_visible()
+    expect(
+        funnel.versions.get_by_role("link", name=f"Funnel of version {version}")
+    ).to_have_attribute("aria-current", "true")
 
     webhooks = funnel.open_section("Webhooks", WebhooksPage)
     expect(webhooks.endpoints).to_contain_text(admin_seed.endpoint_url)

@@ -18,6 +18,7 @@ from app.analytics.funnel import (
     DEFAULT_DAYS,
     Period,
     VersionChoice,
+    by_version,
     funnel,
     journey_ids,
     versions_of,
@@ -112,13 +113,13 @@ def funnel_page() -> tuple[str, int]:
     form = _filter()
     if not form.validate():
         return render_template("admin/funnel/index.html", form=form, funnel=None), 400
-    figures = funnel(
-        form.journey.data, form.version.data or None, Period(form.first.data, form.last.data)
-    )
+    period = Period(form.first.data, form.last.data)
+    figures = funnel(form.journey.data, form.version.data or None, period)
     return render_template(
         "admin/funnel/index.html",
         form=form,
         funnel=figures,
+        versions=by_version(form.journey.data, period),
         chart=funnel_chart(figures.steps),
         duration=format_duration,
         share=format_share,

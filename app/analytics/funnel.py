@@ -2,6 +2,9 @@
 
 The runs counted are those that *started* in the chosen period (a cohort), whatever
 the date of their later events, so that each step's figures describe the same runs.
+Conversion is measured as the hosted link widgets measure theirs: of the sessions
+opened (runs started: the customer opened the link), the share that completed the
+journey, and the share that linked a connection (see ``by_version``).
 Counting is done by the database (grouped and distinct counts); the median time per
 step is read with one ``ORDER BY ... LIMIT/OFFSET`` per step, so memory stays flat
 however many runs there are. Works on SQLite and PostgreSQL alike.
@@ -53,6 +56,11 @@ class Period:
         return datetime.combine(self.last + timedelta(days=1), time.min, tzinfo=UTC)
 
 
+def rate(part: int, whole: int) -> float | None:
+    """``part`` of ``whole``; None when there is no whole to take a share of."""
+    return part / whole if whole else None
+
+
 @dataclass(frozen=True)
 class StepFigures:
     step_id: str
@@ -62,6 +70,10 @@ class StepFigures:
     # Of the runs that reached the step before, the share that reached this one.
     conversion: float | None
     median_ms: int | None
+    # Runs for which this was the furthest step reached, neither completed nor declined.
+    stopped: int
+    # ``stopped`` as a share of the runs opened.
+    stopped_share: float | None
 
 
 @dataclass(frozen=True)
@@ -106,6 +118,32 @@ class Funnel:
     @property
     def reached_max(self) -> int:
         return max((s.reached for s in self.steps), default=0)
+
+    @property
+    def completion_rate(self) -> float | None:
+        return rate(self.completed, self.runs)
+
+
+@dataclass(frozen=True)
+class VersionFigures:
+    """The conversion of one journey version's runs started in the period."""
+
+    version: str
+    # When the version was kept: published in the console, or first used (file journeys).
+    created_at: datetime | None
+    current: bool
+    opened: int
+    completed: int
+    connected: int  # runs that linked at least one connection (whatever became of it)
+    declined: int  # runs waiting, declined, at a consent step
+
+    @property
+    def completion_rate(self) -> float | None:
+        return rate(self.completed, self.opened)
+
+    @property
+    def connection_rate(self) -> float | None:
+        return rate(self.connected, self.opened)
 
 
 @dataclass(frozen=True)
@@ -215,7 +253,34 @@ def _carried_on(runs: RunIds, previous: str, step_id: str) -> int:
     return count or 0
 
 
-def _steps(runs: RunIds, order: list[tuple[str, str]]) -> list[StepFigures]:
+def _stopped(runs: RunIds, order: list[tuple[str, str]]) -> dict[str, int]:
+    """Per step, the runs still under way (not completed, not declined) that got no further.
+
+    A run's furthest step is the one latest in journey ``order`` among those it reached,
+    so a customer who went back a step still counts where they had got to.
+    """
+    if not order:
+        return {}
+    position = case(
+        {step_id: i for i, (step_id, _) in enumerate(order)}, value=JourneyEvent.step, else_=-1
+    )
+    furthest = (
+        select(func.max(position).label("position"))
+        .join(JourneyRun, JourneyRun.id == JourneyEvent.run_id)
+        .where(
+            JourneyEvent.run_id.in_(runs),
+            JourneyRun.status.not_in(("completed", "declined")),
+        )
+        .group_by(JourneyEvent.run_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(furthest.c.position, func.count()).group_by(furthest.c.position)
+    ).all()
+    return {order[i][0]: count for i, count in rows if 0 <= i < len(order)}
+
+
+def _steps(runs: RunIds, order: list[tuple[str, str]], opened: int) -> list[StepFigures]:
     counts = {
         step: (reached, completed)
         for step, reached, completed in db.session.execute(
@@ -230,6 +295,7 @@ def _steps(runs: RunIds, order: list[tuple[str, str]]) -> list[StepFigures]:
     }
     # Events of steps no version names any more still count, at the end.
     order = order + [(step, step) for step in sorted(counts) if step not in dict(order)]
+    stopped = _stopped(runs, order)
     figures: list[StepFigures] = []
     previous: StepFigures | None = None
     for step_id, title in order:
@@ -238,7 +304,14 @@ def _steps(runs: RunIds, order: list[tuple[str, str]]) -> list[StepFigures]:
         if previous is not None and previous.reached:
             conversion = _carried_on(runs, previous.step_id, step_id) / previous.reached
         previous = StepFigures(
-            step_id, title, reached, completed, conversion, _median_ms(runs, step_id)
+            step_id,
+            title,
+            reached,
+            completed,
+            conversion,
+            _median_ms(runs, step_id),
+            stopped.get(step_id, 0),
+            rate(stopped.get(step_id, 0), opened),
         )
         figures.append(previous)
     return figures
@@ -356,8 +429,59 @@ def funnel(journey_id: str, version: str | None, period: Period) -> Funnel:
         period=period,
         runs=total,
         completed=completed,
-        steps=_steps(runs, step_order(definitions)),
+        steps=_steps(runs, step_order(definitions), total),
         platforms=_platforms(runs, definitions),
         connection_errors=_connection_errors(runs),
         step_failures=_step_failures(runs),
+    )
+
+
+def by_version(journey_id: str, period: Period) -> list[VersionFigures]:
+    """Each version of ``journey_id`` that had runs started in ``period``: the current
+    version first, then the others newest first."""
+    linked = (
+        select(Connection.id)
+        .where(Connection.run_id == JourneyRun.id, Connection.linked_at.is_not(None))
+        .exists()
+    )
+    # Grouped through a subquery, as in ``_platforms``: the EXISTS stays out of GROUP BY.
+    runs = (
+        select(
+            JourneyRun.id,
+            JourneyRun.journey_version.label("version"),
+            JourneyRun.status,
+            case((linked, 1), else_=0).label("connected"),
+        )
+        .where(JourneyRun.id.in_(_cohort(journey_id, None, period)))
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(
+            runs.c.version,
+            JourneyVersion.created_at,
+            func.count(),
+            func.count(case((runs.c.status == "completed", runs.c.id))),
+            func.coalesce(func.sum(runs.c.connected), 0),
+            func.count(case((runs.c.status == "declined", runs.c.id))),
+        )
+        .outerjoin(JourneyVersion, JourneyVersion.version == runs.c.version)
+        .group_by(runs.c.version, JourneyVersion.created_at)
+    ).all()
+    current = get_journey(journey_id)
+    figures = [
+        VersionFigures(
+            version,
+            created_at,
+            current is not None and version == current.version,
+            opened,
+            completed,
+            int(connected),
+            declined,
+        )
+        for version, created_at, opened, completed, connected, declined in rows
+    ]
+    # The current version first, then the others newest first (one never kept last).
+    oldest = datetime.min.replace(tzinfo=UTC)
+    return sorted(
+        figures, key=lambda f: (not f.current, -(f.created_at or oldest).timestamp(), f.version)
     )

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from urllib.parse import urlsplit
+from html import unescape
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.analytics.funnel import Funnel, Period, funnel
+from app.analytics.funnel import Funnel, Period, VersionFigures, by_version, funnel
 from app.customers.records import create_customer
 from app.engine.registry import get_journey
 from app.extensions import db
@@ -34,6 +36,8 @@ class Seed:
     platform: str | None = None
     attempts: list[tuple[str, str, str | None]] = field(default_factory=list)
     version: str | None = None
+    # Attempts linked once and then disconnected (platform).
+    disconnected: list[str] = field(default_factory=list)
 
 
 def _walk(*steps: tuple[str, int]) -> list[tuple[str, str, int | None, str | None]]:
@@ -82,6 +86,16 @@ def _plant(app: Flask, seeds: list[Seed]) -> None:
                         status=status,
                         last_error=error,
                         linked_at=seed.started if status == "linked" else None,
+                    )
+                )
+            for platform in seed.disconnected:
+                db.session.add(
+                    Connection(
+                        customer_id=customer.id,
+                        run_id=run.id,
+                        platform=platform,
+                        status="disconnected",
+                        linked_at=seed.started,
                     )
                 )
         db.session.commit()
@@ -197,6 +211,62 @@ def _table(result: Funnel) -> list[tuple[str, int, int, float | None, int | None
     return [(s.step_id, s.reached, s.completed, s.conversion, s.median_ms) for s in result.steps]
 
 
+def _versions(app: Flask, period: Period = MARCH) -> list[VersionFigures]:
+    with app.app_context():
+        return by_version("default", period)
+
+
+def _current_version(app: Flask) -> str:
+    with app.app_context():
+        journey = get_journey("default")
+        assert journey is not None
+        return journey.version
+
+
+class _Tables(HTMLParser):
+    """The rows of each table of a page, by caption: cell texts and the links in them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[tuple[list[str], list[str]]]] = {}
+        self._caption: str | None = None
+        self._rows: list[tuple[list[str], list[str]]] = []
+        self._in: str | None = None
+        self._text = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self._rows = []
+        elif tag == "caption":
+            self._in, self._text = "caption", ""
+        elif tag == "tr":
+            self._rows.append(([], []))
+        elif tag in ("td", "th"):
+            self._in, self._text = "cell", ""
+        elif tag == "a" and self._in == "cell":
+            self._rows[-1][1].append(dict(attrs).get("href") or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "caption":
+            self._caption, self._in = " ".join(self._text.split()), None
+        elif tag in ("td", "th") and self._in == "cell":
+            self._rows[-1][0].append(" ".join(self._text.split()))
+            self._in = None
+        elif tag == "table" and self._caption is not None:
+            self.tables[self._caption] = [row for row in self._rows if row[0]]
+            self._caption = None
+
+    def handle_data(self, data: str) -> None:
+        if self._in is not None:
+            self._text += data
+
+
+def _tables(page: str) -> dict[str, list[tuple[list[str], list[str]]]]:
+    parser = _Tables()
+    parser.feed(page)
+    return parser.tables
+
+
 def test_the_current_version_counts_each_step_of_the_runs_started_in_the_period(
     seeded: Flask,
 ) -> None:
@@ -231,6 +301,93 @@ def test_an_older_version_alone(seeded: Flask) -> None:
     result = _figures(seeded, OLD)
     assert [s.step_id for s in result.steps] == ["welcome", "software", "survey", "connect", "done"]
     assert [(s.reached, s.completed) for s in result.steps] == [(1, 1)] * 4 + [(1, 0)]
+
+
+def test_each_version_counts_sessions_opened_completions_and_connections(seeded: Flask) -> None:
+    current = _current_version(seeded)
+    rows = _versions(seeded)
+    assert [
+        (v.version, v.current, v.opened, v.completed, v.connected, v.declined) for v in rows
+    ] == [
+        # Four runs opened: one completed with the Sandbox linked, one failed at Xero,
+        # one declined the consent, one stopped at the welcome page.
+        (current, True, 4, 1, 1, 1),
+        # One run opened, completed with QuickBooks linked at the second attempt.
+        (OLD, False, 1, 1, 1, 0),
+    ]
+    assert [(v.completion_rate, v.connection_rate) for v in rows] == [(1 / 4, 1 / 4), (1.0, 1.0)]
+    assert rows[1].created_at == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_a_run_connected_counts_even_unfinished_or_disconnected_since(app: Flask) -> None:
+    _old_version(app)
+    _plant(
+        app,
+        [
+            # Linked Xero, then stopped before the last step.
+            Seed(_march(2), _walk(("welcome", 1000)), attempts=[("xero", "linked", None)]),
+            # Linked the Sandbox, finished, and disconnected it since.
+            Seed(_march(3), _walk(("welcome", 1000)), status="completed", disconnected=["sandbox"]),
+            # Only a failed and a pending attempt: not connected.
+            Seed(
+                _march(4),
+                _walk(("welcome", 1000)),
+                attempts=[("sage", "failed", "server_error"), ("sage", "pending", None)],
+            ),
+            # On the older version; one run declined, another opened in April is not counted.
+            Seed(_march(5), _walk(("welcome", 1000)), status="declined", version=OLD),
+            Seed(datetime(2026, 4, 1, tzinfo=UTC), _walk(("welcome", 1000)), version=OLD),
+        ],
+    )
+    rows = _versions(app)
+    assert [(v.version, v.opened, v.completed, v.connected, v.declined) for v in rows] == [
+        (_current_version(app), 3, 1, 2, 0),
+        (OLD, 1, 0, 0, 1),
+    ]
+    assert (rows[0].completion_rate, rows[0].connection_rate) == (1 / 3, 2 / 3)
+    assert (rows[1].completion_rate, rows[1].connection_rate) == (0.0, 0.0)
+
+
+def test_no_version_is_listed_for_a_period_without_runs(seeded: Flask) -> None:
+    assert _versions(seeded, Period(date(2025, 1, 1), date(2025, 1, 31))) == []
+
+
+def test_each_step_counts_the_runs_that_stopped_there(seeded: Flask) -> None:
+    current = _figures(seeded, "current")
+    # The welcome-only run stopped at welcome, the Xero run at connect; the completed
+    # and the declined runs stopped nowhere.
+    assert [(s.step_id, s.stopped, s.stopped_share) for s in current.steps] == [
+        ("welcome", 1, 1 / 4),
+        ("consent", 0, 0.0),
+        ("software", 0, 0.0),
+        ("instructions", 0, 0.0),
+        ("connect", 1, 1 / 4),
+        ("done", 0, 0.0),
+    ]
+    every = _figures(seeded, None)
+    assert [(s.step_id, s.stopped) for s in every.steps if s.stopped] == [
+        ("welcome", 1),
+        ("connect", 1),
+    ]
+    assert [s.stopped_share for s in every.steps if s.stopped] == [1 / 5, 1 / 5]
+
+
+def test_a_run_that_went_back_stopped_at_the_furthest_step_it_reached(app: Flask) -> None:
+    _plant(
+        app,
+        [
+            Seed(
+                _march(6),
+                [
+                    *_walk(("welcome", 1000), ("consent", 1000)),
+                    ("software", "entered", None, None),
+                    ("consent", "entered", None, None),
+                ],
+            )
+        ],
+    )
+    result = _figures(app, "current")
+    assert [(s.step_id, s.stopped) for s in result.steps if s.stopped] == [("software", 1)]
 
 
 def test_drop_off_by_platform_and_by_error_reason(seeded: Flask) -> None:
@@ -293,6 +450,77 @@ def test_the_funnel_page_draws_the_numbers_as_svg_and_as_a_table(seeded: Flask) 
     ) in page
     assert "<code>server_error</code>" in page
     assert "consent declined" in page
+
+
+def test_the_funnel_page_compares_versions_and_links_each_to_its_funnel(seeded: Flask) -> None:
+    client = signed_in_as(seeded, "viewer")
+    march = {"journey": "default", "first": "2026-03-01", "last": "2026-03-31"}
+    page = client.get("/admin/funnel", query_string=march).text
+    caption = (
+        "Sessions opened, completions and connections per version of default, "
+        "runs started from 2026-03-01 to 2026-03-31"
+    )
+    rows = _tables(unescape(page))[caption]
+    current = _current_version(seeded)
+    assert [cells for cells, _ in rows] == [
+        [
+            "Version",
+            "Published or first used",
+            "Opened",
+            "Completed",
+            "Completion rate",
+            "Connected",
+            "Connection rate",
+            "Declined",
+        ],
+        [f"Funnel of version {current[:12]} (current)", "—", "4", "1", "25%", "1", "25%", "1"],
+        [
+            f"Funnel of version {OLD[:12]}",
+            "2026-01-01 00:00 UTC",
+            "1",
+            "1",
+            "100%",
+            "1",
+            "100%",
+            "0",
+        ],
+    ]
+    (link,) = rows[2][1]
+    assert parse_qs(urlsplit(link).query) == {
+        "journey": ["default"],
+        "version": [OLD],
+        "first": ["2026-03-01"],
+        "last": ["2026-03-31"],
+    }
+    # Following the link shows that version's funnel, marked in the table.
+    chosen = client.get(link)
+    assert chosen.status_code == 200
+    assert f"1 run of <strong>default</strong> (version {OLD[:12]})" in chosen.text
+    assert "1 completed (100%)" in chosen.text
+    assert 'aria-current="true"><span class="visually-hidden">Funnel of version </span>' in (
+        chosen.text
+    )
+    assert "Show the funnel of all versions" in chosen.text
+    # The steps table says where runs stopped, as a number and as a share of opened.
+    steps = _tables(unescape(page))["Runs that reached and completed each step, in journey order"]
+    header, *body = [cells for cells, _ in steps]
+    assert header[-2:] == ["Stopped here", "Stopped here, of opened"]
+    stopped = {cells[0].rsplit("(", 1)[1].rstrip(")"): cells[-2:] for cells in body}
+    assert stopped["welcome"] == ["1", "20%"]
+    assert stopped["consent"] == ["0", "0%"]
+    assert stopped["connect"] == ["1", "20%"]
+    assert "How these are counted" in page
+    assert "Completed ÷ opened." in unescape(page)
+
+
+def test_a_period_without_runs_says_so_for_every_version(seeded: Flask) -> None:
+    client = signed_in_as(seeded, "viewer")
+    page = client.get(
+        "/admin/funnel",
+        query_string={"journey": "default", "first": "2025-01-01", "last": "2025-01-31"},
+    ).text
+    assert "No runs of this journey started in this period, on any version." in page
+    assert "Published or first used" not in page
 
 
 def test_the_funnel_defaults_to_the_last_30_days_of_the_default_journey(app: Flask) -> None:

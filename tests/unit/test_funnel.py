@@ -47,7 +47,7 @@ def test_a_period_covers_whole_utc_days() -> None:
 
 
 def _step(step_id: str, reached: int, completed: int, title: str | None = None) -> StepFigures:
-    return StepFigures(step_id, title or step_id, reached, completed, None, None)
+    return StepFigures(step_id, title or step_id, reached, completed, None, None, 0, None)
 
 
 def test_bars_share_one_scale_and_are_labelled_in_words() -> None:
