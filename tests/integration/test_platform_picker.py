@@ -209,3 +209,22 @@ def test_the_preview_lists_platforms_not_configured_here(app: Flask) -> None:
     assert set(page.buttons) == {"sandbox"}
     assert text.count("Not configured here: customers don't see it") == 4
     assert viewer.post(f"{base}/step/software", data={"platform": "xero"}).status_code == 422
+
+
+def test_platforms_show_their_logo_or_their_letters(
+    every_platform: Flask, at_software: FlaskClient
+) -> None:
+    text = text_of(at_software.get("/journey/software"))
+
+    # A logo is decorative: the name beside it is the button's name.
+    for slug in ("xero", "quickbooks", "sage"):
+        assert re.search(
+            rf'<img class="platform-logo" src="/static/vendor/icons/{slug}\.svg" alt=""', text
+        )
+    assert listing(text).buttons["xero"] == "Xero"
+    # The Sandbox and FreeAgent have no icon in simple-icons: their letters on a tile.
+    assert listing(text).buttons["sandbox"] == "SB Sandbox Accounting"
+    assert listing(text).buttons["freeagent"] == "FA FreeAgent"
+    with at_software.get("/static/vendor/icons/xero.svg") as served:
+        assert served.status_code == 200
+        assert served.mimetype == "image/svg+xml"
