@@ -30,9 +30,13 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 # Third-party browser files come from npm and are served from static/vendor/ (git-ignored).
-static/vendor/.copied: node_modules/.installed
+# The platforms' logos: only those app/platforms.yaml names, from simple-icons (CC0-1.0),
+# each filled with a colour that keeps its contrast (app/platform_icons.py).
+static/vendor/.copied: node_modules/.installed app/platforms.yaml app/platform_icons.py | $(VENV)/.synced
 	mkdir -p static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
+	rm -rf static/vendor/icons
+	$(BIN)/python -m app.platform_icons node_modules/simple-icons static/vendor/icons
 	touch $@
 
 # Onramp's own UI strings (see app/translations/README.md). `make translations` refreshes

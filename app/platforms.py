@@ -130,8 +130,11 @@ class Platform(BaseModel):
 
     key: str
     name: str
-    # Two letters on a neutral tile: no vendor's trademark is copied.
+    # Letters on a neutral tile, where the platform has no ``icon``.
     monogram: str = Field(max_length=3)
+    # The platform's logo: a simple-icons slug (npm, CC0-1.0), served from
+    # static/vendor/icons/ (app/platform_icons.py); None where the package has none.
+    icon: str | None = Field(default=None, pattern=r"^[a-z0-9]+$")
     authorize_url: str
     token_url: str
     revocation_url: str | None = None

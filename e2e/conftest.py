@@ -192,7 +192,7 @@ def at_consent(welcome: WelcomePage) -> ConsentPage:
 
 @pytest.fixture
 def at_connect(at_consent: ConsentPage) -> ConnectPage:
-    return at_consent.tick(*REQUIRED_ITEMS).agree().choose(SANDBOX).continue_().ready()
+    return at_consent.tick(*REQUIRED_ITEMS).agree().choose(SANDBOX).ready()
 
 
 # Links to the other journeys of journeys/, each for a fresh customer.
@@ -414,7 +414,6 @@ def admin_seed(browser: Browser, live_server: LiveServer) -> Iterator[AdminSeed]
                 .tick(*REQUIRED_ITEMS)
                 .agree()
                 .choose(SANDBOX)
-                .continue_()
                 .ready()
                 .continue_to_sandbox()
                 .sign_in()

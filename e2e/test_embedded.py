@@ -142,7 +142,6 @@ def test_a_hosted_journey_returns_to_the_business_with_the_outcome(
         .tick("Invoices, bills and the people you trade with")
         .agree()
         .choose(SANDBOX)
-        .continue_()
         .ready()
     )
     done = connect.continue_to_sandbox().sign_in().choose(ORGANISATIONS[0].name).approve()

@@ -1,7 +1,7 @@
 """Every error summary's link takes the customer to the field to correct.
 
-The consent step's summary is covered in test_consent.py; these are the radio
-groups, where the link must land on the group's first option.
+The consent step's summary is covered in test_consent.py; these are the choices,
+where the link must land on the first platform or organisation.
 """
 
 from __future__ import annotations
@@ -10,14 +10,21 @@ from playwright.sync_api import Page, expect
 
 from app.sandbox.data import ORGANISATIONS
 from e2e.accessibility import assert_accessible
-from e2e.pages import REQUIRED_ITEMS, SANDBOX, ConnectPage, ConsentPage
+from e2e.pages import REQUIRED_ITEMS, SANDBOX, ConnectPage, ConsentPage, SoftwarePage
 
 
-def test_software_not_chosen(at_consent: ConsentPage, page: Page) -> None:
-    software = at_consent.tick(*REQUIRED_ITEMS).agree().continue_expecting_problem()
+def test_software_that_cant_be_connected(at_consent: ConsentPage, page: Page) -> None:
+    software = at_consent.tick(*REQUIRED_ITEMS).agree()
+    # Only a tampered page can send a platform that isn't offered: the server refuses it.
+    software.platform(SANDBOX).evaluate("button => { button.value = 'xero' }")
+    software.platform(SANDBOX).click()
+    software = SoftwarePage(page)
+    expect(software.error_summary).to_be_visible()
     assert_accessible(page)
 
-    software.error_summary.get_by_role("link", name="Choose your accounting software").click()
+    software.error_summary.get_by_role(
+        "link", name="That software can't be connected yet: choose one from the list"
+    ).click()
 
     expect(software.platform(SANDBOX)).to_be_focused()
 

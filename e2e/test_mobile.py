@@ -33,7 +33,7 @@ def test_narrow_phone(
     assert_no_horizontal_scroll(page)
     assert_accessible(page)
 
-    connect = software.choose(SANDBOX).continue_().ready()
+    connect = software.choose(SANDBOX).ready()
     assert_no_horizontal_scroll(page)
 
     connect.continue_to_sandbox()

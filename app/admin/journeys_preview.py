@@ -213,6 +213,9 @@ class PreviewWalk:
     """A colleague's walk through the preview: answers stay in the session, nothing is
     recorded and the connect step signs in nowhere."""
 
+    # Product teams see which of the journey's platforms are not configured here.
+    lists_unavailable = True
+
     def __init__(self, run: service.PreviewRun, journey: Journey):
         self.run = run
         self.journey = journey

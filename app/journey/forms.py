@@ -125,14 +125,14 @@ def consent_form(
 
 
 class PlatformForm(FlaskForm):
-    # Choices are checked by AnyOf below, so the customer gets our message, not WTForms'.
-    platform = RadioField(_l("Your accounting software"), validate_choice=False)
-    submit = SubmitField(_l("Continue"))
+    """Each platform is its own submit button named ``platform``: choosing is one press.
+    The value is checked by AnyOf below, so a tampered one gets our message."""
+
+    platform = StringField(_l("Your accounting software"))
 
 
-def platform_form(available: list[Platform], chosen: str | None = None) -> PlatformForm:
-    form = PlatformForm(data={"platform": chosen})
-    form.platform.choices = [SelectChoice(p.key, p.name) for p in available]
+def platform_form(available: list[Platform]) -> PlatformForm:
+    form = PlatformForm()
     form.platform.validators = [
         InputRequired(message=_("Choose your accounting software to continue")),
         AnyOf(

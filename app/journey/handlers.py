@@ -10,10 +10,12 @@ it asks its :class:`Walk`: ``CustomerWalk`` in ``app/journey/views.py``, ``Previ
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Protocol, cast
 
+from flask import request
 from werkzeug.wrappers import Response
 
 from app import clock
@@ -25,6 +27,9 @@ from app.journey.forms import ContinueForm, consent_form, platform_form, step_fo
 from app.platforms import Platform, get_platform, is_available
 
 StepResponse = Response | tuple[str, int]
+# The software step offers a search box when more platforms than this are offered.
+SEARCH_FROM = 4
+SEARCH_MAX_LENGTH = 100
 
 
 class Walk(Protocol):
@@ -35,6 +40,11 @@ class Walk(Protocol):
 
     @property
     def journey(self) -> Journey: ...
+
+    @property
+    def lists_unavailable(self) -> bool:
+        """Whether platforms not configured here are listed (marked so) beside the rest:
+        in the console's preview, never to a customer."""
 
     def page(self, step: Step, form: Any, **context: Any) -> StepResponse:
         """The step's page with ``form`` (422 when the form has errors)."""
@@ -92,13 +102,39 @@ def offered_platforms(step: PlatformSelectStep) -> tuple[list[Platform], list[Pl
     return [p for p in offered if is_available(p)], [p for p in offered if not is_available(p)]
 
 
+def folded(text: str) -> str:
+    """``text`` as a search compares it: accents dropped, case folded ("Café" -> "cafe")."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
+
+
+def matching(platforms: list[Platform], query: str) -> list[Platform]:
+    """The platforms whose name contains ``query``, ignoring case and accents."""
+    wanted = folded(query)
+    return [p for p in platforms if wanted in folded(p.name)]
+
+
 def _platform_step(walk: Walk, step: Step) -> StepResponse:
     step = cast(PlatformSelectStep, step)
     available, unavailable = offered_platforms(step)
-    form = platform_form(available, steps.answers_for(walk.run, step.id).get("platform"))
+    form = platform_form(available)
     if form.validate_on_submit():
         return walk.complete(step, {"platform": form.platform.data})
-    return walk.page(step, form, unavailable=unavailable)
+    query = request.args.get("q", "").strip()[:SEARCH_MAX_LENGTH]
+    listed = available + (unavailable if walk.lists_unavailable else [])
+    return walk.page(
+        step,
+        form,
+        platforms=available,
+        unavailable=unavailable if walk.lists_unavailable else [],
+        # Every platform is listed; those the search leaves out are hidden (the script
+        # that filters as the customer types shows them again).
+        matches={p.key for p in matching(listed, query)},
+        chosen=steps.answers_for(walk.run, step.id).get("platform"),
+        query=query,
+        searchable=len(available) > SEARCH_FROM,
+        offered=len(available),
+    )
 
 
 def _form_step(walk: Walk, step: Step) -> StepResponse:

@@ -189,6 +189,9 @@ def step(step_id: str) -> StepResponse:
 class CustomerWalk:
     """The customer's walk through their run: answers are recorded, connecting signs in."""
 
+    # Platforms not configured here are not offered to customers at all.
+    lists_unavailable = False
+
     def __init__(self, run: JourneyRun, journey: Journey):
         self.run = run
         self.journey = journey

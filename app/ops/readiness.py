@@ -111,7 +111,7 @@ def platform_credentials(journeys: Mapping[str, Journey]) -> Check:
     return _not_ready(
         "platforms",
         title,
-        f"Customers would see these platforms as unavailable. {found}.",
+        f"Customers are not offered these platforms. {found}.",
         " ".join(fixes) + " Or stop offering a platform in the journeys.",
     )
 

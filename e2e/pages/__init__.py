@@ -26,6 +26,7 @@ REQUIRED_ITEMS = (FINANCIAL_STATEMENTS, INVOICES_AND_BILLS)
 ALL_ITEMS = (*REQUIRED_ITEMS, ONGOING_MONITORING)
 
 SANDBOX = "Sandbox Accounting"
+# Offered by journeys/default.yaml but not configured on the test server: not shown.
 UNAVAILABLE_PLATFORMS = ("Xero", "QuickBooks Online", "Sage Business Cloud Accounting", "FreeAgent")
 
 
@@ -142,22 +143,17 @@ class SoftwarePage(JourneyStep):
         return self.main.get_by_role("group", name="Your accounting software")
 
     def platform(self, name: str) -> Locator:
-        """The option for a platform; an unavailable one's name also says so."""
-        return self.choices.get_by_role("radio", name=re.compile(rf"^{re.escape(name)}\b"))
+        """The button that chooses a platform (its name may add "Your choice")."""
+        return self.choices.get_by_role("button", name=re.compile(rf"^{re.escape(name)}\b"))
 
-    def choose(self, name: str = SANDBOX) -> SoftwarePage:
-        self.platform(name).check()
-        return self
+    @property
+    def search(self) -> Locator:
+        return self.main.get_by_role("searchbox", name="Search for your software")
 
-    def continue_(self) -> InstructionsPage:
-        self.main.get_by_role("button", name="Continue").click()
+    def choose(self, name: str = SANDBOX) -> InstructionsPage:
+        """One press on the platform chooses it and goes on."""
+        self.platform(name).click()
         return InstructionsPage(self.page)
-
-    def continue_expecting_problem(self) -> SoftwarePage:
-        self.main.get_by_role("button", name="Continue").click()
-        page = SoftwarePage(self.page)
-        expect(page.error_summary).to_be_visible()
-        return page
 
 
 class InstructionsPage(JourneyStep):
@@ -373,14 +369,12 @@ class ConfiguredSoftware(ConfiguredStep):
         return self.main.get_by_role("group", name=self._("Your accounting software"))
 
     def platform(self, name: str) -> Locator:
-        return self.choices.get_by_role("radio", name=re.compile(rf"^{re.escape(name)}\b"))
+        return self.choices.get_by_role("button", name=re.compile(rf"^{re.escape(name)}\b"))
 
-    def choose(self, name: str = SANDBOX) -> Self:
-        self.platform(name).check()
-        return self
-
-    def continue_(self, to: type[ScreenT]) -> ScreenT:
-        return self._press("Continue", to)
+    def choose_to(self, to: type[ScreenT], name: str = SANDBOX) -> ScreenT:
+        """One press on the platform chooses it and goes on to ``to``."""
+        self.platform(name).click()
+        return to(self.page)
 
 
 class ConfiguredReview(ConfiguredStep):
@@ -658,8 +652,7 @@ class EmbeddedJourney:
             self.main.get_by_role("checkbox", name=f"I agree to share: {item}", exact=True).check()
         self.main.get_by_role("button", name="Agree and continue").click()
         expect(self.heading).to_have_text(SoftwarePage.title)
-        self.main.get_by_role("radio", name=re.compile(rf"^{SANDBOX}\b")).check()
-        self.main.get_by_role("button", name="Continue").click()
+        self.main.get_by_role("button", name=re.compile(rf"^{SANDBOX}\b")).click()
         expect(self.heading).to_have_text(InstructionsPage.title)
         self.main.get_by_role("button", name="I'm ready to connect").click()
         expect(self.heading).to_have_text(ConnectPage.title)

@@ -127,13 +127,36 @@ class Form(Step):
 
 
 class Software(Step):
+    """Each platform the customer can connect here is a button: one press chooses it."""
+
     def platform(self, name: str) -> Locator:
+        """The button that chooses ``name`` (its name may add "Your choice")."""
         choices = self.main.get_by_role("group", name=self._("Your accounting software"))
-        return choices.get_by_role("radio", name=re.compile(rf"^{re.escape(name)}\b"))
+        return choices.get_by_role("button", name=re.compile(rf"^{re.escape(name)}\b"))
+
+    @property
+    def search(self) -> Locator:
+        return self.main.get_by_role("searchbox", name=self._("Search for your software"))
+
+    @property
+    def shown(self) -> Locator:
+        """The platform buttons the customer can see (a search hides the others)."""
+        choices = self.main.get_by_role("group", name=self._("Your accounting software"))
+        return choices.get_by_role("button")
+
+    @property
+    def status(self) -> Locator:
+        """What the search found, said politely to screen readers as it changes."""
+        return self.main.get_by_role("status")
+
+    def search_for(self, text: str) -> Software:
+        """Type into the search box, as a person does, key by key."""
+        self.search.fill("")
+        self.search.press_sequentially(text)
+        return self
 
     def choose_to(self, to: type[PageT], name: str = SANDBOX) -> PageT:
-        self.platform(name).check()
-        self.button("Continue").click()
+        self.platform(name).click()
         return self.go(to)
 
 

@@ -26,8 +26,9 @@ from e2e.uat.api import Customers, OnrampApi, UatCustomer
 KEY_VARIABLE = "ONRAMP_UAT_API_KEY"
 ADMIN_EMAIL_VARIABLE = "ONRAMP_UAT_ADMIN_EMAIL"
 ADMIN_PASSWORD_VARIABLE = "ONRAMP_UAT_ADMIN_PASSWORD"
-# The vendors the Sandbox plays in a UAT environment (ONRAMP_SANDBOX_PLAYS).
-UAT_PLAYED = ["xero", "quickbooks", "sage"]
+# The vendors the Sandbox plays in a UAT environment (ONRAMP_SANDBOX_PLAYS): with them
+# the default journey offers all five of its platforms, and so its search box.
+UAT_PLAYED = ["xero", "quickbooks", "sage", "freeagent"]
 # How often a UAT environment's worker looks after connections (docs/uat.md).
 UAT_WORKER_SETTINGS = {
     "CONNECTION_REFRESH_CHECK_SECONDS": 2,

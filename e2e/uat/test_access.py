@@ -94,9 +94,6 @@ def test_keyboard_only(page: Page, customer: UatCustomer) -> None:
 
     software = DefaultSoftware(page)
     tab_to(page, software.platform(SANDBOX))
-    page.keyboard.press("Space")
-    expect(software.platform(SANDBOX)).to_be_checked()
-    tab_to(page, software.button("Continue"))
     page.keyboard.press("Enter")
     instructions = DefaultInstructions(page)
     tab_to(page, instructions.button("I'm ready to connect"))

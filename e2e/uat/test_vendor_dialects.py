@@ -45,10 +45,10 @@ def test_connect_through_a_vendors_dialect(
         .tick_keys(*REQUIRED_KEYS)
         .agree()
     )
-    if software.platform(name).is_disabled():
+    if software.platform(name).count() == 0:
         pytest.fail(
-            f"{name} is not offered here: set ONRAMP_SANDBOX_PLAYS=xero,quickbooks,sage on the "
-            "environment under test so that the Sandbox plays it.",
+            f"{name} is not offered here: set ONRAMP_SANDBOX_PLAYS=xero,quickbooks,sage,"
+            "freeagent on the environment under test so that the Sandbox plays it.",
             pytrace=False,
         )
     connect = software.choose_to(DefaultInstructions, name=name).ready()

@@ -52,9 +52,9 @@ def _software_page(app: Flask) -> str:
     return client.get("/journey/software").text
 
 
-def _sandbox_choice(page: str) -> str:
-    [option] = re.findall(r'<input[^>]*value="sandbox"[^>]*>', page)
-    return option
+def _sandbox_choices(page: str) -> list[str]:
+    """The buttons that choose the Sandbox: none where it is not offered."""
+    return re.findall(r'<button[^>]*name="platform" value="sandbox"[^>]*>', page)
 
 
 def test_production_leaves_the_sandbox_off_by_default(
@@ -66,8 +66,8 @@ def test_production_leaves_the_sandbox_off_by_default(
     assert app.test_client().get(METADATA).status_code == 404
     assert app.test_client().get("/sandbox/authorize").status_code == 404
     page = _software_page(app)
-    assert "disabled" in _sandbox_choice(page)
-    assert re.search(r"Sandbox[^<]*<span[^>]*>Not available yet", html.unescape(page))
+    assert _sandbox_choices(page) == []
+    assert "Sandbox Accounting" not in html.unescape(page)
     with app.test_request_context():
         assert readiness.sandbox_off().ready
         # A test journey with the Sandbox is still asked for: the checklist says how.
@@ -82,7 +82,7 @@ def test_a_uat_environment_turns_the_sandbox_on_in_production_and_the_checklist_
     app = build()
 
     assert app.test_client().get(METADATA).status_code == 200
-    assert "disabled" not in _sandbox_choice(_software_page(app))
+    assert len(_sandbox_choices(_software_page(app))) == 1
     with app.test_request_context():
         check = readiness.sandbox_off()
     assert not check.ready
