@@ -140,7 +140,6 @@ SEEDS = [
                 ("welcome", 1000),
                 ("consent", 3000),
                 ("software", 2000),
-                ("instructions", 4000),
                 ("connect", 10000),
             ),
             ("done", "entered", None, None),
@@ -153,9 +152,7 @@ SEEDS = [
     Seed(
         _march(10),
         [
-            *_walk(
-                ("welcome", 2000), ("consent", 5000), ("software", 1000), ("instructions", 6000)
-            ),
+            *_walk(("welcome", 2000), ("consent", 5000), ("software", 1000)),
             ("connect", "entered", None, None),
             ("connect", "failed", 9000, "access_denied"),
         ],
@@ -276,7 +273,6 @@ def test_the_current_version_counts_each_step_of_the_runs_started_in_the_period(
         ("welcome", 4, 3, None, 2000),
         ("consent", 3, 2, 3 / 4, 4000),
         ("software", 2, 2, 2 / 3, 1500),
-        ("instructions", 2, 2, 1.0, 5000),
         ("connect", 2, 1, 1.0, 10000),
         ("done", 1, 0, 1 / 2, None),
     ]
@@ -291,7 +287,6 @@ def test_all_versions_merge_the_steps_in_journey_order(seeded: Flask) -> None:
         # The old version went from welcome to software directly: not a consent run.
         ("software", 3, 3, 2 / 3, 1000),
         ("survey", 1, 1, 1 / 3, 2000),
-        ("instructions", 2, 2, 0.0, 5000),
         ("connect", 3, 2, 1.0, 9000),
         ("done", 2, 0, 2 / 3, None),
     ]
@@ -360,7 +355,6 @@ def test_each_step_counts_the_runs_that_stopped_there(seeded: Flask) -> None:
         ("welcome", 1, 1 / 4),
         ("consent", 0, 0.0),
         ("software", 0, 0.0),
-        ("instructions", 0, 0.0),
         ("connect", 1, 1 / 4),
         ("done", 0, 0.0),
     ]
@@ -595,14 +589,13 @@ def test_journeys_walked_through_the_app_are_counted_as_they_happened(
         ("welcome", 2, 2),
         ("consent", 2, 1),
         ("software", 1, 1),
-        ("instructions", 1, 1),
         ("connect", 1, 1),
         ("done", 1, 0),
     ]
-    assert [s.conversion for s in result.steps] == [None, 1.0, 0.5, 1.0, 1.0, 1.0]
+    assert [s.conversion for s in result.steps] == [None, 1.0, 0.5, 1.0, 1.0]
     # Only the second customer was seen looking at a page before finishing it (the first
     # posted each step straight away), so only the welcome step has a time.
-    assert [s.median_ms is not None for s in result.steps] == [True] + [False] * 5
+    assert [s.median_ms is not None for s in result.steps] == [True] + [False] * 4
     assert [(p.platform, p.chosen, p.completed, p.connections) for p in result.platforms] == [
         ("sandbox", 1, 1, {"linked": 1}),
         (None, 1, 0, {}),
