@@ -35,7 +35,7 @@ from werkzeug.wrappers import Response as WsgiResponse
 
 from app.extensions import db
 from e2e.live import JourneyLink, LiveServer
-from e2e.pages import REQUIRED_ITEMS, SANDBOX, ConnectPage, ConsentPage, WelcomePage
+from e2e.pages import SANDBOX, ConnectPage, ConsentPage, WelcomePage
 from tests import database
 
 E2E_SCHEMA = "e2e"
@@ -192,7 +192,7 @@ def at_consent(welcome: WelcomePage) -> ConsentPage:
 
 @pytest.fixture
 def at_connect(at_consent: ConsentPage) -> ConnectPage:
-    return at_consent.tick(*REQUIRED_ITEMS).agree().choose(SANDBOX).ready()
+    return at_consent.agree().choose(SANDBOX)
 
 
 # Links to the other journeys of journeys/, each for a fresh customer.
@@ -411,10 +411,8 @@ def admin_seed(browser: Browser, live_server: LiveServer) -> Iterator[AdminSeed]
             (
                 WelcomePage.open(context.new_page(), link)
                 .get_started()
-                .tick(*REQUIRED_ITEMS)
                 .agree()
                 .choose(SANDBOX)
-                .ready()
                 .continue_to_sandbox()
                 .sign_in()
                 .choose(organisation)

@@ -27,9 +27,9 @@ from e2e.accessibility import assert_accessible
 from e2e.live import JourneyLink, LiveServer
 from e2e.pages import (
     DE_FINANCIAL_STATEMENTS,
+    DE_ONGOING_MONITORING,
     FR_FINANCIAL_STATEMENTS,
     FR_ONGOING_MONITORING,
-    FR_REQUIRED_ITEMS,
     HARBOUR,
     HARBOUR_ACCOUNTS,
     HARBOUR_MARKETING,
@@ -46,7 +46,6 @@ from e2e.pages import (
     FrenchConnectPage,
     FrenchConsentPage,
     FrenchDonePage,
-    FrenchInstructionsPage,
     FrenchSoftwarePage,
     FrenchWelcomePage,
     GermanConsentPage,
@@ -102,7 +101,7 @@ def consent_texts(live_server: LiveServer, journey_id: str, locale: str) -> dict
         assert journey is not None
         step = journey.first_of("consent")
         assert isinstance(step, ConsentStep)
-        return {item.key: item_text(journey, item, locale) for item in step.items}
+        return {item.key: item_text(journey, step, item, locale) for item in step.items}
 
 
 def test_limited_company_applies_and_connects_two_organisations(
@@ -327,29 +326,28 @@ def test_default_journey_in_french(
 
     welcome = FrenchWelcomePage.open(page, french_link.url)
     assert html_lang(page) == "fr"
-    expect_position(welcome, "Étape 1 sur 6")
+    expect_position(welcome, "Étape 1 sur 5")
     expect(welcome.language("Français")).to_have_attribute("aria-current", "true")
     assert_accessible(page)
 
     consent = welcome.get_started(FrenchConsentPage)
-    expect_position(consent, "Étape 2 sur 6")
-    expect(consent.main).to_contain_text("Rien n'est coché d'avance.")
+    expect_position(consent, "Étape 2 sur 5")
+    expect(consent.main).to_contain_text(
+        "En sélectionnant «\u00a0Accepter et continuer\u00a0», vous acceptez de partager"
+    )
     expect(consent.checkbox(FR_ONGOING_MONITORING)).not_to_be_checked()
     assert_accessible(page)
 
-    software = consent.tick(*FR_REQUIRED_ITEMS).agree(FrenchSoftwarePage)
-    expect_position(software, "Étape 3 sur 6")
+    software = consent.agree(FrenchSoftwarePage)
+    expect_position(software, "Étape 3 sur 5")
 
-    instructions = software.choose_to(FrenchInstructionsPage)
-    expect(instructions.main).to_contain_text(
-        "Sandbox Accounting est une plateforme comptable d'essai"
-    )
-    connect = instructions.ready(FrenchConnectPage)
+    connect = software.choose_to(FrenchConnectPage)
+    expect(connect.main).to_contain_text("Sandbox Accounting est une plateforme comptable d'essai")
     expect(connect.main).to_contain_text(
         "Vous vous connecterez sur le site de votre logiciel de comptabilité"
     )
     done = connect.continue_to_sandbox().sign_in().choose(organisation).approve_into(FrenchDonePage)
-    expect_position(done, "Étape 6 sur 6")
+    expect_position(done, "Étape 5 sur 5")
     expect(done.connected(organisation)).to_be_visible()
     assert_accessible(page)
 
@@ -365,7 +363,11 @@ def test_default_journey_in_french(
         assert record.text == shown[record.item_key]
     financial = next(r for r in records if r.item_key == "financial_statements")
     assert financial.text.startswith(f"{FR_FINANCIAL_STATEMENTS}\nPourquoi")
-    assert financial.text.endswith("\nObligatoire")
+    # Agreed by the button, and the record keeps what the button said beside it.
+    assert financial.text.endswith(
+        "\nObligatoire\nEn sélectionnant «\u00a0Accepter et continuer\u00a0», vous acceptez "
+        "de partager les éléments marqués Obligatoire."
+    )
     [run] = live_server.runs(french_link.customer_public_id)
     assert (run.status, run.locale) == ("completed", "fr")
 
@@ -384,15 +386,16 @@ def test_language_switcher_keeps_the_step(
     consent = FrenchWelcomePage.open(page, french_link.url).get_started(FrenchConsentPage)
 
     german = consent.switch_language("Deutsch", GermanConsentPage)
-    expect_position(german, "Schritt 2 von 6")
-    expect(german.checkbox(DE_FINANCIAL_STATEMENTS)).to_be_visible()
+    expect_position(german, "Schritt 2 von 5")
+    expect(german.main.get_by_role("heading", name=DE_FINANCIAL_STATEMENTS)).to_be_visible()
+    expect(german.checkbox(DE_ONGOING_MONITORING)).to_be_visible()
     expect(german.language("Deutsch")).to_have_attribute("aria-current", "true")
     assert html_lang(page) == "de"
     if javascript:
         assert_accessible(page)
 
     french = german.switch_language("Français", FrenchConsentPage)
-    expect(french.checkbox(FR_FINANCIAL_STATEMENTS)).to_be_visible()
+    expect(french.checkbox(FR_ONGOING_MONITORING)).to_be_visible()
     assert html_lang(page) == "fr"
 
 

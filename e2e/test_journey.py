@@ -16,8 +16,7 @@ from app.vault import decrypt_json
 from e2e.accessibility import assert_accessible
 from e2e.live import JourneyLink, LiveServer
 from e2e.pages import (
-    ALL_ITEMS,
-    REQUIRED_ITEMS,
+    ONGOING_MONITORING,
     SANDBOX,
     UNAVAILABLE_PLATFORMS,
     WelcomePage,
@@ -31,7 +30,7 @@ def _shown_texts(live_server: LiveServer) -> dict[str, str]:
         assert journey is not None
         step = journey.first_of("consent")
         assert isinstance(step, ConsentStep)
-        return {item.key: item_text(journey, item, "en") for item in step.items}
+        return {item.key: item_text(journey, step, item, "en") for item in step.items}
 
 
 def test_customer_connects_with_javascript(
@@ -51,7 +50,7 @@ def test_customer_connects_with_javascript(
     expect(consent.heading).to_be_focused()
     assert_accessible(page)
 
-    software = consent.tick(*ALL_ITEMS).agree()
+    software = consent.tick(ONGOING_MONITORING).agree()
     expect(page).to_have_url(f"{live_server.url}/journey/software")
     expect(software.platform(SANDBOX)).to_be_enabled()
     # What can't be connected here is not offered at all.
@@ -59,11 +58,10 @@ def test_customer_connects_with_javascript(
         expect(software.main.get_by_text(name)).to_have_count(0)
     assert_accessible(page)
 
-    instructions = software.choose(SANDBOX)
-    assert_accessible(page)
-
-    connect = instructions.ready()
+    connect = software.choose(SANDBOX)
     assert page.evaluate("() => window.onrampNoFullLoad") is True, "htmx stopped swapping"
+    # How to connect is on the page that connects: no "Before you connect" page first.
+    expect(connect.how_to).to_contain_text("Continue to Sandbox Accounting")
     assert_accessible(page)
 
     sign_in = connect.continue_to_sandbox()
@@ -111,10 +109,8 @@ def test_customer_connects_without_javascript(
     done = (
         WelcomePage.open(page, journey_link.url)
         .get_started()
-        .tick(*REQUIRED_ITEMS)
         .agree()
         .choose(SANDBOX)
-        .ready()
         .continue_to_sandbox()
         .sign_in()
         .choose(organisation)

@@ -14,8 +14,7 @@ from app.links import journey_link as make_link
 from e2e.accessibility import assert_accessible
 from e2e.live import LiveServer
 from e2e.pages.journey import (
-    REQUIRED_KEYS,
-    DefaultInstructions,
+    DefaultConnect,
     DefaultSoftware,
     DefaultWelcome,
 )
@@ -65,7 +64,7 @@ def _software(page: Page, live_server: LiveServer, lang: str = "en") -> DefaultS
         customer = create_customer("Acme Ltd", "owner@acme.example")
         link = make_link(customer.public_id, "default", None if lang == "en" else lang)
     welcome = DefaultWelcome.open(page, link, lang)
-    return welcome.get_started().tick_keys(*REQUIRED_KEYS).agree()
+    return welcome.get_started().agree()
 
 
 def test_the_list_narrows_as_the_customer_types(page: Page, every_platform: LiveServer) -> None:
@@ -111,8 +110,8 @@ def test_search_and_choose_by_keyboard(page: Page, every_platform: LiveServer) -
     expect(software.platform("FreeAgent")).to_be_focused()
     page.keyboard.press("Enter")
 
-    instructions = DefaultInstructions(page)
-    expect(instructions.main).to_contain_text("FreeAgent")
+    connect = DefaultConnect(page)
+    expect(connect.main).to_contain_text("How to connect FreeAgent")
 
 
 @pytest.mark.parametrize("width", [390, 320])

@@ -16,7 +16,7 @@ from app.sandbox.data import SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
 from e2e.pages.host import HostEvents
 from e2e.words import in_language
 
-TOTAL_STEPS = 6
+TOTAL_STEPS = 5
 
 # The consent items of journeys/default.yaml, as their checkboxes name them.
 FINANCIAL_STATEMENTS = "Profit and loss, balance sheet and cash flow"
@@ -150,24 +150,21 @@ class SoftwarePage(JourneyStep):
     def search(self) -> Locator:
         return self.main.get_by_role("searchbox", name="Search for your software")
 
-    def choose(self, name: str = SANDBOX) -> InstructionsPage:
-        """One press on the platform chooses it and goes on."""
+    def choose(self, name: str = SANDBOX) -> ConnectPage:
+        """One press on the platform chooses it and goes on to connect it."""
         self.platform(name).click()
-        return InstructionsPage(self.page)
-
-
-class InstructionsPage(JourneyStep):
-    title = "Before you connect"
-    number = 4
-
-    def ready(self) -> ConnectPage:
-        self.main.get_by_role("button", name="I'm ready to connect").click()
         return ConnectPage(self.page)
 
 
 class ConnectPage(JourneyStep):
+    """Connecting, with how to connect the chosen platform on the same page."""
+
     title = "Connect your accounting software"
-    number = 5
+    number = 4
+
+    @property
+    def how_to(self) -> Locator:
+        return self.main.get_by_role("region", name=f"How to connect {SANDBOX}")
 
     @property
     def alert(self) -> Locator:
@@ -193,7 +190,7 @@ class ConnectPage(JourneyStep):
 
 class DonePage(JourneyStep):
     title = "You're connected"
-    number = 6
+    number = 5
 
     @property
     def status(self) -> Locator:
@@ -540,6 +537,7 @@ FR_INVOICES_AND_BILLS = "Factures de vente, factures d'achat et vos partenaires 
 FR_ONGOING_MONITORING = "Mises à jour mensuelles de ces mêmes données pendant la durée du prêt"
 FR_REQUIRED_ITEMS = (FR_FINANCIAL_STATEMENTS, FR_INVOICES_AND_BILLS)
 DE_FINANCIAL_STATEMENTS = "Gewinn- und Verlustrechnung, Bilanz und Cashflow"
+DE_ONGOING_MONITORING = "Monatliche Aktualisierung derselben Daten während der Kreditlaufzeit"
 
 
 class FrenchWelcomePage(ConfiguredWelcome):
@@ -558,12 +556,6 @@ class FrenchSoftwarePage(ConfiguredSoftware):
     business = NORTHWIND
     lang = "fr"
     title = "Choisissez votre logiciel de comptabilité"
-
-
-class FrenchInstructionsPage(ConfiguredInstructions):
-    business = NORTHWIND
-    lang = "fr"
-    title = "Avant de vous connecter"
 
 
 class FrenchConnectPage(ConfiguredConnect):
@@ -645,16 +637,12 @@ class EmbeddedJourney:
         self.heading = self.main.get_by_role("heading", level=1)
 
     def to_connect(self) -> EmbeddedJourney:
-        """Welcome, consent (the required items), the Sandbox, the instructions."""
+        """Welcome, consent (the button agrees to the required items), the Sandbox."""
         self.main.get_by_role("button", name="Get started").click()
         expect(self.heading).to_have_text(ConsentPage.title)
-        for item in REQUIRED_ITEMS:
-            self.main.get_by_role("checkbox", name=f"I agree to share: {item}", exact=True).check()
         self.main.get_by_role("button", name="Agree and continue").click()
         expect(self.heading).to_have_text(SoftwarePage.title)
         self.main.get_by_role("button", name=re.compile(rf"^{SANDBOX}\b")).click()
-        expect(self.heading).to_have_text(InstructionsPage.title)
-        self.main.get_by_role("button", name="I'm ready to connect").click()
         expect(self.heading).to_have_text(ConnectPage.title)
         return self
 

@@ -326,31 +326,19 @@ class DefaultSoftware(Software):
         de="Wählen Sie Ihre Buchhaltungssoftware",
     )
 
-    def choose_sandbox(self) -> DefaultInstructions:
-        return self.choose_to(DefaultInstructions)
+    def choose_sandbox(self) -> DefaultConnect:
+        return self.choose_to(DefaultConnect)
 
     def connect_sandbox(self, organisation: str) -> DefaultDone:
         """From here to connected: the Sandbox, signing in there, approving
         ``organisation``."""
         return (
             self.choose_sandbox()
-            .ready()
             .continue_to_sandbox()
             .sign_in()
             .choose(organisation)
             .approve_to(DefaultDone)
         )
-
-
-class DefaultInstructions(Instructions):
-    titles = titled(
-        "Before you connect",
-        fr="Avant de vous connecter",
-        de="Bevor Sie sich verbinden",
-    )
-
-    def ready(self) -> DefaultConnect:
-        return self.ready_to(DefaultConnect)
 
 
 class DefaultConnect(Connect):

@@ -11,13 +11,10 @@ from playwright.sync_api import BrowserContext, Page, expect
 from app.sandbox.data import SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
 from e2e.accessibility import assert_no_horizontal_scroll, tab_to
 from e2e.pages.journey import (
-    DEFAULT_ITEMS,
-    REQUIRED_KEYS,
     SANDBOX,
     DefaultConnect,
     DefaultConsent,
     DefaultDone,
-    DefaultInstructions,
     DefaultSoftware,
     DefaultWelcome,
 )
@@ -30,7 +27,6 @@ def test_javascript_disabled(no_script_page: Page, customer: UatCustomer) -> Non
     done = (
         DefaultWelcome.open(no_script_page, customer.url("default"))
         .get_started()
-        .tick_keys(*REQUIRED_KEYS)
         .agree_and_connect(ACME)
     )
     expect(done.connected(ACME)).to_be_visible()
@@ -48,9 +44,9 @@ def test_phone_viewport(
     assert_no_horizontal_scroll(page)
     consent = welcome.get_started()
     assert_no_horizontal_scroll(page)
-    software = consent.tick_keys(*REQUIRED_KEYS).agree()
+    software = consent.agree()
     assert_no_horizontal_scroll(page)
-    connect = software.choose_sandbox().ready()
+    connect = software.choose_sandbox()
     assert_no_horizontal_scroll(page)
     sandbox = connect.continue_to_sandbox().sign_in()
     assert_no_horizontal_scroll(page)
@@ -61,7 +57,7 @@ def test_phone_viewport(
 
 @pytest.mark.parametrize(
     ("lang", "position"),
-    [("en", "Step 6 of 6"), ("fr", "Étape 6 sur 6"), ("de", "Schritt 6 von 6")],
+    [("en", "Step 5 of 5"), ("fr", "Étape 5 sur 5"), ("de", "Schritt 5 von 5")],
 )
 def test_every_shipped_language(
     page: Page, customer: UatCustomer, lang: str, position: str
@@ -69,7 +65,7 @@ def test_every_shipped_language(
     welcome = DefaultWelcome.open(page, customer.url("default", locale=lang), lang)
     expect(page.locator("html")).to_have_attribute("lang", lang)
 
-    done = welcome.get_started().tick_keys(*DEFAULT_ITEMS).agree_and_connect(ACME)
+    done = welcome.get_started().tick_keys("ongoing_monitoring").agree_and_connect(ACME)
 
     expect(done.progress).to_have_text(position)
     expect(done.connected(ACME)).to_be_visible()
@@ -85,18 +81,14 @@ def test_keyboard_only(page: Page, customer: UatCustomer) -> None:
     page.keyboard.press("Enter")
 
     consent = DefaultConsent(page)
-    for key in REQUIRED_KEYS:
-        tab_to(page, consent.item(key))
-        page.keyboard.press("Space")
-        expect(consent.item(key)).to_be_checked()
+    tab_to(page, consent.item("ongoing_monitoring"))
+    page.keyboard.press("Space")
+    expect(consent.item("ongoing_monitoring")).to_be_checked()
     tab_to(page, consent.agree_button)
     page.keyboard.press("Enter")
 
     software = DefaultSoftware(page)
     tab_to(page, software.platform(SANDBOX))
-    page.keyboard.press("Enter")
-    instructions = DefaultInstructions(page)
-    tab_to(page, instructions.button("I'm ready to connect"))
     page.keyboard.press("Enter")
 
     connect = DefaultConnect(page)

@@ -46,14 +46,7 @@ def test_embedded_in_the_business_page(
     expect(business.event("ready")).to_have_count(0)
 
     frame = business.open_embedded()
-    connect = (
-        DefaultWelcome(frame)
-        .get_started()
-        .tick_keys(*REQUIRED_KEYS)
-        .agree()
-        .choose_sandbox()
-        .ready()
-    )
+    connect = DefaultWelcome(frame).get_started().agree().choose_sandbox()
     connect.open_sandbox_window().sign_in().choose(ACME).approve_closing_window()
 
     done = DefaultDone(frame)
@@ -86,7 +79,7 @@ def test_admin_preview(page: Page, admin_login: tuple[str, str]) -> None:
     welcome = journeys.preview("default", DEFAULT_NAME).start_to(DefaultWelcome, "fr")
     expect(preview_banner(page)).to_contain_text("Preview — nothing is recorded")
 
-    connect = welcome.get_started().tick_keys(*REQUIRED_KEYS).agree().choose_sandbox().ready()
+    connect = welcome.get_started().agree().choose_sandbox()
     expect(connect.main.get_by_role("note")).to_contain_text("Preview: connecting is simulated")
     connect.continue_button.click()
 

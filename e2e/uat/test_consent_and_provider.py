@@ -4,11 +4,9 @@ chosen on reconnect, and access that is revoked at the platform after connecting
 
 from __future__ import annotations
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from e2e.pages.journey import (
-    DEFAULT_ITEMS,
     REQUIRED_KEYS,
     DefaultConnect,
     DefaultDone,
@@ -22,26 +20,33 @@ from e2e.uat.api import UatCustomer
 from e2e.uat.test_journeys import ACME, BLUEBELL, NORTHWIND_CONSULTING, connect_default
 
 
-@pytest.mark.parametrize("declined", list(DEFAULT_ITEMS))
-def test_each_consent_declined(page: Page, customer: UatCustomer, declined: str) -> None:
+def test_the_optional_item_left_unticked(page: Page, customer: UatCustomer) -> None:
     consent = DefaultWelcome.open(page, customer.url("default")).get_started()
-    consent.tick_keys(*(key for key in DEFAULT_ITEMS if key != declined))
+    # The required items have no box: "Agree and continue" agrees to them, and says so.
+    expect(consent.main).to_contain_text(
+        "By selecting “Agree and continue” you agree to share the items marked Required."
+    )
+    for key in REQUIRED_KEYS:
+        expect(consent.item(key)).to_have_count(0)
 
-    if declined not in REQUIRED_KEYS:
-        # An optional item left unticked: the journey goes on, the decision is kept.
-        done = consent.agree_and_connect(ACME)
-        expect(done.connected(ACME)).to_be_visible()
-        assert customer.decisions()[declined] == "declined"
-        assert customer.statuses() == [("linked", ACME)]
-        return
+    done = consent.agree_and_connect(ACME)
 
-    # A required item left unticked: the customer is told, and nothing is recorded.
-    consent = consent.agree_expecting_problem()
-    expect(consent.error_summary.get_by_role("link")).to_contain_text(DEFAULT_ITEMS[declined]["en"])
-    expect(consent.item(declined)).to_have_attribute("aria-invalid", "true")
-    assert customer.consents() == []
+    expect(done.connected(ACME)).to_be_visible()
+    assert customer.decisions() == {
+        "financial_statements": "granted",
+        "invoices_bills": "granted",
+        "ongoing_monitoring": "declined",
+    }
+    assert customer.statuses() == [("linked", ACME)]
+
+
+def test_declining_shares_nothing(page: Page, customer: UatCustomer) -> None:
+    consent = DefaultWelcome.open(page, customer.url("default")).get_started()
+    # Ticked, then declined: declining refuses everything.
+    consent.tick_keys("ongoing_monitoring")
 
     declined_page = consent.decline()
+
     expect(declined_page.heading).to_be_visible()
     assert set(customer.decisions().values()) == {"declined"}
     assert [run["status"] for run in customer.runs()] == ["declined"]
@@ -52,10 +57,8 @@ def _at_sandbox(page: Page, customer: UatCustomer) -> SandboxConsent:
     return (
         DefaultWelcome.open(page, customer.url("default"))
         .get_started()
-        .tick_keys(*REQUIRED_KEYS)
         .agree()
         .choose_sandbox()
-        .ready()
         .continue_to_sandbox()
         .sign_in()
     )

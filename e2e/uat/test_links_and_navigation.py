@@ -55,7 +55,7 @@ def test_resume_after_closing_the_browser(
 ) -> None:
     url = customer.url("default")
     first = new_context().new_page()
-    DefaultWelcome.open(first, url).get_started().tick_keys(*REQUIRED_KEYS).agree()
+    DefaultWelcome.open(first, url).get_started().agree()
     first.context.close()
 
     # A new browser, nothing remembered: the same link opens the step reached.
@@ -74,7 +74,7 @@ def test_back_and_refresh_in_the_middle_of_a_step(page: Page, customer: UatCusto
     consent = consent.reloaded()
     assert customer.consents() == []
 
-    software = consent.tick_keys(*REQUIRED_KEYS).agree()
+    software = consent.agree()
     page.go_back()
     consent = DefaultConsent(page)
     # The answers already given are shown again, not lost.

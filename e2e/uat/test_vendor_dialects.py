@@ -15,11 +15,9 @@ from app.sandbox.data import ORGANISATIONS
 from app.sandbox.dialects import dialect_organisation_id
 from e2e.accessibility import assert_accessible
 from e2e.pages.journey import (
-    REQUIRED_KEYS,
     ChooseOrganisation,
     DefaultConnect,
     DefaultDone,
-    DefaultInstructions,
     DefaultWelcome,
 )
 from e2e.uat.api import UatCustomer
@@ -39,19 +37,14 @@ def test_connect_through_a_vendors_dialect(
     page: Page, customer: UatCustomer, platform: str
 ) -> None:
     name = PLAYED[platform]
-    software = (
-        DefaultWelcome.open(page, customer.url("default"))
-        .get_started()
-        .tick_keys(*REQUIRED_KEYS)
-        .agree()
-    )
+    software = DefaultWelcome.open(page, customer.url("default")).get_started().agree()
     if software.platform(name).count() == 0:
         pytest.fail(
             f"{name} is not offered here: set ONRAMP_SANDBOX_PLAYS=xero,quickbooks,sage,"
             "freeagent on the environment under test so that the Sandbox plays it.",
             pytrace=False,
         )
-    connect = software.choose_to(DefaultInstructions, name=name).ready()
+    connect = software.choose_to(DefaultConnect, name=name)
     assert isinstance(connect, DefaultConnect)
     consent = connect.continue_to_platform(name).sign_in()
     # The Sandbox says which vendor it plays (in its own words for the vendor).
