@@ -29,6 +29,7 @@ ADMIN_PASSWORD_VARIABLE = "ONRAMP_UAT_ADMIN_PASSWORD"
 # The vendors the Sandbox plays in a UAT environment (ONRAMP_SANDBOX_PLAYS): with them
 # the default journey offers all five of its platforms, and so its search box.
 UAT_PLAYED = ["xero", "quickbooks", "sage", "freeagent"]
+UAT_SLOW_SECONDS = 8
 # How often a UAT environment's worker looks after connections (docs/uat.md).
 UAT_WORKER_SETTINGS = {
     "CONNECTION_REFRESH_CHECK_SECONDS": 2,
@@ -63,6 +64,9 @@ def _local_key(request: pytest.FixtureRequest) -> tuple[str, str]:
     live_server = request.getfixturevalue("live_server")
     # As a UAT environment is set up (docs/uat.md): the Sandbox plays these vendors.
     live_server.app.config["SANDBOX_PLAYS"] = UAT_PLAYED
+    # "Answer slowly" long enough that a reload reaches the server while the first
+    # answer is still at work, on a machine busy with both workers' browsers.
+    live_server.app.config["SANDBOX_SLOW_SECONDS"] = UAT_SLOW_SECONDS
     with live_server.app.app_context():
         _, key = create_key("uat", UAT_KEY_SCOPES, actor=("cli", "e2e uat"))
     return live_server.url, key
