@@ -277,6 +277,37 @@ def find_receipt(public_id: str) -> ConsentReceipt | None:
     ).first()
 
 
+def customer_receipts(customer: Customer) -> list[ConsentReceipt]:
+    """Every receipt issued to ``customer``, newest first."""
+    return list(
+        db.session.scalars(
+            select(ConsentReceipt)
+            .where(ConsentReceipt.customer_id == customer.id)
+            .order_by(ConsentReceipt.issued_at.desc(), ConsentReceipt.id.desc())
+        )
+    )
+
+
+def latest_for_run(run: JourneyRun) -> ConsentReceipt | None:
+    """The receipt for what the customer last agreed to on ``run``, if any."""
+    return db.session.scalars(
+        select(ConsentReceipt)
+        .where(ConsentReceipt.run_id == run.id)
+        .order_by(ConsentReceipt.issued_at.desc(), ConsentReceipt.id.desc())
+        .limit(1)
+    ).first()
+
+
+def refusals(run: JourneyRun) -> list[ConsentRecord]:
+    """What the customer declined on ``run``, as the ledger recorded it (no receipt is
+    signed for a refusal: these records are its record)."""
+    return [
+        record
+        for record in ledger.latest_decisions(run).values()
+        if record.decision == ledger.DECLINED
+    ]
+
+
 def attachment_name(receipt: ConsentReceipt) -> str:
     return f"consent-receipt-{receipt.public_id}.jwt"
 
