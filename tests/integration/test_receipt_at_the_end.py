@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from app.consent.account_links import manage_url
+from app.customers.records import create_customer
 from app.extensions import db
-from app.models import Connection, ConsentReceipt
+from app.models import Connection, ConsentReceipt, MailMessage
+from tests.mail_sink import smtp_sink
 from tests.pages import text_of
 
 
@@ -59,3 +63,77 @@ def test_the_declined_page_keeps_a_record_of_the_refusal(
     assert "Print or save as PDF" in page
     # No receipt is signed for a refusal: the page is the record.
     assert receipt_ids(app) == []
+
+
+# A browser without the customer's link
+
+
+SUPPORT = 'href="mailto:support@northwind-lending.example"'
+
+
+def test_without_mail_the_page_says_how_to_get_in_and_offers_no_email(
+    client: FlaskClient,
+) -> None:
+    response = client.get("/my")
+
+    assert response.status_code == 403
+    page = text_of(response)
+    assert "Open your link to see this page" in page
+    assert "Open the link Northwind Lending sent you" in page
+    assert "Ask Northwind Lending to send you a new one:" in page
+    assert SUPPORT in page
+    assert "Email me a fresh link" not in page
+    assert 'href="/my/link"' not in page
+    assert "Error 403" not in page
+
+
+def test_with_mail_the_page_also_offers_a_fresh_link(app: Flask, client: FlaskClient) -> None:
+    with smtp_sink() as (_sink, settings):
+        app.config.update(settings)
+        response = client.get("/my")
+
+    assert response.status_code == 403
+    page = text_of(response)
+    assert "Open the link Northwind Lending sent you" in page
+    assert re.search(r'<a class="button" href="/my/link">Email me a fresh link</a>', page)
+    assert "Or ask Northwind Lending to send you a new one:" in page
+    assert SUPPORT in page
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_without_mail_asking_for_a_fresh_link_claims_nothing_was_sent(
+    app: Flask, client: FlaskClient, method: str
+) -> None:
+    with app.app_context():
+        create_customer("Acme Ltd", "owner@acme.example")
+
+    response = getattr(client, method)("/my/link", data={"email": "owner@acme.example"})
+
+    assert response.status_code == 200
+    page = text_of(response)
+    assert "We can't email you a link" in page
+    assert "nothing was sent" in page
+    assert "we've sent" not in page
+    assert "Check your email" not in page
+    assert SUPPORT in page
+    with app.app_context():
+        assert db.session.scalars(select(MailMessage)).all() == []
+    assert "we've sent" not in text_of(client.get("/my/link/sent"))
+
+
+def test_without_mail_an_expired_link_points_to_the_business(
+    app: Flask, client: FlaskClient
+) -> None:
+    with app.app_context():
+        customer = create_customer("Acme Ltd", "owner@acme.example")
+        link = manage_url(customer).removeprefix("http://localhost")
+    app.config["LINK_MAX_AGE_SECONDS"] = -1
+
+    response = client.get(link)
+
+    assert response.status_code == 410
+    page = text_of(response)
+    assert "This link has expired" in page
+    assert "email you" not in page
+    assert '<label for="email"' not in page
+    assert SUPPORT in page
