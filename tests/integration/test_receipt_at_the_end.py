@@ -5,16 +5,21 @@ without the customer's link is told honestly how to get in."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
+from babel.dates import format_date
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from app.consent import ledger_signing
 from app.consent.account_links import manage_url
 from app.customers.records import create_customer
 from app.extensions import db
+from app.links import journey_link
 from app.models import Connection, ConsentReceipt, MailMessage
+from tests.integration.conftest import REQUIRED_CONSENTS
 from tests.mail_sink import smtp_sink
 from tests.pages import text_of
 
@@ -137,3 +142,69 @@ def test_without_mail_an_expired_link_points_to_the_business(
     assert "email you" not in page
     assert '<label for="email"' not in page
     assert SUPPORT in page
+
+
+# The receipt page, in plain words and the customer's own dates
+
+
+def consent_in(app: Flask, locale: str) -> tuple[FlaskClient, str]:
+    """A customer whose link opened in ``locale`` agreed to the required items."""
+    with app.app_context():
+        customer = create_customer("Acme Ltd", f"owner-{locale}@acme.example")
+        link = journey_link(customer.public_id, "default", locale).removeprefix("http://localhost")
+    browser = app.test_client()
+    browser.get(link)
+    browser.post("/journey/welcome")
+    browser.post("/journey/consent", data=REQUIRED_CONSENTS)
+    [receipt_id] = receipt_ids(app)
+    return browser, receipt_id
+
+
+def test_the_receipt_page_speaks_plainly_and_keeps_the_technical_details_folded(
+    app: Flask,
+) -> None:
+    browser, receipt_id = consent_in(app, "en")
+    with app.app_context():
+        key_id = ledger_signing.key_id()
+
+    page = text_of(browser.get(f"/my/receipts/{receipt_id}"))
+
+    download = f'<a href="/my/receipts/{receipt_id}.jwt" download>'
+    assert download + "Download a signed copy you can keep</a>" in page
+    assert ".jwt file" not in page
+    folded = re.search(
+        r"<details[^>]*>\s*<summary>For checking the signature</summary>(.*?)</details>",
+        page,
+        re.S,
+    )
+    assert folded is not None
+    assert key_id in folded.group(1)
+    assert f'href="/my/receipts/{receipt_id}.json"' in folded.group(1)
+    outside = page.replace(folded.group(0), "")
+    assert key_id not in outside
+    assert "Signed with key" not in outside
+
+
+@pytest.mark.parametrize("locale", ["en", "fr", "de"])
+def test_dates_are_in_the_customers_language_and_one_format(app: Flask, locale: str) -> None:
+    browser, receipt_id = consent_in(app, locale)
+    with app.app_context():
+        receipt = db.session.scalars(select(ConsentReceipt)).one()
+        issued_at = receipt.issued_at
+    day = format_date(issued_at, "long", locale=locale)
+
+    receipt_page = text_of(browser.get(f"/my/receipts/{receipt_id}"))
+    overview = text_of(browser.get(f"/my?lang={locale}"))
+
+    # When consent was given, as the receipt and the link to it on /my both say it.
+    given = re.search(r"<dd>(" + re.escape(day) + r",? [^<]*\d\d[^<]*)</dd>", receipt_page)
+    assert given is not None, day
+    assert given.group(1) in overview
+    link = re.search(rf'<a href="/my/receipts/{receipt_id}">([^<]*)</a>', overview)
+    assert link is not None
+    assert given.group(1) in link.group(1)
+    # Dates alone (a consent's end, when the journey started) are the same long date.
+    expires = format_date(issued_at + timedelta(days=90), "long", locale=locale)
+    assert expires in overview
+    assert expires in receipt_page
+    assert re.search(r"\d{4}-\d\d-\d\d", receipt_page + overview) is None
