@@ -102,10 +102,12 @@ def _configure_business_name(app: Flask) -> None:
 
 
 def _configure_templates(app: Flask) -> None:
+    from app.dates import when
     from app.markdown import render_markdown
     from app.platforms import get_platform
 
     app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["when"] = when
     app.jinja_env.globals["get_platform"] = get_platform
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 
 from app.consent import ledger_signing, receipts
 from app.consent.personal import KeyDestroyed
+from app.dates import when
 from app.errors import render_error
 from app.journey.customer_access import held_customer
 
@@ -72,7 +73,7 @@ def page(receipt_id: str) -> ReceiptResponse:
             receipt_id=receipt_id,
             claims=claims,
             key_id=opened.key_id,
-            consented_at=receipts.format_time(claims["consentTimestamp"]),
+            consented_at=when(claims["consentTimestamp"], time=True),
             services=claims["services"],
             collection_methods=_collection_methods(),
         )

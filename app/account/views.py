@@ -27,6 +27,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from app import mail
 from app.account.forms import (
     DisconnectForm,
     FreshLinkForm,
@@ -40,7 +41,6 @@ from app.consent.account_links import read_manage_token
 from app.customers import manage
 from app.customers.records import find_by_public_id
 from app.engine.locales import UI_LOCALES
-from app.errors import render_error
 from app.extensions import db, limiter
 from app.input_guard import signed_path
 from app.journey.customer_access import current_customer, remember_customer
@@ -68,16 +68,8 @@ def _guard() -> PageResponse | None:
         return None
     customer = current_customer()
     if customer is None:
-        return render_error(
-            403,
-            _("Open your link to see this page"),
-            _(
-                "For your privacy, this page opens only in a browser that has opened your "
-                "link. Open the link you were sent, or ask for a fresh one by email."
-            ),
-            retry_url=url_for("account.fresh_link"),
-            retry_label=_("Email me a fresh link"),
-        )
+        # How to get in, honestly: a fresh link by email only where mail can be sent.
+        return _page("account/open_your_link.html", 403)
     g.customer = customer
     return None
 
@@ -102,6 +94,7 @@ def _page(template: str, status: int = 200, **context: Any) -> Response:
         locale=locale,
         languages=[(code, f"{here}?lang={code}") for code in UI_LOCALES],
         fresh_link_form=context.get("fresh_link_form") or FreshLinkForm(formdata=None),
+        mail_enabled=mail.enabled(),
     )
     return make_response(render_template(template, **context), status)
 
@@ -142,7 +135,9 @@ def open_link(token: str) -> PageResponse:
         return _link_problem(
             410,
             _("This link has expired"),
-            _("Links to your page work for a limited time. We can email you a fresh one."),
+            _("Links to your page work for a limited time. We can email you a fresh one.")
+            if mail.enabled()
+            else _("Links to your page work for a limited time."),
         )
     except LinkInvalid:
         return _link_problem(
@@ -156,7 +151,11 @@ def open_link(token: str) -> PageResponse:
     customer = find_by_public_id(public_id)
     if customer is None or customer.erased_at is not None:
         return _link_problem(
-            404, _("This link is no longer in use"), _("Ask for a fresh one by email.")
+            404,
+            _("This link is no longer in use"),
+            _("Ask for a fresh one by email.")
+            if mail.enabled()
+            else _("Ask the business that sent it for a new one."),
         )
     remember_customer(customer)
     args: dict[str, Any] = {}
@@ -303,7 +302,13 @@ def reconfirm(record_id: str) -> Response:
 @bp.route("/my/link", methods=["GET", "POST"])
 @limiter.limit(FRESH_LINK_LIMIT, methods=["POST"])
 def fresh_link() -> Response:
-    """Email me a fresh link: the same answer whether or not we know the address."""
+    """Email me a fresh link: the same answer whether or not we know the address.
+
+    Without a mail server nothing can be sent, so nothing is claimed: the page says how
+    to get in touch with the business instead, to a GET and a POST alike.
+    """
+    if not mail.enabled():
+        return _page("account/no_fresh_link.html")
     form = FreshLinkForm()
     if form.validate_on_submit():
         manage.email_manage_links(form.email.data or "")
@@ -313,6 +318,8 @@ def fresh_link() -> Response:
 
 @bp.get("/my/link/sent")
 def link_sent() -> Response:
+    if not mail.enabled():
+        return _page("account/no_fresh_link.html")
     return _page(
         "account/link_sent.html",
         days=current_app.config["LINK_MAX_AGE_SECONDS"] // 86400,

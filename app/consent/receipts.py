@@ -26,6 +26,7 @@ from app import clock, mail
 from app.consent import ledger, ledger_signing
 from app.consent.account_links import manage_url
 from app.consent.personal import KeyDestroyed, decrypt_text_for, encrypt_for
+from app.dates import when
 from app.engine.schema import ConsentItem, ConsentStep, Journey
 from app.engine.versions import journey_for_run
 from app.extensions import db
@@ -195,7 +196,7 @@ def termination(expires_at: datetime | None, retention: str | None) -> str:
     else:
         ends = _(
             "Consent ends on %(date)s unless you reconfirm it, or earlier if you withdraw it.",
-            date=format_time(expires_at),
+            date=when(expires_at),
         )
     if not retention:
         return ends
@@ -203,7 +204,8 @@ def termination(expires_at: datetime | None, retention: str | None) -> str:
 
 
 def format_time(moment: datetime | int) -> str:
-    """A time as receipts show it: UTC, to the minute, the same in every language."""
+    """A time as the command line shows it: UTC, to the minute, the same in every language
+    (customers' pages and emails use ``app.dates.when``, in their language)."""
     if isinstance(moment, int):
         moment = datetime.fromtimestamp(moment, tz=clock.now().tzinfo)
     return moment.strftime("%Y-%m-%d %H:%M UTC")
@@ -277,6 +279,37 @@ def find_receipt(public_id: str) -> ConsentReceipt | None:
     ).first()
 
 
+def customer_receipts(customer: Customer) -> list[ConsentReceipt]:
+    """Every receipt issued to ``customer``, newest first."""
+    return list(
+        db.session.scalars(
+            select(ConsentReceipt)
+            .where(ConsentReceipt.customer_id == customer.id)
+            .order_by(ConsentReceipt.issued_at.desc(), ConsentReceipt.id.desc())
+        )
+    )
+
+
+def latest_for_run(run: JourneyRun) -> ConsentReceipt | None:
+    """The receipt for what the customer last agreed to on ``run``, if any."""
+    return db.session.scalars(
+        select(ConsentReceipt)
+        .where(ConsentReceipt.run_id == run.id)
+        .order_by(ConsentReceipt.issued_at.desc(), ConsentReceipt.id.desc())
+        .limit(1)
+    ).first()
+
+
+def refusals(run: JourneyRun) -> list[ConsentRecord]:
+    """What the customer declined on ``run``, as the ledger recorded it (no receipt is
+    signed for a refusal: these records are its record)."""
+    return [
+        record
+        for record in ledger.latest_decisions(run).values()
+        if record.decision == ledger.DECLINED
+    ]
+
+
 def attachment_name(receipt: ConsentReceipt) -> str:
     return f"consent-receipt-{receipt.public_id}.jwt"
 
@@ -326,7 +359,7 @@ def _email_context(
         "receipt": receipt,
         "claims": claims,
         "controller": ", ".join(c["piiController"] for c in claims["piiControllers"]),
-        "consented_at": format_time(claims["consentTimestamp"]),
+        "consented_at": when(claims["consentTimestamp"], time=True),
         "purposes": [p for service in claims["services"] for p in service["purposes"]],
         "page_url": public_url("receipts.page", receipt_id=receipt.public_id),
         # The signed link opens the customer's page in any browser, not only the journey's.

@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response
 
 from app.connections import authorization as connections
 from app.connections.oauth import ProviderConfig
-from app.consent import ledger
+from app.consent import ledger, receipts
 from app.consent.decisions import decide_consent_step
 from app.engine import steps
 from app.engine.branding import logo_response, stylesheet_response
@@ -287,7 +287,12 @@ class CustomerWalk:
 
     def done(self, step: Step) -> StepResponse:
         linked = [c for c in connections.run_connections(self.run) if c.status == "linked"]
-        return self.page(step, linked=linked, return_link=embed.return_link(self.run, self.journey))
+        return self.page(
+            step,
+            linked=linked,
+            return_link=embed.return_link(self.run, self.journey),
+            receipt=receipts.latest_for_run(self.run),
+        )
 
 
 def _page(template: str, status: int = 200, **context: Any) -> Response:
@@ -347,6 +352,7 @@ def declined() -> StepResponse:
         page=embed.DECLINED_PAGE,
         form=form,
         return_link=embed.return_link(run, journey),
+        refusals=receipts.refusals(run),
     )
 
 

@@ -318,6 +318,13 @@ def test_another_customers_consents_and_connections_are_not_found(
     assert FINANCIAL_STATEMENTS not in page
 
 
+@pytest.fixture
+def mail_configured(app: Flask) -> None:
+    """A mail server is configured (these tests never run the worker that would use it)."""
+    app.config["SMTP_HOST"] = "smtp.invalid"
+
+
+@pytest.mark.usefixtures("mail_configured")
 def test_a_browser_without_a_link_is_asked_to_open_one(client: FlaskClient) -> None:
     response = client.get("/my")
 
@@ -344,6 +351,7 @@ def test_the_manage_link_opens_the_page_and_keeps_the_reconfirm_request(
     assert "Keep sharing?" not in text_of(page)
 
 
+@pytest.mark.usefixtures("mail_configured")
 @pytest.mark.parametrize(
     ("change", "status", "title"),
     [
@@ -369,6 +377,7 @@ def test_a_tampered_manage_link_gets_a_friendly_page(
     assert client.get("/my").status_code == 403
 
 
+@pytest.mark.usefixtures("mail_configured")
 def test_an_expired_manage_link_offers_a_fresh_one(app: Flask, client: FlaskClient) -> None:
     with app.app_context():
         customer = create_customer("Acme Ltd", "owner@acme.example")
@@ -436,6 +445,7 @@ def test_a_fresh_link_reveals_nothing_about_an_unknown_address(
     assert [m["To"] for m in sink.messages] == ["owner@acme.example"]
 
 
+@pytest.mark.usefixtures("mail_configured")
 def test_a_fresh_link_needs_a_real_email_address(client: FlaskClient) -> None:
     response = client.post("/my/link", data={"email": "not an address"})
 
@@ -443,6 +453,7 @@ def test_a_fresh_link_needs_a_real_email_address(client: FlaskClient) -> None:
     assert "Enter an email address like name@example.com" in text_of(response)
 
 
+@pytest.mark.usefixtures("mail_configured")
 def test_asking_for_fresh_links_is_rate_limited(client: FlaskClient) -> None:
     for _ in range(5):
         assert client.post("/my/link", data={"email": "someone@example.com"}).status_code == 303

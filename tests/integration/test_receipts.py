@@ -14,6 +14,7 @@ from typing import Any
 import jsonschema
 import pytest
 from aiosmtpd.controller import Controller
+from babel.dates import format_date
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -106,7 +107,8 @@ def test_consent_step_issues_a_signed_kantara_receipt(
     assert statements["purpose"] == records[0].purpose
     # The 90-day lifetime of journeys/default.yaml, and the retention the customer read.
     assert records[0].expires_at is not None
-    assert receipts.format_time(records[0].expires_at) in statements["termination"]
+    expires = format_date(records[0].expires_at, "long", locale="en")
+    assert f"Consent ends on {expires} unless you reconfirm it" in statements["termination"]
     assert "6 years after it ends" in statements["termination"]
     # "Northwind Lending and our credit risk team." names more than the controller.
     assert statements["thirdPartyDisclosure"] is True

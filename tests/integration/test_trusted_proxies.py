@@ -104,6 +104,7 @@ def test_consent_evidence_keeps_the_client_address_behind_a_trusted_proxy(
 def test_fresh_link_requests_are_limited_per_client_behind_a_trusted_proxy(
     proxied: Flask,
 ) -> None:
+    proxied.config["SMTP_HOST"] = "smtp.invalid"  # fresh links are offered only with mail
     busy = via_proxy(proxied, "198.51.100.7")
     for _ in range(5):
         assert busy.post("/my/link", data={"email": "a@example.com"}).status_code == 303
@@ -163,7 +164,8 @@ def test_an_app_without_rate_limits_leaves_the_next_apps_limits_on(tmp_path: Pat
     for folder in ("unlimited", "limited"):
         (tmp_path / folder).mkdir()
     create_app(test_settings(tmp_path / "unlimited", RATELIMIT_ENABLED=False))
-    limited = create_app(test_settings(tmp_path / "limited"))
+    # Fresh links are offered only where mail can be sent (nothing is sent here).
+    limited = create_app(test_settings(tmp_path / "limited", SMTP_HOST="smtp.invalid"))
     reset_database(limited)
     busy = limited.test_client()
     for _ in range(5):
