@@ -29,7 +29,7 @@ class ReceiptPage(Screen):
 
     @property
     def download_link(self) -> Locator:
-        return self.main.get_by_role("link", name="Download the signed receipt (.jwt file)")
+        return self.main.get_by_role("link", name="Download a signed copy you can keep")
 
 
 def receipt_ids(live_server: LiveServer, customer_public_id: str) -> list[str]:
