@@ -61,7 +61,8 @@ def assert_accessible(page: Page | Frame) -> None:
 
 
 def assert_no_horizontal_scroll(page: Page) -> None:
-    """The page fits its viewport's width (WCAG 1.4.10 Reflow), naming what overflows."""
+    """The page fits its viewport's width (WCAG 1.4.10 Reflow), naming what overflows,
+    and no button's words are cut off inside it (a submit input keeps them on one line)."""
     assert page.viewport_size is not None
     overflow: dict[str, Any] = page.evaluate(
         """(width) => {
@@ -69,13 +70,19 @@ def assert_no_horizontal_scroll(page: Page) -> None:
             .filter((el) => el.getBoundingClientRect().right > width + 0.5)
             .slice(0, 5)
             .map((el) => el.outerHTML.slice(0, 120));
-          return {scrollWidth: document.documentElement.scrollWidth, width, wide};
+          const cut = [...document.querySelectorAll('button, input[type=submit], .button')]
+            .filter((el) => el.offsetParent !== null && el.scrollWidth > el.clientWidth + 1)
+            .map((el) => el.outerHTML.slice(0, 120));
+          return {scrollWidth: document.documentElement.scrollWidth, width, wide, cut};
         }""",
         page.viewport_size["width"],
     )
     assert overflow["scrollWidth"] <= overflow["width"], (
         f"{page.url} scrolls sideways: {overflow['scrollWidth']}px of content in a "
         f"{overflow['width']}px viewport; overflowing: {overflow['wide']}"
+    )
+    assert not overflow["cut"], (
+        f"{page.url} cuts off the words of {overflow['cut']} at {overflow['width']}px"
     )
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from app.engine import steps
 from app.engine.locales import choose_locale
 from app.engine.registry import get_journey
+from app.engine.schema import Journey, PlatformSelectStep
 from app.extensions import db
 from app.links import LinkClaims
 from app.metrics import REJECTED_LINKS
@@ -90,6 +91,14 @@ def current_run() -> JourneyRun | None:
     return run_by_public_id(public_id)
 
 
+def _only_platform(journey: Journey) -> str | None:
+    """The platform a journey names when its picker offers just one: nothing to choose."""
+    choice = journey.first_of("platform_select")
+    if isinstance(choice, PlatformSelectStep) and len(choice.platforms) == 1:
+        return choice.platforms[0]
+    return None
+
+
 def start_from_link(claims: LinkClaims, asked_locale: str | None) -> JourneyRun | None:
     """Start or resume the run a genuine link grants; None if what it names is gone.
 
@@ -122,7 +131,7 @@ def start_from_link(claims: LinkClaims, asked_locale: str | None) -> JourneyRun 
         run.return_url = claims.return_url
     if earlier is not None:
         steps.expect_reconnect(run, earlier)
-    chosen = get_platform(claims.platform or "")
+    chosen = get_platform(claims.platform or _only_platform(journey) or "")
     if chosen is not None and is_available(chosen):
         steps.preselect_platform(run, journey, chosen.key)
     db.session.commit()

@@ -126,3 +126,26 @@ def test_invite_can_pre_select_a_platform(app: Flask) -> None:
     )
     assert unknown.exit_code == 2
     assert "no platform 'abacus'" in unknown.output
+
+
+def test_a_journey_that_names_one_platform_skips_the_picker(
+    app: Flask, client: FlaskClient
+) -> None:
+    from app.engine.registry import EXTENSION_KEY
+
+    journeys = app.extensions[EXTENSION_KEY]
+    journey = journeys["default"]
+    steps = [
+        step.model_copy(update={"platforms": ["sandbox"]})
+        if step.type == "platform_select"
+        else step
+        for step in journey.steps
+    ]
+    journeys["default"] = journey.model_copy(update={"steps": steps})
+
+    client.get(_deep_link(app, ""))
+    client.post("/journey/welcome")
+    response = client.post("/journey/consent", data=REQUIRED_CONSENTS)
+    # Nothing to choose: from consent straight to connecting the one platform named.
+    assert response.location.endswith("/journey/connect")
+    assert "How to connect Sandbox Accounting" in text_of(client.get("/journey/connect"))
