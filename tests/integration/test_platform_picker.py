@@ -95,7 +95,7 @@ def test_one_press_chooses_and_goes_on(at_software: FlaskClient) -> None:
     chosen = at_software.post("/journey/software", data={"platform": "sandbox"})
 
     assert chosen.status_code == 303
-    assert chosen.location.endswith("/journey/instructions")
+    assert chosen.location.endswith("/journey/connect")
     assert "How to connect <strong>Sandbox Accounting</strong>" in text_of(
         at_software.get(chosen.location)
     )
@@ -154,7 +154,7 @@ def test_search_without_javascript_filters_the_list(
     assert '<a href="/journey/software">Show all software</a>' in text_of(found)
     # A result is chosen with one press, as from the whole list.
     chosen = at_software.post("/journey/software", data={"platform": "quickbooks"})
-    assert chosen.location.endswith("/journey/instructions")
+    assert chosen.location.endswith("/journey/connect")
 
 
 @pytest.mark.parametrize("query", ["SAGE", "sâge", "  Sagé ", "business cloud"])

@@ -83,6 +83,7 @@ def test_a_run_the_ledger_refers_to_is_emptied_and_kept(
     client.post("/journey/company", data={"registration_number": "12345678"})
     client.post("/journey/software", data={"platform": "sandbox"})
     client.post("/journey/review")
+    client.post("/journey/instructions")
     # Sent to the platform, the customer never came back: a pending connection and flow.
     assert client.post("/journey/connect").status_code in (302, 303)
     _abandon_all(app)
