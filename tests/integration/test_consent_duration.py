@@ -202,7 +202,11 @@ def test_the_receipt_and_the_customers_page_say_until_when_for_once(
         f"Until when</dt><dd>Shared just once: consent ends on {ends}, 24 hours after you "
         "gave it, or earlier if you withdraw it." in receipt
     )
-    assert f"Until</dt><dd>{ends}" in text_of(at_consent.get("/my"))
+    page = text_of(at_consent.get("/my"))
+    assert f"Until</dt><dd>{ends}" in page
+    # Shared once by choice: nothing to keep going, only to withdraw.
+    assert "Keep sharing" not in page
+    assert "Withdraw" in page
 
 
 @pytest.mark.usefixtures("australian")
@@ -214,7 +218,9 @@ def test_the_receipt_and_the_customers_page_say_until_when_for_ongoing(
 
     receipt = _receipt(app, at_consent)
     assert f"Until when</dt><dd>Consent ends on {ends} unless you reconfirm it" in receipt
-    assert f"Until</dt><dd>{ends}" in text_of(at_consent.get("/my"))
+    page = text_of(at_consent.get("/my"))
+    assert f"Until</dt><dd>{ends}" in page
+    assert "Keep sharing" in page
 
 
 @pytest.mark.usefixtures("australian")
