@@ -26,6 +26,7 @@ from app.admin import bp
 from app.admin.guard import requires
 from app.admin.journeys_forms import PreviewForm
 from app.connections.oauth import ProviderConfig
+from app.consent.decisions import consent_answers
 from app.engine import preview as service
 from app.engine import steps
 from app.engine.branding import logo_response, stylesheet_response
@@ -238,7 +239,9 @@ class PreviewWalk:
     def go_to(self, step: Step) -> Response:
         return _next(self.journey, self.run, step)
 
-    def decide_consent(self, step: ConsentStep, granted: set[str], declined: bool) -> Response:
+    def decide_consent(
+        self, step: ConsentStep, granted: set[str], declined: bool, duration: str | None = None
+    ) -> Response:
         if declined:
             service.decline(self.run)
             return redirect(
@@ -247,7 +250,7 @@ class PreviewWalk:
                 ),
                 303,
             )
-        return self.complete(step, {"granted": sorted(granted)})
+        return self.complete(step, consent_answers(granted, duration))
 
     def answers_refused(self, step: FormStep, form: Any) -> None:
         """A preview records nothing, refused answers neither."""

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from app import clock
 from app.consent import chain
 from app.consent.personal import decrypt_text_or_none, encrypt_for
-from app.engine.schema import ConsentItem, ConsentStep, Journey
+from app.dates import when
+from app.engine.schema import ONCE, ONCE_DAYS, ConsentItem, ConsentStep, Journey
 from app.extensions import db
 from app.models import Connection, ConsentRecord, Customer, JourneyRun
 from app.webhooks.outbox import emit
@@ -86,6 +87,27 @@ def item_text(journey: Journey, step: ConsentStep, item: ConsentItem, locale: st
     if not step.ticked(item):
         text += f"\n{agreement_statement()}"
     return text
+
+
+def duration_question(journey: Journey) -> str:
+    """The question of how long to share, when the journey lets the customer choose."""
+    return _("How long may %(business)s read these records?", business=journey.business.name)
+
+
+def duration_options(journey: Journey, now: datetime) -> list[tuple[str, str]]:
+    """Each duration the customer may choose (the form's value) and its wording, dated
+    from ``now`` in the current language; none when the journey does not ask."""
+    policy = journey.policy
+    if policy.durations is None:
+        return []
+    options = []
+    for choice in policy.durations.choices:
+        if choice == ONCE:
+            wording = _("Just once (access ends 24 hours after you agree)")
+        else:
+            wording = _("Ongoing, until %(date)s", date=when(now + timedelta(days=int(choice))))
+        options.append((str(choice), wording))
+    return options
 
 
 def agreement_statement() -> str:
@@ -174,6 +196,14 @@ def is_active(record: ConsentRecord | None, now: datetime | None = None) -> bool
     return record.expires_at is None or record.expires_at > (now or clock.now())
 
 
+def is_one_off(record: ConsentRecord) -> bool:
+    """Whether a grant is the customer's choice to share just once: it lasts a day at
+    most, with no reminder before it ends and nothing to keep going."""
+    if record.expires_at is None:
+        return False
+    return record.expires_at - record.recorded_at <= timedelta(days=ONCE_DAYS)
+
+
 def latest_decisions(run: JourneyRun | int) -> dict[str, ConsentRecord]:
     """The most recent decision per consent item of a run (scoping notes left out)."""
     run_id = run if isinstance(run, int) else run.id
@@ -186,23 +216,40 @@ def latest_decisions(run: JourneyRun | int) -> dict[str, ConsentRecord]:
 
 
 def record_decisions(
-    run: JourneyRun, journey: Journey, step: ConsentStep, granted: set[str], evidence: Evidence
+    run: JourneyRun,
+    journey: Journey,
+    step: ConsentStep,
+    granted: set[str],
+    evidence: Evidence,
+    duration: str | None = None,
 ) -> list[ConsentRecord]:
     """Write one record per item whose decision or wording differs from the last one.
 
     Submitting the same answers twice therefore records once; every item not in
     ``granted`` is recorded as declined, since the customer saw it and left it unticked.
+    ``duration`` is the customer's choice of how long to share, where the journey asks:
+    the grants last that long and their text ends with the question and the answer shown.
     """
     chain.lock()
     latest = latest_decisions(run)
     customer = run.customer
     lifetime = journey.policy.lifetime_days
+    chosen = ""
+    if duration is not None and journey.policy.durations is not None:
+        days = journey.policy.duration_days(duration)
+        if days is None:
+            raise ValueError(f"{duration!r} is not one of the journey's duration choices")
+        lifetime = days
+        wording = dict(duration_options(journey, clock.now()))[duration]
+        chosen = f"\n{duration_question(journey)} {wording}"
     # The same for every item of this submission: read once.
     scope = run_scope(run.id)
     written = []
     for item in step.items:
         decision = GRANTED if item.key in granted else DECLINED
         text = item_text(journey, step, item, evidence.locale)
+        if decision == GRANTED:
+            text += chosen
         digest = text_hash(text)
         last = latest.get(item.key)
         if last is not None and last.text_sha256 == digest:
@@ -341,11 +388,12 @@ def reconfirm(record: ConsentRecord, evidence: Evidence) -> ConsentRecord | None
     """The customer confirms a grant again: it lasts another full lifetime from now.
 
     None when the item is not an active grant any more (withdrawn or expired: the
-    customer must consent afresh through a journey). The caller commits.
+    customer must consent afresh through a journey), or was shared just once by the
+    customer's choice. The caller commits.
     """
     chain.lock()
     latest = _latest_of_item(record)
-    if not is_active(latest) or latest.expires_at is None:
+    if not is_active(latest) or latest.expires_at is None or is_one_off(latest):
         return None
     first = _original_grant(latest)
     lifetime = first.expires_at - first.recorded_at if first.expires_at else None

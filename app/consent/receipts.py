@@ -179,7 +179,7 @@ def _purpose(
         "consentType": CONSENT_TYPE,
         "piiCategory": list(record.data_categories),
         "primaryPurpose": record.required,
-        "termination": termination(record.expires_at, retention),
+        "termination": termination(record.expires_at, retention, once=ledger.is_one_off(record)),
         "thirdPartyDisclosure": False,
     }
     controller_names = {c["name"].casefold() for c in record.controllers}
@@ -189,10 +189,17 @@ def _purpose(
     return purpose
 
 
-def termination(expires_at: datetime | None, retention: str | None) -> str:
-    """When the consent ends, and how long the data is kept, in the current language."""
+def termination(expires_at: datetime | None, retention: str | None, once: bool = False) -> str:
+    """When the consent ends (``once``: shared just once, by the customer's choice), and
+    how long the data is kept, in the current language."""
     if expires_at is None:
         ends = _("Consent lasts until you withdraw it.")
+    elif once:
+        ends = _(
+            "Shared just once: consent ends on %(date)s, 24 hours after you gave it, or "
+            "earlier if you withdraw it.",
+            date=when(expires_at),
+        )
     else:
         ends = _(
             "Consent ends on %(date)s unless you reconfirm it, or earlier if you withdraw it.",

@@ -82,6 +82,9 @@ def send_reminders(now: datetime | None = None) -> int:
         assert record.expires_at is not None
         if record.expires_at - _reminder_window(record) > now:
             continue
+        if ledger.is_one_off(record):
+            # Shared just once, by the customer's choice: nothing to remind them of.
+            continue
         reminder = _claim(record, now)
         if reminder is None:
             continue

@@ -159,8 +159,13 @@ class ItemState:
 
     @property
     def renewable(self) -> bool:
-        """Whether "Keep sharing" applies: an active grant that would otherwise end."""
-        return self.active and self.latest.expires_at is not None
+        """Whether "Keep sharing" applies: an active grant that would otherwise end, and
+        that the customer did not choose to share just once."""
+        return (
+            self.active
+            and self.latest.expires_at is not None
+            and not ledger.is_one_off(self.latest)
+        )
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from pydantic import (
 
 from app.engine.conditions import Condition, ConditionError, parse_condition
 from app.engine.schema import (
+    CDR_MAX_DAYS,
+    ONCE,
     RESERVED_STEP_IDS,
     ConsentStep,
     FormStep,
@@ -35,6 +37,7 @@ def check_journey(journey: Journey, root: Path | None = None) -> list[Problem]:
     problems += _check_platforms(journey)
     problems += _check_conditions(journey)
     problems += _check_translations(journey)
+    problems += _check_durations(journey)
     problems += [
         (f"business.brand.{where}", what) for where, what in journey.business.brand.problems(root)
     ]
@@ -207,6 +210,60 @@ def _check_references(
                 (
                     f"steps[{i}].when",
                     f"unknown field {field!r} of step {step_id!r} (it has: {known})",
+                )
+            )
+    return problems
+
+
+def _check_durations(journey: Journey) -> list[Problem]:
+    """The customer's choice of how long to share: sensible choices within the policy's
+    cap, and the choice Australia's Consumer Data Right (CDR) asks of the customer."""
+    policy = journey.consent_policy
+    if policy is None:
+        return []
+    problems: list[Problem] = []
+    asks_consent = journey.first_of("consent") is not None
+    cdr = "Australia's Consumer Data Right"
+    if policy.under_cdr and policy.lifetime_days and policy.lifetime_days > CDR_MAX_DAYS:
+        problems.append(
+            (
+                "consent_policy.lifetime_days",
+                f"{cdr} caps ongoing consent at 12 months: at most {CDR_MAX_DAYS} days",
+            )
+        )
+    durations = policy.durations
+    if durations is None:
+        if policy.under_cdr and asks_consent:
+            problems.append(
+                (
+                    "consent_policy.durations",
+                    f"{cdr} has the customer choose how long to share: add durations "
+                    "with the choices (for example [once, 90, 365])",
+                )
+            )
+        return problems
+    where = "consent_policy.durations"
+    if not asks_consent:
+        problems.append((where, "the journey has no 'consent' step to ask how long"))
+    for j, repeated in _duplicates([str(c) for c in durations.choices]):
+        problems.append((f"{where}.choices[{j}]", f"{repeated} is listed twice"))
+    longest = policy.longest_days
+    for j, choice in enumerate(durations.choices):
+        if choice == ONCE or longest is None or int(choice) <= longest:
+            continue
+        if policy.under_cdr and int(choice) > CDR_MAX_DAYS:
+            why = f"{cdr} caps ongoing consent at 12 months ({CDR_MAX_DAYS} days)"
+        else:
+            why = f"lifetime_days allows at most {policy.lifetime_days} days"
+        problems.append((f"{where}.choices[{j}]", f"{choice} days is too long: {why}"))
+    if durations.default is not None:
+        if str(durations.default) not in {str(c) for c in durations.choices}:
+            problems.append((f"{where}.default", "the default must be one of the choices"))
+        if policy.under_cdr:
+            problems.append(
+                (
+                    f"{where}.default",
+                    f"{cdr} has the customer make the choice: remove the default",
                 )
             )
     return problems

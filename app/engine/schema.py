@@ -72,6 +72,32 @@ class Business(_Strict):
     )
 
 
+# A duration choice meaning a one-off grant: access ends ONCE_DAYS after the customer agrees.
+ONCE = "once"
+ONCE_DAYS = 1
+# Australia's Consumer Data Right caps ongoing consent at 12 months and has the customer
+# choose how long: jurisdictions under it (AU, AU-NSW, ...).
+CDR_MAX_DAYS = 365
+
+# "once", or ongoing for this many days.
+DurationChoice = Literal["once"] | Annotated[int, Field(ge=1, le=3650)]
+
+
+class Durations(_Strict):
+    """The customer chooses how long to share, from these choices."""
+
+    choices: list[DurationChoice] = Field(
+        min_length=2,
+        description="'once' (access ends a day after agreeing) and/or a number of days of "
+        "ongoing sharing; at most lifetime_days when set (365 days in Australia).",
+    )
+    default: DurationChoice | None = Field(
+        default=None,
+        description="The choice selected to begin with; none in Australia, where the "
+        "customer must make the choice.",
+    )
+
+
 class ConsentPolicy(_Strict):
     """How long consent lasts and under which rules it was asked (kept on every record)."""
 
@@ -94,6 +120,39 @@ class ConsentPolicy(_Strict):
         max_length=64,
         description="The privacy policy's version; the journey version when not given.",
     )
+    durations: Durations | None = Field(
+        default=None,
+        description="Let the customer choose how long to share: once, or ongoing for one "
+        "of the numbers of days given.",
+    )
+
+    @property
+    def under_cdr(self) -> bool:
+        """Whether Australia's Consumer Data Right applies: ongoing consent lasts 12 months
+        at most and the customer must choose how long, nothing chosen for them."""
+        return self.jurisdiction.split("-")[0] == "AU"
+
+    @property
+    def longest_days(self) -> int | None:
+        """The longest ongoing consent the policy allows (None: no cap)."""
+        caps = [d for d in (self.lifetime_days, CDR_MAX_DAYS if self.under_cdr else None) if d]
+        return min(caps) if caps else None
+
+    @property
+    def preselected_duration(self) -> str | None:
+        """The duration choice selected when the consent step opens (as the form's value)."""
+        if self.durations is None or self.durations.default is None or self.under_cdr:
+            return None
+        return str(self.durations.default)
+
+    def duration_days(self, choice: str) -> int | None:
+        """Days a grant lasts for a choice (the form's value), or None if not one offered."""
+        if self.durations is None:
+            return None
+        for offered in self.durations.choices:
+            if str(offered) == choice:
+                return ONCE_DAYS if offered == ONCE else int(offered)
+        return None
 
 
 class Retention(_Strict):
@@ -312,6 +371,8 @@ class Journey(_Strict):
         for section in ("consent_policy", "retention"):
             if content[section] is None:
                 del content[section]
+        if content.get("consent_policy", {}).get("durations", 0) is None:
+            del content["consent_policy"]["durations"]
         canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 

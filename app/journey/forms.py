@@ -34,6 +34,8 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from app import clock
+from app.consent.ledger import duration_options, duration_question
 from app.engine.schema import ConsentItem, ConsentStep, FormField, FormStep, Journey
 from app.platforms import Platform
 
@@ -70,6 +72,8 @@ class ConsentForm(FlaskForm):
 
     step: ConsentStep
     categories: dict[str, str]
+    # The customer's choice of how long to share, where the journey asks (else None).
+    duration: RadioField | None = None
 
     @property
     def declining(self) -> bool:
@@ -80,6 +84,7 @@ class ConsentForm(FlaskForm):
             return False
         if self.declining:
             return True
+        chosen = self.duration is None or self._duration_chosen(self.duration)
         missing = [
             i
             for i in self.step.items
@@ -92,7 +97,17 @@ class ConsentForm(FlaskForm):
                     category=self.categories[item.key],
                 )
             ]
-        return not missing
+        return chosen and not missing
+
+    @staticmethod
+    def _duration_chosen(field: RadioField) -> bool:
+        if field.data in {choice.value for choice in field.choices or []}:
+            return True
+        field.errors = [_("Choose how long to share, or choose Decline and stop")]
+        return False
+
+    def chosen_duration(self) -> str | None:
+        return self.duration.data if self.duration is not None else None
 
     def granted(self) -> set[str]:
         """Items ticked, and those the button agrees to (never when declining)."""
@@ -104,10 +119,17 @@ class ConsentForm(FlaskForm):
 
 
 def consent_form(
-    journey: Journey, step: ConsentStep, locale: str, granted: set[str] | None = None
+    journey: Journey,
+    step: ConsentStep,
+    locale: str,
+    granted: set[str] | None = None,
+    duration: str | None = None,
 ) -> ConsentForm:
     """A form with one unticked checkbox per consent item (ticked only if granted before);
-    a step agreed by its button has checkboxes for its optional items only."""
+    a step agreed by its button has checkboxes for its optional items only. Where the
+    journey lets the customer choose how long to share, a choice of durations: the one
+    chosen before, else the journey's default (never in Australia, where the customer
+    must choose)."""
 
     class _Form(ConsentForm):
         pass
@@ -117,7 +139,16 @@ def consent_form(
     for item in ticked:
         label = _("I agree to share: %(category)s", category=categories[item.key])
         setattr(_Form, consent_field_name(item), BooleanField(label))
-    data = {consent_field_name(i): i.key in (granted or set()) for i in ticked}
+    data: dict[str, Any] = {consent_field_name(i): i.key in (granted or set()) for i in ticked}
+    options = duration_options(journey, clock.now())
+    if options:
+        _Form.duration = RadioField(
+            duration_question(journey),
+            choices=[SelectChoice(value, label) for value, label in options],
+            validate_choice=False,
+        )
+        offered = {value for value, _label in options}
+        data["duration"] = duration if duration in offered else journey.policy.preselected_duration
     form = _Form(data=data)
     form.step = step
     form.categories = categories

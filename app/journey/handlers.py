@@ -55,8 +55,11 @@ class Walk(Protocol):
     def go_to(self, step: Step) -> StepResponse:
         """Send the visitor to ``step`` without finishing anything."""
 
-    def decide_consent(self, step: ConsentStep, granted: set[str], declined: bool) -> StepResponse:
-        """The consent step's decision: ``granted`` items, or ``declined`` them all."""
+    def decide_consent(
+        self, step: ConsentStep, granted: set[str], declined: bool, duration: str | None = None
+    ) -> StepResponse:
+        """The consent step's decision: ``granted`` items for the ``duration`` chosen
+        (where the journey asks), or ``declined`` them all."""
 
     def answers_refused(self, step: FormStep, form: Any) -> None:
         """A form step's answers did not validate (the customer's journey notes it)."""
@@ -80,13 +83,22 @@ def _continue_step(walk: Walk, step: Step) -> StepResponse:
 
 def _consent_step(walk: Walk, step: Step) -> StepResponse:
     step = cast(ConsentStep, step)
-    earlier = steps.answers_for(walk.run, step.id).get("granted", [])
-    form = consent_form(walk.journey, step, walk.run.locale, granted=set(earlier))
+    earlier = steps.answers_for(walk.run, step.id)
+    form = consent_form(
+        walk.journey,
+        step,
+        walk.run.locale,
+        granted=set(earlier.get("granted", [])),
+        duration=earlier.get("duration"),
+    )
     if form.validate_on_submit():
         # Declining refuses every item, whatever was ticked before pressing it.
         declined = bool(form.declining)
-        return walk.decide_consent(step, set() if declined else form.granted(), declined)
-    lifetime = walk.journey.policy.lifetime_days
+        if declined:
+            return walk.decide_consent(step, set(), True)
+        return walk.decide_consent(step, form.granted(), False, form.chosen_duration())
+    # Where the customer chooses how long, the choice says it instead.
+    lifetime = None if walk.journey.policy.durations else walk.journey.policy.lifetime_days
     return walk.page(
         step,
         form,

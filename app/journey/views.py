@@ -218,7 +218,9 @@ class CustomerWalk:
     def go_to(self, step: Step) -> StepResponse:
         return _next(step)
 
-    def decide_consent(self, step: ConsentStep, granted: set[str], declined: bool) -> StepResponse:
+    def decide_consent(
+        self, step: ConsentStep, granted: set[str], declined: bool, duration: str | None = None
+    ) -> StepResponse:
         evidence = ledger.Evidence(
             ip_address=request.remote_addr,
             user_agent=request.user_agent.string,
@@ -228,7 +230,13 @@ class CustomerWalk:
             ),
         )
         following = decide_consent_step(
-            self.run, self.journey, step, granted, declined=declined, evidence=evidence
+            self.run,
+            self.journey,
+            step,
+            granted,
+            declined=declined,
+            evidence=evidence,
+            duration=duration,
         )
         if following is None:
             return redirect(url_for(".declined"), 303)
