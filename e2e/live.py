@@ -45,6 +45,10 @@ class LiveServer:
                 )
             )
 
+    def decisions(self, customer_public_id: str) -> dict[str, str]:
+        """Each consent item's latest decision, by item key."""
+        return {r.item_key: r.decision for r in self.consent_records(customer_public_id)}
+
     def connections(self, customer_public_id: str) -> list[Connection]:
         with self.app.app_context():
             return list(

@@ -52,6 +52,18 @@ def link(app: Flask) -> str:
 
 
 @pytest.fixture
+def expired_manage_link(app: Flask) -> str:
+    """A customer's manage link (/my/<token>) that has expired, as a path."""
+    from app.consent.account_links import manage_url
+
+    with app.app_context():
+        customer = create_customer("Acme Ltd", "owner@acme.example")
+        link = manage_url(customer).removeprefix("http://localhost")
+    app.config["LINK_MAX_AGE_SECONDS"] = -1
+    return link
+
+
+@pytest.fixture
 def customer_client(client: FlaskClient, link: str) -> FlaskClient:
     """A browser that has opened its journey link."""
     client.get(link)

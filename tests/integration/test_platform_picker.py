@@ -96,9 +96,7 @@ def test_one_press_chooses_and_goes_on(at_software: FlaskClient) -> None:
 
     assert chosen.status_code == 303
     assert chosen.location.endswith("/journey/connect")
-    assert "How to connect Sandbox Accounting" in text_of(
-        at_software.get(chosen.location)
-    )
+    assert "How to connect Sandbox Accounting" in text_of(at_software.get(chosen.location))
     # Coming back, the platform chosen says so.
     again = listing(text_of(at_software.get("/journey/software")))
     assert again.buttons == {"sandbox": "SB Sandbox Accounting Your choice"}
