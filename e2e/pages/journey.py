@@ -279,6 +279,26 @@ class Done(Step):
         self.link("Your connections and consents").click()
         return AccountOverview(self.page, self.lang)
 
+    def see_receipt(self) -> Receipt:
+        """The consent receipt, offered at the moment of consent."""
+        self.link("See your consent receipt").click()
+        return Receipt(self.page, self.lang)
+
+
+class Receipt(UatPage):
+    """The customer's consent receipt: readable, printable, a signed copy to keep."""
+
+    titles = titled("Your consent receipt")
+
+    @property
+    def download(self) -> Locator:
+        return self.link("Download a signed copy you can keep")
+
+    def agreed(self, category: str) -> Locator:
+        return self.main.get_by_role("listitem").filter(
+            has=self.page.get_by_role("heading", name=category)
+        )
+
 
 # journeys/default.yaml (Northwind Lending), in English, French and German.
 

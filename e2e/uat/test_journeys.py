@@ -49,6 +49,23 @@ def connect_default(page: Page, customer: UatCustomer, organisation: str = ACME)
     )
 
 
+def test_the_receipt_at_the_end(page: Page, customer: UatCustomer) -> None:
+    """The done page offers the receipt of what was just agreed, in plain words, with a
+    signed copy to keep; in French for a French customer."""
+    done = (
+        DefaultWelcome.open(page, customer.url("default", locale="fr"), "fr")
+        .get_started()
+        .agree_and_connect(ACME)
+    )
+
+    receipt = done.see_receipt()
+
+    expect(receipt.agreed(DEFAULT_ITEMS["financial_statements"]["fr"])).to_be_visible()
+    expect(receipt.agreed(DEFAULT_ITEMS["ongoing_monitoring"]["fr"])).to_have_count(0)
+    expect(receipt.download).to_be_visible()
+    expect(receipt.main).not_to_contain_text(".jwt")
+
+
 def test_default_journey_happy_path(page: Page, customer: UatCustomer) -> None:
     done = connect_default(page, customer, BLUEBELL)
 
