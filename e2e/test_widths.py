@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Frame, Page
 
 from e2e.accessibility import assert_accessible, assert_no_horizontal_scroll
 from e2e.live import JourneyLink
-from e2e.pages.base import PageT
+from e2e.pages.base import PageT, UatPage, titled
 from e2e.pages.journey import DEFAULT_ITEMS, DefaultDone, DefaultWelcome, InvalidLink
 
 WIDTHS = (390, 320)
@@ -50,9 +50,27 @@ def test_every_customer_page_fits_a_phone(
     sign_in = fits(connect.continue_to_sandbox())
     approval = fits(sign_in.sign_in())
     done = fits(approval.choose("Acme Trading Ltd").approve_to(DefaultDone))
-    account = fits(done.your_connections())
+    fits(done.see_receipt())
+    page.go_back()
+    account = fits(DefaultDone(page, lang).your_connections())
     fits(account.withdraw(DEFAULT_ITEMS["financial_statements"][lang]))
 
     page.goto(link.url + "tampered")
     fits(InvalidLink(page, lang))
+
+    # Another customer declines.
+    fits(DefaultWelcome.open(page, link_in(lang).url, lang).get_started().decline())
     context.close()
+
+    # A browser that never opened a link, on the customer's page.
+    stranger = browser.new_context(
+        viewport={"width": WIDTHS[0], "height": HEIGHT}, is_mobile=True, locale=lang
+    )
+    elsewhere = stranger.new_page()
+    elsewhere.goto(link.url.split("/j/")[0] + "/my")
+    fits(OpenYourLink(elsewhere, lang))
+    stranger.close()
+
+
+class OpenYourLink(UatPage):
+    titles = titled("Open your link to see this page")
