@@ -316,6 +316,11 @@ def _page(template: str, status: int = 200, **context: Any) -> Response:
         finish_later_form=FinishLaterForm(formdata=None),
         embed_origin=origin,
         embed_events=embed.pending_events(run, journey, page) if origin else [],
+        embed_progress=(
+            embed.progress(run, journey, page, saved=template == "journey/later.html")
+            if origin
+            else None
+        ),
         urls=CustomerUrls(),
     )
     if request.htmx and request.htmx.target == FRAGMENT_TARGET:
