@@ -427,7 +427,7 @@ class JourneyEvent(db.Model):  # type: ignore[name-defined,misc]
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("journey_runs.id"))
     step: Mapped[str] = mapped_column(String(100))
-    # entered, completed or failed
+    # entered, completed, failed or saved (to finish later)
     kind: Mapped[str] = mapped_column(String(20))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     duration_ms: Mapped[int | None] = mapped_column()

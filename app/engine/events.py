@@ -70,3 +70,18 @@ def step_failed(run: JourneyRun, step_id: str, detail: str) -> None:
         )
     )
     JOURNEY_STEPS.labels(run.journey_id, step_id, "failed").inc()
+
+
+def saved_for_later(run: JourneyRun, step_id: str, detail: str) -> None:
+    """The customer saved their place to finish later (``detail``: how the link reached them)."""
+    _active(run)
+    db.session.add(
+        JourneyEvent(
+            run_id=run.id,
+            step=step_id,
+            kind="saved",
+            duration_ms=_since_entered_ms(run, step_id),
+            detail=detail[:500],
+        )
+    )
+    JOURNEY_STEPS.labels(run.journey_id, step_id, "saved").inc()

@@ -175,6 +175,24 @@ def pending_events(run: JourneyRun, journey: Journey, page: str) -> list[dict[st
     return events
 
 
+def progress(
+    run: JourneyRun, journey: Journey, page: str, *, saved: bool = False
+) -> dict[str, Any]:
+    """Whether leaving now would cut the customer off mid-journey, for the host page to
+    ask before it unloads (``embed/frame.js`` posts it as ``in_progress``).
+
+    Not yet once nothing is answered, nor once the run is done or declined, nor on the
+    page that gave the customer a link to finish later.
+    """
+    done = journey.first_of("done")
+    finished = page == DECLINED_PAGE or (done is not None and page == done.id)
+    started = bool(run.completed_steps) or bool(run.answers)
+    return {
+        "in_progress": run.status == "active" and started and not finished and not saved,
+        "step": page,
+    }
+
+
 def _consent_summary(run: JourneyRun, journey: Journey) -> list[Any] | None:
     if run.status == "declined":
         return ["declined", []]

@@ -57,6 +57,12 @@ class ReconsiderForm(FlaskForm):
     submit = SubmitField(_l("Review what you're asked to share"))
 
 
+class FinishLaterForm(FlaskForm):
+    """On every step under way: the answers are kept, a link brings the customer back."""
+
+    submit = SubmitField(_l("Save and finish later"))
+
+
 class LanguageForm(FlaskForm):
     locale = HiddenField()
     next = HiddenField()

@@ -14,29 +14,33 @@ from flask import (
     make_response,
     redirect,
     render_template,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
 from htmx_flask import request
 from jinja2_fragments.flask import render_block
+from limits import parse as parse_limit
 from werkzeug.wrappers import Response
 
 from app.connections import authorization as connections
 from app.connections.oauth import ProviderConfig
 from app.consent import ledger, receipts
 from app.consent.decisions import decide_consent_step
-from app.engine import steps
+from app.engine import finish_later, steps
 from app.engine.branding import logo_response, stylesheet_response
 from app.engine.messages import explain_failure
 from app.engine.registry import get_journey
 from app.engine.schema import ConsentStep, FormStep, Journey, Step
 from app.engine.versions import journey_for_run, kept_journey
 from app.errors import render_error
+from app.extensions import limiter
 from app.input_guard import signed_path
 from app.journey import embed
 from app.journey.customer_access import customer_journey
 from app.journey.forms import (
     ConnectForm,
+    FinishLaterForm,
     LanguageForm,
     ReconsiderForm,
     organisation_form,
@@ -58,6 +62,10 @@ bp = Blueprint("journey", __name__)
 
 # htmx names the element a request will swap as "tag#id".
 FRAGMENT_TARGET = "div#journey"
+# Emails with a link to finish later, per journey run: enough for a slip or two.
+FINISH_LATER_EMAIL_LIMIT = parse_limit("5 per hour")
+# What "Save and finish later" did last in this browser: {"run": public id, "how": ...}.
+SESSION_FINISH_LATER = "finish_later"
 # Pages that need no journey run in this browser.
 OPEN_ENDPOINTS = {"journey.open_link", "journey.theme", "journey.logo"}
 
@@ -313,8 +321,14 @@ def _page(template: str, status: int = 200, **context: Any) -> Response:
         locale=run.locale,
         t=lambda value: journey.text(value, run.locale),
         language_form=LanguageForm(formdata=None, next=request.path),
+        finish_later_form=FinishLaterForm(formdata=None),
         embed_origin=origin,
         embed_events=embed.pending_events(run, journey, page) if origin else [],
+        embed_progress=(
+            embed.progress(run, journey, page, saved=template == "journey/later.html")
+            if origin
+            else None
+        ),
         urls=CustomerUrls(),
     )
     if request.htmx and request.htmx.target == FRAGMENT_TARGET:
@@ -338,6 +352,57 @@ def _status(form: Any) -> int:
 
 def _next(step: Step) -> Response:
     return redirect(url_for(".step", step_id=step.id), 303)
+
+
+def _may_email_again(run: JourneyRun) -> bool:
+    """Counts an email against the run's hourly allowance (Flask-Limiter's own storage,
+    shared by every worker); False once it is used up."""
+    if not limiter.enabled:
+        return True
+    return limiter.limiter.hit(FINISH_LATER_EMAIL_LIMIT, "finish-later", run.public_id)
+
+
+@bp.post("/journey/later")
+def save_for_later() -> Response:
+    """Save and finish later: the answers are kept; a link brings the customer back,
+    by email when mail can be sent (a few an hour at most), else on the page to keep."""
+    run: JourneyRun = g.run
+    journey: Journey = g.journey
+    if not finish_later.may_save(run, journey) or not FinishLaterForm().validate_on_submit():
+        return redirect(url_for(".resume"), 303)
+    email = finish_later.email_address(run) is not None and _may_email_again(run)
+    how = finish_later.save(run, journey, email=email)
+    session[SESSION_FINISH_LATER] = {"run": run.public_id, "how": how}
+    return redirect(url_for(".later"), 303)
+
+
+@bp.get("/journey/later")
+def later() -> Response:
+    """Where the link went: to the customer's inbox, or onto this page to keep."""
+    run: JourneyRun = g.run
+    journey: Journey = g.journey
+    saved = session.get(SESSION_FINISH_LATER)
+    if (
+        not isinstance(saved, dict)
+        or saved.get("run") != run.public_id
+        or not finish_later.may_save(run, journey)
+    ):
+        return redirect(url_for(".resume"), 303)
+    how = saved.get("how")
+    address = finish_later.email_address(run)
+    emailed = how == finish_later.EMAILED and address is not None
+    current = steps.current_step(run, journey)
+    return _page(
+        "journey/later.html",
+        run=run,
+        journey=journey,
+        step=current,
+        page=current.id,
+        emailed=emailed,
+        address=finish_later.mask(address) if emailed and address else None,
+        link=finish_later.resume_link(run),
+        limited=how == finish_later.SHOWN_NOT_EMAILED,
+    )
 
 
 @bp.route("/journey/declined", methods=["GET", "POST"])

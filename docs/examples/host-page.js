@@ -48,6 +48,25 @@
   });
   document.head.appendChild(script);
 
+  // While the customer is mid-journey, leaving this page (a link, reload, closing the
+  // tab) asks them to confirm first: the browser shows its own "Leave site?" question.
+  var status = document.getElementById("journey-progress");
+  var inProgress = false;
+  window.addEventListener("beforeunload", function (event) {
+    if (inProgress) {
+      event.preventDefault();
+      event.returnValue = "";
+    }
+  });
+
+  function showProgress(event) {
+    inProgress = event.in_progress === true;
+    status.textContent = inProgress
+      ? "Journey in progress (step " + event.step + "): leaving this page asks first."
+      : "Journey not in progress: this page can be left freely.";
+    status.hidden = false;
+  }
+
   var journey = null;
   button.addEventListener("click", function () {
     button.hidden = true;
@@ -56,6 +75,13 @@
       container: "#onramp",
       title: "Connect your accounting software",
       onEvent: function (event) {
+        if (event.type === "in_progress") {
+          showProgress(event);
+          return;
+        }
+        if (event.type === "error" && event.code === "popup_blocked") {
+          inProgress = false;  // the whole tab goes to the provider, on purpose
+        }
         record(event);
         if (event.type === "closed" && event.reason === "journey") {
           journey.close();

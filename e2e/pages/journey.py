@@ -64,6 +64,11 @@ class Step(UatPage):
         self.language(name).click()
         return to(self.page, lang)
 
+    def save_and_finish_later(self) -> FinishLater:
+        """Leave for now; the page gives the link back (an environment without mail)."""
+        self.button("Save and finish later").click()
+        return self.go(FinishLater)
+
 
 # Kinds of step.
 
@@ -439,3 +444,27 @@ class SignInAgain(Connect):
 
 class Reconnected(Done):
     titles = titled("You're reconnected")
+
+
+# Save and finish later (any step under way).
+
+
+class FinishLater(UatPage):
+    """After "Save and finish later" where the business sends no email: the link to keep
+    (with mail, the page says the link was emailed instead)."""
+
+    titles = titled("Keep this link to finish later")
+
+    @property
+    def resume_link(self) -> Locator:
+        """The link itself, shown as its address, to copy or bookmark."""
+        return self.main.get_by_role("link").filter(has_text="/j/")
+
+    @property
+    def resume_url(self) -> str:
+        return self.resume_link.inner_text().strip()
+
+    def continue_now_to(self, to: type[PageT]) -> PageT:
+        """Back to the step the customer was on."""
+        self.link("Continue now").click()
+        return self.go(to)

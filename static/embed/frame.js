@@ -2,6 +2,8 @@
 
    - Posts the journey's events to the host page, whose origin the server checked
      against the journey's allowed origins: postMessage with that targetOrigin, never "*".
+   - Tells the host page whether the customer is mid-journey (``in_progress``, with the
+     step), so that it can ask before the customer leaves it; cleared at done/declined.
    - Opens the provider's sign-in in a popup window, watches it, and moves on when the
      server says the sign-in ended; a window closed early is reported, never waited on.
    See docs/embedding.md. */
@@ -12,6 +14,8 @@
   var framed = window.parent !== window;
   var TERMINAL = ["linked", "failed", "choosing"];
   var watcher = null;
+  // What the host page was last told about being mid-journey ("true:software").
+  var progressTold = null;
 
   function post(type, detail) {
     if (!hostOrigin || !framed) {
@@ -41,6 +45,29 @@
     events.forEach(function (event) {
       post(event.type, event);
     });
+  }
+
+  // The page says whether leaving now would cut the customer off mid-journey; the host
+  // page hears of each change (a new step, or the journey finished).
+  function reportProgress(override) {
+    var holder = document.querySelector("[data-onramp-progress]");
+    var progress = override || null;
+    if (!progress && holder) {
+      try {
+        progress = JSON.parse(holder.getAttribute("data-onramp-progress"));
+      } catch (error) {
+        progress = null;
+      }
+    }
+    if (!progress || typeof progress.in_progress !== "boolean") {
+      return;
+    }
+    var told = progress.in_progress + ":" + progress.step;
+    if (told === progressTold) {
+      return;
+    }
+    progressTold = told;
+    post("in_progress", { in_progress: progress.in_progress, step: progress.step });
   }
 
   function reportHeight() {
@@ -117,7 +144,9 @@
       link.getAttribute("data-onramp-popup"), "onramp-provider", "popup,width=520,height=720"
     );
     if (!popup) {
-      // Blocked: the link itself goes on in the whole tab (target="_top").
+      // Blocked: the link itself goes on in the whole tab (target="_top"), on purpose,
+      // so the host page should let it go without asking.
+      reportProgress({ in_progress: false, step: "provider" });
       post("error", { code: "popup_blocked" });
       return;
     }
@@ -136,6 +165,7 @@
 
   function enhance() {
     flushEvents();
+    reportProgress();
     document.querySelectorAll("button[data-onramp-close]").forEach(function (button) {
       button.hidden = false;
     });

@@ -9,11 +9,13 @@
      });
      journey.close();                          // removes the frame
 
-   Events: ready, step_changed, consent, connection, finished, closed, error.
+   Events: ready, step_changed, consent, connection, finished, closed, error, in_progress.
    Only messages from the frame itself, from Onramp's origin, are passed on. */
 (function (window, document) {
   "use strict";
-  var EVENTS = ["ready", "step_changed", "consent", "connection", "finished", "closed", "error"];
+  var EVENTS = [
+    "ready", "step_changed", "consent", "connection", "finished", "closed", "error", "in_progress",
+  ];
   // How long a loaded frame may stay silent before it counts as not showing the journey.
   var SILENCE_MS = 3000;
 
