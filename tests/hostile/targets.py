@@ -336,6 +336,19 @@ JOURNEY: list[Target] = [
         seeds=lambda world: [post("/journey/language", next="/journey/consent\r\nSet-Cookie: a=b")],
     ),
     Target(
+        "POST /journey/later",
+        "journey",
+        "software",
+        lambda world: form_post(
+            "/journey/later",
+            {"submit": hs.field("Save and finish later")},
+            BROWSER_HEADERS,
+            ("POST", "GET"),
+        ),
+        examples=60,
+        moved=_any_redirect,
+    ),
+    Target(
         "POST /journey/details (business form step)",
         "journey",
         "details",
