@@ -58,30 +58,25 @@ def step_completed(run: JourneyRun, step_id: str, detail: str | None = None) -> 
     JOURNEY_STEPS.labels(run.journey_id, step_id, "completed").inc()
 
 
-def step_failed(run: JourneyRun, step_id: str, detail: str) -> None:
+def _timed(run: JourneyRun, step_id: str, kind: str, detail: str) -> None:
+    """An event timed from the step's entry, with a short ``detail``."""
     _active(run)
     db.session.add(
         JourneyEvent(
             run_id=run.id,
             step=step_id,
-            kind="failed",
+            kind=kind,
             duration_ms=_since_entered_ms(run, step_id),
             detail=detail[:500],
         )
     )
-    JOURNEY_STEPS.labels(run.journey_id, step_id, "failed").inc()
+    JOURNEY_STEPS.labels(run.journey_id, step_id, kind).inc()
+
+
+def step_failed(run: JourneyRun, step_id: str, detail: str) -> None:
+    _timed(run, step_id, "failed", detail)
 
 
 def saved_for_later(run: JourneyRun, step_id: str, detail: str) -> None:
     """The customer saved their place to finish later (``detail``: how the link reached them)."""
-    _active(run)
-    db.session.add(
-        JourneyEvent(
-            run_id=run.id,
-            step=step_id,
-            kind="saved",
-            duration_ms=_since_entered_ms(run, step_id),
-            detail=detail[:500],
-        )
-    )
-    JOURNEY_STEPS.labels(run.journey_id, step_id, "saved").inc()
+    _timed(run, step_id, "saved", detail)
