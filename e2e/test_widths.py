@@ -1,6 +1,6 @@
 """Every customer page on 390 and 320 px phones, in every language the default journey
 speaks: nothing scrolls sideways (WCAG 1.4.10 Reflow) and axe-core finds nothing, at both
-widths, the Sandbox's pages and the customer's own page included."""
+widths, the Sandbox's pages and the customer's own page included; and none says "Onramp"."""
 
 from __future__ import annotations
 
@@ -26,6 +26,10 @@ def fits(screen: PageT) -> PageT:
         page.set_viewport_size({"width": width, "height": HEIGHT})
         assert_no_horizontal_scroll(page)
         assert_accessible(page)
+    # The business speaks, not Onramp: not in the words, the title or an image's name.
+    words = page.title() + page.locator("body").inner_text()
+    words += " ".join(page.locator("img[alt]").evaluate_all("els => els.map(e => e.alt)"))
+    assert "Onramp" not in words, f"{page.url} names Onramp"
     return screen
 
 
