@@ -171,3 +171,5 @@ def test_an_app_without_rate_limits_leaves_the_next_apps_limits_on(tmp_path: Pat
     for _ in range(5):
         assert busy.post("/my/link", data={"email": "a@example.com"}).status_code == 303
     assert busy.post("/my/link", data={"email": "a@example.com"}).status_code == 429
+    with limited.app_context():
+        db.engine.dispose()
