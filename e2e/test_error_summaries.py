@@ -36,3 +36,27 @@ def test_sandbox_organisation_not_chosen(at_connect: ConnectPage, page: Page) ->
     consent.error_summary.get_by_role("link", name="Choose the organisation to connect").click()
 
     expect(consent.organisation(ORGANISATIONS[0].name)).to_be_focused()
+
+
+def test_software_not_listed_left_empty_then_named(at_consent: ConsentPage, page: Page) -> None:
+    software = at_consent.agree()
+    page.get_by_text("My software isn't listed", exact=True).click()
+    page.get_by_role("button", name="Tell Northwind Lending").click()
+    software = SoftwarePage(page)
+    expect(software.error_summary).to_be_visible()
+    assert_accessible(page)
+
+    software.error_summary.get_by_role(
+        "link", name="Write the name of the software you use"
+    ).click()
+    field = page.get_by_label("What software do you use?")
+    expect(field).to_be_focused()
+
+    field.fill("Ledgerly")
+    page.get_by_role("button", name="Tell Northwind Lending").click()
+    expect(
+        page.get_by_role("status").filter(
+            has_text="Thank you — Northwind Lending now knows you use Ledgerly."
+        )
+    ).to_be_visible()
+    assert_accessible(page)

@@ -30,7 +30,7 @@ from app.consent.decisions import consent_answers
 from app.engine import preview as service
 from app.engine import steps
 from app.engine.branding import logo_response, stylesheet_response
-from app.engine.schema import ConsentStep, DoneStep, FormStep, Journey, Step
+from app.engine.schema import ConsentStep, DoneStep, FormStep, Journey, PlatformSelectStep, Step
 from app.journey.forms import (
     ConnectForm,
     ContinueForm,
@@ -57,7 +57,7 @@ class PreviewUrls:
         self.brand = brand
 
     def step(self, step_id: str, **args: Any) -> str:
-        return url_for("admin.preview_step", step_id=step_id, **self.args)
+        return url_for("admin.preview_step", step_id=step_id, **self.args, **args)
 
     def declined(self) -> str:
         return url_for("admin.preview_declined", **self.args)
@@ -238,6 +238,14 @@ class PreviewWalk:
 
     def go_to(self, step: Step) -> Response:
         return _next(self.journey, self.run, step)
+
+    def said_not_listed(self, step: PlatformSelectStep, software: str) -> Response:
+        """Kept in the session like the preview's answers: no event, nothing told."""
+        service.note_not_listed(self.run, step, software)
+        return redirect(
+            PreviewUrls(self.journey.id, self.run.source, self.run.brand).step(step.id, told=1),
+            303,
+        )
 
     def decide_consent(
         self, step: ConsentStep, granted: set[str], declined: bool, duration: str | None = None

@@ -119,11 +119,16 @@ def _step_entries(run_ids: list[int]) -> list[Entry]:
     entries = []
     for event in events:
         details = [d for d in (_seconds(event.duration_ms), event.detail) if d]
+        title = f"Step {event.step} {event.kind}"
+        if event.kind == "not_listed":
+            # The customer's own words: the name of the software they use.
+            title = f"Said their software isn't listed: {event.detail}"
+            details = [f"On step {event.step}", *details[:-1]]
         entries.append(
             Entry(
                 event.occurred_at,
                 "step",
-                f"Step {event.step} {event.kind}",
+                title,
                 details,
                 event.kind,
                 (2, event.id),

@@ -104,6 +104,15 @@ class StepFailure:
 
 
 @dataclass(frozen=True)
+class NotListed:
+    """Software customers said the platform step doesn't list: how a business learns
+    which platform to add."""
+
+    name: str  # as a customer wrote it (names differing only in case count as one)
+    runs: int
+
+
+@dataclass(frozen=True)
 class Funnel:
     journey_id: str
     version: str | None  # None: every version
@@ -114,6 +123,7 @@ class Funnel:
     platforms: list[PlatformFigures] = field(default_factory=list)
     connection_errors: list[ConnectionFailure] = field(default_factory=list)
     step_failures: list[StepFailure] = field(default_factory=list)
+    not_listed: list[NotListed] = field(default_factory=list)
 
     @property
     def reached_max(self) -> int:
@@ -414,6 +424,19 @@ def _step_failures(runs: RunIds) -> list[StepFailure]:
     return [StepFailure(step, detail or "", events, n) for step, detail, events, n in rows]
 
 
+def _not_listed(runs: RunIds) -> list[NotListed]:
+    """The software named as not listed, by how many runs named it, most first."""
+    name = func.lower(JourneyEvent.detail)
+    rows = db.session.execute(
+        select(func.min(JourneyEvent.detail), func.count(distinct(JourneyEvent.run_id)))
+        .where(JourneyEvent.run_id.in_(runs), JourneyEvent.kind == "not_listed")
+        .group_by(name)
+        .order_by(func.count(distinct(JourneyEvent.run_id)).desc(), name)
+        .limit(TOP_REASONS)
+    ).all()
+    return [NotListed(software or "", count) for software, count in rows]
+
+
 def funnel(journey_id: str, version: str | None, period: Period) -> Funnel:
     """The funnel of the runs of ``journey_id`` (one ``version`` or all) started in ``period``."""
     definitions = _definitions(journey_id, version)
@@ -433,6 +456,7 @@ def funnel(journey_id: str, version: str | None, period: Period) -> Funnel:
         platforms=_platforms(runs, definitions),
         connection_errors=_connection_errors(runs),
         step_failures=_step_failures(runs),
+        not_listed=_not_listed(runs),
     )
 
 

@@ -154,6 +154,13 @@ def _check_platforms(journey: Journey) -> list[Problem]:
             for j, key in _duplicates(step.platforms):
                 problems.append((f"steps[{i}].platforms[{j}]", f"platform {key!r} is listed twice"))
             offered |= set(step.platforms)
+            if step.not_listed_text is not None and not step.not_listed:
+                problems.append(
+                    (
+                        f"steps[{i}].not_listed_text",
+                        "shown only with not_listed: true (add it, or remove this text)",
+                    )
+                )
         if isinstance(step, InstructionsStep):
             for key in step.overrides:
                 if key not in offered:

@@ -31,7 +31,8 @@ def step_entered(run: JourneyRun, step_id: str) -> None:
     """Note that the customer is looking at a step; a refresh is not a second visit."""
     _active(run)
     last = _last_event(run)
-    if last is not None and last.kind == "entered" and last.step == step_id:
+    # Naming unlisted software shows the same step again: the same visit.
+    if last is not None and last.kind in ("entered", "not_listed") and last.step == step_id:
         return
     db.session.add(JourneyEvent(run_id=run.id, step=step_id, kind="entered"))
     JOURNEY_STEPS.labels(run.journey_id, step_id, "entered").inc()
@@ -80,3 +81,8 @@ def step_failed(run: JourneyRun, step_id: str, detail: str) -> None:
 def saved_for_later(run: JourneyRun, step_id: str, detail: str) -> None:
     """The customer saved their place to finish later (``detail``: how the link reached them)."""
     _timed(run, step_id, "saved", detail)
+
+
+def said_not_listed(run: JourneyRun, step_id: str, software: str) -> None:
+    """The customer named software the step doesn't list (``software``: their words)."""
+    _timed(run, step_id, "not_listed", software)

@@ -16,7 +16,7 @@ from app.engine import steps
 from app.engine.loading import check_yaml
 from app.engine.publishing import find_draft
 from app.engine.registry import current_journeys
-from app.engine.schema import Journey, Step
+from app.engine.schema import Journey, PlatformSelectStep, Step
 from app.engine.versions import kept_journey
 
 SESSION_KEY = "journey_preview"
@@ -120,6 +120,14 @@ def complete(run: PreviewRun, journey: Journey, step: Step, answers: dict[str, A
         run.status = "completed"
     save(run)
     return moved.following
+
+
+def note_not_listed(run: PreviewRun, step: PlatformSelectStep, software: str) -> None:
+    """The colleague named software the step doesn't list: kept with the step's answers
+    as for a customer, with no event and nothing told to anyone."""
+    answers = {**steps.answers_for(run, step.id), steps.NOT_LISTED: software}
+    run.answers = {**run.answers, step.id: answers}
+    save(run)
 
 
 def decline(run: PreviewRun) -> None:

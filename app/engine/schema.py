@@ -246,6 +246,15 @@ class ConsentStep(_Step):
 class PlatformSelectStep(_Step):
     type: Literal["platform_select"]
     platforms: list[str] = Field(min_length=1, description="Offered platforms, in this order.")
+    not_listed: bool = Field(
+        default=False,
+        description="Under the platforms, let the customer name software that isn't listed: "
+        "the business sees it in the console, the funnel and a journey.software_not_listed event.",
+    )
+    not_listed_text: LocalText | None = Field(
+        default=None,
+        description="Your own words above the field where the customer names their software.",
+    )
 
 
 class InstructionsStep(_Step):
@@ -373,6 +382,11 @@ class Journey(_Strict):
                 del content[section]
         if content.get("consent_policy", {}).get("durations", 0) is None:
             del content["consent_policy"]["durations"]
+        for step in content["steps"]:
+            if step["type"] == "platform_select":
+                for option, unset in (("not_listed", False), ("not_listed_text", None)):
+                    if option in step and step[option] == unset:
+                        del step[option]
         canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -280,6 +280,30 @@ def preselect_platform(run: JourneyRun, journey: Journey, platform: str) -> bool
     return True
 
 
+NOT_LISTED = "not_listed"  # the answer naming software a platform step doesn't list
+
+
+def software_not_listed(run: JourneyRun, step: PlatformSelectStep, software: str) -> bool:
+    """The customer says their software, ``software``, isn't among the step's platforms:
+    kept with the step's answers (the step is not finished by it), noted for the funnel
+    and told to the business (``journey.software_not_listed``). Naming the same software
+    again changes nothing; another name replaces it. Returns whether it changed. Commits."""
+    answers = answers_for(run, step.id)
+    if answers.get(NOT_LISTED) == software:
+        return False
+    run.answers = {**run.answers, step.id: {**answers, NOT_LISTED: software}}
+    events.said_not_listed(run, step.id, software)
+    emit(
+        "journey.software_not_listed",
+        run.customer_id,
+        run_id=run.public_id,
+        journey_id=run.journey_id,
+        software=software,
+    )
+    db.session.commit()
+    return True
+
+
 def finish(run: JourneyRun, journey: Journey) -> None:
     done = journey.steps[-1]
     run.current_step = done.id

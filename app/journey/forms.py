@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from typing import Any
 
@@ -177,6 +178,38 @@ def platform_form(available: list[Platform]) -> PlatformForm:
             message=_("That software can't be connected yet: choose one from the list"),
         ),
     ]
+    return form
+
+
+SOFTWARE_MAX_LENGTH = 100
+
+
+def _no_control_characters(form: Any, field: Field) -> None:
+    if any(unicodedata.category(char) in ("Cc", "Cf") for char in field.data or ""):
+        raise ValidationError(_("Write the name of your software in plain letters and numbers"))
+
+
+class NotListedForm(FlaskForm):
+    """The software step's "My software isn't listed": the customer names theirs."""
+
+    software = StringField(
+        _l("What software do you use?"),
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        validators=[
+            DataRequired(message=_l("Write the name of the software you use")),
+            Length(max=SOFTWARE_MAX_LENGTH, message=_l("Write at most %(max)d characters")),
+            _no_control_characters,
+        ],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    tell = SubmitField()
+
+
+def not_listed_form(business: str, name: str | None) -> NotListedForm:
+    """The form naming the customer's software (filled in with the name given before);
+    its button tells ``business``."""
+    form = NotListedForm(data={"software": name} if name else None)
+    form.tell.label.text = _("Tell %(business)s", business=business)
     return form
 
 

@@ -23,7 +23,13 @@ from app.connections.oauth import ProviderConfig, provider_config
 from app.consent import ledger
 from app.engine import review, steps
 from app.engine.schema import ConsentStep, FormStep, Journey, PlatformSelectStep, Step
-from app.journey.forms import ContinueForm, consent_form, platform_form, step_form
+from app.journey.forms import (
+    ContinueForm,
+    consent_form,
+    not_listed_form,
+    platform_form,
+    step_form,
+)
 from app.platforms import Platform, get_platform, is_available
 
 StepResponse = Response | tuple[str, int]
@@ -54,6 +60,10 @@ class Walk(Protocol):
 
     def go_to(self, step: Step) -> StepResponse:
         """Send the visitor to ``step`` without finishing anything."""
+
+    def said_not_listed(self, step: PlatformSelectStep, software: str) -> StepResponse:
+        """The customer named their software, not among the step's platforms: keep it
+        (without finishing the step) and show the step again, thanking them."""
 
     def decide_consent(
         self, step: ConsentStep, granted: set[str], declined: bool, duration: str | None = None
@@ -129,14 +139,30 @@ def matching(platforms: list[Platform], query: str) -> list[Platform]:
 def _platform_step(walk: Walk, step: Step) -> StepResponse:
     step = cast(PlatformSelectStep, step)
     available, unavailable = offered_platforms(step)
+    earlier = steps.answers_for(walk.run, step.id)
     form = platform_form(available)
-    if form.validate_on_submit():
-        return walk.complete(step, {"platform": form.platform.data})
+    named = earlier.get(steps.NOT_LISTED)
+    not_listed = not_listed_form(walk.journey.business.name, named) if step.not_listed else None
+    # The form posted, whose errors the page sums up: a platform's button, or the name
+    # of software that isn't listed.
+    posted: Any = form
+    if not_listed is not None and request.method == "POST" and "software" in request.form:
+        posted = not_listed
+        if not_listed.validate_on_submit():
+            return walk.said_not_listed(step, not_listed.software.data)
+    elif form.validate_on_submit():
+        # Software named as not listed stays with the answer: choosing changes only that.
+        kept = {steps.NOT_LISTED: named} if named else {}
+        return walk.complete(step, {"platform": form.platform.data, **kept})
     query = request.args.get("q", "").strip()[:SEARCH_MAX_LENGTH]
     listed = available + (unavailable if walk.lists_unavailable else [])
     return walk.page(
         step,
-        form,
+        posted,
+        choice=form,
+        not_listed_form=not_listed,
+        # Just named (the page shown again after naming it): thank the customer.
+        told=named if not_listed is not None and request.args.get("told") == "1" else None,
         platforms=available,
         unavailable=unavailable if walk.lists_unavailable else [],
         # Every platform is listed; those the search leaves out are hidden (the script

@@ -31,7 +31,7 @@ from app.engine import finish_later, steps
 from app.engine.branding import logo_response, stylesheet_response
 from app.engine.messages import explain_failure
 from app.engine.registry import get_journey
-from app.engine.schema import ConsentStep, FormStep, Journey, Step
+from app.engine.schema import ConsentStep, FormStep, Journey, PlatformSelectStep, Step
 from app.engine.versions import journey_for_run, kept_journey
 from app.errors import render_error
 from app.extensions import limiter
@@ -225,6 +225,10 @@ class CustomerWalk:
 
     def go_to(self, step: Step) -> StepResponse:
         return _next(step)
+
+    def said_not_listed(self, step: PlatformSelectStep, software: str) -> StepResponse:
+        steps.software_not_listed(self.run, step, software)
+        return redirect(url_for(".step", step_id=step.id, told=1), 303)
 
     def decide_consent(
         self, step: ConsentStep, granted: set[str], declined: bool, duration: str | None = None

@@ -36,6 +36,7 @@ EVENT_TYPES = (
     "journey.started",
     "journey.completed",
     "journey.abandoned",
+    "journey.software_not_listed",
 )
 
 

@@ -164,6 +164,13 @@ class Software(Step):
         self.platform(name).click()
         return self.go(to)
 
+    def tell_not_listed(self, software: str, business: str = NORTHWIND) -> Software:
+        """Say the software used isn't listed, naming it; the same step comes back."""
+        self.main.get_by_text(self._("My software isn't listed"), exact=True).click()
+        self.main.get_by_label(self._("What software do you use?"), exact=True).fill(software)
+        self.button("Tell %(business)s", business=business).click()
+        return type(self)(self.page, self.lang)
+
 
 class Review(Step):
     def confirm_to(self, to: type[PageT]) -> PageT:

@@ -349,6 +349,22 @@ JOURNEY: list[Target] = [
         moved=_any_redirect,
     ),
     Target(
+        "POST /journey/software (not_listed: the customer names their software)",
+        "journey",
+        "software",
+        lambda world: form_post(
+            "/journey/software",
+            {
+                "software": hs.field("Ledgerly", "Sage 50", "Café Compta"),
+                "tell": hs.field("Tell Northwind Lending"),
+            },
+            BROWSER_HEADERS,
+            ("POST", "GET"),
+        ),
+        examples=60,
+        moved=_any_redirect,
+    ),
+    Target(
         "POST /journey/details (business form step)",
         "journey",
         "details",

@@ -278,3 +278,33 @@ def test_a_light_background_that_hides_the_grey_text_is_refused(tmp_path: Path) 
 def test_yml_files_are_journeys_too(tmp_path: Path) -> None:
     (tmp_path / "default.yml").write_text(yaml.safe_dump(DEFAULT))
     assert set(load_directory(tmp_path)) == {"default"}
+
+
+def _software_step(data: dict) -> dict:
+    return next(s for s in data["steps"] if s["type"] == "platform_select")
+
+
+def test_not_listed_off_keeps_the_version_a_journey_had_before_the_option(tmp_path: Path) -> None:
+    without = _variant()
+    del _software_step(without)["not_listed"]
+    plain = load_journey(_write(tmp_path, without)).version
+    off = _variant()
+    _software_step(off)["not_listed"] = False
+    assert load_journey(_write(tmp_path, off)).version == plain
+    assert load_journey(_write(tmp_path, DEFAULT)).version != plain  # on: a new version
+
+
+def test_not_listed_text_needs_not_listed_on(tmp_path: Path) -> None:
+    data = _variant()
+    step = _software_step(data)
+    step["not_listed"] = False
+    step["not_listed_text"] = {"en": "Tell us", "fr": "Dites-le", "de": "Sagen Sie es"}
+    message = _problems(_write(tmp_path, data))
+    assert "not_listed_text: shown only with not_listed: true" in message
+
+
+def test_not_listed_text_needs_every_language(tmp_path: Path) -> None:
+    data = _variant()
+    _software_step(data)["not_listed_text"] = {"en": "Tell us"}
+    message = _problems(_write(tmp_path, data))
+    assert "not_listed_text" in message
