@@ -626,6 +626,9 @@ class HostPage(HostEvents):
         return WelcomePage(self.page)
 
 
+FRAME_ARRIVAL_MS = 15_000
+
+
 class EmbeddedJourney:
     """The default journey inside the business's frame, found by the frame's title."""
 
@@ -638,12 +641,15 @@ class EmbeddedJourney:
 
     def to_connect(self) -> EmbeddedJourney:
         """Welcome, consent (the button agrees to the required items), the Sandbox."""
+        # A frame on a busy machine can take longer than expect's 5 s to move on.
+        moved = {"timeout": FRAME_ARRIVAL_MS}
+        expect(self.heading).to_have_text(WelcomePage.title, **moved)
         self.main.get_by_role("button", name="Get started").click()
-        expect(self.heading).to_have_text(ConsentPage.title)
+        expect(self.heading).to_have_text(ConsentPage.title, **moved)
         self.main.get_by_role("button", name="Agree and continue").click()
-        expect(self.heading).to_have_text(SoftwarePage.title)
+        expect(self.heading).to_have_text(SoftwarePage.title, **moved)
         self.main.get_by_role("button", name=re.compile(rf"^{SANDBOX}\b")).click()
-        expect(self.heading).to_have_text(ConnectPage.title)
+        expect(self.heading).to_have_text(ConnectPage.title, **moved)
         return self
 
     def connect_link(self, name: str = f"Continue to {SANDBOX}") -> Locator:

@@ -93,6 +93,8 @@ def test_the_receiver_gets_every_event_type_signed(
     connecting = _open_link(app, "Acme Ltd")
     connecting.post("/journey/welcome")
     connecting.post("/journey/consent", data=REQUIRED_CONSENTS)
+    # First they say their software isn't listed, then find the Sandbox after all.
+    connecting.post("/journey/software", data={"software": "Ledgerly"})
     connecting.post("/journey/software", data={"platform": "sandbox"})
     _connect(connecting, live_sandbox, "deny")
     _connect(connecting, live_sandbox, "approve")
