@@ -29,3 +29,23 @@ def signed_in_as(app: Flask, role: str) -> FlaskClient:
     client = app.test_client()
     sign_in(client, make_user(app, role))
     return client
+
+
+def preview_at_software(app: Flask) -> tuple[FlaskClient, str]:
+    """A viewer previewing the default journey in English, past its consent step: the
+    signed-in client and the preview's base path."""
+    from app.engine.registry import get_journey
+
+    viewer = signed_in_as(app, "viewer")
+    with app.app_context():
+        journey = get_journey("default")
+        assert journey is not None
+        version = journey.version
+    base = f"/admin/journeys/default/preview/{version}"
+    viewer.post(base, data={"locale": "en", "brand": ""})
+    viewer.post(f"{base}/step/welcome")
+    viewer.post(
+        f"{base}/step/consent",
+        data={"consent_financial_statements": "y", "consent_invoices_bills": "y", "agree": "y"},
+    )
+    return viewer, base

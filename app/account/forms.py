@@ -7,6 +7,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, SubmitField
 from wtforms.validators import DataRequired, Email, Length
 
+from app.journey.forms import strip_text
+
 
 class WithdrawForm(FlaskForm):
     submit = SubmitField(_l("Withdraw consent"))
@@ -31,7 +33,7 @@ class ReconfirmForm(FlaskForm):
 class FreshLinkForm(FlaskForm):
     email = EmailField(
         _l("Your email address"),
-        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        filters=[strip_text],
         validators=[
             DataRequired(message=_l("Enter your email address")),
             Length(max=320, message=_l("Enter an email address of 320 characters or fewer")),

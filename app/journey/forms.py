@@ -184,6 +184,11 @@ def platform_form(available: list[Platform]) -> PlatformForm:
 SOFTWARE_MAX_LENGTH = 100
 
 
+def strip_text(value: Any) -> Any:
+    """A form filter: text without the spaces around it (what a paste often brings)."""
+    return value.strip() if isinstance(value, str) else value
+
+
 def _no_control_characters(form: Any, field: Field) -> None:
     if any(unicodedata.category(char) in ("Cc", "Cf") for char in field.data or ""):
         raise ValidationError(_("Write the name of your software in plain letters and numbers"))
@@ -194,7 +199,7 @@ class NotListedForm(FlaskForm):
 
     software = StringField(
         _l("What software do you use?"),
-        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        filters=[strip_text],
         validators=[
             DataRequired(message=_l("Write the name of the software you use")),
             Length(max=SOFTWARE_MAX_LENGTH, message=_l("Write at most %(max)d characters")),

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.admin import signed_in_as
+from tests.admin import preview_at_software
 from tests.integration.conftest import REQUIRED_CONSENTS
 from tests.pages import text_of
 
@@ -187,18 +187,7 @@ def test_no_platform_available_names_who_to_ask(app: Flask, at_software: FlaskCl
 
 
 def test_the_preview_lists_platforms_not_configured_here(app: Flask) -> None:
-    viewer = signed_in_as(app, "viewer")
-    with app.app_context():
-        from app.engine.registry import get_journey
-
-        version = get_journey("default").version
-    base = f"/admin/journeys/default/preview/{version}"
-    viewer.post(base, data={"locale": "en", "brand": ""})
-    viewer.post(f"{base}/step/welcome")
-    viewer.post(
-        f"{base}/step/consent",
-        data={"consent_financial_statements": "y", "consent_invoices_bills": "y", "agree": "y"},
-    )
+    viewer, base = preview_at_software(app)
 
     text = text_of(viewer.get(f"{base}/step/software"))
 

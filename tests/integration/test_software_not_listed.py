@@ -11,7 +11,7 @@ from app.customers.records import create_customer
 from app.extensions import db
 from app.links import journey_link
 from app.models import JourneyEvent, JourneyRun, OutboxEvent
-from tests.admin import signed_in_as
+from tests.admin import preview_at_software, signed_in_as
 from tests.integration.conftest import REQUIRED_CONSENTS
 from tests.pages import text_of
 
@@ -181,18 +181,7 @@ def test_the_console_shows_it_on_the_timeline_and_counts_it_in_the_funnel(
 
 
 def test_the_preview_keeps_it_in_the_session_and_records_nothing(app: Flask) -> None:
-    viewer = signed_in_as(app, "viewer")
-    with app.app_context():
-        from app.engine.registry import get_journey
-
-        version = get_journey("default").version
-    base = f"/admin/journeys/default/preview/{version}"
-    viewer.post(base, data={"locale": "en", "brand": ""})
-    viewer.post(f"{base}/step/welcome")
-    viewer.post(
-        f"{base}/step/consent",
-        data={"consent_financial_statements": "y", "consent_invoices_bills": "y", "agree": "y"},
-    )
+    viewer, base = preview_at_software(app)
     answered = viewer.post(f"{base}/step/software", data={"software": "Ledgerly"})
     assert answered.status_code == 303
     assert f"{base}/step/software?told=1" in answered.location
