@@ -160,6 +160,8 @@ DEFAULTS: dict[str, Any] = {
 # The app.extensions entry where a mounted sandbox registers its test login (a DemoLogin),
 # for `flask demo`; here, the ground both share, so that the CLI need not import the sandbox.
 SANDBOX_LOGIN_KEY = "sandbox_demo_login"
+# And every test login it has (TestLogins, the demo one first), each saying who it stands for.
+SANDBOX_LOGINS_KEY = "sandbox_test_logins"
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -19,7 +19,7 @@ from app.cli.consent_commands import consents_cli
 from app.cli.uat_commands import uat_cli
 from app.cli.user_commands import users_cli
 from app.cli.webhook_commands import webhooks_cli
-from app.config import SANDBOX_LOGIN_KEY
+from app.config import SANDBOX_LOGIN_KEY, SANDBOX_LOGINS_KEY
 from app.connections.lifecycle import disconnect, refresh_due, rotate_encryption_key
 from app.connections.oauth import redirect_uri
 from app.connections.repair import RECONNECT_URL_PLATFORMS, NotRepairable, repair_link
@@ -200,12 +200,18 @@ def _sandbox_login_lines() -> list[str]:
     if login is None:
         return []
     email, password = login
-    return [
+    lines = [
         "  Sandbox accounting platform test login:",
         f"    email:    {email}",
         f"    password: {password}",
         "",
     ]
+    others = [o for o in current_app.extensions.get(SANDBOX_LOGINS_KEY, ()) if o[0] != email]
+    if others:
+        lines.append("  More Sandbox test logins:")
+        lines += [f"    {mail} / {password}  ({who})" for mail, password, who in others]
+        lines.append("")
+    return lines
 
 
 customers_cli = AppGroup("customers", help="What is held about a customer.")

@@ -13,14 +13,14 @@ from typing import Any, NamedTuple
 
 from flask import Flask
 
-from app.config import SANDBOX_LOGIN_KEY, configure, new_app
+from app.config import SANDBOX_LOGIN_KEY, SANDBOX_LOGINS_KEY, configure, new_app
 from app.extensions import babel, csrf
 from app.sandbox import (
     models,  # noqa: F401  (declares the tables init_storage creates)
     vendor_views,
     views,
 )
-from app.sandbox.data import SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
+from app.sandbox.data import SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD, USERS
 from app.sandbox.dialects import DIALECTS
 from app.sandbox.headers import security_headers
 from app.sandbox.oauth import create_authorization_server
@@ -34,11 +34,20 @@ class DemoLogin(NamedTuple):
     password: str
 
 
+class TestLogin(NamedTuple):
+    """One of the sandbox's test logins and who it stands for (the sign-in page says so)."""
+
+    email: str
+    password: str
+    who: str
+
+
 def init_sandbox(app: Flask, *, mounted: bool = True) -> DemoLogin:
     """Serve the sandbox under /sandbox on an app that has csrf set up; ``mounted``: the
     app is Onramp (so the Sandbox knows where Onramp's Disconnect URL is).
 
-    Registers its test login as ``app.extensions["sandbox_demo_login"]`` and returns it.
+    Registers its demo login as ``app.extensions["sandbox_demo_login"]`` and returns it;
+    every test login (the adviser's and the too-weak one too) as ``["sandbox_test_logins"]``.
     """
     init_storage(app)
     app.extensions[views.MOUNTED_KEY] = mounted
@@ -55,6 +64,9 @@ def init_sandbox(app: Flask, *, mounted: bool = True) -> DemoLogin:
         csrf.exempt(view)
     login = DemoLogin(SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD)
     app.extensions[SANDBOX_LOGIN_KEY] = login
+    app.extensions[SANDBOX_LOGINS_KEY] = tuple(
+        TestLogin(user.email, user.password, user.who) for user in USERS
+    )
     return login
 
 
@@ -74,4 +86,4 @@ def create_sandbox_app(test_config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-__all__ = ["DemoLogin", "create_sandbox_app", "init_sandbox"]
+__all__ = ["DemoLogin", "TestLogin", "create_sandbox_app", "init_sandbox"]

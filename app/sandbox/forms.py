@@ -45,11 +45,12 @@ class SignInForm(FlaskForm):
             return
         if not check_login(self.email.data or "", field.data or ""):
             raise ValidationError(
-                "The email address or password is not right: use the test account shown"
+                "The email address or password is not right: use a test login shown"
             )
 
 
 class ConsentForm(FlaskForm):
+    # The signed-in user's own organisations: the view sets the choices.
     organisation = RadioField(
         "Choose an organisation",
         choices=[SelectChoice(org.id, org.name) for org in ORGANISATIONS],

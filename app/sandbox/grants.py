@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, select, update
 
 from app.sandbox import storage
-from app.sandbox.data import ORGANISATIONS, Organisation, find_organisation
+from app.sandbox.data import ORGANISATIONS, Organisation, find_organisation, organisations_of
 from app.sandbox.dialects import DIALECTS, NATIVE
 from app.sandbox.models import SandboxGrantChange, SandboxToken
 from app.sandbox.storage import utcnow
@@ -123,10 +123,12 @@ def organisation_removed(grant_id: str) -> bool:
 
 
 def visible_organisations(token: SandboxToken) -> tuple[Organisation, ...]:
-    """The organisations a look-up with ``token`` lists: all but its own once removed."""
+    """The organisations a look-up with ``token`` lists: those of the user who approved,
+    all but its own once removed."""
+    mine = organisations_of(token.user_email)
     if not organisation_removed(token.grant_id):
-        return ORGANISATIONS
-    return tuple(org for org in ORGANISATIONS if org.id != token.organisation_id)
+        return mine
+    return tuple(org for org in mine if org.id != token.organisation_id)
 
 
 def find_grant(email: str, grant_id: str) -> Grant | None:

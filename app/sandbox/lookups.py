@@ -12,7 +12,17 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from app.sandbox.data import ORGANISATIONS, SANDBOX_LOGIN_EMAIL, Organisation
+from app.sandbox.data import (
+    ADVISER,
+    DEMO,
+    INVOICE_ONLY,
+    ORGANISATIONS,
+    READ_ONLY,
+    STANDARD,
+    USERS,
+    Organisation,
+    User,
+)
 from app.sandbox.dialects import (
     dialect_organisation_id,
     dialect_organisation_name,
@@ -21,8 +31,23 @@ from app.sandbox.dialects import (
 )
 from app.sandbox.grants import Grant
 
-# The demo user's first and last name, wherever a vendor shows them (invented).
-USER_NAMES = ("Demo", "User")
+# A test user's role, as each vendor that reports one names it.
+# Xero: the User schema's OrganisationRole enum (XeroAPI/Xero-OpenAPI xero_accounting.yaml
+# @e952d0b, components.schemas.User).
+XERO_ROLES = {
+    STANDARD: "STANDARD",
+    ADVISER: "FINANCIALADVISER",
+    READ_ONLY: "READONLY",
+    INVOICE_ONLY: "INVOICEONLY",
+}
+# FreshBooks: business_memberships[].role; "owner" is in FreshBooks' own sample (identity
+# model), "employee" only in third parties' lists, "accountant" invented.
+FRESHBOOKS_ROLES = {
+    STANDARD: "owner",
+    ADVISER: "accountant",
+    READ_ONLY: "employee",
+    INVOICE_ONLY: "employee",
+}
 
 
 # --- Xero ---------------------------------------------------------------------------------
@@ -54,6 +79,35 @@ def xero_connections(grants: list[Grant], auth_event_id: str | None = None) -> l
         for grant in grants
         if auth_event_id is None or grant.grant_id == auth_event_id
     ]
+
+
+def _xero_msdate(moment: datetime) -> str:
+    # Xero's Accounting API dates: "/Date(<milliseconds>+0000)/".
+    return f"/Date({int(moment.timestamp() * 1000)}+0000)/"
+
+
+def xero_users(organisation: Organisation, now: datetime) -> dict[str, Any]:
+    """GET /api.xro/2.0/Users (xero-tenant-id naming the organisation): every user of the
+    organisation with their OrganisationRole, in the Accounting API's envelope."""
+    return {
+        "Id": str(stable_uuid(f"xero-users:{organisation.id}:{now.isoformat()}")),
+        "Status": "OK",
+        "ProviderName": "Onramp",
+        "DateTimeUTC": f"/Date({int(now.timestamp() * 1000)})/",
+        "Users": [
+            {
+                "UserID": stable_uuid(f"xero-user:{user.email}"),
+                "EmailAddress": user.email,
+                "FirstName": user.first_name,
+                "LastName": user.last_name,
+                "UpdatedDateUTC": _xero_msdate(now),
+                "IsSubscriber": user is DEMO,
+                "OrganisationRole": XERO_ROLES[role],
+            }
+            for user in USERS
+            if (role := user.role_in(organisation.id)) is not None
+        ],
+    }
 
 
 # --- QuickBooks -----------------------------------------------------------------------------
@@ -152,19 +206,22 @@ def freshbooks_business(organisation: Organisation) -> dict[str, Any]:
     }
 
 
-def freshbooks_me(organisations: tuple[Organisation, ...] = ORGANISATIONS) -> dict[str, Any]:
-    """GET /auth/api/v1/users/me: the user, and a membership (as owner) per business."""
-    first, last = USER_NAMES
+def freshbooks_me(
+    organisations: tuple[Organisation, ...] = DEMO.organisations, user: User = DEMO
+) -> dict[str, Any]:
+    """GET /auth/api/v1/users/me: the user, and a membership per business with their role."""
     return {
         "response": {
-            "id": stable_number("freshbooks-user", 7),
-            "first_name": first,
-            "last_name": last,
-            "email": SANDBOX_LOGIN_EMAIL,
+            "id": stable_number(
+                "freshbooks-user" if user is DEMO else f"freshbooks-user:{user.email}", 7
+            ),
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "email": user.email,
             "business_memberships": [
                 {
                     "id": stable_number(f"freshbooks-membership:{org.id}", 7),
-                    "role": "owner",
+                    "role": FRESHBOOKS_ROLES[user.role_in(org.id) or STANDARD],
                     "business": freshbooks_business(org),
                 }
                 for org in organisations
@@ -191,7 +248,7 @@ def zoho_organizations(organisations: tuple[Organisation, ...] = ORGANISATIONS) 
                 "language_code": "en",
                 "date_format": "dd MMM yyyy",
                 "fiscal_year_start_month": 3,
-                "contact_name": " ".join(USER_NAMES),
+                "contact_name": f"{DEMO.first_name} {DEMO.last_name}",
                 "industry_type": "Services",
             }
             for index, org in enumerate(organisations)

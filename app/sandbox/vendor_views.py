@@ -17,7 +17,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from app.sandbox import grants, lookups
-from app.sandbox.data import find_organisation
+from app.sandbox.data import DEMO, find_organisation, find_user
 from app.sandbox.dialects import DIALECTS, VENDOR_DIALECTS, dialect_base, dialect_organisation_id
 from app.sandbox.headers import security_headers
 from app.sandbox.models import SandboxToken
@@ -140,6 +140,28 @@ def xero_disconnect(found: SandboxToken, connection_id: str) -> ResponseReturnVa
     return Response(status=404)
 
 
+def xero_users(found: SandboxToken) -> ResponseReturnValue:
+    """GET /api.xro/2.0/Users: the users of the organisation the ``xero-tenant-id`` header
+    names, each with their OrganisationRole; only for an organisation this user connected
+    to this app, and with the scope Xero asks (accounting.settings or .settings.read)."""
+    tenant = request.headers.get("xero-tenant-id", "")
+    connected = next(
+        (
+            grant.organisation
+            for grant in grants.granted(found.user_email, "xero")
+            if grant.client_id == found.client_id
+            and not grant.organisation_removed
+            and dialect_organisation_id("xero", grant.organisation) == tenant
+        ),
+        None,
+    )
+    scopes = set(found.scope.split())
+    if connected is None or not scopes & {"accounting.settings", "accounting.settings.read"}:
+        # Not documented by Xero: the body of this refusal.
+        return jsonify(Title="Forbidden", Status=403, Detail="AuthorizationUnsuccessful"), 403
+    return jsonify(lookups.xero_users(connected, utcnow()))
+
+
 def quickbooks_company_info(
     found: SandboxToken, realm_id: str, company_id: str
 ) -> ResponseReturnValue:
@@ -173,8 +195,10 @@ def freeagent_company(found: SandboxToken) -> ResponseReturnValue:
 
 
 def freshbooks_me(found: SandboxToken) -> ResponseReturnValue:
-    """GET /auth/api/v1/users/me: the user and their business memberships."""
-    return jsonify(lookups.freshbooks_me(grants.visible_organisations(found)))
+    """GET /auth/api/v1/users/me: the user and their business memberships, each with the
+    user's role there."""
+    user = find_user(found.user_email) or DEMO
+    return jsonify(lookups.freshbooks_me(grants.visible_organisations(found), user))
 
 
 def zoho_organizations(found: SandboxToken) -> ResponseReturnValue:
@@ -216,6 +240,7 @@ def business_central_companies(
 LOOKUPS: tuple[tuple[str, str, str, Callable[..., ResponseReturnValue]], ...] = (
     ("xero", "/connections", "GET", xero_connections),
     ("xero", "/connections/<connection_id>", "DELETE", xero_disconnect),
+    ("xero", "/api.xro/2.0/Users", "GET", xero_users),
     (
         "quickbooks",
         "/v3/company/<realm_id>/companyinfo/<company_id>",

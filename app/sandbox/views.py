@@ -22,14 +22,18 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from wtforms import SelectChoice
 
 from app.sandbox import grants, webhooks
 from app.sandbox.data import (
-    SANDBOX_LOGIN_EMAIL,
-    SANDBOX_LOGIN_PASSWORD,
+    ROLE_NAMES,
     SCOPES,
+    USERS,
     Organisation,
     find_organisation,
+    find_user,
+    organisations_of,
+    role_of,
 )
 from app.sandbox.dialects import DIALECTS, NATIVE, Dialect, dialect_organisation_id
 from app.sandbox.forms import (
@@ -118,8 +122,8 @@ def _sign_in(lede: str | None = None) -> ResponseReturnValue:
         "sandbox/sign_in.html",
         form=form,
         action=_this_request(),
-        login_email=SANDBOX_LOGIN_EMAIL,
-        login_password=SANDBOX_LOGIN_PASSWORD,
+        users=USERS,
+        role_names=ROLE_NAMES,
         lede=lede,
     )
 
@@ -128,6 +132,11 @@ def _consent(
     server: SandboxServer, grant: AuthorizationCodeGrant, email: str
 ) -> ResponseReturnValue:
     form = ConsentForm()
+    # Each login sees its own organisations, each with its role there.
+    form.organisation.choices = [
+        SelectChoice(org.id, f"{org.name} ({ROLE_NAMES[role_of(email, org.id) or '']})")
+        for org in organisations_of(email)
+    ]
     dialect = server.dialect
     if form.deny.data:
         return server.create_authorization_response(grant=grant, grant_user=None)
@@ -353,7 +362,17 @@ def organisation() -> ResponseReturnValue:
     found = find_organisation(token.organisation_id)
     if found is None or grants.organisation_removed(token.grant_id):
         return jsonify(error="not_found"), 404
-    return jsonify(id=found.id, name=found.name)
+    # Who approved, and their role there: Onramp refuses a role too weak to read the data.
+    user = find_user(token.user_email)
+    return jsonify(
+        id=found.id,
+        name=found.name,
+        user={
+            "email": token.user_email,
+            "name": f"{user.first_name} {user.last_name}" if user else token.user_email,
+            "role": role_of(token.user_email, found.id),
+        },
+    )
 
 
 @bp.get("/api/organisations")
@@ -362,4 +381,9 @@ def organisations() -> ResponseReturnValue:
     """Every organisation the signed-in user has, as platforms like Xero list them."""
     token: SandboxToken = current_token._get_current_object()
     listed = grants.visible_organisations(token)
-    return jsonify(organisations=[{"id": org.id, "name": org.name} for org in listed])
+    return jsonify(
+        organisations=[
+            {"id": org.id, "name": org.name, "role": role_of(token.user_email, org.id)}
+            for org in listed
+        ]
+    )

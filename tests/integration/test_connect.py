@@ -16,7 +16,7 @@ from app import clock
 from app.connections import flows
 from app.extensions import db
 from app.models import Connection, JourneyRun, OAuthFlow, OutboxEvent
-from app.sandbox.data import ORGANISATIONS
+from app.sandbox.data import DEMO
 from app.vault import decrypt_json
 from tests.impersonation import LIST_ORGANISATIONS
 from tests.integration.conftest import LiveSandbox
@@ -67,13 +67,13 @@ def test_approving_links_the_chosen_organisation(
     assert response.location.endswith("/journey/done")
     assert response.headers["Referrer-Policy"] == "no-referrer"
     page = text_of(connecting.get("/journey/done"))
-    assert f"Connected to {ORGANISATIONS[1].name}" in page
+    assert f"Connected to {DEMO.organisations[1].name}" in page
     assert "Step 5 of 5" in page
 
     [connection] = _connections(app)
     assert connection.status == "linked"
-    assert connection.org_id == ORGANISATIONS[1].id
-    assert connection.org_name == ORGANISATIONS[1].name
+    assert connection.org_id == DEMO.organisations[1].id
+    assert connection.org_name == DEMO.organisations[1].name
     assert connection.token_expires_at is not None
     with app.app_context():
         token = decrypt_json(connection.token_ciphertext or "")
@@ -418,7 +418,7 @@ def test_several_organisations_are_offered_to_choose_from(
     assert response.location.endswith("/journey/organisation")
     page = text_of(connecting.get("/journey/organisation"))
     assert "Choose the organisation" in page
-    for organisation in ORGANISATIONS:
+    for organisation in DEMO.organisations:
         assert organisation.name in page
     [pending] = _connections(app)
     assert pending.status == "pending"
@@ -429,10 +429,12 @@ def test_several_organisations_are_offered_to_choose_from(
     forged = connecting.post("/journey/organisation", data={"organisation": "someone-else"})
     assert "Choose one of the organisations listed" in text_of(forged)
 
-    chosen = connecting.post("/journey/organisation", data={"organisation": ORGANISATIONS[2].id})
+    chosen = connecting.post(
+        "/journey/organisation", data={"organisation": DEMO.organisations[2].id}
+    )
     assert chosen.location.endswith("/journey/done")
     [connection] = _connections(app)
-    assert (connection.status, connection.org_name) == ("linked", ORGANISATIONS[2].name)
+    assert (connection.status, connection.org_name) == ("linked", DEMO.organisations[2].name)
     assert connection.candidates is None
     # Once linked there is nothing left to choose.
     assert connecting.get("/journey/organisation").location.endswith("/journey/done")

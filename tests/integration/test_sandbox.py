@@ -24,7 +24,7 @@ from werkzeug.test import TestResponse
 
 from app.extensions import db
 from app.sandbox import create_sandbox_app, storage
-from app.sandbox.data import ORGANISATIONS, SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
+from app.sandbox.data import DEMO, SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
 from app.sandbox.models import SandboxToken
 from tests import database
 
@@ -35,7 +35,7 @@ CLIENT_ID = "onramp-sandbox-client"
 CLIENT_SECRET = "test-sandbox-client-secret"
 REDIRECT_URI = "http://localhost/connect/sandbox/callback"
 ISSUER = "http://localhost/sandbox"
-BLUEBELL = ORGANISATIONS[1]
+BLUEBELL = DEMO.organisations[1]
 
 
 @pytest.fixture
@@ -205,7 +205,7 @@ def test_after_sign_in_the_consent_screen_says_who_asks_for_what(
     page = response.get_data(as_text=True)
     assert "Onramp wants to read accounting data from the organisation you choose" in page
     assert "<legend>Choose an organisation</legend>" in page
-    for organisation in ORGANISATIONS:
+    for organisation in DEMO.organisations:
         assert organisation.name in page
     for button in ("Approve", "Deny", "Simulate an error"):
         assert f'type="submit" value="{button}"' in page
@@ -231,7 +231,12 @@ def test_approve_sends_code_state_and_issuer_and_the_tokens_read_that_organisati
     assert tokens["refresh_token"]
     organisation = read_organisation(backend, tokens["access_token"])
     assert organisation.status_code == 200
-    assert json_of(organisation) == {"id": BLUEBELL.id, "name": "Bluebell Bakery Ltd"}
+    assert json_of(organisation) == {
+        "id": BLUEBELL.id,
+        "name": "Bluebell Bakery Ltd",
+        # Who approved, and their role there.
+        "user": {"email": "demo@sandbox.test", "name": "Demo User", "role": "standard"},
+    }
 
 
 def test_the_client_may_authenticate_with_a_posted_secret(

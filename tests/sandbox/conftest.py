@@ -22,7 +22,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from app.sandbox.data import ORGANISATIONS, SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
-from app.sandbox.dialects import BASIC, DIALECTS, Dialect
+from app.sandbox.dialects import BASIC, DIALECTS, NATIVE, Dialect
 
 # The existing sandbox tests' app builder: settings of a test, connections closed after.
 from tests.integration.test_sandbox import build_sandbox
@@ -39,6 +39,7 @@ PATH_VALUES = {"tenant": "organizations"}
 # What each vendor's client asks for: scopes the vendor documents, and for Zoho the
 # parameter that earns a refresh token.
 ASKS: dict[str, dict[str, str]] = {
+    NATIVE: {"scope": "accounting.read offline_access"},
     "xero": {"scope": "offline_access accounting.settings.read"},
     "quickbooks": {"scope": "com.intuit.quickbooks.accounting"},
     "sage": {"scope": "full_access"},
@@ -80,6 +81,9 @@ class Vendor:
     customer: FlaskClient
     backend: FlaskClient
     verifier: str | None = field(default=None)
+    # The test login the customer signs in with.
+    email: str = SANDBOX_LOGIN_EMAIL
+    password: str = SANDBOX_LOGIN_PASSWORD
 
     @property
     def dialect(self) -> Dialect:
@@ -89,6 +93,8 @@ class Vendor:
         """The Sandbox path standing in for the vendor's ``rule``."""
         for name, value in PATH_VALUES.items():
             rule = rule.replace(f"<{name}>", value)
+        if self.key == NATIVE:
+            return f"/sandbox{rule}"  # the Sandbox speaking for itself
         return f"/sandbox/v/{self.key}{rule}"
 
     def authorize_url(self, pkce: bool = True, **params: str | None) -> str:
@@ -112,8 +118,8 @@ class Vendor:
         self.customer.post(
             url,
             data={
-                "email": SANDBOX_LOGIN_EMAIL,
-                "password": SANDBOX_LOGIN_PASSWORD,
+                "email": self.email,
+                "password": self.password,
                 "sign_in": "Sign in",
             },
         )
@@ -158,10 +164,11 @@ class Vendor:
         tokens: dict[str, Any] = json_of(response)
         return tokens
 
-    def get(self, rule: str, access_token: str, **kwargs: Any) -> TestResponse:
-        return self.backend.get(
-            self.path(rule), headers={"Authorization": f"Bearer {access_token}"}, **kwargs
-        )
+    def get(
+        self, rule: str, access_token: str, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> TestResponse:
+        sent = {"Authorization": f"Bearer {access_token}", **(headers or {})}
+        return self.backend.get(self.path(rule), headers=sent, **kwargs)
 
 
 def back(response: TestResponse, key: str) -> dict[str, str]:

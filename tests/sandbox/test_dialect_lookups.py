@@ -12,14 +12,14 @@ from flask import Flask
 from sqlalchemy import update
 
 from app.sandbox import storage
-from app.sandbox.data import ORGANISATIONS
+from app.sandbox.data import DEMO
 from app.sandbox.dialects import dialect_organisation_id
 from app.sandbox.models import SandboxToken
 from app.sandbox.storage import utcnow
 from tests.sandbox.conftest import BLUEBELL, Vendor, json_of
 
 Vendors = Callable[[str], Vendor]
-ACME, NORTHWIND = ORGANISATIONS[0], ORGANISATIONS[2]
+ACME, NORTHWIND = DEMO.organisations[0], DEMO.organisations[2]
 # (platform, look-up path): a GET that a live token of that platform opens.
 LOOKUPS = [
     ("xero", "/connections"),
@@ -113,10 +113,10 @@ def test_sage_lists_every_business_of_the_user(vendor: Vendors) -> None:
     body = json_of(sage.get("/v3.1/businesses", tokens["access_token"]))
 
     assert set(body) == {"$total", "$page", "$next", "$back", "$items_per_page", "$items"}
-    assert body["$total"] == len(ORGANISATIONS)
-    ids = [dialect_organisation_id("sage", org) for org in ORGANISATIONS]
+    assert body["$total"] == len(DEMO.organisations)
+    ids = [dialect_organisation_id("sage", org) for org in DEMO.organisations]
     assert [item["id"] for item in body["$items"]] == ids
-    assert [item["displayed_as"] for item in body["$items"]] == [o.name for o in ORGANISATIONS]
+    assert [item["displayed_as"] for item in body["$items"]] == [o.name for o in DEMO.organisations]
     assert [item["$path"] for item in body["$items"]] == [f"/businesses/{i}" for i in ids]
 
 
@@ -140,11 +140,11 @@ def test_freshbooks_lists_business_memberships_with_integer_ids(vendor: Vendors)
     me = json_of(freshbooks.get("/auth/api/v1/users/me", tokens["access_token"]))["response"]
 
     memberships = me["business_memberships"]
-    assert [m["role"] for m in memberships] == ["owner"] * len(ORGANISATIONS)
+    assert [m["role"] for m in memberships] == ["owner"] * len(DEMO.organisations)
     businesses = [m["business"] for m in memberships]
     assert all(isinstance(b["id"], int) for b in businesses)
     assert [str(b["id"]) for b in businesses] == [
-        dialect_organisation_id("freshbooks", org) for org in ORGANISATIONS
+        dialect_organisation_id("freshbooks", org) for org in DEMO.organisations
     ]
     assert all(b["business_uuid"] and b["account_id"] and b["name"] for b in businesses)
 
@@ -162,7 +162,7 @@ def test_zoho_lists_organizations_at_its_api_domain(vendor: Vendors) -> None:
 
     assert (body["code"], body["message"]) == (0, "success")
     assert [o["organization_id"] for o in body["organizations"]] == [
-        dialect_organisation_id("zoho_books", org) for org in ORGANISATIONS
+        dialect_organisation_id("zoho_books", org) for org in DEMO.organisations
     ]
     assert [o["is_default_org"] for o in body["organizations"]] == [True, False, False]
 
@@ -181,9 +181,11 @@ def test_wave_answers_the_businesses_query_with_base64_node_ids(vendor: Vendors)
     businesses = json_of(answer)["data"]["businesses"]
     assert "pageInfo" in businesses
     nodes = [edge["node"] for edge in businesses["edges"]]
-    assert [n["id"] for n in nodes] == [dialect_organisation_id("wave", o) for o in ORGANISATIONS]
+    assert [n["id"] for n in nodes] == [
+        dialect_organisation_id("wave", o) for o in DEMO.organisations
+    ]
     assert base64.b64decode(nodes[0]["id"]).startswith(b"Business:")
-    assert [n["isPersonal"] for n in nodes] == [False] * len(ORGANISATIONS)
+    assert [n["isPersonal"] for n in nodes] == [False] * len(DEMO.organisations)
 
 
 def test_wave_answers_other_queries_and_bad_tokens_with_graphql_errors(vendor: Vendors) -> None:
@@ -224,9 +226,9 @@ def test_business_central_splits_companies_between_two_environments(vendor: Vend
         )
     listed = [c for body in companies.values() for c in body["value"]]
     assert sorted(c["id"] for c in listed) == sorted(
-        dialect_organisation_id("business_central", org) for org in ORGANISATIONS
+        dialect_organisation_id("business_central", org) for org in DEMO.organisations
     )
-    assert all(len(body["value"]) < len(ORGANISATIONS) for body in companies.values())
+    assert all(len(body["value"]) < len(DEMO.organisations) for body in companies.values())
     assert all("@odata.context" in body for body in companies.values())
     for company in listed:
         assert {
