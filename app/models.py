@@ -375,6 +375,10 @@ class Connection(db.Model):  # type: ignore[name-defined,misc]
     # None: due now (app/connections/health.py).
     health_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who signed in at the platform and their role in the organisation, where the platform
+    # reports them (a role too weak for the access asked is refused: role_too_weak).
+    provider_user: Mapped[str | None] = mapped_column(String(100))
+    provider_user_role: Mapped[str | None] = mapped_column(String(100))
     last_error: Mapped[str | None] = mapped_column(String(50))
     last_error_detail: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

@@ -87,6 +87,37 @@ class OrganisationLookup(BaseModel):
     # Further values kept with the connection and handed to the business with its
     # credentials: name -> dotted path within the organisation's item.
     details: dict[str, str] = Field(default_factory=dict)
+    # Where the platform reports the signed-in user's role in the organisation, and who
+    # they are (their email or name): dotted paths within the organisation's item.
+    role: str | None = None
+    user: str | None = None
+
+
+class RoleRule(BaseModel):
+    """What a platform's user roles allow: a role in ``too_weak`` cannot give the access
+    Onramp asks for, so a sign-in with it is refused before anything is linked."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    too_weak: tuple[str, ...]
+    # The roles that can, as the customer is told to look for them.
+    enough: tuple[str, ...]
+    # Each role's name as the platform's own screens show it.
+    names: dict[str, str] = Field(default_factory=dict)
+    # Where the rule comes from (docs/platforms/<key>.md cites it too).
+    source: str
+
+    def name(self, role: str) -> str:
+        return self.names.get(role, role)
+
+    @property
+    def enough_names(self) -> list[str]:
+        """The roles that can give access, as the platform's screens name them."""
+        return [self.name(role) for role in self.enough]
+
+    def refuses(self, role: str | None) -> bool:
+        """Whether a user with ``role`` cannot give the access asked for (None: not reported)."""
+        return role is not None and role in self.too_weak
 
 
 class OrganisationsIn(BaseModel):
@@ -167,6 +198,9 @@ class Platform(BaseModel):
     access_token_seconds: int | None = None
     refresh_token_days: int | None = None
     certification: Certification = Field(default_factory=Certification)
+    # The user roles that cannot give the access asked for, where the platform reports the
+    # signed-in user's role (``organisation.role``).
+    roles: RoleRule | None = None
 
     @property
     def instructions(self) -> str | LazyString:

@@ -170,6 +170,9 @@ def _connection_entries(connections: list[Connection]) -> list[Entry]:
             if connection.last_error_detail:
                 error += f": {connection.last_error_detail}"
             details.append(f"Last error {error}")
+        if connection.provider_user_role:
+            who = connection.provider_user or "the user"
+            details.append(f"Signed in at {name} as {who}, role {connection.provider_user_role}")
         if connection.last_provider_request_id:
             # What the vendor's support asks for (Intuit's intuit_tid).
             details.append(f"Latest request id at {name}: {connection.last_provider_request_id}")

@@ -239,6 +239,13 @@ class Connection(_Response):
         "FreshBooks' account_id, Business Central's environment, Xero's connection_id."
     )
     scopes: str | None
+    provider_user_role: str | None = Field(
+        default=None,
+        description="The role in the organisation of the person who signed in at the "
+        "platform, as the platform names it, where it reports one (e.g. the Sandbox's "
+        "adviser, FreshBooks' owner); a role too weak fails the connection with "
+        "role_too_weak.",
+    )
     last_error: str | None = Field(description="A stable reason code when failed or ended.")
     created_at: datetime
     linked_at: datetime | None

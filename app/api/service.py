@@ -197,6 +197,7 @@ def present_connections(connections: list[Connection]) -> list[schemas.Connectio
             organisation_name=c.org_name,
             organisation_details=c.org_details or {},
             scopes=c.scopes,
+            provider_user_role=c.provider_user_role,
             last_error=c.last_error,
             created_at=c.created_at,
             linked_at=c.linked_at,

@@ -27,6 +27,7 @@ from app.connections import flows
 from app.connections.lifecycle import refresh_expiry
 from app.connections.oauth import (
     Organisation,
+    ProviderConfig,
     ProviderError,
     authorization_url,
     discover_organisations,
@@ -271,11 +272,54 @@ def _handle_callback(platform: str, params: Mapping[str, str], held_run_id: int)
         organisations = matching
     if len(organisations) > 1:
         connection.candidates = [
-            {"id": org.id, "name": org.name, "details": org.details} for org in organisations
+            {
+                "id": org.id,
+                "name": org.name,
+                "details": org.details,
+                "role": org.role,
+                "user": org.user,
+            }
+            for org in organisations
         ]
         connection.token_ciphertext = encrypt_json(token)  # kept encrypted until one is chosen
         return CallbackResult(flow.run_id, connection, choosing=True)
+    if too_weak(provider, organisations[0]):
+        return _refuse_role(flow.run_id, connection, provider, organisations[0], token)
     return CallbackResult(flow.run_id, _link(connection, organisations[0], token))
+
+
+# The platform reported the signed-in user's role, and it cannot give the access asked for.
+ROLE_TOO_WEAK = "role_too_weak"
+
+
+def too_weak(provider: ProviderConfig, organisation: Organisation) -> bool:
+    """Whether the platform reported a role for the signed-in user in ``organisation`` that
+    the catalogue says cannot give the access Onramp asks for."""
+    return provider.roles is not None and provider.roles.refuses(organisation.role)
+
+
+def _refuse_role(
+    run_id: int | None,
+    connection: Connection,
+    provider: ProviderConfig,
+    organisation: Organisation,
+    token: dict[str, Any],
+) -> CallbackResult:
+    """Fail the attempt as ``role_too_weak``: nothing is linked, the access the platform
+    gave is handed back, and the connection keeps who signed in with which role, so the
+    customer can be told whom to ask instead."""
+    with suppress(ProviderError):
+        revoke_tokens(provider, token)
+    connection.org_id = organisation.id[:200]
+    connection.org_name = organisation.name[:300]
+    connection.provider_user = organisation.user
+    connection.provider_user_role = organisation.role
+    return _fail(
+        run_id,
+        connection,
+        ROLE_TOO_WEAK,
+        f"the signed-in user's role {organisation.role!r} cannot give the access asked for",
+    )
 
 
 # A callback address this browser opened again after using it (a reload, the back button).
@@ -351,13 +395,26 @@ def choose_organisation(
     run: JourneyRun, journey: Journey, connection: Connection, org_id: str
 ) -> Step | None:
     """Link the organisation the customer picked among those the platform returned and
-    move the journey on, committed once; the step to show next, or None if not linked."""
+    move the journey on, committed once; the step to show next (the connect step, saying
+    why, when the customer's role there is too weak), or None if nothing was chosen."""
     candidates = connection.candidates or []
     chosen = next((c for c in candidates if c.get("id") == org_id), None)
     if connection.status != "pending" or chosen is None or not connection.token_ciphertext:
         return None
-    chosen_one = Organisation(chosen["id"], chosen["name"], dict(chosen.get("details") or {}))
-    linked = _link(connection, chosen_one, decrypt_json(connection.token_ciphertext))
+    chosen_one = Organisation(
+        chosen["id"],
+        chosen["name"],
+        dict(chosen.get("details") or {}),
+        role=chosen.get("role"),
+        user=chosen.get("user"),
+    )
+    token = decrypt_json(connection.token_ciphertext)
+    provider = provider_config(connection.platform)
+    if provider is not None and too_weak(provider, chosen_one):
+        refused = _refuse_role(connection.run_id, connection, provider, chosen_one, token)
+        steps.connection_finished(run, journey, None, refused.reason)
+        return journey.first_of("connect")
+    linked = _link(connection, chosen_one, token)
     # The journey's move commits the link with it.
     return steps.connection_finished(run, journey, linked, None)
 
@@ -508,6 +565,8 @@ def _mark_linked(
         else None
     )
     connection.refresh_expires_at = refresh_expiry(token, connection.platform)
+    connection.provider_user = organisation.user
+    connection.provider_user_role = organisation.role
     connection.last_error = None
     connection.last_error_detail = None
     connection.linked_at = clock.now()

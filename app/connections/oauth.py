@@ -17,6 +17,7 @@ from flask import current_app
 
 from app.platforms import (
     OrganisationLookup,
+    RoleRule,
     credentials,
     dig,
     effective,
@@ -72,6 +73,8 @@ class ProviderConfig:
     token_headers: tuple[tuple[str, str], ...] = ()
     revocation_body: str = "form"
     revoke_refresh_only: bool = False
+    # The user roles that cannot give the access asked for (``Platform.roles``).
+    roles: RoleRule | None = None
     # The timeouts of every call, from PROVIDER_TIMEOUT.
     timeout: tuple[float, float] = field(default=(5.0, 15.0), compare=False)
     # The provider's request ids of the calls made with this configuration, oldest first
@@ -124,6 +127,7 @@ def provider_config(platform_key: str) -> ProviderConfig | None:
         token_headers=tuple(platform.token_headers.items()),
         revocation_body=platform.revocation_body,
         revoke_refresh_only=platform.revoke_refresh_only,
+        roles=platform.roles,
         timeout=tuple(current_app.config["PROVIDER_TIMEOUT"]),  # type: ignore[arg-type]
     )
 
@@ -212,6 +216,9 @@ class Organisation:
     id: str
     name: str
     details: dict[str, str] = field(default_factory=dict)
+    # The signed-in user's role in it and who they are, where the platform reports them.
+    role: str | None = None
+    user: str | None = None
 
 
 def discover_organisations(
@@ -274,10 +281,23 @@ def _listed(provider: ProviderConfig, token: dict[str, Any], url: str) -> list[O
         raise ProviderError("organisation_lookup_failed", "the organisation list is not a list")
     found = [(dig(item, spec.id), dig(item, spec.name), item) for item in items]
     return [
-        Organisation(str(i), str(n or i), _details(spec.details, item, token))
+        Organisation(
+            str(i),
+            str(n or i),
+            _details(spec.details, item, token),
+            role=_text(dig(item, spec.role)),
+            user=_text(dig(item, spec.user)),
+        )
         for i, n, item in found
         if i not in (None, "")
     ]
+
+
+def _text(value: Any) -> str | None:
+    """A reported role or user, as text of a sensible length; None if absent."""
+    if value is None or isinstance(value, dict | list) or str(value).strip() == "":
+        return None
+    return str(value).strip()[:100]
 
 
 def _environments(provider: ProviderConfig, token: dict[str, Any]) -> list[str]:

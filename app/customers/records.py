@@ -160,6 +160,7 @@ def erase_customer(customer: Customer, actor: str, actor_type: str = "cli") -> d
     )
     for connection in connections:
         connection.org_name = connection.candidates = connection.last_error_detail = None
+        connection.provider_user = None  # the platform login: an email, often
     db.session.execute(delete(OAuthFlow).where(OAuthFlow.connection_id.in_(connection_ids)))
     notes = db.session.execute(delete(CustomerNote).where(CustomerNote.customer_id == customer.id))
     db.session.execute(

@@ -75,6 +75,14 @@ FAILURES = {
         _l("That's a different organisation"),
         _l("This link reconnects another organisation, so nothing was changed. Please try again."),
     ),
+    "role_too_weak": Explanation(
+        _l("That login's role can't give access"),
+        _l(
+            "Your accounting software says the person who signed in doesn't have a role that "
+            "can give access to the accounting data, so nothing was connected. Ask someone "
+            "with a higher role, or your accountant, to connect, or sign in with another login."
+        ),
+    ),
     "interrupted": Explanation(
         _l("Connecting was interrupted"),
         _l(

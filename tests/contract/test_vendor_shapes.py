@@ -259,6 +259,8 @@ def test_freshbooks_memberships_keep_the_account_id(vendors: Flask, replay: Vend
                 "business_uuid": "046e4001-0002-616d-710a-a451d4421b13",
                 "role": "owner",
             },
+            # The user's role in the business, as FreshBooks' sample reports it.
+            role="owner",
         )
     ]
 

@@ -87,24 +87,33 @@ class LiveSandbox:
     url: str
     app: Flask
 
-    def authorize(self, authorize_url: str, action: str = "approve", organisation: int = 1) -> str:
-        """Sign in and answer the consent screen as a customer would; return the callback URL."""
+    def authorize(
+        self,
+        authorize_url: str,
+        action: str = "approve",
+        organisation: int | str = 1,
+        login: tuple[str, str] = (SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD),
+    ) -> str:
+        """Sign in (with the demo login unless told) and answer the consent screen as a
+        customer would, choosing the demo login's organisation at that index (or that id);
+        return the callback URL."""
         browser = requests.Session()
         browser.get(authorize_url, timeout=10)
         signed_in = browser.post(
             authorize_url,
             data={
-                "email": SANDBOX_LOGIN_EMAIL,
-                "password": SANDBOX_LOGIN_PASSWORD,
+                "email": login[0],
+                "password": login[1],
                 "sign_in": "Sign in",
             },
             timeout=10,
         )
         assert "Choose an organisation" in signed_in.text
+        chosen = ORGANISATIONS[organisation].id if isinstance(organisation, int) else organisation
         buttons = {"approve": "Approve", "deny": "Deny", "simulate_error": "Simulate an error"}
         answered = browser.post(
             authorize_url,
-            data={"organisation": ORGANISATIONS[organisation].id, action: buttons[action]},
+            data={"organisation": chosen, action: buttons[action]},
             allow_redirects=False,
             timeout=10,
         )
