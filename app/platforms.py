@@ -201,6 +201,10 @@ class Platform(BaseModel):
     # The user roles that cannot give the access asked for, where the platform reports the
     # signed-in user's role (``organisation.role``).
     roles: RoleRule | None = None
+    # Authorize parameters that make the platform ask for a login again even when the
+    # browser is signed in there (OpenID Connect's prompt=login): sent on the attempt after
+    # a role too weak, so that the customer can sign in as someone else.
+    login_prompt: dict[str, str] = Field(default_factory=dict)
 
     @property
     def instructions(self) -> str | LazyString:

@@ -120,6 +120,10 @@ def begin_connection(
     provider = provider_config(platform)
     if provider is None:
         raise PlatformUnavailable(platform)
+    # After a role too weak, the customer tries again as someone else: the platform asks
+    # for a login rather than carrying on with the one it remembers.
+    latest = latest_connection(run)
+    login_again = latest is not None and latest.last_error == ROLE_TOO_WEAK
     for earlier in pending_connections(run):
         _mark_failed(earlier, "abandoned", "the customer started another attempt")
     connection = Connection(customer_id=run.customer_id, run_id=run.id, platform=platform)
@@ -143,7 +147,8 @@ def begin_connection(
         )
     )
     db.session.commit()
-    return Authorization(authorization_url(provider, callback, state, verifier), state)
+    url = authorization_url(provider, callback, state, verifier, login_again=login_again)
+    return Authorization(url, state)
 
 
 def pending_connections(run: JourneyRun) -> list[Connection]:

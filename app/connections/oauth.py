@@ -75,6 +75,7 @@ class ProviderConfig:
     revoke_refresh_only: bool = False
     # The user roles that cannot give the access asked for (``Platform.roles``).
     roles: RoleRule | None = None
+    login_prompt: tuple[tuple[str, str], ...] = ()
     # The timeouts of every call, from PROVIDER_TIMEOUT.
     timeout: tuple[float, float] = field(default=(5.0, 15.0), compare=False)
     # The provider's request ids of the calls made with this configuration, oldest first
@@ -128,6 +129,7 @@ def provider_config(platform_key: str) -> ProviderConfig | None:
         revocation_body=platform.revocation_body,
         revoke_refresh_only=platform.revoke_refresh_only,
         roles=platform.roles,
+        login_prompt=tuple(platform.login_prompt.items()),
         timeout=tuple(current_app.config["PROVIDER_TIMEOUT"]),  # type: ignore[arg-type]
     )
 
@@ -166,13 +168,23 @@ def _noting_request_ids(provider: ProviderConfig, session: OAuth2Session) -> OAu
 
 
 def authorization_url(
-    provider: ProviderConfig, redirect: str, state: str, code_verifier: str
+    provider: ProviderConfig,
+    redirect: str,
+    state: str,
+    code_verifier: str,
+    *,
+    login_again: bool = False,
 ) -> str:
+    """Where the customer signs in; ``login_again``: asking the platform to show its sign-in
+    even to a browser signed in there (where it can, ``login_prompt``)."""
+    extra = dict(provider.extra_params)
+    if login_again:
+        extra.update(provider.login_prompt)
     url, _ = _session(provider, redirect).create_authorization_url(
         provider.authorize_url,
         state=state,
         code_verifier=code_verifier if provider.pkce else None,
-        **dict(provider.extra_params),
+        **extra,
     )
     return str(url)
 

@@ -69,6 +69,8 @@ SESSION_KEY = "sandbox_user"
 REVOKED_KEY = "sandbox_revoked"
 NOTIFIED_KEY = "sandbox_notified"
 CHANGED_KEY = "sandbox_changed"
+# The state of the authorization request that last showed the sign-in page.
+PROMPTED_KEY = "sandbox_prompted"
 # In app.extensions: True when the Sandbox is served inside Onramp, whose routes then sit
 # beside it under the same PUBLIC_URL.
 MOUNTED_KEY = "sandbox_mounted"
@@ -104,12 +106,24 @@ def run_authorization(dialect: str) -> ResponseReturnValue:
         return render_template("sandbox/error.html", description=None), 400
 
     email = session.get(SESSION_KEY)
+    state = grant.request.payload.state or ""
+    if email is not None and _login_prompted(grant) and session.get(PROMPTED_KEY) != state:
+        # prompt=login: this request signs in afresh, once (its posts come back here).
+        session.pop(SESSION_KEY, None)
+        email = None
     if email is None:
+        session[PROMPTED_KEY] = state
         return _sign_in()
     if SignOutForm().sign_out.data:
         session.pop(SESSION_KEY, None)
         return redirect(_this_request())
     return _consent(server, grant, email)
+
+
+def _login_prompted(grant: AuthorizationCodeGrant) -> bool:
+    """Whether the request asks for a login even from a browser signed in (OpenID Connect
+    Core 1.0 §3.1.2.1, ``prompt=login``)."""
+    return "login" in str(grant.request.payload.data.get("prompt") or "").split()
 
 
 def _sign_in(lede: str | None = None) -> ResponseReturnValue:
@@ -133,10 +147,8 @@ def _consent(
 ) -> ResponseReturnValue:
     form = ConsentForm()
     # Each login sees its own organisations, each with its role there.
-    form.organisation.choices = [
-        SelectChoice(org.id, f"{org.name} ({ROLE_NAMES[role_of(email, org.id) or '']})")
-        for org in organisations_of(email)
-    ]
+    form.organisation.choices = [SelectChoice(org.id, org.name) for org in organisations_of(email)]
+    roles = {org.id: ROLE_NAMES[role_of(email, org.id) or ""] for org in organisations_of(email)}
     dialect = server.dialect
     if form.deny.data:
         return server.create_authorization_response(grant=grant, grant_user=None)
@@ -172,6 +184,7 @@ def _consent(
         playing=dialect.playing,
         scopes=_scopes_shown(dialect, grant.request.scope),
         email=email,
+        roles=roles,
         action=_this_request(),
         slow_seconds=f"{slow_seconds():g}",
         short_token_seconds=short_token_seconds(),

@@ -142,3 +142,15 @@ def test_a_platform_that_reports_no_role_connects_as_before(
     [connection] = _connections(app)
     assert (connection.status, connection.provider_user_role) == ("linked", None)
     assert connection.org_name == DEMO.organisations[1].name
+
+
+def test_trying_again_after_a_refusal_asks_the_platform_for_a_login_again(
+    connecting: FlaskClient, live_sandbox: LiveSandbox
+) -> None:
+    first = _start(connecting)
+    assert "prompt=login" not in first
+    _back(connecting, live_sandbox.authorize(first, organisation=BLUEBELL.id, login=CLERK))
+
+    again = _start(connecting)
+
+    assert "prompt=login" in again

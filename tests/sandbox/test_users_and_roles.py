@@ -152,3 +152,25 @@ def test_a_standalone_sandbox_registers_every_test_login(sandbox: Flask) -> None
 
     assert [login.email for login in logins] == [user.email for user in USERS]
     assert all(login.who for login in logins)
+
+
+def test_prompt_login_asks_a_signed_in_browser_to_sign_in_again_once(vendor: Vendors) -> None:
+    sandbox = _as(vendor, "sandbox", INVOICES_USER.email, INVOICES_USER.password)
+    sandbox.consent_page(sandbox.authorize_url())
+    url = sandbox.authorize_url(prompt="login")
+
+    asked = sandbox.customer.get(url).get_data(as_text=True)
+    assert "Sign in to Sandbox Accounting" in asked
+    sandbox.customer.post(
+        url,
+        data={
+            "email": ADVISER_USER.email,
+            "password": ADVISER_USER.password,
+            "sign_in": "Sign in",
+        },
+    )
+    page = sandbox.customer.get(url).get_data(as_text=True)
+
+    assert "Choose an organisation" in page
+    assert ADVISER_USER.email in page
+    assert LEDGERLINE.name in page
