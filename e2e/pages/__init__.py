@@ -187,6 +187,11 @@ class ConnectPage(JourneyStep):
         self.try_again_button.click()
         return SandboxConsentPage(self.page)
 
+    def try_again_with_another_login(self) -> SandboxSignInPage:
+        """After a role too weak: the platform asks for a login again."""
+        self.main.get_by_role("button", name="Try again with another login").click()
+        return SandboxSignInPage(self.page)
+
 
 class DonePage(JourneyStep):
     title = "You're connected"
