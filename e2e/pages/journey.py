@@ -238,6 +238,13 @@ class Connect(Step):
         self.try_again_button.click()
         return SandboxConsent(self.page, back=type(self), lang=self.lang)
 
+    def try_again_with_another_login(self) -> SandboxSignIn:
+        """After a role too weak: the platform asks for a login again, whoever it knew."""
+        from e2e.pages.sandbox import SandboxSignIn
+
+        self.button("Try again with another login").click()
+        return SandboxSignIn(self.page, back=type(self), lang=self.lang)
+
     def open_sandbox_window(self) -> SandboxSignIn:
         """Embedded in the business's page, the connect button is a link that opens the
         Sandbox in a window of its own; approving there closes it."""
