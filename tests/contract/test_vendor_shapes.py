@@ -553,3 +553,34 @@ def test_every_platform_is_reached_only_through_its_documented_hosts() -> None:
             ours = getattr(platform, field)
             if isinstance(documented, str) and "{" not in ours and "<" not in documented:
                 assert ours == documented, (key, field)
+
+
+def _xero_users_schema() -> dict[str, Any]:
+    schema: dict[str, Any] = vendor("xero")["schema"]
+    found = json.loads(
+        json.dumps(schema["Users"]).replace("#/components/schemas/User", "#/$defs/User")
+    )
+    # Xero's User lists no required fields: every one the Sandbox sends must be Xero's.
+    user = {**schema["User"], "additionalProperties": False}
+    return {**found, "$defs": {"User": user}}
+
+
+def test_xero_users_report_each_user_s_organisation_role() -> None:
+    """Xero's Users endpoint names each user's OrganisationRole; the Sandbox playing Xero
+    answers in the same shape, with a role from Xero's own list for every test login."""
+    from app.sandbox.data import BLUEBELL
+    from app.sandbox.lookups import xero_users
+
+    documented = sample("xero", "users_response")
+    jsonschema.validate(documented, _xero_users_schema())
+
+    played = xero_users(BLUEBELL, clock.now())
+
+    jsonschema.validate(played, _xero_users_schema())
+    assert {user["OrganisationRole"] for user in played["Users"]} == {
+        "STANDARD",
+        "FINANCIALADVISER",
+        "INVOICEONLY",
+    }
+    allowed = vendor("xero")["schema"]["User"]["properties"]["OrganisationRole"]["enum"]
+    assert {"READONLY", "INVOICEONLY", "STANDARD", "FINANCIALADVISER"} <= set(allowed)
