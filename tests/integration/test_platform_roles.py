@@ -40,6 +40,12 @@ def _connections(app: Flask) -> list[Connection]:
         return list(db.session.scalars(select(Connection).order_by(Connection.id)))
 
 
+def _clerk_grants(live_sandbox: LiveSandbox) -> set[str]:
+    """The approvals the clerk's login has live at the Sandbox (it outlives each test)."""
+    with live_sandbox.app.app_context():
+        return {grant.grant_id for grant in grants.granted(INVOICES_USER.email)}
+
+
 def _sent(app: Flask, event_type: str) -> list[OutboxEvent]:
     with app.app_context():
         query = select(OutboxEvent).where(OutboxEvent.type == event_type)
@@ -49,6 +55,7 @@ def _sent(app: Flask, event_type: str) -> list[OutboxEvent]:
 def test_an_invoice_only_login_is_refused_and_told_whom_to_ask(
     app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox
 ) -> None:
+    before = _clerk_grants(live_sandbox)
     callback = live_sandbox.authorize(_start(connecting), organisation=BLUEBELL.id, login=CLERK)
 
     location = _back(connecting, callback)
@@ -73,8 +80,7 @@ def test_an_invoice_only_login_is_refused_and_told_whom_to_ask(
         steps = db.session.scalars(select(JourneyEvent.kind)).all()
     assert "failed" in steps  # the connect step, in the funnel
     # The access the clerk gave is handed back at the platform.
-    with live_sandbox.app.app_context():
-        assert grants.granted(INVOICES_USER.email) == []
+    assert _clerk_grants(live_sandbox) == before
 
 
 def test_a_read_only_login_is_refused_too(
@@ -154,3 +160,57 @@ def test_trying_again_after_a_refusal_asks_the_platform_for_a_login_again(
     again = _start(connecting)
 
     assert "prompt=login" in again
+
+
+# The Sandbox answering with every organisation the login sees, each with its role there.
+LISTED_WITH_ROLES = {
+    "sandbox": {
+        "organisation": {
+            "strategy": "list_api",
+            "url": "{sandbox_url}/api/organisations",
+            "list": "organisations",
+            "id": "id",
+            "name": "name",
+            "role": "role",
+        }
+    }
+}
+
+
+def test_choosing_among_several_an_organisation_where_the_role_is_too_weak_is_refused(
+    app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox
+) -> None:
+    app.config["PLATFORM_OVERRIDES"] = LISTED_WITH_ROLES
+    before = _clerk_grants(live_sandbox)
+    callback = live_sandbox.authorize(_start(connecting), organisation=BLUEBELL.id, login=CLERK)
+    assert _back(connecting, callback).endswith("/journey/organisation")
+
+    chosen = connecting.post("/journey/organisation", data={"organisation": ACME.id})
+
+    assert chosen.status_code == 303
+    assert chosen.location.endswith("/journey/connect")
+    text = text_of(connecting.get(chosen.location))
+    assert "Your role in Acme Trading Ltd can't give access" in text
+    assert "is “Read only”" in text
+    [connection] = _connections(app)
+    assert (connection.status, connection.last_error) == ("failed", "role_too_weak")
+    assert (connection.org_id, connection.provider_user_role) == (ACME.id, "read_only")
+    assert connection.candidates is None and connection.token_ciphertext is None
+    assert _clerk_grants(live_sandbox) == before
+
+
+def test_an_adviser_choosing_among_their_clients_connects(
+    app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox
+) -> None:
+    app.config["PLATFORM_OVERRIDES"] = LISTED_WITH_ROLES
+    callback = live_sandbox.authorize(_start(connecting), organisation=BLUEBELL.id, login=ADVISER)
+    _back(connecting, callback)
+    page = text_of(connecting.get("/journey/organisation"))
+    for organisation in ADVISER_USER.organisations:
+        assert organisation.name in page
+
+    chosen = connecting.post("/journey/organisation", data={"organisation": BLUEBELL.id})
+
+    assert chosen.location.endswith("/journey/done")
+    [connection] = _connections(app)
+    assert (connection.status, connection.provider_user_role) == ("linked", "adviser")
