@@ -11,9 +11,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Connection, JourneyEvent, OutboxEvent
+from app.models import Connection, Customer, JourneyEvent, OutboxEvent
 from app.sandbox import grants
 from app.sandbox.data import ACME, ADVISER_USER, BLUEBELL, DEMO, INVOICES_USER
+from tests.admin import signed_in_as
 from tests.integration.api_helpers import Api, create_key
 from tests.integration.conftest import LiveSandbox
 from tests.pages import text_of
@@ -81,6 +82,12 @@ def test_an_invoice_only_login_is_refused_and_told_whom_to_ask(
     assert "failed" in steps  # the connect step, in the funnel
     # The access the clerk gave is handed back at the platform.
     assert _clerk_grants(live_sandbox) == before
+    # The console's timeline says who signed in with which role, and why it failed.
+    with app.app_context():
+        customer_id = db.session.get_one(Customer, connection.customer_id).public_id
+    timeline = text_of(signed_in_as(app, "viewer").get(f"/admin/customers/{customer_id}"))
+    assert "Signed in at Sandbox Accounting as invoices@sandbox.test, role invoice_only" in timeline
+    assert "Last error role_too_weak" in timeline
 
 
 def test_a_read_only_login_is_refused_too(
