@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
-from app.sandbox.data import ORGANISATIONS
+from app.sandbox.data import DEMO
 from e2e.accessibility import assert_accessible
 from e2e.live import JourneyLink, LiveServer
 from e2e.pages import ConnectPage, DonePage, Screen
@@ -49,11 +49,11 @@ def test_the_customer_picks_one_of_several_organisations(
     live_server: LiveServer,
     listing_platform: None,
 ) -> None:
-    wanted = ORGANISATIONS[2].name
-    sandbox = at_connect.continue_to_sandbox().sign_in().choose(ORGANISATIONS[0].name)
+    wanted = DEMO.organisations[2].name
+    sandbox = at_connect.continue_to_sandbox().sign_in().choose(DEMO.organisations[0].name)
     sandbox.main.get_by_role("button", name="Approve").click()
     chooser = ChooseOrganisationPage(page)
-    for organisation in ORGANISATIONS:
+    for organisation in DEMO.organisations:
         expect(
             chooser.main.get_by_role("radio", name=organisation.name, exact=True)
         ).to_be_visible()

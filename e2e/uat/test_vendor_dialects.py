@@ -11,7 +11,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from app.sandbox.data import ORGANISATIONS
+from app.sandbox.data import DEMO
 from app.sandbox.dialects import dialect_organisation_id
 from e2e.accessibility import assert_accessible
 from e2e.pages.journey import (
@@ -55,7 +55,7 @@ def test_connect_through_a_vendors_dialect(
     consent.choose(BLUEBELL)
     if platform in LISTS_EVERY_ORGANISATION:
         chooser = consent.approve_to(ChooseOrganisation)
-        for organisation in ORGANISATIONS:
+        for organisation in DEMO.organisations:
             expect(chooser.organisation(organisation.name)).to_be_visible()
         assert_accessible(page)
         done = chooser.connect_to(BLUEBELL, DefaultDone)
@@ -64,7 +64,7 @@ def test_connect_through_a_vendors_dialect(
 
     expect(done.connected(BLUEBELL)).to_be_visible()
     [connection] = customer.connections()
-    bluebell = next(org for org in ORGANISATIONS if org.name == BLUEBELL)
+    bluebell = next(org for org in DEMO.organisations if org.name == BLUEBELL)
     assert (connection["platform"], connection["status"]) == (platform, "linked")
     # The id as the vendor forms it (a Xero tenantId, a QuickBooks realmId, a Sage GUID).
     assert connection["organisation_id"] == dialect_organisation_id(platform, bluebell)

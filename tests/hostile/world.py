@@ -318,9 +318,9 @@ steps:
 
 
 def _organisations() -> list[Any]:
-    from app.sandbox.data import ORGANISATIONS
+    from app.sandbox.data import DEMO
 
-    return list(ORGANISATIONS)
+    return list(DEMO.organisations)  # the demo login's, which the world signs in with
 
 
 def _json(response: Any) -> dict[str, Any]:
