@@ -417,8 +417,8 @@ def choose_organisation(
     provider = provider_config(connection.platform)
     if provider is not None and too_weak(provider, chosen_one):
         refused = _refuse_role(connection.run_id, connection, provider, chosen_one, token)
-        steps.connection_finished(run, journey, None, refused.reason)
-        return journey.first_of("connect")
+        # Back to the connect step, which says why; the journey's move commits the refusal.
+        return steps.connection_finished(run, journey, None, refused.reason)
     linked = _link(connection, chosen_one, token)
     # The journey's move commits the link with it.
     return steps.connection_finished(run, journey, linked, None)

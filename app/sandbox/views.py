@@ -147,8 +147,9 @@ def _consent(
 ) -> ResponseReturnValue:
     form = ConsentForm()
     # Each login sees its own organisations, each with its role there.
-    form.organisation.choices = [SelectChoice(org.id, org.name) for org in organisations_of(email)]
-    roles = {org.id: ROLE_NAMES[role_of(email, org.id) or ""] for org in organisations_of(email)}
+    mine = organisations_of(email)
+    form.organisation.choices = [SelectChoice(org.id, org.name) for org in mine]
+    roles = {org.id: ROLE_NAMES.get(role_of(email, org.id) or "", "") for org in mine}
     dialect = server.dialect
     if form.deny.data:
         return server.create_authorization_response(grant=grant, grant_user=None)

@@ -82,6 +82,14 @@ def test_demo_prints_the_link_and_sandbox_login_once(app: Flask) -> None:
     assert signed_in.status_code == 303
 
 
+def test_demo_prints_the_adviser_and_the_too_weak_logins_too(app: Flask) -> None:
+    printed = app.test_cli_runner().invoke(args=["demo"]).output
+
+    assert "More Sandbox test logins:" in printed
+    assert "adviser@sandbox.test / sandbox-adviser  (an accountant" in printed
+    assert "invoices@sandbox.test / sandbox-invoices  (a clerk whose role is too weak" in printed
+
+
 def test_demo_prints_no_sandbox_login_when_the_sandbox_is_not_mounted(tmp_path: Path) -> None:
     from app import create_app
     from tests.conftest import reset_database, test_settings
