@@ -259,7 +259,8 @@ def erase_customer_command(external_id: str, yes: bool) -> None:
     counts = erase_customer(customer, "flask customers erase")
     click.echo(
         f"Erased customer {customer.public_id}: {counts['connections']} connection(s)"
-        f" disconnected, {counts['notes']} note(s) deleted. The consent ledger is kept."
+        f" disconnected, {counts['notes']} note(s) deleted, {counts['uploads']} uploaded"
+        " file(s) deleted. The consent ledger is kept."
     )
 
 

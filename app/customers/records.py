@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, inspect, or_, select
 
 from app import audit, clock
+from app.connections import uploads
 from app.connections.lifecycle import disconnect
 from app.consent.personal import destroy_key
 from app.extensions import db
@@ -150,6 +151,7 @@ def erase_customer(customer: Customer, actor: str, actor_type: str = "cli") -> d
     run_ids = select(JourneyRun.id).where(JourneyRun.customer_id == customer.id)
     connection_ids = select(Connection.id).where(Connection.customer_id == customer.id)
 
+    files = uploads.erase(customer)
     destroy_key(customer)
     customer.name, customer.email, customer.external_id = ERASED_NAME, ERASED_EMAIL, None
     customer.erased_at = customer.erased_at or clock.now()
@@ -183,10 +185,19 @@ def erase_customer(customer: Customer, actor: str, actor_type: str = "cli") -> d
         "customer.erase",
         "customer",
         customer.public_id,
-        after={"connections_disconnected": disconnected, "notes_deleted": notes.rowcount},  # type: ignore[attr-defined]
+        after={
+            "connections_disconnected": disconnected,
+            "notes_deleted": notes.rowcount,  # type: ignore[attr-defined]
+            "uploads_deleted": files,
+        },
     )
     db.session.commit()
-    return {"connections": disconnected, "notes": notes.rowcount, "replays": replays}  # type: ignore[attr-defined]
+    return {
+        "connections": disconnected,
+        "notes": notes.rowcount,  # type: ignore[attr-defined]
+        "replays": replays,
+        "uploads": files,
+    }
 
 
 def _forget_replays(personal: set[str]) -> int:
