@@ -489,7 +489,7 @@ def _check_file(step: UploadStep, storage: Any) -> tuple[str | None, CheckedFile
     if not files.holds(kind, data):
         return (
             _(
-                "%(name)s is not really a %(kind)s file: save it again as %(kind)s and upload that",
+                "What %(name)s holds is not %(kind)s: save it again as %(kind)s and upload that",
                 name=name,
                 kind=KIND_NAMES[kind],
             ),

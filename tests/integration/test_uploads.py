@@ -140,12 +140,16 @@ def test_downloading_needs_the_files_scope(app: Flask, uploader: FlaskClient) ->
 HOSTILE = [
     pytest.param(
         [(b"%PDF-" + b"x" * 10, "ok.pdf"), (b"MZ\x90\x00 not a pdf", "fake.pdf")],
-        "fake.pdf is not really a PDF file",
+        "What fake.pdf holds is not PDF",
         id="wrong-type-behind-pdf",
     ),
-    pytest.param([(docx(), "book.xlsx")], "book.xlsx is not really a Excel", id="docx-as-xlsx"),
-    pytest.param([(b"a,b\x00c\n", "nul.csv")], "nul.csv is not really a CSV", id="binary-csv"),
-    pytest.param([(b"\xff\xfe\xfa", "latin.csv")], "latin.csv is not really a CSV", id="not-utf8"),
+    pytest.param(
+        [(docx(), "book.xlsx")], "What book.xlsx holds is not Excel (XLSX)", id="docx-as-xlsx"
+    ),
+    pytest.param([(b"a,b\x00c\n", "nul.csv")], "What nul.csv holds is not CSV", id="binary-csv"),
+    pytest.param(
+        [(b"\xff\xfe\xfa", "latin.csv")], "What latin.csv holds is not CSV", id="not-utf8"
+    ),
     pytest.param([(b"", "empty.pdf")], "empty.pdf is empty", id="zero-bytes"),
     pytest.param([(PDF, "photo.png")], "photo.png is not a file we accept", id="other-kind"),
     pytest.param([(PDF, "../../etc/accounts.pdf")], "can't contain folders", id="dot-dot"),
