@@ -171,6 +171,35 @@ class Software(Step):
         self.button("Tell %(business)s", business=business).click()
         return type(self)(self.page, self.lang)
 
+    def upload_instead_to(self, to: type[PageT]) -> PageT:
+        """Offered once the software is said not to be listed: send files instead."""
+        self.button("Upload my accounts instead").click()
+        return self.go(to)
+
+
+class Upload(Step):
+    """Files instead of connecting: one picker taking several files, then Upload."""
+
+    @property
+    def files(self) -> Locator:
+        return self.main.get_by_label(self._("Your files"), exact=True)
+
+    def choose(self, *paths: str) -> Upload:
+        self.files.set_input_files(list(paths))
+        return self
+
+    def upload_to(self, to: type[PageT]) -> PageT:
+        self.button("Upload and continue").click()
+        return self.go(to)
+
+    def upload_expecting_problem(self) -> Upload:
+        self.button("Upload and continue").click()
+        return self.expecting_problem()
+
+    def connect_instead_to(self, to: type[PageT]) -> PageT:
+        self.button("Connect my software instead").click()
+        return self.go(to)
+
 
 class Review(Step):
     def confirm_to(self, to: type[PageT]) -> PageT:
@@ -277,6 +306,15 @@ class ChooseOrganisation(Step):
 
 
 class Done(Step):
+    def files_sent(self, count: int, business: str = NORTHWIND) -> Locator:
+        """The notice naming the files sent, under its heading."""
+        name = (
+            self._("1 file sent to %(business)s", business=business)
+            if count == 1
+            else self._("%(count)s files sent to %(business)s", count=str(count), business=business)
+        )
+        return self.status.filter(has=self.page.get_by_role("heading", name=name, exact=True))
+
     def connected(self, organisation: str) -> Locator:
         """The notice that an organisation is connected."""
         name = self._("Connected to %(organisation)s", organisation=organisation)
@@ -371,6 +409,14 @@ class DefaultSoftware(Software):
             .choose(organisation)
             .approve_to(DefaultDone)
         )
+
+
+class DefaultUpload(Upload):
+    titles = titled(
+        "Upload your accounts",
+        fr="Envoyez votre comptabilité",
+        de="Laden Sie Ihre Buchhaltung hoch",
+    )
 
 
 class DefaultConnect(Connect):
