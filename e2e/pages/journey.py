@@ -288,6 +288,11 @@ class Connect(Step):
         self.button("Continue").click()
         return self.go(to)
 
+    def upload_instead_to(self, to: type[PageT]) -> PageT:
+        """Offered after a failed connection: send files instead."""
+        self.button("Upload my accounts instead").click()
+        return self.go(to)
+
 
 class ChooseOrganisation(Step):
     """The platform gave access to several organisations: the customer picks one."""
