@@ -25,6 +25,7 @@ from app.models import (
     JourneyRun,
     OAuthFlow,
     OutboxEvent,
+    Upload,
 )
 
 # What an erased customer is called from then on.
@@ -49,7 +50,13 @@ def find_by_public_id(public_id: str) -> Customer | None:
 
 
 # Columns never handed out, even to the customer: credentials and internal bookkeeping.
-SECRET_COLUMNS = {"token_ciphertext", "refresh_claimed_until", "token_version"}
+SECRET_COLUMNS = {
+    "token_ciphertext",
+    "refresh_claimed_until",
+    "token_version",
+    # An uploaded file's bytes: the export lists the files (name, kind, size, checksum).
+    "content_ciphertext",
+}
 
 
 def _row(obj: Any) -> dict[str, Any]:
@@ -80,6 +87,7 @@ def export_customer(customer: Customer) -> dict[str, Any]:
         "journey_events": _all(JourneyEvent, JourneyEvent.run_id.in_(run_ids)),
         "consent_records": _all(ConsentRecord, ConsentRecord.customer_id == customer.id),
         "connections": _all(Connection, Connection.customer_id == customer.id),
+        "uploads": _all(Upload, Upload.customer_id == customer.id),
         "notes": _all(CustomerNote, CustomerNote.customer_id == customer.id),
         "events_sent_to_the_business": _all(OutboxEvent, OutboxEvent.customer_id == customer.id),
         "audit_log": _all(

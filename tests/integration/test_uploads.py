@@ -291,3 +291,18 @@ def test_retention_deletes_old_files_and_says_so(app: Flask, uploader: FlaskClie
         ).one()
         assert noted.detail == "1 file (retention)"
     assert _count(app, Upload) == 0
+
+
+def test_the_customers_export_lists_their_files_without_content(
+    app: Flask, uploader: FlaskClient
+) -> None:
+    from app.customers.records import export_customer, find_by_external_id
+
+    _choose_upload(uploader)
+    _send(uploader, (PDF, "accounts.pdf"))
+    with app.app_context():
+        customer = find_by_external_id("acme-1")
+        assert customer is not None
+        [listed] = export_customer(customer)["uploads"]
+    assert (listed["filename"], listed["kind"], listed["size"]) == ("accounts.pdf", "pdf", len(PDF))
+    assert "content_ciphertext" not in listed
