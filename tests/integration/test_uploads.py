@@ -306,3 +306,54 @@ def test_the_customers_export_lists_their_files_without_content(
         [listed] = export_customer(customer)["uploads"]
     assert (listed["filename"], listed["kind"], listed["size"]) == ("accounts.pdf", "pdf", len(PDF))
     assert "content_ciphertext" not in listed
+
+
+def test_the_console_timeline_says_what_was_uploaded(app: Flask, uploader: FlaskClient) -> None:
+    from tests.admin import signed_in_as
+
+    _choose_upload(uploader)
+    _send(uploader, (PDF, "accounts.pdf"), (CSV, "ledger.csv"))
+    with app.app_context():
+        customer_id = db.session.scalars(select(JourneyRun)).one().customer.public_id
+    timeline = text_of(signed_in_as(app, "viewer").get(f"/admin/customers/{customer_id}"))
+    assert "Chose to upload their accounts instead of connecting" in timeline
+    assert "Uploaded 2 files (accounts.pdf, ledger.csv)" in timeline
+
+
+def test_the_preview_checks_files_and_keeps_none(app: Flask) -> None:
+    from tests.admin import preview_at_software
+
+    viewer, base = preview_at_software(app)
+    chosen = viewer.post(f"{base}/step/software", data={"upload_instead": "1"})
+    assert chosen.status_code == 303
+    assert chosen.location.endswith(f"{base}/step/upload")
+    assert "Upload your accounts" in text_of(viewer.get(chosen.location))
+    parts = [FileStorage(io.BytesIO(b"not a pdf"), "a.pdf", "files")]
+    boundary, body = encode_multipart(MultiDict([*(("files", p) for p in parts), ("upload", "y")]))
+    refused = viewer.post(
+        f"{base}/step/upload", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
+    assert refused.status_code == 422
+    assert "What a.pdf holds is not PDF" in text_of(refused)
+    parts = [FileStorage(io.BytesIO(PDF), "a.pdf", "files")]
+    boundary, body = encode_multipart(MultiDict([*(("files", p) for p in parts), ("upload", "y")]))
+    sent = viewer.post(
+        f"{base}/step/upload", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
+    assert sent.status_code == 303
+    assert sent.location.endswith(f"{base}/step/done")
+    assert _count(app, Upload) == 0
+
+
+def test_the_openapi_document_describes_the_download(client: FlaskClient) -> None:
+    document = client.get("/api/openapi.json").get_json()
+    download = document["paths"]["/api/v1/uploads/{upload_id}/content"]["get"]
+    assert download["x-required-scope"] == "files"
+    assert set(download["responses"]["200"]["content"]) == {
+        "application/pdf",
+        "text/csv",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    }
+    assert {"404", "409"} <= set(download["responses"])
+    listing = document["paths"]["/api/v1/customers/{external_id}/uploads"]["get"]
+    assert listing["x-required-scope"] == "read"
