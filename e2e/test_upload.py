@@ -15,7 +15,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from e2e.live import LiveServer
 from e2e.pages.base import without_javascript
-from e2e.pages.journey import DefaultDone, DefaultSoftware, DefaultUpload, DefaultWelcome
+from e2e.pages.journey import DefaultSent, DefaultSoftware, DefaultUpload, DefaultWelcome
 from tests.uploads import CSV, PDF
 
 TIMEOUT = 30
@@ -62,7 +62,7 @@ def test_a_customer_uploads_two_files_and_the_business_downloads_them(
     software = software.tell_not_listed("Ledgerly")
     upload = software.upload_instead_to(DefaultUpload)
     expect(upload.files).to_have_attribute("multiple", "")
-    done = upload.choose(*map(str, _files(tmp_path))).upload_to(DefaultDone)
+    done = upload.choose(*map(str, _files(tmp_path))).upload_to(DefaultSent)
 
     notice = done.files_sent(2)
     expect(notice).to_be_visible()

@@ -18,6 +18,7 @@ from app.engine.schema import (
     ONCE,
     RESERVED_STEP_IDS,
     ConsentStep,
+    DoneStep,
     FormStep,
     InstructionsStep,
     Journey,
@@ -180,6 +181,14 @@ def _check_uploads(journey: Journey) -> list[Problem]:
     problems: list[Problem] = []
     asked: set[str] = set()
     fallbacks = 0
+    last = len(journey.steps) - 1
+    done = journey.steps[-1]
+    if not any(isinstance(s, UploadStep) for s in journey.steps) and isinstance(done, DoneStep):
+        for option in ("uploaded_title", "uploaded_body"):
+            if getattr(done, option) is not None:
+                problems.append(
+                    (f"steps[{last}].{option}", "shown only after an 'upload' step (add one)")
+                )
     for i, step in enumerate(journey.steps):
         if isinstance(step, ConsentStep):
             asked |= {item.key for item in step.items}

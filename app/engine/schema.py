@@ -369,6 +369,21 @@ class DoneStep(_Step):
     type: Literal["done"]
     return_url: HttpUrl | None = Field(default=None, description="Back to the business's site.")
     return_label: LocalText | None = None
+    uploaded_title: LocalText | None = Field(
+        default=None,
+        description="The title instead, for a customer who uploaded files rather than "
+        "connecting (the journey has an upload step).",
+    )
+    uploaded_body: LocalText | None = Field(
+        default=None,
+        description="The text instead, for a customer who uploaded files. Markdown.",
+    )
+
+    def heading(self, uploaded: bool) -> str | dict[str, str]:
+        return self.uploaded_title if uploaded and self.uploaded_title else self.title
+
+    def text_for(self, uploaded: bool) -> str | dict[str, str]:
+        return self.uploaded_body if uploaded and self.uploaded_body else self.body
 
 
 Step = Annotated[
@@ -433,6 +448,10 @@ class Journey(_Strict):
             if step["type"] == "platform_select":
                 for option, unset in (("not_listed", False), ("not_listed_text", None)):
                     if option in step and step[option] == unset:
+                        del step[option]
+            if step["type"] == "done":
+                for option in ("uploaded_title", "uploaded_body"):
+                    if step.get(option, 0) is None:
                         del step[option]
         canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()

@@ -436,6 +436,16 @@ class DefaultDone(Done):
     titles = titled("You're connected", fr="Vous êtes connecté", de="Sie sind verbunden")
 
 
+class DefaultSent(Done):
+    """The last page for a customer who uploaded their accounts instead."""
+
+    titles = titled(
+        "Your accounts are sent",
+        fr="Votre comptabilité est envoyée",
+        de="Ihre Buchhaltung ist übermittelt",
+    )
+
+
 class Declined(UatPage):
     titles = titled("You declined to share your accounting data")
 

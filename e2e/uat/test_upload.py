@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from e2e.pages.base import without_javascript
-from e2e.pages.journey import DefaultDone, DefaultUpload, DefaultWelcome
+from e2e.pages.journey import DefaultSent, DefaultUpload, DefaultWelcome
 from e2e.uat.api import UatCustomer
 from tests.uploads import CSV, PDF, xlsx
 
@@ -36,7 +36,7 @@ def test_upload_my_accounts_instead(
 
     upload = software.upload_instead_to(DefaultUpload)
     files = {"accounts.pdf": PDF, "ledger.csv": CSV, "balances.xlsx": xlsx()}
-    done = upload.choose(*_write(tmp_path, files)).upload_to(DefaultDone)
+    done = upload.choose(*_write(tmp_path, files)).upload_to(DefaultSent)
 
     expect(done.files_sent(3)).to_be_visible()
     [run] = customer.runs()
@@ -68,7 +68,7 @@ def test_upload_after_the_connection_failed(
     expect(connect.alert).to_contain_text("You chose not to allow access")
 
     upload = connect.upload_instead_to(DefaultUpload)
-    done = upload.choose(*_write(tmp_path, {"accounts.pdf": PDF})).upload_to(DefaultDone)
+    done = upload.choose(*_write(tmp_path, {"accounts.pdf": PDF})).upload_to(DefaultSent)
 
     expect(done.files_sent(1)).to_be_visible()
     assert [u["filename"] for u in customer.uploads()] == ["accounts.pdf"]

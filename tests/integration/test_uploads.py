@@ -89,6 +89,8 @@ def test_two_files_are_kept_told_and_downloaded_through_the_api(
     assert sent.location.endswith("/journey/done")
     done = text_of(uploader.get("/journey/done"))
     assert "2 files sent to Northwind Lending" in done
+    assert "<h1" in done and "Your accounts are sent</h1>" in done
+    assert "You're connected" not in done.replace("&#39;", "'")
     assert "accounts.pdf" in done and "ledger.csv" in done
 
     with app.app_context():

@@ -363,3 +363,16 @@ def test_uploads_days_unset_keeps_the_version(tmp_path: Path) -> None:
     assert load_journey(_write(tmp_path, data)).version == with_runs
     data["retention"]["uploads_days"] = 90
     assert load_journey(_write(tmp_path, data)).version not in (plain, with_runs)
+
+
+def test_uploaded_words_on_the_done_step_need_an_upload_step(tmp_path: Path) -> None:
+    data = _variant()
+    data["steps"] = [s for s in data["steps"] if s["type"] != "upload"]
+    message = _problems(_write(tmp_path, data))
+    assert "uploaded_title: shown only after an 'upload' step" in message
+    assert "uploaded_body: shown only after an 'upload' step" in message
+    for option in ("uploaded_title", "uploaded_body"):
+        del data["steps"][-1][option]
+    plain = load_journey(_write(tmp_path, data)).version
+    data["steps"][-1]["uploaded_title"] = None
+    assert load_journey(_write(tmp_path, data)).version == plain
