@@ -313,13 +313,19 @@ def test_the_customers_export_lists_their_files_without_content(
 def test_the_console_timeline_says_what_was_uploaded(app: Flask, uploader: FlaskClient) -> None:
     from tests.admin import signed_in_as
 
+    viewer = signed_in_as(app, "viewer")
+    funnel = {"journey": "default"}
+    # Off the path most take, the fallback step joins the funnel once reached.
+    assert "Upload your accounts" not in text_of(viewer.get("/admin/funnel", query_string=funnel))
     _choose_upload(uploader)
     _send(uploader, (PDF, "accounts.pdf"), (CSV, "ledger.csv"))
     with app.app_context():
         customer_id = db.session.scalars(select(JourneyRun)).one().customer.public_id
-    timeline = text_of(signed_in_as(app, "viewer").get(f"/admin/customers/{customer_id}"))
+    timeline = text_of(viewer.get(f"/admin/customers/{customer_id}"))
     assert "Chose to upload their accounts instead of connecting" in timeline
     assert "Uploaded 2 files (accounts.pdf, ledger.csv)" in timeline
+    page = text_of(viewer.get("/admin/funnel", query_string=funnel))
+    assert 'Upload your accounts <span class="admin-muted">(upload)</span>' in page
 
 
 def test_the_preview_checks_files_and_keeps_none(app: Flask) -> None:
