@@ -23,6 +23,7 @@ from app.config import SANDBOX_LOGIN_KEY
 from app.connections.lifecycle import disconnect, refresh_due, rotate_encryption_key
 from app.connections.oauth import redirect_uri
 from app.connections.repair import RECONNECT_URL_PLATFORMS, NotRepairable, repair_link
+from app.connections.uploads import purge_expired
 from app.customers.expiry import expire_command
 from app.customers.records import (
     create_customer,
@@ -145,6 +146,12 @@ def export_command(journey_id: str, to_stdout: bool) -> None:
 
 
 journeys_cli.add_command(purge_abandoned_command)
+
+
+@journeys_cli.command("purge-uploads")
+def purge_uploads_command() -> None:
+    """Delete uploaded files older than their journey's retention.uploads_days."""
+    click.echo(f"{purge_expired()} uploaded file(s) deleted.")
 
 
 @journeys_cli.command("schema")

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 
-from app import clock
+from app import audit, clock
 from app.consent import ledger
 from app.consent.personal import KeyDestroyed, decrypt_bytes_for, encrypt_bytes_for
 from app.engine import events, steps
@@ -159,5 +159,8 @@ def purge_expired(now: datetime | None = None) -> int:
         for step_id, count in by_step.items():
             events.uploads_deleted(run, step_id, count, "retention")
         deleted += len(doomed)
+        db.session.commit()
+    if deleted:
+        audit.record("system", "onramp", "uploads.purge_expired", after={"deleted": deleted})
         db.session.commit()
     return deleted

@@ -293,6 +293,8 @@ def test_retention_deletes_old_files_and_says_so(app: Flask, uploader: FlaskClie
         ).one()
         assert noted.detail == "1 file (retention)"
     assert _count(app, Upload) == 0
+    result = app.test_cli_runner().invoke(args=["journeys", "purge-uploads"])
+    assert result.exit_code == 0 and "0 uploaded file(s) deleted." in result.output
 
 
 def test_the_customers_export_lists_their_files_without_content(
