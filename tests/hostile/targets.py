@@ -1297,6 +1297,28 @@ API: list[Target] = [
         api=True,
     ),
     Target(
+        "GET /api/v1/customers/<external_id>/uploads, /api/v1/uploads/<id>[/content]",
+        "api",
+        "api",
+        lambda world: _api_query(
+            world,
+            st.one_of(
+                st.builds(
+                    lambda customer: f"/api/v1/customers/{percent(customer)}/uploads",
+                    hs.path_segment(world.ids.external_id, good=9),
+                ),
+                st.builds(
+                    lambda upload, suffix: f"/api/v1/uploads/{percent(upload)}{suffix}",
+                    _id(),
+                    st.sampled_from(["", "/content"]),
+                ),
+            ),
+            {},
+        ),
+        examples=100,
+        api=True,
+    ),
+    Target(
         "POST /api/v1/connections/<id>/disconnect",
         "api",
         "api",

@@ -222,7 +222,7 @@ class World:
     def populate(self) -> None:
         """A customer who finished the journey (made and linked through the API), the
         console's users, a draft, a webhook endpoint."""
-        self.api_key = create_key(self.app, "read", "write", "credentials")
+        self.api_key = create_key(self.app, "read", "write", "credentials", "files")
         self.ids.key_prefix = create_key(self.app, "read", name="to revoke")[:12]
         api = self.app.test_client()
         auth = {"Authorization": f"Bearer {self.api_key}"}
