@@ -446,6 +446,8 @@ class UploadForm(FlaskForm):
         if not chosen:
             raise ValidationError(_("Choose at least one file to upload"))
         if len(chosen) > step.max_files:
+            if step.max_files == 1:
+                raise ValidationError(_("Choose one file only"))
             raise ValidationError(
                 _("Choose at most %(count)d files at a time", count=step.max_files)
             )

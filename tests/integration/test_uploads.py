@@ -367,3 +367,31 @@ def test_the_openapi_document_describes_the_download(client: FlaskClient) -> Non
     assert {"404", "409"} <= set(download["responses"])
     listing = document["paths"]["/api/v1/customers/{external_id}/uploads"]["get"]
     assert listing["x-required-scope"] == "read"
+
+
+def test_an_ordinary_upload_step_is_on_every_customers_path(
+    app: Flask, client: FlaskClient
+) -> None:
+    journeys = app.extensions[EXTENSION_KEY]
+    data = journeys["default"].model_dump(mode="json")
+    data["steps"] = [s for s in data["steps"] if s["type"] not in ("platform_select", "connect")]
+    upload = next(s for s in data["steps"] if s["type"] == "upload")
+    upload.update(fallback=False, kinds=["csv"], max_files=1)
+    journeys["default"] = Journey.model_validate(data)
+    with app.app_context():
+        customer = create_customer("Acme Ltd", "owner@acme.example", external_id="acme-1")
+        link = journey_link(customer.public_id, "default").removeprefix("http://localhost")
+    client.get(link)
+    client.post("/journey/welcome")
+    consented = client.post("/journey/consent", data=REQUIRED_CONSENTS)
+    assert consented.location.endswith(UPLOAD)
+    page = text_of(client.get(UPLOAD))
+    assert "Step 3 of 4" in page
+    assert "One CSV file, up to 10 MB." in page
+    assert "Connect my software instead" not in page
+    refused = _send(client, (PDF, "accounts.pdf"))
+    assert "accounts.pdf is not a file we accept: choose CSV files" in text_of(refused)
+    two = _send(client, (CSV, "a.csv"), (CSV, "b.csv"))
+    assert two.status_code == 422 and "Choose one file only" in text_of(two)
+    assert _send(client, (CSV, "ledger.csv")).status_code == 303
+    assert _count(app, Upload) == 1
