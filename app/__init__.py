@@ -8,24 +8,25 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask
-from htmx_flask import HtmxAwareRequest
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import ROOT, configure, new_app
 from app.connections.flows import init_flow_store
 from app.extensions import csrf, db, htmx, limiter, migrate
-from app.input_guard import init_input_guard, init_routing
+from app.input_guard import ClosingRequest, init_input_guard, init_routing
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the Onramp application: customer journey, connections and the sandbox."""
     app = new_app(__name__)
-    app.request_class = HtmxAwareRequest
     configure(app, test_config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _configure_proxies(app)
+    _configure_upload_limits(app)
     _configure_extensions(app)
+    # After Htmx's init_app, which sets its own (this one builds on it).
+    app.request_class = ClosingRequest
     _configure_journeys(app)
     _configure_business_name(app)
     _configure_templates(app)
@@ -54,6 +55,13 @@ def _configure_proxies(app: Flask) -> None:
         )
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+
+
+def _configure_upload_limits(app: Flask) -> None:
+    """Before CSRF protection reads a form: an upload step's post may carry its files."""
+    from app.journey.views import allow_uploads
+
+    app.before_request(allow_uploads)
 
 
 def _configure_extensions(app: Flask) -> None:

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from flask import Flask, Response, current_app, make_response, request
 from flask_babel import gettext as _
+from htmx_flask import HtmxAwareRequest
 from werkzeug.routing import IntegerConverter, Map
 
 from app.errors import render_error
@@ -163,3 +164,27 @@ def init_routing(app: Flask) -> None:
 
 def init_input_guard(app: Flask) -> None:
     app.before_request(guard_request)
+
+
+class ClosingRequest(HtmxAwareRequest):
+    """A request that closes every file stream its form parser opened, also those of a
+    multipart body refused halfway (too many parts, too large): Werkzeug hands only a
+    fully parsed form's files to ``close()``."""
+
+    def _get_file_stream(
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> IO[bytes]:
+        stream = super()._get_file_stream(
+            total_content_length, content_type, filename, content_length
+        )
+        self.__dict__.setdefault("_opened_streams", []).append(stream)
+        return stream
+
+    def close(self) -> None:
+        super().close()
+        for stream in self.__dict__.pop("_opened_streams", []):
+            stream.close()

@@ -24,6 +24,7 @@ from app import mail
 from app.connections.authorization import fail_stuck_connections
 from app.connections.health import care_for_connections
 from app.connections.repair import send_due_reminders
+from app.connections.uploads import purge_expired as purge_expired_uploads
 from app.customers import expiry
 from app.engine.idle import mark_abandoned
 from app.engine.retention import purge_abandoned
@@ -57,6 +58,8 @@ def run(worker_id: str, stop: threading.Event, *, once: bool = False) -> int:
                 # Neither do consents lapsing nor retention; and this way they need no cron.
                 expiry.run_due()
                 purge_abandoned()
+                # Uploaded files past their journey's retention.uploads_days.
+                purge_expired_uploads()
                 # Sign-ins interrupted on our side end as failed, with their event.
                 fail_stuck_connections()
             if last_care is None or now - last_care >= care_every:

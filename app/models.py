@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -399,6 +400,31 @@ class Connection(db.Model):  # type: ignore[name-defined,misc]
     def retryable(self) -> bool:
         """Whether the customer can simply try again after this failure."""
         return self.status == "failed" and self.last_error not in NOT_RETRYABLE
+
+
+class Upload(db.Model):  # type: ignore[name-defined,misc]
+    """A file a customer uploaded instead of connecting their software."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_public_id)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("journey_runs.id"), index=True)
+    step: Mapped[str] = mapped_column(String(100))
+    # The name the customer's computer gave it (checked: no path, no control characters).
+    filename: Mapped[str] = mapped_column(String(255))
+    # pdf, csv or xlsx: the kind its content was checked to be.
+    kind: Mapped[str] = mapped_column(String(10))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column()
+    sha256: Mapped[str] = mapped_column(String(64))
+    # The bytes, encrypted with the customer's own data key (app/consent/personal.py):
+    # unreadable once the customer is erased.
+    content_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    # The consent items of the run that must stay granted for the file to be handed out.
+    covered_by: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, index=True)
 
 
 class OAuthFlow(db.Model):  # type: ignore[name-defined,misc]

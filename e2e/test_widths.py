@@ -12,7 +12,13 @@ from playwright.sync_api import Browser, Frame, Page
 from e2e.accessibility import assert_accessible, assert_no_horizontal_scroll
 from e2e.live import JourneyLink
 from e2e.pages.base import PageT, UatPage, titled
-from e2e.pages.journey import DEFAULT_ITEMS, DefaultDone, DefaultWelcome, InvalidLink
+from e2e.pages.journey import (
+    DEFAULT_ITEMS,
+    DefaultDone,
+    DefaultUpload,
+    DefaultWelcome,
+    InvalidLink,
+)
 
 WIDTHS = (390, 320)
 HEIGHT = 780
@@ -61,6 +67,11 @@ def test_every_customer_page_fits_a_phone(
 
     page.goto(link.url + "tampered")
     fits(InvalidLink(page, lang))
+
+    # Another's software isn't listed: they upload their accounts instead.
+    told = fits(DefaultWelcome.open(page, link_in(lang).url, lang).get_started().agree())
+    told = fits(told.tell_not_listed("Ledgerly"))
+    fits(told.upload_instead_to(DefaultUpload))
 
     # Another customer declines.
     fits(DefaultWelcome.open(page, link_in(lang).url, lang).get_started().decline())

@@ -22,6 +22,7 @@ SCOPE_LABELS = {
     "read": "read — look up customers, runs, consents and connections",
     "write": "write — create customers and links, withdraw consents, disconnect",
     "credentials": "credentials — fetch live access tokens (give this to the data pipeline only)",
+    "files": "files — download the files customers uploaded (give this to the data pipeline only)",
 }
 
 

@@ -30,7 +30,15 @@ from app.consent.decisions import consent_answers
 from app.engine import preview as service
 from app.engine import steps
 from app.engine.branding import logo_response, stylesheet_response
-from app.engine.schema import ConsentStep, DoneStep, FormStep, Journey, PlatformSelectStep, Step
+from app.engine.schema import (
+    ConsentStep,
+    DoneStep,
+    FormStep,
+    Journey,
+    PlatformSelectStep,
+    Step,
+    UploadStep,
+)
 from app.journey.forms import (
     ConnectForm,
     ContinueForm,
@@ -246,6 +254,23 @@ class PreviewWalk:
             PreviewUrls(self.journey.id, self.run.source, self.run.brand).step(step.id, told=1),
             303,
         )
+
+    def choose_upload(self) -> Response:
+        return self.go_to(service.choose_upload(self.run, self.journey))
+
+    def choose_connect(self) -> Response:
+        return self.go_to(service.choose_connect(self.run, self.journey))
+
+    def missing_consent(self, step: UploadStep) -> list[str]:
+        granted = set()
+        for consent in self.journey.steps:
+            if isinstance(consent, ConsentStep):
+                granted |= set(steps.answers_for(self.run, consent.id).get("granted", []))
+        return [key for key in step.covered_by if key not in granted]
+
+    def uploaded(self, step: UploadStep, form: Any) -> Response:
+        """Checked like a customer's, then forgotten: a preview keeps no file."""
+        return self.complete(step, {"files": len(form.checked), "preview": True})
 
     def decide_consent(
         self, step: ConsentStep, granted: set[str], declined: bool, duration: str | None = None

@@ -124,6 +124,15 @@ def _step_entries(run_ids: list[int]) -> list[Entry]:
             # The customer's own words: the name of the software they use.
             title = f"Said their software isn't listed: {event.detail}"
             details = [f"On step {event.step}", *details[:-1]]
+        elif event.kind == "uploaded":
+            title = f"Uploaded {event.detail or 'files'}"
+            details = [f"On step {event.step}", *details[:-1]]
+        elif event.kind == "upload_instead":
+            title = "Chose to upload their accounts instead of connecting"
+            details = [f"On step {event.step}", *details]
+        elif event.kind == "uploads_deleted":
+            title = f"Uploaded files deleted: {event.detail}"
+            details = [f"On step {event.step}"]
         entries.append(
             Entry(
                 event.occurred_at,

@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 
 from app import clock
 from app.engine.registry import current_journeys, get_journey
-from app.engine.schema import Journey, PlatformSelectStep
+from app.engine.schema import Journey, PlatformSelectStep, UploadStep
 from app.engine.versions import kept_journey
 from app.extensions import db
 from app.models import Connection, JourneyEvent, JourneyRun, JourneyVersion
@@ -203,18 +203,34 @@ def _definitions(journey_id: str, version: str | None) -> list[Journey]:
 def step_order(definitions: list[Journey]) -> list[tuple[str, str]]:
     """(step id, title) in journey order, merging the steps of several versions.
 
-    A step only an older version has is placed after the step it followed there.
+    A step only an older version has is placed after the step it followed there. A
+    fallback upload step is off the path most customers take: it comes last (and
+    :func:`_steps` leaves it out until a customer reaches it).
     """
     order: list[tuple[str, str]] = []
+    aside: list[tuple[str, str]] = []
     for journey in definitions:
         previous: str | None = None
         for step in journey.steps:
+            if isinstance(step, UploadStep) and step.fallback:
+                if step.id not in dict(aside):
+                    aside.append((step.id, journey.text(step.title, journey.default_locale)))
+                continue
             ids = [step_id for step_id, _ in order]
             if step.id not in ids:
                 at = ids.index(previous) + 1 if previous is not None else 0
                 order.insert(at, (step.id, journey.text(step.title, journey.default_locale)))
             previous = step.id
-    return order
+    return order + [entry for entry in aside if entry[0] not in dict(order)]
+
+
+def _fallbacks(definitions: list[Journey]) -> set[str]:
+    return {
+        s.id
+        for journey in definitions
+        for s in journey.steps
+        if isinstance(s, UploadStep) and s.fallback
+    }
 
 
 def _cohort(journey_id: str, version: str | None, period: Period) -> RunIds:
@@ -290,7 +306,9 @@ def _stopped(runs: RunIds, order: list[tuple[str, str]]) -> dict[str, int]:
     return {order[i][0]: count for i, count in rows if 0 <= i < len(order)}
 
 
-def _steps(runs: RunIds, order: list[tuple[str, str]], opened: int) -> list[StepFigures]:
+def _steps(
+    runs: RunIds, order: list[tuple[str, str]], opened: int, aside: set[str] | None = None
+) -> list[StepFigures]:
     counts = {
         step: (reached, completed)
         for step, reached, completed in db.session.execute(
@@ -305,6 +323,10 @@ def _steps(runs: RunIds, order: list[tuple[str, str]], opened: int) -> list[Step
     }
     # Events of steps no version names any more still count, at the end.
     order = order + [(step, step) for step in sorted(counts) if step not in dict(order)]
+    # Steps aside from the usual path (a fallback upload) only once someone reached them.
+    order = [
+        (step, title) for step, title in order if step not in (aside or set()) or step in counts
+    ]
     stopped = _stopped(runs, order)
     figures: list[StepFigures] = []
     previous: StepFigures | None = None
@@ -452,7 +474,7 @@ def funnel(journey_id: str, version: str | None, period: Period) -> Funnel:
         period=period,
         runs=total,
         completed=completed,
-        steps=_steps(runs, step_order(definitions), total),
+        steps=_steps(runs, step_order(definitions), total, _fallbacks(definitions)),
         platforms=_platforms(runs, definitions),
         connection_errors=_connection_errors(runs),
         step_failures=_step_failures(runs),

@@ -21,7 +21,7 @@ from app.models import ApiKey
 
 KEY_START = "onr_"
 PREFIX_LENGTH = len(KEY_START) + 12
-SCOPES = ("read", "write", "credentials")
+SCOPES = ("read", "write", "credentials", "files")
 # last_used_at is a hint for people tidying up keys: one write a minute is plenty.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 # Compared against when the prefix matches no key, so that a miss takes as long as a hit.

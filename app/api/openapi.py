@@ -155,6 +155,16 @@ def _success(op: Operation, refs: Refs) -> dict[str, Any]:
     response: dict[str, Any] = {"description": op.summary}
     if op.response is not None:
         response["content"] = {JSON_MIMETYPE: {"schema": refs[(op.response, "serialization")]}}
+    if op.binary:
+        response["content"] = {
+            media: {"schema": {"type": "string", "format": "binary"}} for media in op.binary
+        }
+        response["headers"] = {
+            "Content-Disposition": {
+                "description": "attachment, with the file's name.",
+                "schema": {"type": "string"},
+            }
+        }
     if op.idempotent_writes:
         response["headers"] = {
             "Idempotent-Replayed": {

@@ -58,6 +58,9 @@ class Operation:
     # Answers besides the ones every operation of its kind can give (see openapi.py).
     errors: tuple[int, ...] = ()
     extra_headers: dict[str, str] = field(default_factory=dict)
+    # A file's bytes instead of JSON: the media types it may have (the view returns them
+    # as a Response of its own).
+    binary: tuple[str, ...] = ()
 
     @property
     def openapi_path(self) -> str:
@@ -76,7 +79,7 @@ class Reply:
     status: int | None = None
 
 
-View = Callable[..., BaseModel | Reply | None]
+View = Callable[..., BaseModel | Reply | Response | None]
 
 
 class Registry:
@@ -109,6 +112,7 @@ class Registry:
         path: dict[str, PathParam] | None = None,
         errors: tuple[int, ...] = (),
         extra_headers: dict[str, str] | None = None,
+        binary: tuple[str, ...] = (),
     ) -> Callable[[View], View]:
         def register(view: View) -> View:
             op = Operation(
@@ -128,6 +132,7 @@ class Registry:
                 path=path or {},
                 errors=errors,
                 extra_headers=extra_headers or {},
+                binary=binary,
             )
             self.operations[op.name] = op
 
@@ -189,6 +194,8 @@ def _handle(op: Operation, view: View, values: dict[str, str]) -> Response:
 
 def _respond(op: Operation, view: View, kwargs: dict[str, Any]) -> Response:
     result = view(**kwargs)
+    if isinstance(result, Response):
+        return result
     reply = result if isinstance(result, Reply) else Reply(result)
     status = reply.status or op.status
     body = reply.model.model_dump(mode="json") if reply.model is not None else None

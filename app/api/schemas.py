@@ -298,6 +298,33 @@ class ConnectionPage(_Response):
     )
 
 
+class Upload(_Response):
+    id: str = Field(description="The uploaded file's public id.")
+    customer_id: str
+    external_id: str | None
+    run_id: str = Field(description="The journey run it was uploaded on.")
+    step: str = Field(description="The journey's upload step it was uploaded on.")
+    filename: str = Field(description="The file's name as the customer's computer gave it.")
+    kind: Literal["pdf", "csv", "xlsx"] = Field(
+        description="The kind its content was checked to be."
+    )
+    content_type: str
+    size: int = Field(description="Bytes.")
+    sha256: str = Field(description="SHA-256 of the bytes, in hex.")
+    covered_by: list[str] = Field(
+        description="The consent items that must stay granted for the content to be handed out."
+    )
+    available: bool = Field(
+        description="Whether the content can be downloaded now: false once a covering "
+        "consent is withdrawn or expired, or the customer erased."
+    )
+    created_at: datetime
+
+
+class UploadList(_Response):
+    data: list[Upload]
+
+
 class Credential(_Response):
     access_token: str
     token_type: str

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from app import audit
 from app.api import schemas
 from app.api.pagination import Page, paginate
-from app.connections import lifecycle, repair
+from app.connections import lifecycle, repair, uploads
 from app.connections.authorization import can_reconnect, reconnect_journey
 from app.consent import ledger
 from app.customers import manage
@@ -25,7 +25,7 @@ from app.engine.registry import current_journeys, get_journey
 from app.engine.schema import Journey, PlatformSelectStep
 from app.extensions import db
 from app.links import journey_link
-from app.models import ApiKey, Connection, ConsentRecord, Customer, JourneyRun
+from app.models import ApiKey, Connection, ConsentRecord, Customer, JourneyRun, Upload
 from app.platforms import get_platform, unavailable_reason
 from app.problems import FieldError, Problem
 
@@ -360,6 +360,63 @@ def get_connection(public_id: str) -> Connection:
     if connection is None:
         raise _not_found("connection", public_id)
     return connection
+
+
+def get_upload(public_id: str) -> Upload:
+    upload = uploads.find(public_id)
+    if upload is None:
+        raise _not_found("upload", public_id)
+    return upload
+
+
+def customer_uploads(customer: Customer) -> list[Upload]:
+    return uploads.customer_uploads(customer)
+
+
+def present_uploads(found: list[Upload]) -> list[schemas.Upload]:
+    customer_ids = {u.customer_id for u in found}
+    run_ids = {u.run_id for u in found}
+    customers = {
+        c.id: c for c in db.session.scalars(select(Customer).where(Customer.id.in_(customer_ids)))
+    }
+    runs = {
+        r.id: r for r in db.session.scalars(select(JourneyRun).where(JourneyRun.id.in_(run_ids)))
+    }
+    presented = []
+    for upload in found:
+        customer = customers[upload.customer_id]
+        presented.append(
+            schemas.Upload(
+                id=upload.public_id,
+                customer_id=customer.public_id,
+                external_id=customer.external_id,
+                run_id=runs[upload.run_id].public_id,
+                step=upload.step,
+                filename=upload.filename,
+                kind=upload.kind,  # type: ignore[arg-type]
+                content_type=upload.content_type,
+                size=upload.size,
+                sha256=upload.sha256,
+                covered_by=list(upload.covered_by),
+                available=customer.erased_at is None and uploads.still_covered(upload),
+                created_at=upload.created_at,
+            )
+        )
+    return presented
+
+
+def upload_content(upload: Upload) -> bytes:
+    """The file's bytes; a 409 problem when its consent was withdrawn or expired."""
+    try:
+        return uploads.content(upload)
+    except uploads.UploadUnavailable as exc:
+        if exc.reason == "erased":
+            raise Problem("conflict", "The customer was erased: the file is gone.") from exc
+        raise Problem(
+            "conflict",
+            "The consent covering this file was withdrawn or has expired: it can't be "
+            "handed out. Ask the customer to agree again.",
+        ) from exc
 
 
 def withdraw_consent(record: ConsentRecord, api_key: ApiKey) -> ConsentRecord:

@@ -21,6 +21,7 @@ from app.api.operations import PathParam, Registry, Reply
 from app.audit import record as audit
 from app.connections.credentials import CredentialUnavailable, current_credential
 from app.extensions import db
+from app.files import CONTENT_TYPES
 from app.models import ApiKey, WebhookEndpoint
 from app.problems import FieldError, Problem, http_problem
 from app.webhooks import endpoints as webhook_endpoints
@@ -36,6 +37,7 @@ EXTERNAL_ID = PathParam(
 CONSENT_ID = PathParam("A consent record's id.", schemas.PUBLIC_ID_PATTERN)
 CONNECTION_ID = PathParam("A connection's id.", schemas.PUBLIC_ID_PATTERN)
 ENDPOINT_ID = PathParam("A webhook endpoint's id.", schemas.PUBLIC_ID_PATTERN)
+UPLOAD_ID = PathParam("An uploaded file's id.", schemas.PUBLIC_ID_PATTERN)
 PROBE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
@@ -383,6 +385,78 @@ def _audit_credentials(connection_id: str, after: dict[str, object]) -> None:
     audit(
         "api_key", _api_key().prefix, "credentials.read", "connection", connection_id, None, after
     )
+    db.session.commit()
+
+
+# Uploads
+
+
+@api.operation(
+    "GET",
+    "/v1/customers/<external_id>/uploads",
+    summary="List the files a customer uploaded",
+    tag="Uploads",
+    scope="read",
+    response=schemas.UploadList,
+    path={"external_id": EXTERNAL_ID},
+    errors=(404,),
+)
+def list_uploads(external_id: str) -> schemas.UploadList:
+    """The files the customer uploaded instead of connecting, oldest first: names, kinds,
+    sizes and checksums (the content needs the ``files`` scope)."""
+    customer = service.get_customer(external_id)
+    return schemas.UploadList(data=service.present_uploads(service.customer_uploads(customer)))
+
+
+@api.operation(
+    "GET",
+    "/v1/uploads/<upload_id>",
+    summary="Read an uploaded file's details",
+    tag="Uploads",
+    scope="read",
+    response=schemas.Upload,
+    path={"upload_id": UPLOAD_ID},
+    errors=(404,),
+)
+def get_upload(upload_id: str) -> schemas.Upload:
+    """One uploaded file: name, kind, size, checksum, and whether it can be downloaded."""
+    [presented] = service.present_uploads([service.get_upload(upload_id)])
+    return presented
+
+
+@api.operation(
+    "GET",
+    "/v1/uploads/<upload_id>/content",
+    summary="Download an uploaded file",
+    tag="Uploads",
+    scope="files",
+    response=None,
+    path={"upload_id": UPLOAD_ID},
+    errors=(404, 409),
+    binary=tuple(CONTENT_TYPES.values()),
+)
+def download_upload(upload_id: str) -> Response:
+    """The file's original bytes, as an attachment. Needs the ``files`` scope; every
+    download is in the audit trail.
+
+    409 when the consent covering the file was withdrawn or has expired (or the
+    customer was erased): the file is not handed out.
+    """
+    upload = service.get_upload(upload_id)
+    try:
+        data = service.upload_content(upload)
+    except Problem:
+        _audit_download(upload.public_id, {"outcome": "refused"})
+        raise
+    _audit_download(upload.public_id, {"outcome": "issued", "sha256": upload.sha256})
+    response = Response(data, mimetype=upload.content_type)
+    response.headers.set("Content-Disposition", "attachment", filename=upload.filename)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _audit_download(upload_id: str, after: dict[str, object]) -> None:
+    audit("api_key", _api_key().prefix, "upload.download", "upload", upload_id, None, after)
     db.session.commit()
 
 

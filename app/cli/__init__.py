@@ -23,6 +23,7 @@ from app.config import SANDBOX_LOGIN_KEY, SANDBOX_LOGINS_KEY
 from app.connections.lifecycle import disconnect, refresh_due, rotate_encryption_key
 from app.connections.oauth import redirect_uri
 from app.connections.repair import RECONNECT_URL_PLATFORMS, NotRepairable, repair_link
+from app.connections.uploads import purge_expired
 from app.customers.expiry import expire_command
 from app.customers.records import (
     create_customer,
@@ -147,6 +148,12 @@ def export_command(journey_id: str, to_stdout: bool) -> None:
 journeys_cli.add_command(purge_abandoned_command)
 
 
+@journeys_cli.command("purge-uploads")
+def purge_uploads_command() -> None:
+    """Delete uploaded files older than their journey's retention.uploads_days."""
+    click.echo(f"{purge_expired()} uploaded file(s) deleted.")
+
+
 @journeys_cli.command("schema")
 def schema_command() -> None:
     """Print the JSON Schema of the journey format, for editor completion."""
@@ -265,7 +272,8 @@ def erase_customer_command(external_id: str, yes: bool) -> None:
     counts = erase_customer(customer, "flask customers erase")
     click.echo(
         f"Erased customer {customer.public_id}: {counts['connections']} connection(s)"
-        f" disconnected, {counts['notes']} note(s) deleted. The consent ledger is kept."
+        f" disconnected, {counts['notes']} note(s) deleted, {counts['uploads']} uploaded"
+        " file(s) deleted. The consent ledger is kept."
     )
 
 

@@ -18,7 +18,8 @@ api_keys_cli = AppGroup("api-keys", help="Create, list and revoke API keys.")
     multiple=True,
     required=True,
     type=click.Choice(keys.SCOPES),
-    help="read (GET), write (changes), credentials (access tokens). Repeat for several.",
+    help="read (GET), write (changes), credentials (access tokens), files (uploaded files'"
+    " content). Repeat for several.",
 )
 def create_command(name: str, scopes: tuple[str, ...]) -> None:
     """Create a key and print it: it is shown only this once."""

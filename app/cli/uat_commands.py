@@ -28,7 +28,7 @@ from app.webhooks.endpoints import remove_endpoint
 CUSTOMER_PREFIX = "uat-"
 # What a UAT key may do: make customers and links, read what happened, and read the
 # credentials of connections, to play the business's data pipeline (a refresh that fails).
-UAT_KEY_SCOPES = ["read", "write", "credentials"]
+UAT_KEY_SCOPES = ["read", "write", "credentials", "files"]
 UAT_ADMIN_EMAIL = "uat-tester@example.com"
 ENDPOINT_PREFIX = "uat"
 ACTOR = "flask uat reset"
@@ -143,7 +143,7 @@ def reset_command(older_than: str, dry_run: bool) -> None:
 @uat_cli.command("key")
 @click.option("--name", default="uat", show_default=True, help="What the key is called in lists.")
 def key_command(name: str) -> None:
-    """Create an API key with the read, write and credentials scopes and print it as an
+    """Create an API key with the read, write, credentials and files scopes and print it as an
     export line. Make one only on an environment whose connections are test ones."""
     if not name.strip():
         raise click.BadParameter("give the key a name", param_hint="--name")

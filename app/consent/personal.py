@@ -34,6 +34,19 @@ def encrypt_for(customer: Customer, value: dict[str, Any] | str) -> str:
     return _fernet(customer, create=True).encrypt(text.encode()).decode()
 
 
+def encrypt_bytes_for(customer: Customer, data: bytes) -> bytes:
+    """A file's bytes encrypted with the customer's key, created on first use."""
+    return _fernet(customer, create=True).encrypt(data)
+
+
+def decrypt_bytes_for(customer: Customer, ciphertext: bytes) -> bytes:
+    """The file's bytes; KeyDestroyed once the customer is erased."""
+    try:
+        return _fernet(customer, create=False).decrypt(ciphertext)
+    except InvalidToken as exc:
+        raise KeyDestroyed(customer.public_id) from exc
+
+
 def decrypt_text_for(customer: Customer, ciphertext: str) -> str:
     try:
         return _fernet(customer, create=False).decrypt(ciphertext.encode()).decode()

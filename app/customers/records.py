@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, inspect, or_, select
 
 from app import audit, clock
+from app.connections import uploads
 from app.connections.lifecycle import disconnect
 from app.consent.personal import destroy_key
 from app.extensions import db
@@ -24,6 +25,7 @@ from app.models import (
     JourneyRun,
     OAuthFlow,
     OutboxEvent,
+    Upload,
 )
 
 # What an erased customer is called from then on.
@@ -48,7 +50,13 @@ def find_by_public_id(public_id: str) -> Customer | None:
 
 
 # Columns never handed out, even to the customer: credentials and internal bookkeeping.
-SECRET_COLUMNS = {"token_ciphertext", "refresh_claimed_until", "token_version"}
+SECRET_COLUMNS = {
+    "token_ciphertext",
+    "refresh_claimed_until",
+    "token_version",
+    # An uploaded file's bytes: the export lists the files (name, kind, size, checksum).
+    "content_ciphertext",
+}
 
 
 def _row(obj: Any) -> dict[str, Any]:
@@ -79,6 +87,7 @@ def export_customer(customer: Customer) -> dict[str, Any]:
         "journey_events": _all(JourneyEvent, JourneyEvent.run_id.in_(run_ids)),
         "consent_records": _all(ConsentRecord, ConsentRecord.customer_id == customer.id),
         "connections": _all(Connection, Connection.customer_id == customer.id),
+        "uploads": _all(Upload, Upload.customer_id == customer.id),
         "notes": _all(CustomerNote, CustomerNote.customer_id == customer.id),
         "events_sent_to_the_business": _all(OutboxEvent, OutboxEvent.customer_id == customer.id),
         "audit_log": _all(
@@ -150,6 +159,7 @@ def erase_customer(customer: Customer, actor: str, actor_type: str = "cli") -> d
     run_ids = select(JourneyRun.id).where(JourneyRun.customer_id == customer.id)
     connection_ids = select(Connection.id).where(Connection.customer_id == customer.id)
 
+    files = uploads.erase(customer)
     destroy_key(customer)
     customer.name, customer.email, customer.external_id = ERASED_NAME, ERASED_EMAIL, None
     customer.erased_at = customer.erased_at or clock.now()
@@ -184,10 +194,19 @@ def erase_customer(customer: Customer, actor: str, actor_type: str = "cli") -> d
         "customer.erase",
         "customer",
         customer.public_id,
-        after={"connections_disconnected": disconnected, "notes_deleted": notes.rowcount},  # type: ignore[attr-defined]
+        after={
+            "connections_disconnected": disconnected,
+            "notes_deleted": notes.rowcount,  # type: ignore[attr-defined]
+            "uploads_deleted": files,
+        },
     )
     db.session.commit()
-    return {"connections": disconnected, "notes": notes.rowcount, "replays": replays}  # type: ignore[attr-defined]
+    return {
+        "connections": disconnected,
+        "notes": notes.rowcount,  # type: ignore[attr-defined]
+        "replays": replays,
+        "uploads": files,
+    }
 
 
 def _forget_replays(personal: set[str]) -> int:

@@ -18,12 +18,14 @@ from app.engine.schema import (
     ONCE,
     RESERVED_STEP_IDS,
     ConsentStep,
+    DoneStep,
     FormStep,
     InstructionsStep,
     Journey,
     PlatformSelectStep,
     Problem,
     Translatable,
+    UploadStep,
     answer_fields,
 )
 from app.platforms import PLATFORMS
@@ -38,6 +40,7 @@ def check_journey(journey: Journey, root: Path | None = None) -> list[Problem]:
     problems += _check_conditions(journey)
     problems += _check_translations(journey)
     problems += _check_durations(journey)
+    problems += _check_uploads(journey)
     problems += [
         (f"business.brand.{where}", what) for where, what in journey.business.brand.problems(root)
     ]
@@ -170,6 +173,60 @@ def _check_platforms(journey: Journey) -> list[Problem]:
                             f"platform {key!r} is not offered before this step",
                         )
                     )
+    return problems
+
+
+def _check_uploads(journey: Journey) -> list[Problem]:
+    """Upload steps: consent items that cover them asked before, fallback offered somewhere."""
+    problems: list[Problem] = []
+    asked: set[str] = set()
+    fallbacks = 0
+    last = len(journey.steps) - 1
+    done = journey.steps[-1]
+    if not any(isinstance(s, UploadStep) for s in journey.steps) and isinstance(done, DoneStep):
+        for option in ("uploaded_title", "uploaded_body"):
+            if getattr(done, option) is not None:
+                problems.append(
+                    (f"steps[{last}].{option}", "shown only after an 'upload' step (add one)")
+                )
+    for i, step in enumerate(journey.steps):
+        if isinstance(step, ConsentStep):
+            asked |= {item.key for item in step.items}
+        if not isinstance(step, UploadStep):
+            continue
+        for j, kind in _duplicates(list(step.kinds)):
+            problems.append((f"steps[{i}].kinds[{j}]", f"kind {kind!r} is listed twice"))
+        for j, key in enumerate(step.covered_by):
+            if key not in asked:
+                problems.append(
+                    (
+                        f"steps[{i}].covered_by[{j}]",
+                        f"{key!r} is not an item of a consent step before this one",
+                    )
+                )
+        if step.offer_text is not None and not step.fallback:
+            problems.append(
+                (
+                    f"steps[{i}].offer_text",
+                    "shown only with fallback: true (add it, or remove this text)",
+                )
+            )
+        if step.fallback:
+            fallbacks += 1
+            if fallbacks > 1:
+                problems.append((f"steps[{i}].fallback", "only one upload step can be a fallback"))
+            if journey.first_of("platform_select") is None:
+                problems.append(
+                    (
+                        f"steps[{i}].fallback",
+                        "a fallback is offered instead of connecting: the journey needs a "
+                        "'platform_select' step",
+                    )
+                )
+            if step.when is not None:
+                problems.append(
+                    (f"steps[{i}].when", "a fallback upload step is shown when chosen, not by when")
+                )
     return problems
 
 

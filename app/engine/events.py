@@ -86,3 +86,22 @@ def saved_for_later(run: JourneyRun, step_id: str, detail: str) -> None:
 def said_not_listed(run: JourneyRun, step_id: str, software: str) -> None:
     """The customer named software the step doesn't list (``software``: their words)."""
     _timed(run, step_id, "not_listed", software)
+
+
+def chose_upload(run: JourneyRun, step_id: str) -> None:
+    """The customer chose to upload files instead of connecting, leaving ``step_id``."""
+    _timed(run, step_id, "upload_instead", "")
+
+
+def uploaded(run: JourneyRun, step_id: str, names: list[str]) -> None:
+    """The customer uploaded files: how many, and their names (as the timeline says it)."""
+    count = "1 file" if len(names) == 1 else f"{len(names)} files"
+    _timed(run, step_id, "uploaded", f"{count} ({', '.join(names)})")
+
+
+def uploads_deleted(run: JourneyRun, step_id: str, count: int, why: str) -> None:
+    """Files the customer uploaded were deleted (``why``: retention, say)."""
+    noun = "1 file" if count == 1 else f"{count} files"
+    db.session.add(
+        JourneyEvent(run_id=run.id, step=step_id, kind="uploads_deleted", detail=f"{noun} ({why})")
+    )

@@ -130,6 +130,21 @@ def note_not_listed(run: PreviewRun, step: PlatformSelectStep, software: str) ->
     save(run)
 
 
+def choose_upload(run: PreviewRun, journey: Journey) -> Step:
+    """The colleague chose to upload instead of connecting, as a customer may."""
+    if journey.fallback_upload is None:
+        return steps.current_step(run, journey)
+    run.answers = {**run.answers, steps.UPLOAD_INSTEAD_KEY: True}
+    save(run)
+    return journey.fallback_upload
+
+
+def choose_connect(run: PreviewRun, journey: Journey) -> Step:
+    run.answers = {k: v for k, v in run.answers.items() if k != steps.UPLOAD_INSTEAD_KEY}
+    save(run)
+    return steps.current_step(run, journey)
+
+
 def decline(run: PreviewRun) -> None:
     run.status = "declined"
     save(run)

@@ -29,6 +29,7 @@ from app.models import (
     JourneyEvent,
     JourneyRun,
     OAuthFlow,
+    Upload,
 )
 
 PURGED = "purged"
@@ -77,6 +78,8 @@ def _purge(run: JourneyRun) -> bool:
         Connection.run_id == run.id, Connection.linked_at.is_(None)
     )
     db.session.execute(delete(JourneyEvent).where(JourneyEvent.run_id == run.id))
+    # Files uploaded on a run left unfinished go with it.
+    db.session.execute(delete(Upload).where(Upload.run_id == run.id))
     db.session.execute(
         delete(OAuthFlow).where(
             (OAuthFlow.run_id == run.id) | OAuthFlow.connection_id.in_(never_linked)

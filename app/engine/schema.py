@@ -156,13 +156,19 @@ class ConsentPolicy(_Strict):
 
 
 class Retention(_Strict):
-    """How long what a customer left unfinished is kept."""
+    """How long what a customer left unfinished, or uploaded, is kept."""
 
     abandoned_runs_days: int | None = Field(
         default=None,
         ge=1,
         le=3650,
         description="Days after which an abandoned run's answers and events are purged.",
+    )
+    uploads_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=3650,
+        description="Days after which files customers uploaded are deleted.",
     )
 
 
@@ -270,6 +276,43 @@ class ConnectStep(_Step):
     )
 
 
+# The kinds of file an upload step may accept: each is checked by its content, not its name.
+UploadKind = Literal["pdf", "csv", "xlsx"]
+UPLOAD_KINDS: tuple[UploadKind, ...] = ("pdf", "csv", "xlsx")
+
+
+class UploadStep(_Step):
+    """The customer uploads files (their accounts, say) instead of connecting software."""
+
+    type: Literal["upload"]
+    kinds: list[UploadKind] = Field(
+        default_factory=lambda: list(UPLOAD_KINDS),
+        min_length=1,
+        description="The kinds of file accepted: pdf, csv and/or xlsx.",
+    )
+    max_files: int = Field(default=10, ge=1, le=50, description="Files at most, in all.")
+    max_file_mb: int = Field(default=10, ge=1, le=25, description="Megabytes at most per file.")
+    covered_by: list[str] = Field(
+        default_factory=list,
+        description="Keys of consent items (of an earlier consent step) that must be granted "
+        "to upload; the files are handed out only while they stay granted.",
+    )
+    fallback: bool = Field(
+        default=False,
+        description="Offer uploading only instead of connecting: when the customer's software "
+        "isn't listed or connecting failed, they may choose 'Upload my accounts instead'.",
+    )
+    offer_text: LocalText | None = Field(
+        default=None,
+        description="Your own words beside the 'Upload my accounts instead' button "
+        "(with fallback: true).",
+    )
+
+    @property
+    def max_file_bytes(self) -> int:
+        return self.max_file_mb * 1024 * 1024
+
+
 class FieldMessages(_Strict):
     """Error messages for a form field's rules; each has a sensible default."""
 
@@ -326,6 +369,21 @@ class DoneStep(_Step):
     type: Literal["done"]
     return_url: HttpUrl | None = Field(default=None, description="Back to the business's site.")
     return_label: LocalText | None = None
+    uploaded_title: LocalText | None = Field(
+        default=None,
+        description="The title instead, for a customer who uploaded files rather than "
+        "connecting (the journey has an upload step).",
+    )
+    uploaded_body: LocalText | None = Field(
+        default=None,
+        description="The text instead, for a customer who uploaded files. Markdown.",
+    )
+
+    def heading(self, uploaded: bool) -> str | dict[str, str]:
+        return self.uploaded_title if uploaded and self.uploaded_title else self.title
+
+    def text_for(self, uploaded: bool) -> str | dict[str, str]:
+        return self.uploaded_body if uploaded and self.uploaded_body else self.body
 
 
 Step = Annotated[
@@ -335,6 +393,7 @@ Step = Annotated[
     | InstructionsStep
     | ConnectStep
     | FormStep
+    | UploadStep
     | ReviewStep
     | DoneStep,
     Field(discriminator="type"),
@@ -348,6 +407,7 @@ STEP_TYPES = (
     "instructions",
     "connect",
     "form",
+    "upload",
     "review",
     "done",
 )
@@ -382,16 +442,27 @@ class Journey(_Strict):
                 del content[section]
         if content.get("consent_policy", {}).get("durations", 0) is None:
             del content["consent_policy"]["durations"]
+        if content.get("retention", {}).get("uploads_days", 0) is None:
+            del content["retention"]["uploads_days"]
         for step in content["steps"]:
             if step["type"] == "platform_select":
                 for option, unset in (("not_listed", False), ("not_listed_text", None)):
                     if option in step and step[option] == unset:
+                        del step[option]
+            if step["type"] == "done":
+                for option in ("uploaded_title", "uploaded_body"):
+                    if step.get(option, 0) is None:
                         del step[option]
         canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     def step(self, step_id: str) -> Step | None:
         return next((s for s in self.steps if s.id == step_id), None)
+
+    @property
+    def fallback_upload(self) -> UploadStep | None:
+        """The upload step offered instead of connecting, if the journey has one."""
+        return next((s for s in self.steps if isinstance(s, UploadStep) and s.fallback), None)
 
     def first_of(self, step_type: str) -> Step | None:
         return next((s for s in self.steps if s.type == step_type), None)

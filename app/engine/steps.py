@@ -13,7 +13,15 @@ from sqlalchemy import select
 
 from app import clock
 from app.engine import events
-from app.engine.schema import ConnectStep, ConsentStep, FormStep, Journey, PlatformSelectStep, Step
+from app.engine.schema import (
+    ConnectStep,
+    ConsentStep,
+    FormStep,
+    Journey,
+    PlatformSelectStep,
+    Step,
+    UploadStep,
+)
 from app.engine.versions import record_version
 from app.extensions import db
 from app.models import Connection, Customer, JourneyRun
@@ -104,8 +112,14 @@ def applicable_steps(journey: Journey, answers: dict[str, Any]) -> list[Step]:
     """
     view: dict[str, dict[str, Any]] = {}
     shown: list[Step] = []
+    uploading = journey.fallback_upload is not None and bool(answers.get(UPLOAD_INSTEAD_KEY))
     for step in journey.steps:
         if step.condition is not None and not step.condition.evaluate(view):
+            continue
+        # A fallback upload step replaces choosing and connecting software, when chosen.
+        if isinstance(step, UploadStep) and step.fallback and not uploading:
+            continue
+        if uploading and step.type in CONNECTING_TYPES:
             continue
         shown.append(step)
         if step.id in answers:
@@ -233,6 +247,47 @@ def _complete(run: JourneyRun, journey: Journey, step: Step, answers: dict[str, 
 
 
 RECONNECT_KEY = "_reconnect"  # not a step id: those start with a letter
+# The customer chose to upload their accounts instead of connecting software.
+UPLOAD_INSTEAD_KEY = "_upload_instead"
+# The steps a fallback upload step replaces.
+CONNECTING_TYPES = {"platform_select", "instructions", "connect"}
+
+
+def uploading_instead(run: Progress) -> bool:
+    return bool(run.answers.get(UPLOAD_INSTEAD_KEY))
+
+
+def choose_upload(run: JourneyRun, journey: Journey) -> Step:
+    """The customer will upload files instead of connecting: the journey's fallback upload
+    step replaces choosing and connecting software. Returns the step to show. Commits."""
+    step = journey.fallback_upload
+    if step is None or run.status == "completed":
+        return current_step(run, journey)
+    left = current_step(run, journey)
+    if not uploading_instead(run):
+        run.answers = {**run.answers, UPLOAD_INSTEAD_KEY: True}
+        events.chose_upload(run, left.id)
+    run.current_step = current_step(run, journey).id
+    db.session.commit()
+    return step
+
+
+def choose_connect(run: JourneyRun, journey: Journey) -> Step:
+    """The customer goes back to connecting software instead of uploading. Commits."""
+    if run.status != "completed":
+        run.answers = {k: v for k, v in run.answers.items() if k != UPLOAD_INSTEAD_KEY}
+        run.current_step = current_step(run, journey).id
+        db.session.commit()
+    return current_step(run, journey)
+
+
+def files_uploaded(run: JourneyRun, journey: Journey, step: UploadStep, names: list[str]) -> Step:
+    """The customer's files are stored (by the caller, in this transaction): noted for the
+    timeline and the step finished. Returns the step to show next. Commits."""
+    events.uploaded(run, step.id, names)
+    return complete_step(run, journey, step, {"files": len(names)})
+
+
 # Connections this run re-authorized in place, staying with the run whose consent covers them.
 REAUTHORIZED_KEY = "_reauthorized"
 

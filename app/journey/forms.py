@@ -16,6 +16,7 @@ from wtforms import (
     EmailField,
     Field,
     HiddenField,
+    MultipleFileField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -35,9 +36,10 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from app import clock
+from app import clock, files
+from app.connections.uploads import CheckedFile
 from app.consent.ledger import duration_options, duration_question
-from app.engine.schema import ConsentItem, ConsentStep, FormField, FormStep, Journey
+from app.engine.schema import ConsentItem, ConsentStep, FormField, FormStep, Journey, UploadStep
 from app.platforms import Platform
 
 PHONE_PATTERN = r"^\+?[0-9][0-9 ()\-]{5,19}$"
@@ -394,3 +396,105 @@ def organisation_form(candidates: list[dict[str, str]]) -> OrganisationForm:
         AnyOf([c["id"] for c in candidates], message=_("Choose one of the organisations listed")),
     ]
     return form
+
+
+class UploadInsteadForm(FlaskForm):
+    """Offered where connecting isn't possible: upload the accounts as files instead."""
+
+    upload_instead = SubmitField(_l("Upload my accounts instead"))
+
+
+class ConnectInsteadForm(FlaskForm):
+    """On the fallback upload step: go back to connecting the software instead."""
+
+    connect_instead = SubmitField(_l("Connect my software instead"))
+
+
+# What each kind of file is called on the page, and the extensions the picker offers.
+KIND_NAMES = {"pdf": "PDF", "csv": "CSV", "xlsx": "Excel (XLSX)"}
+KIND_ACCEPT = {
+    "pdf": ".pdf,application/pdf",
+    "csv": ".csv,text/csv",
+    "xlsx": ".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def kinds_text(step: UploadStep) -> str:
+    return ", ".join(KIND_NAMES[kind] for kind in step.kinds)
+
+
+class UploadForm(FlaskForm):
+    """The upload step: one file picker taking several files at once."""
+
+    files = MultipleFileField(_l("Your files"))
+    upload = SubmitField(_l("Upload and continue"))
+
+    def __init__(self, step: UploadStep, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.step = step
+        self.checked: list[CheckedFile] = []
+        self.files.render_kw = {
+            "accept": ",".join(KIND_ACCEPT[kind] for kind in step.kinds),
+            "multiple": True,
+        }
+
+    def validate_files(self, field: Field) -> None:
+        """Every file checked by name, size and content; any one refused refuses them all
+        (nothing is stored from a submission with a problem)."""
+        step = self.step
+        chosen = [f for f in field.data or [] if getattr(f, "filename", None)]
+        if not chosen:
+            raise ValidationError(_("Choose at least one file to upload"))
+        if len(chosen) > step.max_files:
+            if step.max_files == 1:
+                raise ValidationError(_("Choose one file only"))
+            raise ValidationError(
+                _("Choose at most %(count)d files at a time", count=step.max_files)
+            )
+        problems: list[str] = []
+        checked: list[CheckedFile] = []
+        for storage in chosen:
+            problem, file = _check_file(step, storage)
+            if problem:
+                problems.append(problem)
+            elif file is not None:
+                checked.append(file)
+        if problems:
+            field.errors.extend(problems[:-1])
+            raise ValidationError(problems[-1])
+        self.checked = checked
+
+
+def _check_file(step: UploadStep, storage: Any) -> tuple[str | None, CheckedFile | None]:
+    """A problem with one file, in the customer's words, or the file checked."""
+    name = str(storage.filename)
+    if files.unsafe_filename(name):
+        return _("A file's name can't contain folders or special characters: rename it"), None
+    kind = files.kind_by_name(name)
+    if kind is None or kind not in step.kinds:
+        return (
+            _(
+                "%(name)s is not a file we accept: choose %(kinds)s files",
+                name=name,
+                kinds=kinds_text(step),
+            ),
+            None,
+        )
+    data = storage.stream.read(step.max_file_bytes + 1)
+    if not data:
+        return _("%(name)s is empty: choose the file with your accounts in it", name=name), None
+    if len(data) > step.max_file_bytes:
+        return (
+            _("%(name)s is larger than %(mb)d MB", name=name, mb=step.max_file_mb),
+            None,
+        )
+    if not files.holds(kind, data):
+        return (
+            _(
+                "What %(name)s holds is not %(kind)s: save it again as %(kind)s and upload that",
+                name=name,
+                kind=KIND_NAMES[kind],
+            ),
+            None,
+        )
+    return None, CheckedFile(name, kind, data)

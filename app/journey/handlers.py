@@ -16,16 +16,28 @@ from datetime import timedelta
 from typing import Any, Protocol, cast
 
 from flask import request
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from app import clock
 from app.connections.oauth import ProviderConfig, provider_config
 from app.consent import ledger
 from app.engine import review, steps
-from app.engine.schema import ConsentStep, FormStep, Journey, PlatformSelectStep, Step
+from app.engine.schema import (
+    ConsentStep,
+    FormStep,
+    Journey,
+    PlatformSelectStep,
+    Step,
+    UploadStep,
+)
 from app.journey.forms import (
+    ConnectInsteadForm,
     ContinueForm,
+    UploadForm,
+    UploadInsteadForm,
     consent_form,
+    kinds_text,
     not_listed_form,
     platform_form,
     step_form,
@@ -64,6 +76,19 @@ class Walk(Protocol):
     def said_not_listed(self, step: PlatformSelectStep, software: str) -> StepResponse:
         """The customer named their software, not among the step's platforms: keep it
         (without finishing the step) and show the step again, thanking them."""
+
+    def choose_upload(self) -> StepResponse:
+        """The customer will upload their accounts instead of connecting: on to the
+        journey's fallback upload step."""
+
+    def choose_connect(self) -> StepResponse:
+        """The customer goes back to connecting their software instead of uploading."""
+
+    def missing_consent(self, step: UploadStep) -> list[str]:
+        """The consent items covering the upload step that are not granted."""
+
+    def uploaded(self, step: UploadStep, form: Any) -> StepResponse:
+        """The files checked by ``form`` are kept (by a customer's walk) and the step done."""
 
     def decide_consent(
         self, step: ConsentStep, granted: set[str], declined: bool, duration: str | None = None
@@ -136,8 +161,26 @@ def matching(platforms: list[Platform], query: str) -> list[Platform]:
     return [p for p in platforms if wanted in folded(p.name)]
 
 
+def upload_offer(walk: Walk) -> UploadInsteadForm | None:
+    """ "Upload my accounts instead", where the journey has a fallback upload step."""
+    return UploadInsteadForm() if walk.journey.fallback_upload is not None else None
+
+
+def chose_upload(offer: UploadInsteadForm | None) -> bool:
+    """Whether this visit pressed "Upload my accounts instead" (with a valid CSRF token)."""
+    return (
+        offer is not None
+        and request.method == "POST"
+        and "upload_instead" in request.form
+        and offer.validate_on_submit()
+    )
+
+
 def _platform_step(walk: Walk, step: Step) -> StepResponse:
     step = cast(PlatformSelectStep, step)
+    offer = upload_offer(walk)
+    if chose_upload(offer):
+        return walk.choose_upload()
     available, unavailable = offered_platforms(step)
     earlier = steps.answers_for(walk.run, step.id)
     form = platform_form(available)
@@ -163,6 +206,7 @@ def _platform_step(walk: Walk, step: Step) -> StepResponse:
         not_listed_form=not_listed,
         # Just named (the page shown again after naming it): thank the customer.
         told=named if not_listed is not None and request.args.get("told") == "1" else None,
+        upload_offer=offer,
         platforms=available,
         unavailable=unavailable if walk.lists_unavailable else [],
         # Every platform is listed; those the search leaves out are hidden (the script
@@ -186,12 +230,56 @@ def _form_step(walk: Walk, step: Step) -> StepResponse:
 
 
 def _connect_step(walk: Walk, step: Step) -> StepResponse:
+    if chose_upload(upload_offer(walk)):
+        return walk.choose_upload()
     platform = steps.chosen_platform(walk.run, walk.journey)
     provider = provider_config(platform.key) if platform else None
     if platform is None or provider is None:
         return walk.go_to(walk.journey.first_of("platform_select") or walk.journey.steps[0])
     return walk.connect(
         step, platform, provider, instructions=review.connect_instructions(walk.journey, platform)
+    )
+
+
+def _upload_step(walk: Walk, step: Step) -> StepResponse:
+    step = cast(UploadStep, step)
+    back = ConnectInsteadForm() if step.fallback else None
+    if (
+        back is not None
+        and request.method == "POST"
+        and "connect_instead" in request.form
+        and back.validate_on_submit()
+    ):
+        return walk.choose_connect()
+    missing = walk.missing_consent(step)
+    form = UploadForm(step)
+    if missing:
+        # Files are shared only under the consent that covers them: nothing is kept.
+        needed = _item_names(walk, missing)
+        if request.method == "POST":
+            form.files.errors = [
+                _("To upload files, first agree to share: %(items)s", items=needed)
+            ]
+    elif form.validate_on_submit():
+        return walk.uploaded(step, form)
+    return walk.page(
+        step,
+        form,
+        connect_instead=back,
+        missing_consent=_item_names(walk, missing) if missing else None,
+        consent_step=walk.journey.first_of("consent"),
+        kinds=kinds_text(step),
+    )
+
+
+def _item_names(walk: Walk, keys: list[str]) -> str:
+    """The consent items with these keys, as the customer read them."""
+    return ", ".join(
+        walk.journey.text(item.category, walk.run.locale)
+        for consent in walk.journey.steps
+        if isinstance(consent, ConsentStep)
+        for item in consent.items
+        if item.key in keys
     )
 
 
@@ -207,6 +295,7 @@ STEP_HANDLERS: dict[str, Callable[[Walk, Step], StepResponse]] = {
     "platform_select": _platform_step,
     "form": _form_step,
     "connect": _connect_step,
+    "upload": _upload_step,
     "done": _done_step,
 }
 

@@ -21,9 +21,11 @@ from flask_babel import gettext as _
 from htmx_flask import request
 from jinja2_fragments.flask import render_block
 from limits import parse as parse_limit
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from app.connections import authorization as connections
+from app.connections import uploads
 from app.connections.oauth import ProviderConfig
 from app.consent import ledger, receipts
 from app.consent.decisions import decide_consent_step
@@ -31,7 +33,14 @@ from app.engine import finish_later, steps
 from app.engine.branding import logo_response, stylesheet_response
 from app.engine.messages import explain_failure
 from app.engine.registry import get_journey
-from app.engine.schema import ConsentStep, FormStep, Journey, PlatformSelectStep, Step
+from app.engine.schema import (
+    ConsentStep,
+    FormStep,
+    Journey,
+    PlatformSelectStep,
+    Step,
+    UploadStep,
+)
 from app.engine.versions import journey_for_run, kept_journey
 from app.errors import render_error
 from app.extensions import limiter
@@ -142,6 +151,48 @@ def _load_run() -> StepResponse | None:
     return None
 
 
+# Beyond the files themselves, a multipart post carries the CSRF token and the button.
+UPLOAD_FORM_BYTES = 64 * 1024
+UPLOAD_FORM_PARTS = 10
+
+
+def allow_uploads() -> None:
+    """Before CSRF protection reads the form: a post to the customer's upload step may be
+    as large as the step's files (the app allows 64 KiB otherwise), and hold as many parts."""
+    if (
+        request.method != "POST"
+        or request.endpoint != "journey.step"
+        or request.mimetype != "multipart/form-data"
+    ):
+        return
+    run = current_run()
+    journey = journey_for_run(run) if run else None
+    step = journey.step((request.view_args or {}).get("step_id", "")) if journey else None
+    if isinstance(step, UploadStep):
+        request.max_content_length = step.max_files * step.max_file_bytes + UPLOAD_FORM_BYTES
+        request.max_form_parts = step.max_files + UPLOAD_FORM_PARTS
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(exc: RequestEntityTooLarge) -> StepResponse:
+    """Too many files, or too large: say what the step takes (nothing was kept)."""
+    run = current_run()
+    journey = journey_for_run(run) if run else None
+    step = journey.step((request.view_args or {}).get("step_id", "")) if journey else None
+    if not isinstance(step, UploadStep):
+        return render_error(413)
+    return render_error(
+        413,
+        _("Too many files, or files too large"),
+        _(
+            "Nothing was uploaded. Go back and choose at most %(count)d files, each of "
+            "%(mb)d MB or less.",
+            count=step.max_files,
+            mb=step.max_file_mb,
+        ),
+    )
+
+
 class CustomerUrls:
     """Where the journey templates link to; the console's preview gives its own."""
 
@@ -230,6 +281,18 @@ class CustomerWalk:
         steps.software_not_listed(self.run, step, software)
         return redirect(url_for(".step", step_id=step.id, told=1), 303)
 
+    def choose_upload(self) -> StepResponse:
+        return _next(steps.choose_upload(self.run, self.journey))
+
+    def choose_connect(self) -> StepResponse:
+        return _next(steps.choose_connect(self.run, self.journey))
+
+    def missing_consent(self, step: UploadStep) -> list[str]:
+        return uploads.missing_consent(self.run, step)
+
+    def uploaded(self, step: UploadStep, form: Any) -> StepResponse:
+        return _next(uploads.store(self.run, self.journey, step, form.checked))
+
     def decide_consent(
         self, step: ConsentStep, granted: set[str], declined: bool, duration: str | None = None
     ) -> StepResponse:
@@ -310,6 +373,7 @@ class CustomerWalk:
         return self.page(
             step,
             linked=linked,
+            uploaded=uploads.run_uploads(self.run),
             return_link=embed.return_link(self.run, self.journey),
             receipt=receipts.latest_for_run(self.run),
         )

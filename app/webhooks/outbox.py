@@ -37,6 +37,7 @@ EVENT_TYPES = (
     "journey.completed",
     "journey.abandoned",
     "journey.software_not_listed",
+    "upload.received",
 )
 
 
@@ -46,7 +47,9 @@ def subscribed(endpoint: WebhookEndpoint, event_type: str) -> bool:
     )
 
 
-def emit(event_type: str, customer: Customer | int | None, **ids: str | bool | None) -> OutboxEvent:
+def emit(
+    event_type: str, customer: Customer | int | None, **ids: str | bool | list[str] | None
+) -> OutboxEvent:
     """Record an event about ``customer`` (or its row id); ``ids`` are public ids, codes or flags,
     never tokens or personal data. Commit it with the change it reports."""
     if event_type not in EVENT_TYPES:

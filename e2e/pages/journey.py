@@ -171,6 +171,35 @@ class Software(Step):
         self.button("Tell %(business)s", business=business).click()
         return type(self)(self.page, self.lang)
 
+    def upload_instead_to(self, to: type[PageT]) -> PageT:
+        """Offered once the software is said not to be listed: send files instead."""
+        self.button("Upload my accounts instead").click()
+        return self.go(to)
+
+
+class Upload(Step):
+    """Files instead of connecting: one picker taking several files, then Upload."""
+
+    @property
+    def files(self) -> Locator:
+        return self.main.get_by_label(self._("Your files"), exact=True)
+
+    def choose(self, *paths: str) -> Upload:
+        self.files.set_input_files(list(paths))
+        return self
+
+    def upload_to(self, to: type[PageT]) -> PageT:
+        self.button("Upload and continue").click()
+        return self.go(to)
+
+    def upload_expecting_problem(self) -> Upload:
+        self.button("Upload and continue").click()
+        return self.expecting_problem()
+
+    def connect_instead_to(self, to: type[PageT]) -> PageT:
+        self.button("Connect my software instead").click()
+        return self.go(to)
+
 
 class Review(Step):
     def confirm_to(self, to: type[PageT]) -> PageT:
@@ -266,6 +295,11 @@ class Connect(Step):
         self.button("Continue").click()
         return self.go(to)
 
+    def upload_instead_to(self, to: type[PageT]) -> PageT:
+        """Offered after a failed connection: send files instead."""
+        self.button("Upload my accounts instead").click()
+        return self.go(to)
+
 
 class ChooseOrganisation(Step):
     """The platform gave access to several organisations: the customer picks one."""
@@ -284,6 +318,15 @@ class ChooseOrganisation(Step):
 
 
 class Done(Step):
+    def files_sent(self, count: int, business: str = NORTHWIND) -> Locator:
+        """The notice naming the files sent, under its heading."""
+        name = (
+            self._("1 file sent to %(business)s", business=business)
+            if count == 1
+            else self._("%(count)s files sent to %(business)s", count=str(count), business=business)
+        )
+        return self.status.filter(has=self.page.get_by_role("heading", name=name, exact=True))
+
     def connected(self, organisation: str) -> Locator:
         """The notice that an organisation is connected."""
         name = self._("Connected to %(organisation)s", organisation=organisation)
@@ -380,6 +423,14 @@ class DefaultSoftware(Software):
         )
 
 
+class DefaultUpload(Upload):
+    titles = titled(
+        "Upload your accounts",
+        fr="Envoyez votre comptabilité",
+        de="Laden Sie Ihre Buchhaltung hoch",
+    )
+
+
 class DefaultConnect(Connect):
     titles = titled(
         "Connect your accounting software",
@@ -390,6 +441,16 @@ class DefaultConnect(Connect):
 
 class DefaultDone(Done):
     titles = titled("You're connected", fr="Vous êtes connecté", de="Sie sind verbunden")
+
+
+class DefaultSent(Done):
+    """The last page for a customer who uploaded their accounts instead."""
+
+    titles = titled(
+        "Your accounts are sent",
+        fr="Votre comptabilité est envoyée",
+        de="Ihre Buchhaltung ist übermittelt",
+    )
 
 
 class Declined(UatPage):

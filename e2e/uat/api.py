@@ -110,6 +110,20 @@ class UatCustomer:
             )
         return answer
 
+    def uploads(self) -> list[dict[str, Any]]:
+        """The files they uploaded instead of connecting, oldest first."""
+        return list(self.api.call("GET", f"/customers/{self.external_id}/uploads")["data"])
+
+    def download(self, upload_id: str) -> requests.Response:
+        """A file's content, as the business's data pipeline downloads it."""
+        answer = self.api.attempt("GET", f"/uploads/{upload_id}/content")
+        if answer.status_code == 403:
+            raise ApiError(
+                "The UAT key may not download files: make a new one on the server with "
+                "`flask uat key` (it has the read, write, credentials and files scopes)."
+            )
+        return answer
+
     def wait_for_statuses(
         self, expected: list[tuple[str, str | None]], seconds: float = 30
     ) -> list[tuple[str, str | None]]:

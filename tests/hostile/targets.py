@@ -16,7 +16,7 @@ from werkzeug.test import TestResponse
 
 from tests.admin import PASSWORD
 from tests.hostile import strategies as hs
-from tests.hostile.probe import HostileRequest, percent
+from tests.hostile.probe import HostileRequest, as_bytes, percent
 from tests.hostile.world import LOCAL, World, oauth_state
 
 Requests = st.SearchStrategy[HostileRequest]
@@ -195,6 +195,62 @@ def _any_redirect(response: TestResponse) -> bool:
 
 # The customer journey --------------------------------------------------------------------
 
+UPLOAD_BOUNDARY = b"hostile-upload-boundary-Yq3x"
+UPLOAD_CONTENTS = st.one_of(
+    st.sampled_from([b"%PDF-1.4\n%%EOF\n", b"a,b\n1,2\n", b"", b"PK\x03\x04junk", b"\x00" * 9]),
+    st.binary(max_size=200),
+)
+UPLOAD_NAMES = hs.field(
+    "accounts.pdf",
+    "ledger.csv",
+    "Book 1.xlsx",
+    bad=st.sampled_from(["../accounts.pdf", "a\\\\b.pdf", "x\x00.pdf", "", ".pdf", "a.PDF.exe"]),
+).any
+
+
+def _upload_body(
+    files: list[tuple[hs.Value, bytes]], extras: tuple[tuple[str, hs.Value], ...]
+) -> bytes:
+    """A multipart body with ``files`` (hostile names, any bytes) under "files"."""
+    parts = []
+    for name, content in files:
+        parts.append(
+            b"--" + UPLOAD_BOUNDARY + b"\r\n"
+            b'Content-Disposition: form-data; name="files"; filename="'
+            + as_bytes(name).replace(b'"', b"%22")
+            + b'"\r\nContent-Type: application/octet-stream\r\n\r\n'
+            + content
+            + b"\r\n"
+        )
+    for name, value in (("upload", "Upload and continue"), *extras):
+        parts.append(
+            b"--" + UPLOAD_BOUNDARY + b"\r\n"
+            b'Content-Disposition: form-data; name="'
+            + as_bytes(name)
+            + b'"\r\n\r\n'
+            + as_bytes(value)
+            + b"\r\n"
+        )
+    return b"".join(parts) + b"--" + UPLOAD_BOUNDARY + b"--\r\n"
+
+
+def upload_post() -> Requests:
+    """The upload step's form: up to 15 files (more than the step takes) of any bytes
+    under hostile names, beside hostile extra fields."""
+    return st.builds(
+        lambda files, extras, headers: HostileRequest(
+            "POST",
+            "/journey/upload",
+            body=_upload_body(files, extras),
+            content_type=f"multipart/form-data; boundary={UPLOAD_BOUNDARY.decode()}",
+            headers=headers,
+        ),
+        st.lists(st.tuples(UPLOAD_NAMES, UPLOAD_CONTENTS), max_size=15),
+        st.lists(st.tuples(hs.HOSTILE_NAMES, hs.near()), max_size=2).map(tuple),
+        BROWSER_HEADERS,
+    )
+
+
 LEFT_THE_JOURNEY = _redirected_to("/journey/declined", "/journey/done")
 CONSENT_FIELDS = (
     "consent_financial_statements",
@@ -361,6 +417,14 @@ JOURNEY: list[Target] = [
             BROWSER_HEADERS,
             ("POST", "GET"),
         ),
+        examples=60,
+        moved=_any_redirect,
+    ),
+    Target(
+        "POST /journey/upload (files instead of connecting: names, kinds, counts)",
+        "journey",
+        "uploading",
+        lambda world: upload_post(),
         examples=60,
         moved=_any_redirect,
     ),
@@ -1230,6 +1294,28 @@ API: list[Target] = [
             {},
         ),
         examples=150,
+        api=True,
+    ),
+    Target(
+        "GET /api/v1/customers/<external_id>/uploads, /api/v1/uploads/<id>[/content]",
+        "api",
+        "api",
+        lambda world: _api_query(
+            world,
+            st.one_of(
+                st.builds(
+                    lambda customer: f"/api/v1/customers/{percent(customer)}/uploads",
+                    hs.path_segment(world.ids.external_id, good=9),
+                ),
+                st.builds(
+                    lambda upload, suffix: f"/api/v1/uploads/{percent(upload)}{suffix}",
+                    _id(),
+                    st.sampled_from(["", "/content"]),
+                ),
+            ),
+            {},
+        ),
+        examples=100,
         api=True,
     ),
     Target(

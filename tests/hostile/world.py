@@ -182,6 +182,12 @@ class World:
             _expect_redirect(client.post("/journey/details", data=BUSINESS_DETAILS))
         return client
 
+    def uploading(self) -> FlaskClient:
+        """A browser whose customer chose to upload their accounts instead of connecting."""
+        client = self.at_step("software")
+        _expect_redirect(client.post("/journey/software", data={"upload_instead": "1"}))
+        return client
+
     def declined(self) -> FlaskClient:
         client = self.at_step("consent")
         _expect_redirect(client.post("/journey/consent", data={"decline": "Decline and stop"}))
@@ -216,7 +222,7 @@ class World:
     def populate(self) -> None:
         """A customer who finished the journey (made and linked through the API), the
         console's users, a draft, a webhook endpoint."""
-        self.api_key = create_key(self.app, "read", "write", "credentials")
+        self.api_key = create_key(self.app, "read", "write", "credentials", "files")
         self.ids.key_prefix = create_key(self.app, "read", name="to revoke")[:12]
         api = self.app.test_client()
         auth = {"Authorization": f"Bearer {self.api_key}"}
@@ -347,6 +353,7 @@ BROWSERS: dict[str, Callable[[World], FlaskClient]] = {
     "details": lambda world: world.at_business_step("details"),
     "company": lambda world: world.at_business_step("company"),
     "declined": lambda world: world.declined(),
+    "uploading": lambda world: world.uploading(),
     "organisation": lambda world: world.choosing_organisation(),
     "customer": lambda world: world.customer_page(),
     "admin": lambda world: world.admin(),

@@ -83,3 +83,13 @@ def test_only_admins_manage_keys(app: Flask) -> None:
 
 def test_revoking_an_unknown_key_is_not_found(app: Flask) -> None:
     assert signed_in_as(app, "admin").post("/admin/api-keys/onr_nope/revoke").status_code == 404
+
+
+def test_the_console_offers_the_files_scope_for_a_data_pipeline(app: Flask) -> None:
+    admin = signed_in_as(app, "admin")
+    assert "files — download the files customers uploaded" in text_of(admin.get("/admin/api-keys"))
+    page = admin.post("/admin/api-keys", data={"name": "pipeline", "scopes": ["files"]})
+    assert "Key created" in text_of(page)
+    with app.app_context():
+        key = db.session.scalars(select(ApiKey).where(ApiKey.name == "pipeline")).one()
+        assert key.scope_set == {"files"}

@@ -63,7 +63,7 @@ def api_app(tmp_path: Path) -> Iterator[Flask]:
     app = create_app(test_settings(tmp_path))
     reset_database(app)
     with app.app_context():
-        _, key = create_key("schemathesis", ["read", "write", "credentials"])
+        _, key = create_key("schemathesis", ["read", "write", "credentials", "files"])
     app.config["TEST_API_KEY"] = key
     yield app
     with app.app_context():

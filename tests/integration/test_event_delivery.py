@@ -4,6 +4,7 @@ goes through their journey against the Sandbox."""
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -27,6 +28,7 @@ from app.vault import decrypt_json
 from app.webhooks.outbox import EVENT_TYPES
 from tests.integration.conftest import REQUIRED_CONSENTS, LiveSandbox
 from tests.integration.webhook_receiver import Receiver, Reply
+from tests.uploads import PDF
 
 
 @pytest.fixture
@@ -123,6 +125,17 @@ def test_the_receiver_gets_every_event_type_signed(
         lifecycle.disconnect(
             db.session.scalars(select(Connection).order_by(Connection.id.desc())).first()
         )
+    # Another uploads their accounts instead of connecting.
+    uploading = _open_link(app, "Files Ltd")
+    uploading.post("/journey/welcome")
+    uploading.post("/journey/consent", data=REQUIRED_CONSENTS)
+    uploading.post("/journey/software", data={"upload_instead": "1"})
+    sent = uploading.post(
+        "/journey/upload",
+        data={"files": [(io.BytesIO(PDF), "accounts.pdf")], "upload": "y"},
+        content_type="multipart/form-data",
+    )
+    assert sent.status_code == 303
     # Another customer opens their link and leaves it there.
     _open_link(app, "Idle Ltd")
     with app.app_context():

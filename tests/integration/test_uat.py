@@ -117,7 +117,7 @@ def test_uat_key_prints_a_key_that_reads_and_writes_customers(
     assert read.get_json()["external_id"] == "uat-key-check"
     # And credentials: the suite plays the data pipeline for "a refresh that later fails".
     listed = app.test_cli_runner().invoke(args=["api-keys", "list"])
-    assert "read write credentials" in listed.output and " uat" in listed.output
+    assert "read write credentials files" in listed.output and " uat" in listed.output
 
 
 def uat_admin(app: Flask, *args: str) -> tuple[str, str]:

@@ -57,9 +57,9 @@ def test_query_parameters_drop_the_null_branch() -> None:
 def test_every_operation_has_a_summary_a_scope_and_an_openapi_path() -> None:
     for op in api.operations.values():
         assert op.summary and op.description
-        assert op.scope in {"read", "write", "credentials"}
+        assert op.scope in {"read", "write", "credentials", "files"}
         assert "<" not in op.openapi_path and op.openapi_path.startswith("/api/v1/")
         if op.method == "GET":
-            assert op.scope in {"read", "credentials"}
+            assert op.scope in {"read", "credentials", "files"}
         else:
             assert op.scope == "write"

@@ -38,6 +38,7 @@ def test_the_shipped_journey_is_valid() -> None:
         "consent",
         "platform_select",
         "connect",
+        "upload",
         "done",
     ]
     assert len(journey.version) == 64
@@ -308,3 +309,70 @@ def test_not_listed_text_needs_every_language(tmp_path: Path) -> None:
     _software_step(data)["not_listed_text"] = {"en": "Tell us"}
     message = _problems(_write(tmp_path, data))
     assert "not_listed_text" in message
+
+
+def _upload_step(data: dict) -> dict:
+    return next(s for s in data["steps"] if s["type"] == "upload")
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"kinds": ["pdf", "docx"]}, "kinds[1]: Input should be 'pdf', 'csv' or 'xlsx'"),
+        ({"kinds": []}, "kinds"),
+        ({"kinds": ["pdf", "pdf"]}, "kinds[1]: kind 'pdf' is listed twice"),
+        ({"max_files": 0}, "max_files"),
+        ({"max_files": 51}, "max_files"),
+        ({"max_file_mb": 26}, "max_file_mb"),
+        ({"covered_by": ["bank_statements"]}, "'bank_statements' is not an item of a consent step"),
+        ({"fallback": False, "offer_text": "Send files"}, "offer_text: shown only with fallback"),
+        ({"when": "consent.ongoing_monitoring"}, "shown when chosen, not by when"),
+    ],
+)
+def test_an_upload_step_is_checked_like_the_rest(
+    tmp_path: Path, change: dict, expected: str
+) -> None:
+    data = _variant()
+    _upload_step(data).update(change)
+    message = _problems(_write(tmp_path, data))
+    assert "default.yaml" in message
+    assert expected in message
+
+
+def test_a_fallback_upload_needs_a_software_step(tmp_path: Path) -> None:
+    data = _variant()
+    data["steps"] = [s for s in data["steps"] if s["type"] not in ("platform_select", "connect")]
+    message = _problems(_write(tmp_path, data))
+    assert "fallback: a fallback is offered instead of connecting" in message
+
+
+def test_covered_by_must_name_an_earlier_consent_item(tmp_path: Path) -> None:
+    data = _variant()
+    upload = _upload_step(data)
+    data["steps"].remove(upload)
+    data["steps"].insert(1, upload)  # before the consent step
+    message = _problems(_write(tmp_path, data))
+    assert "'financial_statements' is not an item of a consent step before this one" in message
+
+
+def test_uploads_days_unset_keeps_the_version(tmp_path: Path) -> None:
+    plain = load_journey(_write(tmp_path, _variant())).version
+    data = _variant(retention={"abandoned_runs_days": 30})
+    with_runs = load_journey(_write(tmp_path, data)).version
+    data["retention"]["uploads_days"] = None
+    assert load_journey(_write(tmp_path, data)).version == with_runs
+    data["retention"]["uploads_days"] = 90
+    assert load_journey(_write(tmp_path, data)).version not in (plain, with_runs)
+
+
+def test_uploaded_words_on_the_done_step_need_an_upload_step(tmp_path: Path) -> None:
+    data = _variant()
+    data["steps"] = [s for s in data["steps"] if s["type"] != "upload"]
+    message = _problems(_write(tmp_path, data))
+    assert "uploaded_title: shown only after an 'upload' step" in message
+    assert "uploaded_body: shown only after an 'upload' step" in message
+    for option in ("uploaded_title", "uploaded_body"):
+        del data["steps"][-1][option]
+    plain = load_journey(_write(tmp_path, data)).version
+    data["steps"][-1]["uploaded_title"] = None
+    assert load_journey(_write(tmp_path, data)).version == plain
