@@ -15,8 +15,10 @@ from pydantic import (
 from app.engine.conditions import Condition, ConditionError, parse_condition
 from app.engine.schema import (
     CDR_MAX_DAYS,
+    DELEGATE_UNSET,
     ONCE,
     RESERVED_STEP_IDS,
+    ConnectStep,
     ConsentStep,
     FormStep,
     InstructionsStep,
@@ -161,6 +163,15 @@ def _check_platforms(journey: Journey) -> list[Problem]:
                         "shown only with not_listed: true (add it, or remove this text)",
                     )
                 )
+        if isinstance(step, ConnectStep) and not step.delegate:
+            for option, unset in DELEGATE_UNSET[1:]:
+                if getattr(step, option) != unset:
+                    problems.append(
+                        (
+                            f"steps[{i}].{option}",
+                            "used only with delegate: true (add it, or remove this option)",
+                        )
+                    )
         if isinstance(step, InstructionsStep):
             for key in step.overrides:
                 if key not in offered:

@@ -33,7 +33,7 @@ LOCALE_PATTERN = r"^[a-z]{2}(-[A-Z]{2})?$"
 
 
 # Paths a step id must not take: they are routes of their own.
-RESERVED_STEP_IDS = {"declined", "language", "organisation"}
+RESERVED_STEP_IDS = {"declined", "language", "organisation", "delegate", "delegated"}
 
 
 class Translatable:
@@ -263,10 +263,31 @@ class InstructionsStep(_Step):
     overrides: dict[str, LocalText] = Field(default_factory=dict)
 
 
+# The connect step's delegation options as they are when unset: a journey without them
+# keeps the version it had before they existed.
+DELEGATE_UNSET: tuple[tuple[str, Any], ...] = (
+    ("delegate", False),
+    ("delegate_days", 7),
+    ("delegate_text", None),
+)
+
+
 class ConnectStep(_Step):
     type: Literal["connect"]
     allow_multiple: bool = Field(
         default=False, description="Let the customer connect more than one organisation."
+    )
+    delegate: bool = Field(
+        default=False,
+        description='Offer "Ask my accountant to do this": the customer names someone '
+        "(accountant, bookkeeper, other) who receives a single-use link and connects for them.",
+    )
+    delegate_days: int = Field(
+        default=7, ge=1, le=30, description="How many days a delegated link works (1 to 30)."
+    )
+    delegate_text: LocalText | None = Field(
+        default=None,
+        description="Your own words above the form where the customer names who connects.",
     )
 
 
@@ -385,6 +406,10 @@ class Journey(_Strict):
         for step in content["steps"]:
             if step["type"] == "platform_select":
                 for option, unset in (("not_listed", False), ("not_listed_text", None)):
+                    if option in step and step[option] == unset:
+                        del step[option]
+            if step["type"] == "connect":
+                for option, unset in DELEGATE_UNSET:
                     if option in step and step[option] == unset:
                         del step[option]
         canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
