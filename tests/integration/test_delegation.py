@@ -177,8 +177,15 @@ def test_the_accountant_connects_and_everyone_is_told(
         assert delegation.connection_id == connection.id
     assert "delegation.completed" in _types(app)
     assert _event(app, "connection.linked")["authorised_by_role"] == "accountant"
-    # The customer's journey is done too.
+    # The customer's journey is done too, and their page says who connected.
     assert connecting.get("/journey").location == "/journey/done"
+    mine = text_of(connecting.get("/my"))
+    assert "Connected by" in mine and "Jane Smith (your accountant)" in mine
+    # So does the console's timeline.
+    with app.app_context():
+        customer_id = db.session.scalars(select(Customer.public_id)).one()
+    console = text_of(signed_in_as(app, "viewer").get(f"/admin/customers/{customer_id}"))
+    assert "Connected by their accountant (Jane Smith)" in console
 
 
 def test_the_accountant_sees_what_was_agreed_but_never_the_consent_step(
