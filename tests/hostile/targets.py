@@ -365,6 +365,39 @@ JOURNEY: list[Target] = [
         moved=_any_redirect,
     ),
     Target(
+        "POST /journey/delegate (ask my accountant to do this)",
+        "journey",
+        "connect",
+        lambda world: form_post(
+            "/journey/delegate",
+            {
+                "name": hs.field("Jane Smith", "Zoë Ångström"),
+                "email": hs.field("jane@accounts.example", "a@b"),
+                "role": hs.field("accountant", "bookkeeper", "other"),
+                "submit": hs.field("Create their link"),
+            },
+            BROWSER_HEADERS,
+            ("POST", "GET"),
+        ),
+        examples=80,
+        moved=_any_redirect,
+    ),
+    Target(
+        "GET /journey/delegated/<token> and its pages (the person asked)",
+        "journey",
+        "anonymous",
+        lambda world: query_get(
+            st.one_of(
+                _path("/journey/delegated/{}", hs.path_segment("x" * 43, "done")),
+                st.sampled_from(["/journey/delegated", "/journey/delegated/organisation"]),
+            ),
+            {},
+            BROWSER_HEADERS,
+        ),
+        examples=60,
+        moved=_any_redirect,
+    ),
+    Target(
         "POST /journey/details (business form step)",
         "journey",
         "details",
