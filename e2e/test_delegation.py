@@ -10,15 +10,13 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
-from app.sandbox.data import ORGANISATIONS, SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
+from app.sandbox.data import ORGANISATIONS
 from e2e.accessibility import assert_accessible
 from e2e.admin import ConsentsPage, sign_in_as
 from e2e.live import JourneyLink, LiveServer
 from e2e.pages import SANDBOX, ConnectPage, Screen, WelcomePage
+from e2e.pages.sandbox import ACCOUNTANT_LOGIN  # the accountant's own login: one place
 
-# The accountant's own login at the Sandbox. The demo user stands in until the Sandbox
-# has adviser users; then this becomes ("adviser@sandbox.test", "sandbox-adviser").
-ACCOUNTANT_LOGIN = (SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD)
 CUSTOMER = "Acme Ltd"
 BUSINESS = "Northwind Lending"
 

@@ -16,6 +16,11 @@ from app.sandbox.data import SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
 from e2e.pages.base import PageT, UatPage, titled
 from e2e.pages.journey import Connect
 
+# The login an accountant (or bookkeeper) signs in with when a customer asked them to
+# connect: the one place to change it. The demo user stands in until the Sandbox has
+# adviser users; then it becomes ("adviser@sandbox.test", "sandbox-adviser").
+ACCOUNTANT_LOGIN = (SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD)
+
 
 class SandboxPage(UatPage):
     """A Sandbox page, remembering the journey step it returns to and its language."""
