@@ -19,6 +19,7 @@ from app.models import (
     ConsentRecord,
     Customer,
     CustomerNote,
+    Delegation,
     IdempotencyRecord,
     JourneyEvent,
     JourneyRun,
@@ -48,7 +49,7 @@ def find_by_public_id(public_id: str) -> Customer | None:
 
 
 # Columns never handed out, even to the customer: credentials and internal bookkeeping.
-SECRET_COLUMNS = {"token_ciphertext", "refresh_claimed_until", "token_version"}
+SECRET_COLUMNS = {"token_ciphertext", "refresh_claimed_until", "token_version", "token_sha256"}
 
 
 def _row(obj: Any) -> dict[str, Any]:
@@ -79,6 +80,7 @@ def export_customer(customer: Customer) -> dict[str, Any]:
         "journey_events": _all(JourneyEvent, JourneyEvent.run_id.in_(run_ids)),
         "consent_records": _all(ConsentRecord, ConsentRecord.customer_id == customer.id),
         "connections": _all(Connection, Connection.customer_id == customer.id),
+        "delegations": _all(Delegation, Delegation.customer_id == customer.id),
         "notes": _all(CustomerNote, CustomerNote.customer_id == customer.id),
         "events_sent_to_the_business": _all(OutboxEvent, OutboxEvent.customer_id == customer.id),
         "audit_log": _all(
@@ -161,6 +163,17 @@ def erase_customer(customer: Customer, actor: str, actor_type: str = "cli") -> d
     for connection in connections:
         connection.org_name = connection.candidates = connection.last_error_detail = None
     db.session.execute(delete(OAuthFlow).where(OAuthFlow.connection_id.in_(connection_ids)))
+    # A link to connect for them must not outlive them (its name and email are unreadable
+    # already: they were encrypted with the key just destroyed).
+    db.session.execute(
+        Delegation.__table__.update()
+        .where(
+            Delegation.customer_id == customer.id,
+            Delegation.revoked_at.is_(None),
+            Delegation.completed_at.is_(None),
+        )
+        .values(revoked_at=clock.now(), revoked_by="erasure")
+    )
     notes = db.session.execute(delete(CustomerNote).where(CustomerNote.customer_id == customer.id))
     db.session.execute(
         ConsentReceipt.__table__.update()

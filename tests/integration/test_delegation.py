@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from app import clock, mail
-from app.customers.records import create_customer
+from app.customers.records import create_customer, erase_customer
 from app.extensions import db
 from app.links import journey_link
 from app.models import (
@@ -25,7 +25,9 @@ from app.models import (
     JourneyRun,
     OutboxEvent,
 )
+from app.sandbox.data import ORGANISATIONS
 from tests.admin import signed_in_as
+from tests.impersonation import LIST_ORGANISATIONS
 from tests.integration.conftest import LiveSandbox
 from tests.mail_sink import smtp_sink
 from tests.pages import text_of
@@ -329,3 +331,53 @@ def test_the_api_names_who_authorised(
     assert listed.status_code == 200, listed.get_data(as_text=True)
     [connection] = listed.get_json()["data"]
     assert connection["authorised_by"] == {"role": "accountant"}
+
+
+def test_the_accountant_chooses_among_several_organisations(
+    app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox
+) -> None:
+    app.config["PLATFORM_OVERRIDES"] = LIST_ORGANISATIONS
+    link = _delegate(connecting)
+    accountant, ended = _accountant_connects(app, link, live_sandbox)
+    assert ended == "/journey/delegated/organisation"
+    page = text_of(accountant.get(ended))
+    assert "Choose Acme Ltd's, the one Northwind Lending should read." in page
+    for organisation in ORGANISATIONS:
+        assert organisation.name in page
+    # The customer's own chooser is not the accountant's: they hold no run.
+    assert accountant.get("/journey/organisation").status_code == 403
+    missing = accountant.post(ended, data={})
+    assert missing.status_code == 422
+    assert "Choose the organisation to connect" in text_of(missing)
+    chosen = accountant.post(ended, data={"organisation": ORGANISATIONS[2].id})
+    assert chosen.location == "/journey/delegated/done"
+    with app.app_context():
+        connection = db.session.scalars(select(Connection)).one()
+        assert (connection.status, connection.org_name) == ("linked", ORGANISATIONS[2].name)
+        assert connection.authorised_by_role == "accountant"
+
+
+def test_a_refusal_at_the_platform_lets_the_accountant_try_again(
+    app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox
+) -> None:
+    link = _delegate(connecting)
+    accountant = app.test_client()
+    accountant.get(link)
+    start = accountant.post("/journey/delegated", data={"submit": "Continue"})
+    back = accountant.get(
+        live_sandbox.authorize(str(start.location), "deny").removeprefix("http://localhost")
+    )
+    assert back.location == "/journey/delegated"
+    page = text_of(accountant.get("/journey/delegated"))
+    assert "Try again" in page
+    # The customer is still waiting for them.
+    assert "Waiting for Jane Smith to connect" in text_of(connecting.get("/journey/connect"))
+
+
+def test_erasing_the_customer_stops_their_links(app: Flask, connecting: FlaskClient) -> None:
+    link = _delegate(connecting)
+    with app.app_context():
+        customer = db.session.scalars(select(Customer)).one()
+        erase_customer(customer, "test")
+        db.session.commit()
+    assert app.test_client().get(link).status_code == 410
