@@ -381,3 +381,18 @@ def test_erasing_the_customer_stops_their_links(app: Flask, connecting: FlaskCli
         erase_customer(customer, "test")
         db.session.commit()
     assert app.test_client().get(link).status_code == 410
+
+
+def test_with_mail_the_customer_is_told_when_it_is_done(
+    app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox
+) -> None:
+    with smtp_sink() as (sink, settings):
+        app.config.update(settings)
+        link = _delegate(connecting)
+        _accountant_connects(app, link, live_sandbox)
+        with app.app_context():
+            mail.send_due()
+    told = [m for m in sink.to("owner@acme.example") if "Jane Smith connected" in m["Subject"]]
+    assert [m["Subject"] for m in told] == [
+        "Jane Smith connected your accounting software for Northwind Lending"
+    ]
