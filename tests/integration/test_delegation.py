@@ -188,6 +188,7 @@ def test_the_accountant_connects_and_everyone_is_told(
         customer_id = db.session.scalars(select(Customer.public_id)).one()
     console = text_of(signed_in_as(app, "viewer").get(f"/admin/customers/{customer_id}"))
     assert "Connected by their accountant (Jane Smith)" in console
+    assert '<th scope="col">Authorised by</th>' in console and "<td>accountant</td>" in console
 
 
 def test_the_accountant_sees_what_was_agreed_but_never_the_consent_step(
