@@ -6,6 +6,7 @@ its requests and how to make them; the suite (tests/hostile) and the longer run
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -501,6 +502,18 @@ CUSTOMER_PAGE: list[Target] = [
         ),
         seeds=lambda world: [post("/my/consents/%00/reconfirm")],
         examples=150,
+    ),
+    Target(
+        "POST /my/delegations/<id>/revoke",
+        "customer page",
+        "customer",
+        lambda world: form_post(
+            _path("/my/delegations/{}/revoke", hs.path_segment(str(uuid.uuid4()))),
+            {"submit": hs.field("Cancel the request")},
+            BROWSER_HEADERS,
+        ),
+        seeds=lambda world: [post("/my/delegations/%00/revoke")],
+        examples=60,
     ),
     Target(
         "GET+POST /my/connections/<id>/disconnect",
