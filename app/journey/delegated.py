@@ -46,6 +46,14 @@ def _refused(status: int, title: str, message: str) -> Response:
     return response
 
 
+def _unavailable() -> Response:
+    return _refused(
+        409,
+        _("This connection can't be made at the moment"),
+        _("Ask the person who sent the link to open their page again."),
+    )
+
+
 def _used() -> Response:
     return _refused(
         410,
@@ -157,12 +165,21 @@ def start() -> PageResponse:
     found = _context(delegation)
     platform = steps.chosen_platform(found[0], found[1]) if found else None
     if found is None or platform is None:
+        return _unavailable()
+    run, journey = found
+    if any(c.status == "linked" for c in connections.run_connections(run)):
+        # The customer connected it themselves meanwhile: nothing left to do here.
         return _refused(
             409,
-            _("This connection can't be made at the moment"),
-            _("Ask the person who sent the link to open their page again."),
+            _(
+                "%(customer)s's accounting software is already connected",
+                customer=run.customer.name,
+            ),
+            _("There's nothing more to do. You can close this page."),
         )
-    run, journey = found
+    provider = connections.provider_config(platform.key)
+    if provider is None:
+        return _unavailable()
     form = DelegatedConnectForm()
     if form.validate_on_submit():
         try:
@@ -170,13 +187,14 @@ def start() -> PageResponse:
                 run, platform.key, authorised_by=delegations.authorised_by(delegation)
             )
         except connections.PlatformUnavailable:
-            return _refused(409, _("This software can't be connected at the moment"), "")
+            return _unavailable()
         remember_authorization(run, started.state, delegate=True)
         response = redirect(started.url, 303)
         response.headers["Cache-Control"] = "no-store"
         return response
-    provider = urlsplit(connections.provider_config(platform.key).authorize_url)  # type: ignore[union-attr]
-    allow_form_action(f"{provider.scheme}://{provider.netloc}")
+    # The post is answered with a redirect to the provider, which form-action governs.
+    authorize = urlsplit(provider.authorize_url)
+    allow_form_action(f"{authorize.scheme}://{authorize.netloc}")
     latest = connections.latest_connection(run)
     mine = latest if latest is not None and latest.authorised_by_role != "owner" else None
     failed = mine is not None and mine.status == "failed"

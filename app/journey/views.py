@@ -32,7 +32,14 @@ from app.engine import finish_later, steps
 from app.engine.branding import logo_response, stylesheet_response
 from app.engine.messages import explain_failure
 from app.engine.registry import get_journey
-from app.engine.schema import ConsentStep, FormStep, Journey, PlatformSelectStep, Step
+from app.engine.schema import (
+    ConnectStep,
+    ConsentStep,
+    FormStep,
+    Journey,
+    PlatformSelectStep,
+    Step,
+)
 from app.engine.versions import journey_for_run, kept_journey
 from app.errors import render_error
 from app.extensions import limiter
@@ -538,7 +545,7 @@ def _journey_version(journey_id: str, version: str) -> Journey:
 SESSION_DELEGATED = "delegated_link"
 
 
-def _delegation_allowed(run: JourneyRun, journey: Journey) -> Step | None:
+def _delegation_allowed(run: JourneyRun, journey: Journey) -> ConnectStep | None:
     """The connect step, when the customer may ask someone to connect for them now."""
     step = delegations.offered(journey)
     if step is None or run.status != "active" or not steps.may_visit(run, journey, step):
@@ -563,7 +570,7 @@ def delegate() -> StepResponse:
         created = delegations.create(
             run,
             journey,
-            step,  # type: ignore[arg-type]
+            step,
             form.name.data,
             form.email.data,
             form.role.data,

@@ -397,3 +397,20 @@ def test_with_mail_the_customer_is_told_when_it_is_done(
     assert [m["Subject"] for m in told] == [
         "Jane Smith connected your accounting software for Northwind Lending"
     ]
+
+
+def test_nothing_to_do_once_the_customer_connected_themselves(
+    app: Flask, connecting: FlaskClient, live_sandbox: LiveSandbox
+) -> None:
+    link = _delegate(connecting)
+    accountant = app.test_client()
+    accountant.get(link)
+    start = connecting.post("/journey/connect")
+    connecting.get(
+        live_sandbox.authorize(str(start.location), "approve").removeprefix("http://localhost")
+    )
+    refused = accountant.post("/journey/delegated", data={"submit": "Continue"})
+    assert refused.status_code == 409
+    assert "Acme Ltd's accounting software is already connected" in text_of(refused)
+    with app.app_context():
+        assert len(db.session.scalars(select(Connection)).all()) == 1
