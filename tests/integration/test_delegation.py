@@ -28,7 +28,7 @@ from app.models import (
 from app.sandbox.data import ORGANISATIONS
 from tests.admin import signed_in_as
 from tests.impersonation import LIST_ORGANISATIONS
-from tests.integration.conftest import LiveSandbox
+from tests.integration.conftest import REQUIRED_CONSENTS, LiveSandbox
 from tests.mail_sink import smtp_sink
 from tests.pages import text_of
 
@@ -414,3 +414,30 @@ def test_nothing_to_do_once_the_customer_connected_themselves(
     assert "Acme Ltd's accounting software is already connected" in text_of(refused)
     with app.app_context():
         assert len(db.session.scalars(select(Connection)).all()) == 1
+
+
+@pytest.mark.parametrize(
+    ("locale", "offer", "waiting"),
+    [
+        ("fr", "Demander à mon comptable de le faire", "En attente de la connexion par Jane Smith"),
+        ("de", "Meine Steuerberatung darum bitten", "Warten auf die Verbindung durch Jane Smith"),
+    ],
+)
+def test_it_speaks_the_customers_language(
+    app: Flask, client: FlaskClient, locale: str, offer: str, waiting: str
+) -> None:
+    with app.app_context():
+        customer = create_customer("Acme Ltd", "owner@acme.example")
+        path = journey_link(customer.public_id, "default", locale).removeprefix("http://localhost")
+    client.get(path)
+    client.post("/journey/welcome")
+    client.post("/journey/consent", data=REQUIRED_CONSENTS)
+    client.post("/journey/software", data={"platform": "sandbox"})
+    assert offer in text_of(client.get("/journey/connect"))
+    link = _delegate(client)
+    assert waiting in text_of(client.get("/journey/connect"))
+    accountant = app.test_client()
+    accountant.get(link)
+    page = text_of(accountant.get("/journey/delegated"))
+    assert f'<html lang="{locale}"' in page
+    assert "Acme Ltd" in page and "Northwind Lending" in page
