@@ -128,8 +128,10 @@ def _configure_blueprints(app: Flask) -> None:
     from app.api.views import bp as api_bp
     from app.journey.callback import bp as connections_bp
     from app.journey.callback import provider_webhook
+    from app.journey.delegated import bp as delegated_bp
     from app.journey.views import bp as journey_bp
 
+    app.register_blueprint(delegated_bp)
     app.register_blueprint(journey_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(receipts_bp)

@@ -393,6 +393,13 @@ class Connection(db.Model):  # type: ignore[name-defined,misc]
     repair_reminders_sent: Mapped[int] = mapped_column(default=0, server_default="0")
     repair_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     repaired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who signed in at the platform: the customer (owner) or someone they asked through a
+    # delegated link (accountant, bookkeeper, other), whose name is kept encrypted with
+    # the customer's data key.
+    authorised_by_role: Mapped[str] = mapped_column(
+        String(20), default="owner", server_default="owner"
+    )
+    authorised_by_name_ciphertext: Mapped[str | None] = mapped_column(Text)
 
     run: Mapped[JourneyRun | None] = relationship(back_populates="connections")
 
@@ -425,6 +432,38 @@ class Upload(db.Model):  # type: ignore[name-defined,misc]
     # The consent items of the run that must stay granted for the file to be handed out.
     covered_by: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, index=True)
+
+
+class Delegation(db.Model):  # type: ignore[name-defined,misc]
+    """A customer asked someone else (their accountant, say) to connect for them.
+
+    The link's secret is never stored: only its SHA-256. It works once (the first browser
+    to open it keeps it), until it expires or the customer or a colleague revokes it.
+    """
+
+    __tablename__ = "delegations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_public_id)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("journey_runs.id"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    # accountant, bookkeeper or other
+    role: Mapped[str] = mapped_column(String(20))
+    # {"name", "email"} of the person asked, encrypted with the customer's data key.
+    personal_ciphertext: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the link was first opened (it then belongs to that browser only).
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # customer or user (a colleague in the console).
+    revoked_by: Mapped[str | None] = mapped_column(String(20))
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    connection_id: Mapped[int | None] = mapped_column(ForeignKey("connections.id"))
+
+    run: Mapped[JourneyRun] = relationship()
+    connection: Mapped[Connection | None] = relationship()
 
 
 class OAuthFlow(db.Model):  # type: ignore[name-defined,misc]

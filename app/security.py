@@ -18,7 +18,15 @@ EMBED_SESSION_KEY = "embed"
 # The areas whose every answer may name a customer or carry a token: journey steps and
 # the provider's redirect back, the customer's page (/my) and receipts, the admin
 # console and the API. No cache, shared or the browser's, may keep them.
-NO_STORE_BLUEPRINTS = ("journey", "connections", "account", "receipts", "admin", "api")
+NO_STORE_BLUEPRINTS = (
+    "journey",
+    "delegated",
+    "connections",
+    "account",
+    "receipts",
+    "admin",
+    "api",
+)
 _NO_STORE_KEY = "onramp.no_store"
 
 

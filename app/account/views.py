@@ -35,6 +35,7 @@ from app.account.forms import (
     ReconnectForm,
     WithdrawForm,
 )
+from app.connections import delegation as delegations
 from app.connections import repair
 from app.consent import ledger
 from app.consent.account_links import read_manage_token
@@ -198,7 +199,58 @@ def overview() -> Response:
         needs_repair=repair.needs_repair,
         reason_words=repair.reason_words,
         refresh_expires_at=repair.refresh_expires_at,
+        delegations=[_delegation_view(d) for d in delegations.for_customer(customer)],
+        connected_by=_connected_by,
     )
+
+
+def role_words(role: str) -> str:
+    return {
+        "accountant": _("your accountant"),
+        "bookkeeper": _("your bookkeeper"),
+        "other": _("someone you asked"),
+    }.get(role, role)
+
+
+def _connected_by(connection: Connection) -> str:
+    name = ledger.delegate_name(connection)
+    role = role_words(connection.authorised_by_role)
+    return f"{name} ({role})" if name else role
+
+
+def _delegation_view(delegation: Any) -> dict[str, Any]:
+    state = delegations.state(delegation)
+    words = {
+        delegations.WAITING: _("Waiting for them to connect"),
+        delegations.OPENED: _("They opened the link"),
+        delegations.COMPLETED: _("Connected"),
+        delegations.REVOKED: _("Cancelled"),
+        delegations.EXPIRED: _("Expired"),
+    }
+    name = delegations.name_of(delegation)
+    role = role_words(delegation.role)
+    return {
+        "public_id": delegation.public_id,
+        "who": f"{name} ({role})" if name else role,
+        "state_words": words[state],
+        "open": delegations.is_open(delegation),
+        "created_at": delegation.created_at,
+        "expires_at": delegation.expires_at,
+    }
+
+
+@bp.post("/my/delegations/<delegation_id>/revoke")
+def revoke_delegation(delegation_id: str) -> Response:
+    """The customer cancels a request to connect for them: the link stops at once."""
+    customer: Customer = g.customer
+    delegation = delegations.by_public_id(delegation_id, customer)
+    if delegation is None:
+        abort(404)
+    if not ReconnectForm().validate_on_submit():
+        abort(400)
+    if delegations.revoke(delegation, by="customer", actor_id=customer.public_id):
+        _notify("delegation_revoked", name=delegations.name_of(delegation))
+    return _to_overview()
 
 
 def _pop_notice() -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ from app.admin.guard import requires
 from app.admin.keyset import newest_first
 from app.admin.nav import section
 from app.admin.timeline import timeline
+from app.connections import delegation as delegations
 from app.connections.authorization import can_reconnect, reconnect_journey
 from app.models import Connection, Customer
 
@@ -71,6 +72,18 @@ def _customer_page(customer: Customer, status: int = 200, **forms: Any) -> Respo
         "disconnectable": service.DISCONNECTABLE,
         "can_reconnect": can_reconnect,
         "reconnect_journey": reconnect_journey,
+        "delegations": [
+            {
+                "public_id": d.public_id,
+                "name": delegations.name_of(d) or "—",
+                "role": d.role,
+                "state": delegations.state(d),
+                "open": delegations.is_open(d),
+                "created_at": d.created_at,
+                "expires_at": d.expires_at,
+            }
+            for d in delegations.for_customer(customer)
+        ],
     }
     context.update(forms)
     response = make_response(render_template("admin/customers/detail.html", **context), status)
@@ -137,6 +150,23 @@ def disconnect(public_id: str, connection_id: str) -> Response | str:
             "info",
         )
     return redirect(back, 303)
+
+
+@bp.route("/customers/<public_id>/delegations/<delegation_id>/revoke", methods=["POST"])
+@requires("customers.act")
+def revoke_delegation(public_id: str, delegation_id: str) -> Response:
+    """Stop a link the customer made for someone to connect for them, at once."""
+    customer = _customer_or_404(public_id)
+    delegation = delegations.by_public_id(delegation_id, customer)
+    if delegation is None:
+        abort(404)
+    if not DisconnectForm().validate_on_submit():
+        abort(400)
+    if delegations.revoke(delegation, by="user", actor_id=current_user.email):
+        flash("The link is revoked: it no longer works, even where it was opened.", "success")
+    else:
+        flash("This link was already used up, revoked or expired.", "info")
+    return redirect(url_for("admin.customer", public_id=public_id), 303)
 
 
 @bp.route("/customers/<public_id>/notes", methods=["POST"])

@@ -14,7 +14,9 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
+from app.connections import delegation as delegations
 from app.connections.health import BREAK_REASONS
+from app.consent import ledger
 from app.extensions import db
 from app.models import (
     AuditEntry,
@@ -180,8 +182,10 @@ def _connection_entries(connections: list[Connection]) -> list[Entry]:
                 error += f": {connection.last_error_detail}"
             details.append(f"Last error {error}")
         if connection.provider_user_role:
-            who = connection.provider_user or "the user"
-            details.append(f"Signed in at {name} as {who}, role {connection.provider_user_role}")
+            signed_in = connection.provider_user or "the user"
+            details.append(
+                f"Signed in at {name} as {signed_in}, role {connection.provider_user_role}"
+            )
         if connection.last_provider_request_id:
             # What the vendor's support asks for (Intuit's intuit_tid).
             details.append(f"Latest request id at {name}: {connection.last_provider_request_id}")
@@ -196,12 +200,18 @@ def _connection_entries(connections: list[Connection]) -> list[Entry]:
             )
         )
         if connection.linked_at is not None:
+            linked_details = [f"Organisation {connection.org_name}"] if connection.org_name else []
+            role = connection.authorised_by_role or "owner"
+            if role != "owner":
+                who = ledger.delegate_name(connection)
+                by = {"other": "someone they asked"}.get(role, f"their {role}")
+                linked_details.append(f"Connected by {by}" + (f" ({who})" if who else ""))
             entries.append(
                 Entry(
                     connection.linked_at,
                     "connection",
                     f"Connected to {name}",
-                    [f"Organisation {connection.org_name}"] if connection.org_name else [],
+                    linked_details,
                     "linked",
                     (5, connection.id),
                 )
@@ -217,6 +227,56 @@ def _connection_entries(connections: list[Connection]) -> list[Entry]:
                     [f"Why: {why}."] if broke else [],
                     connection.status,
                     (6, connection.id),
+                )
+            )
+    return entries
+
+
+def _delegation_entries(customer: Customer) -> list[Entry]:
+    """'Ask my accountant to do this': who was asked, and what became of the link."""
+    entries = []
+    for delegation in delegations.for_customer(customer)[:PER_KIND]:
+        who = delegations.name_of(delegation)
+        role = {"other": "someone"}.get(delegation.role, f"their {delegation.role}")
+        asked = f"Asked {role}" + (f" ({who})" if who else "") + " to connect"
+        details = [f"Link works until {delegation.expires_at:%Y-%m-%d %H:%M} UTC"]
+        entries.append(
+            Entry(
+                delegation.created_at, "delegation", asked, details, "created", (7, delegation.id)
+            )
+        )
+        if delegation.used_at is not None:
+            entries.append(
+                Entry(
+                    delegation.used_at,
+                    "delegation",
+                    "Delegated link opened",
+                    [],
+                    "opened",
+                    (7, delegation.id),
+                )
+            )
+        if delegation.completed_at is not None:
+            entries.append(
+                Entry(
+                    delegation.completed_at,
+                    "delegation",
+                    f"{asked}: done",
+                    [],
+                    "completed",
+                    (7, delegation.id),
+                )
+            )
+        if delegation.revoked_at is not None:
+            by = "the customer" if delegation.revoked_by == "customer" else "a colleague"
+            entries.append(
+                Entry(
+                    delegation.revoked_at,
+                    "delegation",
+                    f"Delegated link revoked by {by}",
+                    [],
+                    "revoked",
+                    (7, delegation.id),
                 )
             )
     return entries
@@ -333,6 +393,7 @@ def timeline(customer: Customer, connections: list[Connection]) -> list[Entry]:
         *_step_entries([run.id for run in runs]),
         *_consent_entries(customer),
         *_connection_entries(connections),
+        *_delegation_entries(customer),
         *_webhook_entries(customer),
         *_note_entries(customer),
         *_audit_entries(customer, connections),

@@ -225,6 +225,16 @@ class Consent(_Response):
     record_hash: str = Field(description="SHA-256 of the record chained to the one before.")
 
 
+AuthorisedByRole = Literal["owner", "accountant", "bookkeeper", "other"]
+
+
+class AuthorisedBy(_Response):
+    role: AuthorisedByRole = Field(
+        description="owner (the customer), or accountant, bookkeeper or other: someone the "
+        "customer asked to connect for them. Their name is never sent."
+    )
+
+
 class Connection(_Response):
     id: str = Field(description="The connection's public id.")
     customer_id: str
@@ -250,6 +260,10 @@ class Connection(_Response):
     created_at: datetime
     linked_at: datetime | None
     ended_at: datetime | None
+    authorised_by: AuthorisedBy = Field(
+        description="Who signed in at the platform: the customer (owner) or the person "
+        "they asked through a delegated link."
+    )
 
 
 class Customer(_Response):

@@ -37,6 +37,7 @@ from app.connections.oauth import (
     revoke_tokens,
 )
 from app.consent import ledger
+from app.consent.personal import encrypt_for
 from app.engine import steps
 from app.engine.registry import get_journey
 from app.engine.schema import Journey, Step
@@ -111,11 +112,17 @@ class Authorization:
 
 
 def begin_connection(
-    run: JourneyRun, platform: str, expected_org_id: str | None = None
+    run: JourneyRun,
+    platform: str,
+    expected_org_id: str | None = None,
+    *,
+    authorised_by: tuple[str, str | None] = ("owner", None),
 ) -> Authorization:
     """Open a pending connection and start its authorization at the provider.
 
     ``expected_org_id`` (a reconnect) is the only organisation the flow may link.
+    ``authorised_by``: the role and name of who signs in at the platform (the customer,
+    ``owner``, or someone they asked through a delegated link).
     """
     provider = provider_config(platform)
     if provider is None:
@@ -126,7 +133,14 @@ def begin_connection(
     login_again = latest is not None and latest.last_error == ROLE_TOO_WEAK
     for earlier in pending_connections(run):
         _mark_failed(earlier, "abandoned", "the customer started another attempt")
-    connection = Connection(customer_id=run.customer_id, run_id=run.id, platform=platform)
+    role, name = authorised_by
+    connection = Connection(
+        customer_id=run.customer_id,
+        run_id=run.id,
+        platform=platform,
+        authorised_by_role=role,
+        authorised_by_name_ciphertext=encrypt_for(run.customer, name) if name else None,
+    )
     db.session.add(connection)
     db.session.flush()
     state = generate_token(43)
@@ -523,6 +537,9 @@ def _link(attempt: Connection, organisation: Organisation, token: dict[str, Any]
         attempt_run = db.session.get(JourneyRun, attempt.run_id)
         if attempt_run is not None:
             steps.note_reauthorized(attempt_run, kept.public_id)
+    # Whoever signed in this time authorised it.
+    kept.authorised_by_role = attempt.authorised_by_role
+    kept.authorised_by_name_ciphertext = attempt.authorised_by_name_ciphertext
     db.session.delete(attempt)
     db.session.flush()
     before = {"status": kept.status, "last_error": kept.last_error}

@@ -60,6 +60,10 @@ class Actor:
 
 
 SYSTEM = Actor("system", "onramp", BY_EXPIRY)
+# Who signed in at the platform: the customer themselves, or (actor type ``delegate``)
+# the accountant, bookkeeper or other person they asked.
+OWNER = "owner"
+DELEGATE = "delegate"
 
 
 def labels() -> dict[str, str]:
@@ -305,11 +309,13 @@ def follow_up(
     evidence: Evidence | None = None,
     expires_at: datetime | None = None,
     scope: dict[str, Any] | None = None,
+    personal: dict[str, Any] | None = None,
 ) -> ConsentRecord:
     """A record about ``latest`` (withdrawn, reconfirmed, expired, scoped): the same
     wording, controllers and purpose, a new decision, and who made it (the caller commits).
 
-    Either ``evidence`` (the customer acted) or ``actor`` (someone else did) is given.
+    Either ``evidence`` (the customer acted) or ``actor`` (someone else did) is given;
+    ``personal`` is what names that someone, kept encrypted with the customer's key.
     """
     customer = db.session.get(Customer, latest.customer_id)
     assert customer is not None
@@ -337,7 +343,13 @@ def follow_up(
         policy_version=latest.policy_version,
         jurisdiction=latest.jurisdiction,
         scope=scope if scope is not None else run_scope(latest.run_id),
-        personal_ciphertext=_personal(customer, evidence) if evidence else None,
+        personal_ciphertext=(
+            _personal(customer, evidence)
+            if evidence
+            else encrypt_for(customer, personal)
+            if personal
+            else None
+        ),
     )
     return chain.append(record)
 
@@ -440,8 +452,32 @@ def record_scope(connection: Connection) -> list[ConsentRecord]:
     chain.lock()
     scope = {"connections": [connection_scope(connection)]}
     actor = Actor("system", "onramp", BY_CONNECTION)
+    personal = None
+    role = connection.authorised_by_role or OWNER
+    if role != OWNER:
+        # Someone the customer asked signed in: the record names their role (never their
+        # name in actor_id); the name goes in the encrypted personal part.
+        actor = Actor(DELEGATE, role, BY_CONNECTION)
+        personal = {"name": delegate_name(connection), "role": role}
     return [
-        follow_up(latest, SCOPED, actor=actor, expires_at=latest.expires_at, scope=scope)
+        follow_up(
+            latest,
+            SCOPED,
+            actor=actor,
+            expires_at=latest.expires_at,
+            scope=scope,
+            personal=personal,
+        )
         for latest in latest_decisions(connection.run_id).values()
         if is_active(latest)
     ]
+
+
+def delegate_name(connection: Connection) -> str | None:
+    """The name of whom the customer asked to connect, None for their own connections
+    (or once the customer is erased)."""
+    customer = db.session.get(Customer, connection.customer_id)
+    ciphertext = connection.authorised_by_name_ciphertext
+    if customer is None or not ciphertext:
+        return None
+    return decrypt_text_or_none(customer, ciphertext)

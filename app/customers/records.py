@@ -20,6 +20,7 @@ from app.models import (
     ConsentRecord,
     Customer,
     CustomerNote,
+    Delegation,
     IdempotencyRecord,
     JourneyEvent,
     JourneyRun,
@@ -56,6 +57,8 @@ SECRET_COLUMNS = {
     "token_version",
     # An uploaded file's bytes: the export lists the files (name, kind, size, checksum).
     "content_ciphertext",
+    # A delegated link's secret, hashed: of no use to the customer.
+    "token_sha256",
 }
 
 
@@ -88,6 +91,7 @@ def export_customer(customer: Customer) -> dict[str, Any]:
         "consent_records": _all(ConsentRecord, ConsentRecord.customer_id == customer.id),
         "connections": _all(Connection, Connection.customer_id == customer.id),
         "uploads": _all(Upload, Upload.customer_id == customer.id),
+        "delegations": _all(Delegation, Delegation.customer_id == customer.id),
         "notes": _all(CustomerNote, CustomerNote.customer_id == customer.id),
         "events_sent_to_the_business": _all(OutboxEvent, OutboxEvent.customer_id == customer.id),
         "audit_log": _all(
@@ -172,6 +176,17 @@ def erase_customer(customer: Customer, actor: str, actor_type: str = "cli") -> d
         connection.org_name = connection.candidates = connection.last_error_detail = None
         connection.provider_user = None  # the platform login: an email, often
     db.session.execute(delete(OAuthFlow).where(OAuthFlow.connection_id.in_(connection_ids)))
+    # A link to connect for them must not outlive them (its name and email are unreadable
+    # already: they were encrypted with the key just destroyed).
+    db.session.execute(
+        Delegation.__table__.update()
+        .where(
+            Delegation.customer_id == customer.id,
+            Delegation.revoked_at.is_(None),
+            Delegation.completed_at.is_(None),
+        )
+        .values(revoked_at=clock.now(), revoked_by="erasure")
+    )
     notes = db.session.execute(delete(CustomerNote).where(CustomerNote.customer_id == customer.id))
     db.session.execute(
         ConsentReceipt.__table__.update()

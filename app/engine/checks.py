@@ -16,7 +16,9 @@ from app.engine.conditions import Condition, ConditionError, parse_condition
 from app.engine.schema import (
     CDR_MAX_DAYS,
     ONCE,
+    OPTIONS_ADDED_LATER,
     RESERVED_STEP_IDS,
+    ConnectStep,
     ConsentStep,
     DoneStep,
     FormStep,
@@ -164,6 +166,15 @@ def _check_platforms(journey: Journey) -> list[Problem]:
                         "shown only with not_listed: true (add it, or remove this text)",
                     )
                 )
+        if isinstance(step, ConnectStep) and not step.delegate:
+            for option, unset in OPTIONS_ADDED_LATER["connect"][1:]:
+                if getattr(step, option) != unset:
+                    problems.append(
+                        (
+                            f"steps[{i}].{option}",
+                            "used only with delegate: true (add it, or remove this option)",
+                        )
+                    )
         if isinstance(step, InstructionsStep):
             for key in step.overrides:
                 if key not in offered:

@@ -26,6 +26,7 @@ from app.models import (
     Connection,
     ConsentReceipt,
     ConsentRecord,
+    Delegation,
     JourneyEvent,
     JourneyRun,
     OAuthFlow,
@@ -84,6 +85,10 @@ def _purge(run: JourneyRun) -> bool:
         delete(OAuthFlow).where(
             (OAuthFlow.run_id == run.id) | OAuthFlow.connection_id.in_(never_linked)
         )
+    )
+    # Links to connect for the customer that never did: nothing to keep of them.
+    db.session.execute(
+        delete(Delegation).where(Delegation.run_id == run.id, Delegation.completed_at.is_(None))
     )
     db.session.execute(delete(Connection).where(Connection.id.in_(never_linked.scalar_subquery())))
     kept_by = (

@@ -33,7 +33,7 @@ LOCALE_PATTERN = r"^[a-z]{2}(-[A-Z]{2})?$"
 
 
 # Paths a step id must not take: they are routes of their own.
-RESERVED_STEP_IDS = {"declined", "language", "organisation"}
+RESERVED_STEP_IDS = {"declined", "language", "organisation", "delegate", "delegated"}
 
 
 class Translatable:
@@ -269,10 +269,24 @@ class InstructionsStep(_Step):
     overrides: dict[str, LocalText] = Field(default_factory=dict)
 
 
+# The connect step's delegation options as they are when unset: a journey without them
+# keeps the version it had before they existed.
 class ConnectStep(_Step):
     type: Literal["connect"]
     allow_multiple: bool = Field(
         default=False, description="Let the customer connect more than one organisation."
+    )
+    delegate: bool = Field(
+        default=False,
+        description='Offer "Ask my accountant to do this": the customer names someone '
+        "(accountant, bookkeeper, other) who receives a single-use link and connects for them.",
+    )
+    delegate_days: int = Field(
+        default=7, ge=1, le=30, description="How many days a delegated link works (1 to 30)."
+    )
+    delegate_text: LocalText | None = Field(
+        default=None,
+        description="Your own words above the form where the customer names who connects.",
     )
 
 
@@ -413,6 +427,15 @@ STEP_TYPES = (
 )
 
 
+# Step options added after journeys were first published, with the value that means
+# "not set": a journey that leaves them unset keeps its version.
+OPTIONS_ADDED_LATER: dict[str, tuple[tuple[str, Any], ...]] = {
+    "platform_select": (("not_listed", False), ("not_listed_text", None)),
+    "connect": (("delegate", False), ("delegate_days", 7), ("delegate_text", None)),
+    "done": (("uploaded_title", None), ("uploaded_body", None)),
+}
+
+
 class Journey(_Strict):
     id: str = Field(pattern=ID_PATTERN)
     name: str = Field(min_length=1)
@@ -445,14 +468,9 @@ class Journey(_Strict):
         if content.get("retention", {}).get("uploads_days", 0) is None:
             del content["retention"]["uploads_days"]
         for step in content["steps"]:
-            if step["type"] == "platform_select":
-                for option, unset in (("not_listed", False), ("not_listed_text", None)):
-                    if option in step and step[option] == unset:
-                        del step[option]
-            if step["type"] == "done":
-                for option in ("uploaded_title", "uploaded_body"):
-                    if step.get(option, 0) is None:
-                        del step[option]
+            for option, unset in OPTIONS_ADDED_LATER.get(step["type"], ()):
+                if option in step and step[option] == unset:
+                    del step[option]
         canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 

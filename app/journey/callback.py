@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from app.connections import authorization, health, provider_webhooks
+from app.connections import delegation as delegations
 from app.connections import repair as repair_service
 from app.engine import steps
 from app.engine.schema import Journey
@@ -27,7 +28,7 @@ from app.engine.versions import journey_for_run
 from app.errors import render_error
 from app.extensions import db
 from app.input_guard import signed_path
-from app.journey import embed
+from app.journey import delegated, embed
 from app.journey.customer_access import current_customer
 from app.journey.run_access import (
     current_run,
@@ -173,6 +174,17 @@ def callback(platform: str) -> Response | tuple[str, int]:
     may finish it, once; any other is shown a neutral page and changes nothing."""
     held = take_authorization(request.args.get("state"))
     held_run = run_by_public_id(held.run_public_id) if held else None
+    delegated_by = delegated.held_for(held_run) if held and held.delegate and held_run else None
+    if (
+        held is not None
+        and held.delegate
+        and (delegated_by is None or not delegations.is_open(delegated_by))
+    ):
+        # Revoked (or expired) while the person asked was at the platform: nothing is
+        # linked; the attempt fails in time like any the customer never finished.
+        response = delegated.refused_callback()
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
     own = current_run() if held_run is None else None
     result = authorization.finish_callback(
         platform, request.args, held_run.id if held_run else None, own.id if own else None
@@ -186,6 +198,9 @@ def callback(platform: str) -> Response | tuple[str, int]:
             _("Nothing was connected. Open the link you were sent and start connecting again."),
         )
         response = Response(body, status, mimetype="text/html")
+    elif delegated_by is not None:
+        # The person the customer asked: back to their own pages, never into the journey.
+        response = delegated.after_callback(delegated_by, result)
     elif held is not None and held.popup:
         response = _popup_finished(run, journey, result)
     else:

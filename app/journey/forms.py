@@ -498,3 +498,77 @@ def _check_file(step: UploadStep, storage: Any) -> tuple[str | None, CheckedFile
             None,
         )
     return None, CheckedFile(name, kind, data)
+
+
+DELEGATE_NAME_MAX_LENGTH = 100
+EMAIL_MAX_LENGTH = 254
+
+
+def _plain_name(form: Any, field: Field) -> None:
+    if any(unicodedata.category(char) in ("Cc", "Cf") for char in field.data or ""):
+        raise ValidationError(_("Write their name in plain letters"))
+
+
+def role_choices() -> list[tuple[str, str]]:
+    """Who the customer may ask, in the page's language."""
+    return [
+        ("accountant", _("My accountant")),
+        ("bookkeeper", _("My bookkeeper")),
+        ("other", _("Someone else I trust")),
+    ]
+
+
+class DelegateForm(FlaskForm):
+    """'Ask my accountant to do this': who connects for the customer."""
+
+    name = StringField(
+        _l("Their name"),
+        filters=[strip_text],
+        validators=[
+            DataRequired(message=_l("Enter the name of the person you're asking")),
+            Length(max=DELEGATE_NAME_MAX_LENGTH, message=_l("Write at most %(max)d characters")),
+            _plain_name,
+        ],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    email = EmailField(
+        _l("Their email address"),
+        filters=[strip_text],
+        validators=[
+            DataRequired(message=_l("Enter their email address")),
+            Length(max=EMAIL_MAX_LENGTH, message=_l("Write at most %(max)d characters")),
+            Email(message=_l("Enter an email address like name@example.com")),
+        ],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    role = RadioField(
+        _l("Who are they?"),
+        validators=[InputRequired(message=_l("Choose who they are"))],
+        # AnyOf (in delegate_form) refuses other values with a message of its own.
+        validate_choice=False,
+    )
+    submit = SubmitField(_l("Create their link"))
+
+
+def delegate_form() -> DelegateForm:
+    form = DelegateForm()
+    form.role.choices = role_choices()
+    # A choice outside the list gets a specific message, not WTForms' generic one.
+    form.role.validators = [
+        InputRequired(message=_("Choose who they are")),
+        AnyOf([key for key, _label in role_choices()], message=_("Choose who they are")),
+    ]
+    return form
+
+
+class RevokeDelegationForm(FlaskForm):
+    """Stop a delegated link (the customer's page, the connect step)."""
+
+    delegation = HiddenField(validators=[DataRequired()])
+    submit = SubmitField(_l("Cancel the request"))
+
+
+class DelegatedConnectForm(FlaskForm):
+    """The person asked goes on to the platform."""
+
+    submit = SubmitField(_l("Continue"))

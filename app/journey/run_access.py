@@ -36,6 +36,8 @@ class Authorizing:
     run_public_id: str
     # Started in a popup opened by an embedded journey: the popup reports back and closes.
     popup: bool
+    # Started by the person a customer asked to connect (a delegated link), not the customer.
+    delegate: bool = False
 
 
 def remember_run(run: JourneyRun) -> None:
@@ -54,7 +56,9 @@ def _state_hash(state: str) -> str:
     return hashlib.sha256(state.encode()).hexdigest()
 
 
-def remember_authorization(run: JourneyRun, state: str, *, popup: bool = False) -> None:
+def remember_authorization(
+    run: JourneyRun, state: str, *, popup: bool = False, delegate: bool = False
+) -> None:
     """This browser started the authorization named by ``state``; only it may finish it.
 
     One at a time: starting another sign-in abandons the earlier attempt anyway.
@@ -63,6 +67,7 @@ def remember_authorization(run: JourneyRun, state: str, *, popup: bool = False) 
         "state": _state_hash(state),
         "run": run.public_id,
         "popup": popup,
+        "delegate": delegate,
     }
     session.permanent = True
 
@@ -77,7 +82,9 @@ def take_authorization(state: str | None) -> Authorizing | None:
     if not state or not isinstance(marker, dict) or marker.get("state") != _state_hash(state):
         return None
     session.pop(SESSION_AUTHORIZING, None)
-    return Authorizing(str(marker.get("run")), bool(marker.get("popup")))
+    return Authorizing(
+        str(marker.get("run")), bool(marker.get("popup")), bool(marker.get("delegate"))
+    )
 
 
 def run_by_public_id(public_id: str) -> JourneyRun | None:

@@ -25,6 +25,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from app.connections import authorization as connections
+from app.connections import delegation as delegations
 from app.connections import uploads
 from app.connections.oauth import ProviderConfig
 from app.consent import ledger, receipts
@@ -34,6 +35,7 @@ from app.engine.branding import logo_response, stylesheet_response
 from app.engine.messages import explain_failure
 from app.engine.registry import get_journey
 from app.engine.schema import (
+    ConnectStep,
     ConsentStep,
     FormStep,
     Journey,
@@ -52,6 +54,8 @@ from app.journey.forms import (
     FinishLaterForm,
     LanguageForm,
     ReconsiderForm,
+    RevokeDelegationForm,
+    delegate_form,
     organisation_form,
 )
 from app.journey.handlers import StepResponse, handle
@@ -351,9 +355,17 @@ class CustomerWalk:
             handoff = {
                 mode: embed.handoff_token(run, platform.key, mode) for mode in embed.HANDOFF_MODES
             }
+        offered = delegations.offered(self.journey) is not None and not linked
+        waiting = delegations.waiting_for(run) if offered else None
         return self.page(
             step,
             form,
+            delegate_url=url_for(".delegate") if offered else None,
+            waiting=waiting,
+            waiting_name=delegations.name_of(waiting) if waiting else None,
+            revoke_form=RevokeDelegationForm(
+                formdata=None, delegation=waiting.public_id if waiting else ""
+            ),
             platform=platform,
             instructions=instructions,
             latest=latest,
@@ -585,3 +597,102 @@ def _journey_version(journey_id: str, version: str) -> Journey:
     if journey is None:
         abort(404)
     return journey
+
+
+# The delegated link just created, shown once to the customer: {"run", "url", "emailed"}.
+SESSION_DELEGATED = "delegated_link"
+
+
+def _delegation_allowed(run: JourneyRun, journey: Journey) -> ConnectStep | None:
+    """The connect step, when the customer may ask someone to connect for them now."""
+    step = delegations.offered(journey)
+    if step is None or run.status != "active" or not steps.may_visit(run, journey, step):
+        return None
+    if steps.chosen_platform(run, journey) is None:
+        return None
+    if any(c.status == "linked" for c in connections.run_connections(run)):
+        return None
+    return step
+
+
+@bp.route("/journey/delegate", methods=["GET", "POST"])
+def delegate() -> StepResponse:
+    """'Ask my accountant to do this': who connects for the customer, and a link for them."""
+    run: JourneyRun = g.run
+    journey: Journey = g.journey
+    step = _delegation_allowed(run, journey)
+    if step is None:
+        return redirect(url_for(".resume"), 303)
+    form = delegate_form()
+    if form.validate_on_submit():
+        created = delegations.create(
+            run,
+            journey,
+            step,
+            form.name.data,
+            form.email.data,
+            form.role.data,
+            send=True,
+        )
+        session[SESSION_DELEGATED] = {
+            "run": run.public_id,
+            "delegation": created.delegation.public_id,
+            "url": created.url,
+            "emailed": created.emailed,
+        }
+        return redirect(url_for(".delegate_sent"), 303)
+    return _page(
+        "journey/delegate.html",
+        _status(form),
+        run=run,
+        journey=journey,
+        step=step,
+        page="delegate",
+        form=form,
+        position=steps.position(run, journey, step),
+        platform=steps.chosen_platform(run, journey),
+    )
+
+
+@bp.get("/journey/delegate/sent")
+def delegate_sent() -> StepResponse:
+    """The link to pass on (and whether it was emailed)."""
+    run: JourneyRun = g.run
+    journey: Journey = g.journey
+    shown = session.get(SESSION_DELEGATED)
+    delegation = (
+        delegations.by_public_id(str(shown.get("delegation")), run.customer)
+        if isinstance(shown, dict) and shown.get("run") == run.public_id
+        else None
+    )
+    step = journey.first_of("connect")
+    if delegation is None or step is None or not delegations.is_open(delegation):
+        return redirect(url_for(".resume"), 303)
+    return _page(
+        "journey/delegate_sent.html",
+        run=run,
+        journey=journey,
+        step=step,
+        page="delegate",
+        name=delegations.name_of(delegation),
+        link=shown["url"],  # type: ignore[index]
+        emailed=bool(shown.get("emailed")),  # type: ignore[union-attr]
+        until=delegation.expires_at,
+        revoke_form=RevokeDelegationForm(formdata=None, delegation=delegation.public_id),
+    )
+
+
+@bp.post("/journey/delegate/cancel")
+def delegate_cancel() -> Response:
+    """The customer cancels their request: the link stops working at once."""
+    run: JourneyRun = g.run
+    form = RevokeDelegationForm()
+    if form.validate_on_submit():
+        delegation = delegations.by_public_id(form.delegation.data, run.customer)
+        if delegation is None:
+            abort(404)
+        delegations.revoke(delegation, by="customer", actor_id=run.customer.public_id)
+        session.pop(SESSION_DELEGATED, None)
+    else:
+        abort(400)
+    return redirect(url_for(".resume"), 303)

@@ -38,6 +38,9 @@ EVENT_TYPES = (
     "journey.abandoned",
     "journey.software_not_listed",
     "upload.received",
+    "delegation.created",
+    "delegation.completed",
+    "delegation.revoked",
 )
 
 
@@ -84,6 +87,9 @@ def connection_ids(connection: Connection) -> dict[str, str | None]:
         "organisation_id": connection.org_id,
         "run_id": run.public_id if run else None,
         "journey_id": run.journey_id if run else None,
+        # Who signed in at the platform: owner, or the accountant, bookkeeper or other
+        # person the customer asked (never their name).
+        "authorised_by_role": connection.authorised_by_role or "owner",
     }
 
 

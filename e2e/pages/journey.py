@@ -10,9 +10,9 @@ know their next page.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
-from playwright.sync_api import Locator, Page
+from playwright.sync_api import Frame, Locator, Page
 
 from e2e.pages.base import PageT, UatPage, titled
 
@@ -300,6 +300,21 @@ class Connect(Step):
         self.button("Upload my accounts instead").click()
         return self.go(to)
 
+    @property
+    def waiting(self) -> Locator:
+        """Said while someone the customer asked has yet to connect."""
+        return self.status.filter(has=self.page.get_by_role("heading", level=2))
+
+    def ask_accountant(self) -> AskSomeone:
+        """'Ask my accountant to do this': the form naming who connects."""
+        self.link("Ask my accountant to do this").click()
+        return self.go(AskSomeone)
+
+    def cancel_request(self) -> Self:
+        """Cancel the request to the person asked: their link stops working."""
+        self.button("Cancel the request").click()
+        return type(self)(self.page, self.lang)
+
 
 class ChooseOrganisation(Step):
     """The platform gave access to several organisations: the customer picks one."""
@@ -429,6 +444,100 @@ class DefaultUpload(Upload):
         fr="Envoyez votre comptabilité",
         de="Laden Sie Ihre Buchhaltung hoch",
     )
+
+
+class AskSomeone(UatPage):
+    """Who connects for the customer: their name, email and role."""
+
+    titles = titled("Ask someone to connect for you")
+
+    def ask(self, name: str, email: str, role: str = "My accountant") -> LinkForThem:
+        self.main.get_by_label(self._("Their name"), exact=True).fill(name)
+        self.main.get_by_label(self._("Their email address"), exact=True).fill(email)
+        self.main.get_by_role("group", name=self._("Who are they?")).get_by_role(
+            "radio", name=self._(role), exact=True
+        ).check()
+        self.button("Create their link").click()
+        return LinkForThem(self.page, self.lang, name=name)
+
+    def ask_expecting_problem(self) -> AskSomeone:
+        self.button("Create their link").click()
+        return self.expecting_problem()
+
+
+class LinkForThem(UatPage):
+    """The link for the person asked, to copy (and emailed where mail is set up)."""
+
+    titles = titled("Your link for %(name)s")
+
+    def __init__(self, page: Page | Frame, lang: str = "en", *, name: str = "") -> None:
+        self.name = name
+        super().__init__(page, lang)
+
+    @property
+    def title(self) -> str:
+        return self._("Your link for %(name)s", name=self.name)
+
+    @property
+    def address(self) -> str:
+        link = self.main.get_by_role("link", name=re.compile("journey.delegated."))
+        href = link.get_attribute("href")
+        assert href is not None
+        return href
+
+    def back_to_connecting(self) -> DefaultConnect:
+        self.link("Back to connecting").click()
+        return self.go(DefaultConnect)
+
+
+class Delegated(UatPage):
+    """What the person asked sees: who asked, for whom, what was agreed; then connect."""
+
+    titles = titled("Connect %(customer)s's accounting software")
+
+    def __init__(self, page: Page | Frame, lang: str = "en", *, customer: str = "") -> None:
+        self.customer = customer
+        super().__init__(page, lang)
+
+    @property
+    def title(self) -> str:
+        return self._("Connect %(customer)s's accounting software", customer=self.customer)
+
+    @property
+    def agreed(self) -> Locator:
+        return self.main.get_by_role(
+            "region", name=self._("What %(customer)s agreed to share", customer=self.customer)
+        )
+
+    def continue_to_sandbox(self) -> SandboxSignIn:
+        from e2e.pages.sandbox import SandboxSignIn
+
+        self.button("Continue to %(platform)s", platform=SANDBOX).click()
+        return SandboxSignIn(self.page, back=DefaultConnect, lang=self.lang)
+
+
+class DelegatedDone(UatPage):
+    titles = titled("Done — %(customer)s's accounting software is connected for %(business)s")
+
+    def __init__(self, page: Page | Frame, lang: str = "en", *, customer: str = "") -> None:
+        self.customer = customer
+        super().__init__(page, lang)
+
+    @property
+    def title(self) -> str:
+        return self._(
+            "Done — %(customer)s's accounting software is connected for %(business)s",
+            customer=self.customer,
+            business=NORTHWIND,
+        )
+
+
+class LinkUsed(UatPage):
+    titles = titled("This link has already been used")
+
+
+class LinkCancelled(UatPage):
+    titles = titled("This link has been cancelled")
 
 
 class DefaultConnect(Connect):

@@ -12,9 +12,15 @@ import re
 
 from playwright.sync_api import Frame, Locator, Page
 
-from app.sandbox.data import SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
+from app.sandbox.data import ADVISER_USER, LEDGERLINE, SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
 from e2e.pages.base import PageT, UatPage, titled
 from e2e.pages.journey import Connect
+
+# The login an accountant (or bookkeeper) signs in with when a customer asked them to
+# connect: the Sandbox's adviser, who sees their practice and several client organisations.
+ACCOUNTANT_LOGIN = (ADVISER_USER.email, ADVISER_USER.password)
+# The adviser's clients (their own practice aside): the organisations they connect for.
+ACCOUNTANT_CLIENTS = tuple(org for org in ADVISER_USER.organisations if org != LEDGERLINE)
 
 
 class SandboxPage(UatPage):

@@ -6,6 +6,7 @@ its requests and how to make them; the suite (tests/hostile) and the longer run
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -429,6 +430,39 @@ JOURNEY: list[Target] = [
         moved=_any_redirect,
     ),
     Target(
+        "POST /journey/delegate (ask my accountant to do this)",
+        "journey",
+        "connect",
+        lambda world: form_post(
+            "/journey/delegate",
+            {
+                "name": hs.field("Jane Smith", "Zoë Ångström"),
+                "email": hs.field("jane@accounts.example", "a@b"),
+                "role": hs.field("accountant", "bookkeeper", "other"),
+                "submit": hs.field("Create their link"),
+            },
+            BROWSER_HEADERS,
+            ("POST", "GET"),
+        ),
+        examples=80,
+        moved=_any_redirect,
+    ),
+    Target(
+        "GET /journey/delegated/<token> and its pages (the person asked)",
+        "journey",
+        "anonymous",
+        lambda world: query_get(
+            st.one_of(
+                _path("/journey/delegated/{}", hs.path_segment("x" * 43, "done")),
+                st.sampled_from(["/journey/delegated", "/journey/delegated/organisation"]),
+            ),
+            {},
+            BROWSER_HEADERS,
+        ),
+        examples=60,
+        moved=_any_redirect,
+    ),
+    Target(
         "POST /journey/details (business form step)",
         "journey",
         "details",
@@ -532,6 +566,18 @@ CUSTOMER_PAGE: list[Target] = [
         ),
         seeds=lambda world: [post("/my/consents/%00/reconfirm")],
         examples=150,
+    ),
+    Target(
+        "POST /my/delegations/<id>/revoke",
+        "customer page",
+        "customer",
+        lambda world: form_post(
+            _path("/my/delegations/{}/revoke", hs.path_segment(str(uuid.uuid4()))),
+            {"submit": hs.field("Cancel the request")},
+            BROWSER_HEADERS,
+        ),
+        seeds=lambda world: [post("/my/delegations/%00/revoke")],
+        examples=60,
     ),
     Target(
         "GET+POST /my/connections/<id>/disconnect",

@@ -23,7 +23,14 @@ from app.customers.records import create_customer
 from app.engine import idle
 from app.extensions import db
 from app.links import journey_link
-from app.models import Connection, ConsentRecord, JourneyEvent, JourneyRun, WebhookDelivery
+from app.models import (
+    Connection,
+    ConsentRecord,
+    Delegation,
+    JourneyEvent,
+    JourneyRun,
+    WebhookDelivery,
+)
 from app.vault import decrypt_json
 from app.webhooks.outbox import EVENT_TYPES
 from tests.integration.conftest import REQUIRED_CONSENTS, LiveSandbox
@@ -55,6 +62,18 @@ def _connect(client: FlaskClient, live_sandbox: LiveSandbox, action: str) -> Non
     start = client.post("/journey/connect")
     callback = live_sandbox.authorize(str(start.location), action)
     client.get(callback.removeprefix("http://localhost"))
+
+
+def _ask_accountant(client: FlaskClient) -> str:
+    """The customer asks their accountant to connect; the link to pass on, as a path."""
+    client.post(
+        "/journey/delegate",
+        data={"name": "Jane Smith", "email": "jane@accounts.example", "role": "accountant"},
+    )
+    page = client.get("/journey/delegate/sent").get_data(as_text=True)
+    found = re.search(r'href="http://localhost(/journey/delegated/[^"]+)"', page)
+    assert found is not None
+    return found.group(1)
 
 
 def _revoke_refresh_token(app: Flask, live_sandbox: LiveSandbox) -> None:
@@ -98,8 +117,18 @@ def test_the_receiver_gets_every_event_type_signed(
     # First they say their software isn't listed, then find the Sandbox after all.
     connecting.post("/journey/software", data={"software": "Ledgerly"})
     connecting.post("/journey/software", data={"platform": "sandbox"})
+    # They ask their accountant to connect, and change their mind.
+    _ask_accountant(connecting)
+    with app.app_context():
+        public_id = db.session.scalars(select(Delegation.public_id)).one()
+    connecting.post("/journey/delegate/cancel", data={"delegation": public_id})
     _connect(connecting, live_sandbox, "deny")
-    _connect(connecting, live_sandbox, "approve")
+    # Then they ask again, and their accountant connects.
+    link = _ask_accountant(connecting)
+    accountant = app.test_client()
+    accountant.get(link)
+    start = accountant.post("/journey/delegated", data={"submit": "Continue"})
+    accountant.get(live_sandbox.authorize(str(start.location)).removeprefix("http://localhost"))
     with app.app_context():
         # Both grants come within their reminder window.
         assert expiry.send_reminders(now=clock.now() + timedelta(days=80)) == 2

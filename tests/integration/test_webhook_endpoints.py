@@ -243,7 +243,13 @@ def test_cli_deliver_once_and_replay(app: Flask, receiver: Receiver) -> None:
 
 def test_every_event_type_can_be_subscribed_to() -> None:
     assert "webhook.test" not in EVENT_TYPES
-    assert {t.split(".")[0] for t in EVENT_TYPES} == {"consent", "connection", "journey"}
+    assert {t.split(".")[0] for t in EVENT_TYPES} == {
+        "consent",
+        "connection",
+        "delegation",
+        "journey",
+        "upload",
+    }
 
 
 def test_secrets_survive_an_encryption_key_rotation(app: Flask) -> None:

@@ -376,3 +376,41 @@ def test_uploaded_words_on_the_done_step_need_an_upload_step(tmp_path: Path) -> 
     plain = load_journey(_write(tmp_path, data)).version
     data["steps"][-1]["uploaded_title"] = None
     assert load_journey(_write(tmp_path, data)).version == plain
+
+
+def _connect_step(data: dict) -> dict:
+    return next(s for s in data["steps"] if s["type"] == "connect")
+
+
+def test_delegate_off_keeps_the_version_a_journey_had_before_the_option(tmp_path: Path) -> None:
+    without = _variant()
+    for option in ("delegate", "delegate_days", "delegate_text"):
+        _connect_step(without).pop(option, None)
+    plain = load_journey(_write(tmp_path, without)).version
+    off = _variant()
+    _connect_step(off).update(delegate=False, delegate_days=7)
+    assert load_journey(_write(tmp_path, off)).version == plain
+    assert load_journey(_write(tmp_path, DEFAULT)).version != plain  # on: a new version
+
+
+@pytest.mark.parametrize("days", [0, 31, -1, "a week"])
+def test_delegate_days_is_between_1_and_30(tmp_path: Path, days: object) -> None:
+    data = _variant()
+    _connect_step(data).update(delegate=True, delegate_days=days)
+    assert "delegate_days" in _problems(_write(tmp_path, data))
+
+
+def test_delegate_options_need_delegate_on(tmp_path: Path) -> None:
+    data = _variant()
+    step = _connect_step(data)
+    step.update(delegate=False, delegate_days=3)
+    step["delegate_text"] = {"en": "Ask", "fr": "Demandez", "de": "Fragen"}
+    message = _problems(_write(tmp_path, data))
+    assert "delegate_days: used only with delegate: true" in message
+    assert "delegate_text: used only with delegate: true" in message
+
+
+def test_delegate_text_needs_every_language(tmp_path: Path) -> None:
+    data = _variant()
+    _connect_step(data).update(delegate=True, delegate_text={"en": "Ask your accountant"})
+    assert "delegate_text" in _problems(_write(tmp_path, data))
