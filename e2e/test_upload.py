@@ -67,6 +67,10 @@ def test_a_customer_uploads_two_files_and_the_business_downloads_them(
     notice = done.files_sent(2)
     expect(notice).to_be_visible()
     expect(notice.get_by_role("listitem")).to_have_text(["accounts.pdf", "ledger.csv"])
+    # Their own page lists what they sent (axe runs on it too).
+    mine = done.your_connections()
+    sent = mine.main.get_by_role("region", name="Files you sent")
+    expect(sent.get_by_role("heading", level=3)).to_have_text(["accounts.pdf", "ledger.csv"])
 
     headers = {"Authorization": f"Bearer {_files_key(live_server)}"}
     api = f"{live_server.url}/api/v1"

@@ -36,7 +36,7 @@ from app.account.forms import (
     WithdrawForm,
 )
 from app.connections import delegation as delegations
-from app.connections import repair
+from app.connections import repair, uploads
 from app.consent import ledger
 from app.consent.account_links import read_manage_token
 from app.customers import manage
@@ -201,6 +201,7 @@ def overview() -> Response:
         refresh_expires_at=repair.refresh_expires_at,
         delegations=[_delegation_view(d) for d in delegations.for_customer(customer)],
         connected_by=_connected_by,
+        uploaded=uploads.customer_uploads(customer),
     )
 
 
@@ -225,6 +226,7 @@ def _delegation_view(delegation: Any) -> dict[str, Any]:
         delegations.OPENED: _("They opened the link"),
         delegations.COMPLETED: _("Connected"),
         delegations.REVOKED: _("Cancelled"),
+        delegations.NOT_NEEDED: _("Not needed: you connected yourself"),
         delegations.EXPIRED: _("Expired"),
     }
     name = delegations.name_of(delegation)

@@ -268,12 +268,17 @@ def _delegation_entries(customer: Customer) -> list[Entry]:
                 )
             )
         if delegation.revoked_at is not None:
-            by = "the customer" if delegation.revoked_by == "customer" else "a colleague"
+            stopped = {
+                "customer": "Delegated link revoked by the customer",
+                "user": "Delegated link revoked by a colleague",
+                "erasure": "Delegated link stopped by the customer's erasure",
+                delegations.NOT_NEEDED: "Delegated link stopped: the customer connected themselves",
+            }.get(delegation.revoked_by or "", "Delegated link revoked")
             entries.append(
                 Entry(
                     delegation.revoked_at,
                     "delegation",
-                    f"Delegated link revoked by {by}",
+                    stopped,
                     [],
                     "revoked",
                     (7, delegation.id),

@@ -23,6 +23,7 @@ from flask import current_app
 from sqlalchemy import or_, select, update
 
 from app import audit, clock
+from app.connections import delegation as delegations
 from app.connections import flows
 from app.connections.lifecycle import refresh_expiry
 from app.connections.oauth import (
@@ -203,6 +204,8 @@ def finish_callback(
     journey = journey_for_run(run) if run is not None else None
     if run is not None and journey is not None and result.moves_journey:
         linked = result.connection if result.linked else None
+        if linked is not None:
+            delegations.not_needed(run, linked)
         # The journey's move commits the attempt's outcome with it.
         following = steps.connection_finished(run, journey, linked, result.reason)
         return replace(result, next_step=following)
@@ -434,6 +437,7 @@ def choose_organisation(
         # Back to the connect step, which says why; the journey's move commits the refusal.
         return steps.connection_finished(run, journey, None, refused.reason)
     linked = _link(connection, chosen_one, token)
+    delegations.not_needed(run, linked)
     # The journey's move commits the link with it.
     return steps.connection_finished(run, journey, linked, None)
 

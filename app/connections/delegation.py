@@ -44,6 +44,8 @@ OPENED = "opened"
 COMPLETED = "completed"
 REVOKED = "revoked"
 EXPIRED = "expired"
+# The customer connected by themselves first: the link stopped, no longer needed.
+NOT_NEEDED = "not_needed"
 
 
 class Opened(enum.Enum):
@@ -85,11 +87,11 @@ def name_of(delegation: Delegation) -> str:
 
 
 def state(delegation: Delegation) -> str:
-    """waiting, opened, completed, revoked or expired."""
+    """waiting, opened, completed, revoked, not_needed or expired."""
     if delegation.completed_at is not None:
         return COMPLETED
     if delegation.revoked_at is not None:
-        return REVOKED
+        return NOT_NEEDED if delegation.revoked_by == NOT_NEEDED else REVOKED
     if delegation.expires_at <= clock.now():
         return EXPIRED
     return OPENED if delegation.used_at is not None else WAITING
@@ -267,18 +269,33 @@ def revoke(delegation: Delegation, *, by: str, actor_id: str) -> bool:
     no longer any use (done, revoked or expired). ``by``: customer or user. Commits."""
     if not is_open(delegation):
         return False
+    _stop(delegation, by, actor_id)
+    db.session.commit()
+    return True
+
+
+def not_needed(run: JourneyRun, connection: Connection) -> None:
+    """The customer connected by themselves: the links they gave out for this run stop
+    (the person asked is told so if they open it). Left to the caller's commit."""
+    if connection.authorised_by_role != "owner":
+        return
+    for delegation in for_run(run):
+        if is_open(delegation):
+            _stop(delegation, NOT_NEEDED, "the customer connected themselves")
+
+
+def _stop(delegation: Delegation, by: str, actor_id: str) -> None:
+    before = OPENED if delegation.used_at else WAITING
     delegation.revoked_at = clock.now()
     delegation.revoked_by = by
     customer = db.session.get(Customer, delegation.customer_id)
     audit.record(
-        by,
+        "system" if by == NOT_NEEDED else by,
         actor_id,
         "delegation.revoked",
         "customer",
         customer.public_id if customer else None,
-        {"delegation": delegation.public_id, "state": OPENED if delegation.used_at else WAITING},
-        {"delegation": delegation.public_id, "state": REVOKED},
+        {"delegation": delegation.public_id, "state": before},
+        {"delegation": delegation.public_id, "state": state(delegation)},
     )
     emit("delegation.revoked", delegation.customer_id, **_events_ids(delegation), revoked_by=by)
-    db.session.commit()
-    return True

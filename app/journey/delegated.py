@@ -74,6 +74,12 @@ def _stopped(delegation: Delegation | None) -> Response:
             _("This link has been cancelled"),
             _("The person who asked you cancelled it. Nothing was connected with it."),
         )
+    if current == delegations.NOT_NEEDED:
+        return _refused(
+            410,
+            _("There's nothing left to do"),
+            _("The person who asked you has connected it themselves. Nothing more is needed."),
+        )
     if current == delegations.EXPIRED:
         return _refused(
             410,

@@ -63,6 +63,17 @@ def _event(app: Flask, event_type: str) -> dict[str, object]:
         )
 
 
+def _adviser_approves(live_sandbox: LiveSandbox, authorize_url: str) -> str:
+    """The accountant signs in with their own login (the Sandbox's adviser, the customer's
+    organisation among their clients) and approves; returns the callback URL."""
+    return live_sandbox.authorize(
+        authorize_url,
+        "approve",
+        organisation=BLUEBELL.id,
+        login=(ADVISER_USER.email, ADVISER_USER.password),
+    )
+
+
 def _accountant_connects(
     app: Flask, link: str, live_sandbox: LiveSandbox
 ) -> tuple[FlaskClient, str]:
@@ -72,14 +83,7 @@ def _accountant_connects(
     assert opened.status_code == 303 and opened.location == "/journey/delegated"
     start = accountant.post("/journey/delegated", data={"submit": "Continue"})
     assert start.status_code == 303 and start.location.startswith(live_sandbox.url)
-    # The accountant's own login: the Sandbox's adviser, with the customer's organisation
-    # among their clients.
-    callback = live_sandbox.authorize(
-        str(start.location),
-        "approve",
-        organisation=BLUEBELL.id,
-        login=(ADVISER_USER.email, ADVISER_USER.password),
-    )
+    callback = _adviser_approves(live_sandbox, str(start.location))
     back = accountant.get(callback.removeprefix("http://localhost"))
     assert back.status_code == 303, text_of(back)
     return accountant, str(back.location)
@@ -256,14 +260,7 @@ def test_the_customer_revokes_even_an_opened_link(
     assert cancelled.status_code == 303
     assert "Waiting for Jane" not in text_of(connecting.get("/journey/connect"))
     # The sign-in already under way links nothing.
-    # The accountant's own login: the Sandbox's adviser, with the customer's organisation
-    # among their clients.
-    callback = live_sandbox.authorize(
-        str(start.location),
-        "approve",
-        organisation=BLUEBELL.id,
-        login=(ADVISER_USER.email, ADVISER_USER.password),
-    )
+    callback = _adviser_approves(live_sandbox, str(start.location))
     back = accountant.get(callback.removeprefix("http://localhost"))
     assert back.status_code == 410
     assert "This link has been cancelled" in text_of(back)
@@ -426,9 +423,17 @@ def test_nothing_to_do_once_the_customer_connected_themselves(
     connecting.get(
         live_sandbox.authorize(str(start.location), "approve").removeprefix("http://localhost")
     )
+    # The link they gave out stopped by itself: the person asked is told there's nothing
+    # left to do, in the browser that opened it and in any other that opens the link.
     refused = accountant.post("/journey/delegated", data={"submit": "Continue"})
-    assert refused.status_code == 409
-    assert "Acme Ltd's accounting software is already connected" in text_of(refused)
+    assert refused.status_code == 410
+    assert "There's nothing left to do" in text_of(refused)
+    reopened = app.test_client().get(link)
+    assert reopened.status_code == 410
+    assert "has connected it themselves" in text_of(reopened)
+    # The customer's page says so, and the business is told why the link stopped.
+    assert "Not needed: you connected yourself" in text_of(connecting.get("/my"))
+    assert _event(app, "delegation.revoked")["revoked_by"] == "not_needed"
     with app.app_context():
         assert len(db.session.scalars(select(Connection)).all()) == 1
 

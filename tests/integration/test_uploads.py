@@ -92,6 +92,10 @@ def test_two_files_are_kept_told_and_downloaded_through_the_api(
     assert "<h1" in done and "Your accounts are sent</h1>" in done
     assert "You're connected" not in done.replace("&#39;", "'")
     assert "accounts.pdf" in done and "ledger.csv" in done
+    # The customer's own page lists what they sent.
+    mine = text_of(uploader.get("/my"))
+    assert "Files you sent" in mine
+    assert "<h3>accounts.pdf</h3>" in mine and "<h3>ledger.csv</h3>" in mine
 
     with app.app_context():
         event = db.session.scalars(
