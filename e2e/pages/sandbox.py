@@ -81,6 +81,10 @@ class SandboxConsent(SandboxPage):
         (after ``answer_slowly``): back on the journey's connect step."""
         with self.tab.expect_request(re.compile(r"/connect/[a-z_]+/callback\?")) as callback:
             self.main.get_by_role("button", name="Approve").click(no_wait_after=True)
+        # A person reloads after a moment, not in the same millisecond: on a busy machine the
+        # browser's first request could otherwise reach the server after the reload's, which
+        # would then be the one waiting on the platform (the platform answers after 8 s).
+        self.tab.wait_for_timeout(1500)
         self.tab.goto(callback.value.url)
         return self.back(self.tab, self.journey_lang)
 
