@@ -26,6 +26,7 @@ def init_admin(app: Flask) -> None:
         golive,
         journeys,
         journeys_preview,
+        privacy_map,
         users,
         views,
         webhooks,

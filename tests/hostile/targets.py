@@ -762,6 +762,13 @@ def _journey_pages(world: World) -> Requests:
             (1, _path("/admin/journeys/{}", journey)),
             (1, _path("/admin/journeys/{}/versions/{}", *_pair_parts(world))),
             (1, _path("/admin/journeys/{}/diff", journey)),
+            (1, _path("/admin/journeys/{}/privacy", journey)),
+            (
+                1,
+                st.sampled_from(
+                    ["/admin/journeys/default/privacy.md", "/admin/journeys/business/privacy.json"]
+                ),
+            ),
             (1, _path("/admin/journey-drafts/{}", _draft(world))),
             (1, st.sampled_from(["/admin/journey-drafts/new", "/admin/journeys"])),
         ),
@@ -1084,6 +1091,7 @@ ADMIN: list[Target] = [
         _journey_pages,
         seeds=lambda world: [
             get("/admin/journeys/default/versions/%00"),
+            get("/admin/journeys/%00/privacy.json"),
             get("/admin/journey-drafts/new", **{"from": "\x00"}),
         ],
     ),
