@@ -103,6 +103,7 @@ def test_every_section_of_the_navigation_has_a_help_page(app: Flask) -> None:
         text = _help_text(screen.key)
         assert text.startswith(f"# {screen.title}\n"), f"{screen.key}.md starts with its title"
         assert f"](screenshots/{screen.key}.png)" in text, f"{screen.key}.md shows its screen"
+        assert screen.screenshot.is_file(), f"run e2e/test_console_help.py: {screen.key}.png"
         for endpoint in screen.endpoints:
             assert endpoint in app.view_functions, f"{screen.key}: no endpoint {endpoint}"
 
