@@ -26,3 +26,21 @@ def render_markdown(text: str | None) -> Markup:
         link_rel="noopener noreferrer",
     )
     return Markup(html)
+
+
+# The colleagues' help pages (docs/colleagues/) are written by the project, not by
+# journey authors: they may also use headings, tables, code blocks and images.
+_docs_md = MarkdownIt("commonmark", {"html": False}).enable("table")
+_DOC_TAGS = _ALLOWED_TAGS | {"h1", "h4", "pre", "img", "table", "thead", "tbody", "tr", "th", "td"}
+
+
+def render_document(text: str) -> Markup:
+    """Render a help document to safe HTML; relative links and images stay relative."""
+    html = nh3.clean(
+        _docs_md.render(text),
+        tags=_DOC_TAGS,
+        attributes={"a": {"href", "title"}, "img": {"src", "alt", "title"}},
+        url_schemes={"https", "http", "mailto"},
+        link_rel="noopener noreferrer",
+    )
+    return Markup(html)

@@ -24,6 +24,7 @@ def init_admin(app: Flask) -> None:
         customers,
         funnel_page,
         golive,
+        help,
         journeys,
         journeys_preview,
         privacy_map,

@@ -891,6 +891,27 @@ ADMIN: list[Target] = [
         seeds=lambda world: [get("/admin/customers/%00")],
     ),
     Target(
+        "GET /admin/help/<screen> and its screenshot",
+        "admin",
+        "admin",
+        lambda world: query_get(
+            st.one_of(
+                _path("/admin/help/{}", hs.path_segment("overview", "customer", "go-live")),
+                _path(
+                    "/admin/help/screenshots/{}.png",
+                    hs.path_segment("overview", "webhooks", "README"),
+                ),
+            ),
+            {},
+        ),
+        examples=120,
+        seeds=lambda world: [
+            get("/admin/help/..%2FREADME"),
+            get("/admin/help/screenshots/..%2F..%2Fadmin.png"),
+            get("/admin/help/%00"),
+        ],
+    ),
+    Target(
         "POST /admin/customers/<id>/notes",
         "admin",
         "admin",
