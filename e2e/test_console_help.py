@@ -44,6 +44,7 @@ def _screens(live_server: LiveServer, seed: AdminSeed) -> dict[str, tuple[str, s
         "journeys": ("/admin/journeys", "Journeys"),
         "journey": ("/admin/journeys/default", "A journey and its versions"),
         "journey-draft": ("/admin/journey-drafts/new?from=default", "Journey drafts"),
+        "privacy-map": ("/admin/journeys/default/privacy", "Data map and impact assessment"),
         "journey-preview": (f"/admin/journeys/default/preview/{version}", "Journey preview"),
         "webhooks": ("/admin/webhooks", "Webhooks"),
         "users": ("/admin/users", "Users"),

@@ -79,6 +79,11 @@ SCREENS: tuple[HelpScreen, ...] = (
         ),
     ),
     HelpScreen(
+        "privacy-map",
+        "Data map and impact assessment",
+        ("admin.journey_privacy",),
+    ),
+    HelpScreen(
         "journey-preview",
         "Journey preview",
         ("admin.preview", "admin.start_preview", "admin.preview_step", "admin.preview_declined"),
