@@ -466,6 +466,29 @@ class Delegation(db.Model):  # type: ignore[name-defined,misc]
     connection: Mapped[Connection | None] = relationship()
 
 
+class JourneyFeedback(db.Model):  # type: ignore[name-defined,misc]
+    """What a customer thought of their journey, left on the done or declined page: once
+    per run. The comment is their own words: erased with them, part of their export."""
+
+    __tablename__ = "journey_feedback"
+    __table_args__ = (Index("ix_journey_feedback_journey", "journey_id", "journey_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_public_id)
+    run_id: Mapped[int] = mapped_column(ForeignKey("journey_runs.id"), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    journey_id: Mapped[str] = mapped_column(String(100))
+    journey_version: Mapped[str] = mapped_column(String(64))
+    # Where it was given: done or declined.
+    step: Mapped[str] = mapped_column(String(20))
+    # 1 (very hard) to 5 (very easy).
+    rating: Mapped[int] = mapped_column()
+    comment: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, index=True)
+
+    run: Mapped[JourneyRun] = relationship()
+
+
 class OAuthFlow(db.Model):  # type: ignore[name-defined,misc]
     """An authorization request in progress: single-use state and PKCE verifier."""
 

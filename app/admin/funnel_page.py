@@ -13,6 +13,7 @@ from app.admin import bp
 from app.admin.funnel_chart import funnel_chart
 from app.admin.guard import requires
 from app.admin.nav import section
+from app.analytics.feedback import RATINGS, feedback_figures
 from app.analytics.funnel import (
     CONNECTION_STATUSES,
     DEFAULT_DAYS,
@@ -27,6 +28,8 @@ from app.analytics.funnel import (
 section("admin.funnel", "Funnel", order=40)
 
 ALL_VERSIONS = ""
+# The labels customers chose from on the done and declined pages.
+RATING_WORDS = {1: "Very hard", 2: "Hard", 3: "Neither easy nor hard", 4: "Easy", 5: "Very easy"}
 # The earliest day a period may start and how far ahead it may end.
 EARLIEST = date(2000, 1, 1)
 LATEST_AHEAD = timedelta(days=366)
@@ -88,6 +91,10 @@ def format_share(share: float | None) -> str:
     return "—" if share is None else f"{share:.0%}"
 
 
+def format_average(average: float | None) -> str:
+    return "—" if average is None else f"{average:.1f} of 5"
+
+
 def _filter() -> FunnelFilter:
     journeys = journey_ids()
     default_journey = current_app.config["DEFAULT_JOURNEY"]
@@ -120,8 +127,12 @@ def funnel_page() -> tuple[str, int]:
         form=form,
         funnel=figures,
         versions=by_version(form.journey.data, period),
+        feedback=feedback_figures(form.journey.data, form.version.data or None, period),
+        ratings=RATINGS,
+        rating_words=RATING_WORDS,
         chart=funnel_chart(figures.steps),
         duration=format_duration,
         share=format_share,
+        average=format_average,
         statuses=CONNECTION_STATUSES,
     ), 200

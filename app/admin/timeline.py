@@ -25,6 +25,7 @@ from app.models import (
     Customer,
     CustomerNote,
     JourneyEvent,
+    JourneyFeedback,
     JourneyRun,
     OutboxEvent,
     User,
@@ -39,7 +40,7 @@ PER_KIND = 200
 @dataclass(frozen=True)
 class Entry:
     at: datetime
-    kind: str  # journey, step, consent, connection, webhook, note or audit
+    kind: str  # journey, step, feedback, consent, connection, webhook, note or audit
     title: str
     details: list[str] = field(default_factory=list)
     # A word for the outcome (completed, failed, granted, succeeded, ...), if any.
@@ -143,6 +144,41 @@ def _step_entries(run_ids: list[int]) -> list[Entry]:
                 details,
                 event.kind,
                 (2, event.id),
+            )
+        )
+    return entries
+
+
+# How the customer put it: the labels of the ratings on the done and declined pages.
+RATING_WORDS = {1: "very hard", 2: "hard", 3: "neither easy nor hard", 4: "easy", 5: "very easy"}
+
+
+def _feedback_entries(run_ids: list[int]) -> list[Entry]:
+    if not run_ids:
+        return []
+    given = db.session.scalars(
+        select(JourneyFeedback)
+        .where(JourneyFeedback.run_id.in_(run_ids))
+        .order_by(JourneyFeedback.id.desc())
+        .limit(PER_KIND)
+    )
+    entries = []
+    for feedback in given:
+        words = RATING_WORDS.get(feedback.rating, "")
+        details = [
+            f"On the {feedback.step} page of {feedback.journey_id},"
+            f" version {feedback.journey_version[:12]}"
+        ]
+        if feedback.comment:
+            details.append(f"“{feedback.comment}”")
+        entries.append(
+            Entry(
+                feedback.created_at,
+                "feedback",
+                f"Left feedback: {feedback.rating} of 5 ({words})",
+                details,
+                None,
+                (9, feedback.id),
             )
         )
     return entries
@@ -396,6 +432,7 @@ def timeline(customer: Customer, connections: list[Connection]) -> list[Entry]:
     entries = [
         *_run_entries(runs),
         *_step_entries([run.id for run in runs]),
+        *_feedback_entries([run.id for run in runs]),
         *_consent_entries(customer),
         *_connection_entries(connections),
         *_delegation_entries(customer),

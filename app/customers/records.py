@@ -23,6 +23,7 @@ from app.models import (
     Delegation,
     IdempotencyRecord,
     JourneyEvent,
+    JourneyFeedback,
     JourneyRun,
     OAuthFlow,
     OutboxEvent,
@@ -88,6 +89,7 @@ def export_customer(customer: Customer) -> dict[str, Any]:
         "customer": _row(customer),
         "journey_runs": _all(JourneyRun, JourneyRun.customer_id == customer.id),
         "journey_events": _all(JourneyEvent, JourneyEvent.run_id.in_(run_ids)),
+        "journey_feedback": _all(JourneyFeedback, JourneyFeedback.customer_id == customer.id),
         "consent_records": _all(ConsentRecord, ConsentRecord.customer_id == customer.id),
         "connections": _all(Connection, Connection.customer_id == customer.id),
         "uploads": _all(Upload, Upload.customer_id == customer.id),
@@ -171,6 +173,12 @@ def erase_customer(customer: Customer, actor: str, actor_type: str = "cli") -> d
         run.answers, run.return_url = {}, None
     db.session.execute(
         JourneyEvent.__table__.update().where(JourneyEvent.run_id.in_(run_ids)).values(detail=None)
+    )
+    # The rating stays in the funnel's figures; the comment was the customer's own words.
+    db.session.execute(
+        JourneyFeedback.__table__.update()
+        .where(JourneyFeedback.customer_id == customer.id)
+        .values(comment=None)
     )
     for connection in connections:
         connection.org_name = connection.candidates = connection.last_error_detail = None

@@ -28,6 +28,7 @@ from app.models import (
     ConsentRecord,
     Delegation,
     JourneyEvent,
+    JourneyFeedback,
     JourneyRun,
     OAuthFlow,
     Upload,
@@ -81,6 +82,7 @@ def _purge(run: JourneyRun) -> bool:
     db.session.execute(delete(JourneyEvent).where(JourneyEvent.run_id == run.id))
     # Files uploaded on a run left unfinished go with it.
     db.session.execute(delete(Upload).where(Upload.run_id == run.id))
+    db.session.execute(delete(JourneyFeedback).where(JourneyFeedback.run_id == run.id))
     db.session.execute(
         delete(OAuthFlow).where(
             (OAuthFlow.run_id == run.id) | OAuthFlow.connection_id.in_(never_linked)

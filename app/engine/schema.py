@@ -393,6 +393,12 @@ class DoneStep(_Step):
         description="The text instead, for a customer who uploaded files. Markdown.",
     )
 
+    feedback: bool = Field(
+        default=True,
+        description="Offer the customer a rating and a one-line comment on this page and on "
+        "the declined page; colleagues read them next to the funnel (journey.feedback).",
+    )
+
     def heading(self, uploaded: bool) -> str | dict[str, str]:
         return self.uploaded_title if uploaded and self.uploaded_title else self.title
 
@@ -432,7 +438,7 @@ STEP_TYPES = (
 OPTIONS_ADDED_LATER: dict[str, tuple[tuple[str, Any], ...]] = {
     "platform_select": (("not_listed", False), ("not_listed_text", None)),
     "connect": (("delegate", False), ("delegate_days", 7), ("delegate_text", None)),
-    "done": (("uploaded_title", None), ("uploaded_body", None)),
+    "done": (("uploaded_title", None), ("uploaded_body", None), ("feedback", True)),
 }
 
 

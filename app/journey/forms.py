@@ -39,6 +39,7 @@ from wtforms.validators import (
 from app import clock, files
 from app.connections.uploads import CheckedFile
 from app.consent.ledger import duration_options, duration_question
+from app.engine.feedback import COMMENT_MAX_LENGTH as FEEDBACK_COMMENT_MAX_LENGTH
 from app.engine.schema import ConsentItem, ConsentStep, FormField, FormStep, Journey, UploadStep
 from app.platforms import Platform
 
@@ -218,6 +219,48 @@ def not_listed_form(business: str, name: str | None) -> NotListedForm:
     form = NotListedForm(data={"software": name} if name else None)
     form.tell.label.text = _("Tell %(business)s", business=business)
     return form
+
+
+def _plain_comment(form: Any, field: Field) -> None:
+    if any(unicodedata.category(char) in ("Cc", "Cf") for char in field.data or ""):
+        raise ValidationError(_("Write your comment in plain text, on one line"))
+
+
+FEEDBACK_RATINGS = (
+    ("1", _l("Very hard")),
+    ("2", _l("Hard")),
+    ("3", _l("Neither easy nor hard")),
+    ("4", _l("Easy")),
+    ("5", _l("Very easy")),
+)
+
+
+class FeedbackForm(FlaskForm):
+    """On the done and declined pages: how it went, in a rating and a line (optional)."""
+
+    rating = RadioField(
+        _l("How was this?"),
+        choices=[SelectChoice(value, label) for value, label in FEEDBACK_RATINGS],
+        validate_choice=False,
+        validators=[
+            InputRequired(message=_l("Choose how easy or hard this was")),
+            AnyOf(
+                [value for value, _label in FEEDBACK_RATINGS],
+                message=_l("Choose how easy or hard this was"),
+            ),
+        ],
+    )
+    comment = StringField(
+        _l("Anything you'd like to add? (optional)"),
+        filters=[strip_text],
+        validators=[
+            Optional(),
+            Length(max=FEEDBACK_COMMENT_MAX_LENGTH, message=_l("Write at most %(max)d characters")),
+            _plain_comment,
+        ],
+        render_kw={"maxlength": FEEDBACK_COMMENT_MAX_LENGTH, "autocomplete": "off"},
+    )
+    send = SubmitField(_l("Send feedback"))
 
 
 class StepForm(FlaskForm):

@@ -30,7 +30,7 @@ from app.connections import uploads
 from app.connections.oauth import ProviderConfig
 from app.consent import ledger, receipts
 from app.consent.decisions import decide_consent_step
-from app.engine import finish_later, steps
+from app.engine import feedback, finish_later, steps
 from app.engine.branding import logo_response, stylesheet_response
 from app.engine.messages import explain_failure
 from app.engine.registry import get_journey
@@ -51,6 +51,7 @@ from app.journey import embed
 from app.journey.customer_access import customer_journey
 from app.journey.forms import (
     ConnectForm,
+    FeedbackForm,
     FinishLaterForm,
     LanguageForm,
     ReconsiderForm,
@@ -380,10 +381,12 @@ class CustomerWalk:
             and latest.status == "pending",
         )
 
-    def done(self, step: Step) -> StepResponse:
+    def done(self, step: Step, feedback_form: FeedbackForm | None = None) -> StepResponse:
         linked = [c for c in connections.run_connections(self.run) if c.status == "linked"]
         return self.page(
             step,
+            feedback_form,
+            **_feedback_context(self.run, self.journey, feedback_form),
             linked=linked,
             uploaded=uploads.run_uploads(self.run),
             return_link=embed.return_link(self.run, self.journey),
@@ -497,8 +500,19 @@ def declined() -> StepResponse:
     if form.validate_on_submit():
         steps.reconsider(run)
         return redirect(url_for(".step", step_id=consent_step.id), 303)
+    return _declined_page(run, journey, consent_step, form)
+
+
+def _declined_page(
+    run: JourneyRun,
+    journey: Journey,
+    consent_step: Step,
+    form: ReconsiderForm,
+    feedback_form: FeedbackForm | None = None,
+) -> Response:
     return _page(
         "journey/declined.html",
+        422 if feedback_form is not None and feedback_form.errors else 200,
         run=run,
         journey=journey,
         step=consent_step,
@@ -506,7 +520,42 @@ def declined() -> StepResponse:
         form=form,
         return_link=embed.return_link(run, journey),
         refusals=receipts.refusals(run),
+        **_feedback_context(run, journey, feedback_form),
     )
+
+
+def _feedback_context(
+    run: JourneyRun, journey: Journey, form: FeedbackForm | None
+) -> dict[str, Any]:
+    """The done and declined pages' feedback form, or their thanks once it was sent."""
+    if feedback.page_for(run, journey) is None:
+        return {}
+    if feedback.given(run) is not None:
+        return {"feedback_thanks": True}
+    return {"feedback_form": form if form is not None else FeedbackForm(formdata=None)}
+
+
+@bp.post("/journey/feedback")
+def leave_feedback() -> StepResponse:
+    """A rating and a line from the done or declined page; once per run (a second one is
+    answered with the same thanks, and changes nothing)."""
+    run: JourneyRun = g.run
+    journey: Journey = g.journey
+    page = feedback.page_for(run, journey)
+    if page is None:
+        return redirect(url_for(".resume"), 303)
+    form = FeedbackForm()
+    if form.validate_on_submit():
+        feedback.leave(run, page, int(form.rating.data), form.comment.data)
+    elif feedback.given(run) is None:
+        if page == "declined":
+            consent_step = journey.first_of("consent")
+            if consent_step is None:
+                return redirect(url_for(".resume"), 303)
+            return _declined_page(run, journey, consent_step, ReconsiderForm(formdata=None), form)
+        done = journey.first_of("done") or steps.current_step(run, journey)
+        return CustomerWalk(run, journey).done(done, form)
+    return redirect(url_for(".resume") + "#feedback", 303)
 
 
 @bp.route("/journey/organisation", methods=["GET", "POST"])

@@ -37,6 +37,7 @@ EVENT_TYPES = (
     "journey.completed",
     "journey.abandoned",
     "journey.software_not_listed",
+    "journey.feedback",
     "upload.received",
     "delegation.created",
     "delegation.completed",
@@ -51,7 +52,7 @@ def subscribed(endpoint: WebhookEndpoint, event_type: str) -> bool:
 
 
 def emit(
-    event_type: str, customer: Customer | int | None, **ids: str | bool | list[str] | None
+    event_type: str, customer: Customer | int | None, **ids: str | int | bool | list[str] | None
 ) -> OutboxEvent:
     """Record an event about ``customer`` (or its row id); ``ids`` are public ids, codes or flags,
     never tokens or personal data. Commit it with the change it reports."""

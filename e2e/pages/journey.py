@@ -332,7 +332,44 @@ class ChooseOrganisation(Step):
         return self.go(to)
 
 
-class Done(Step):
+class GivesFeedback(UatPage):
+    """The done and declined pages ask how it went: a rating and a line, once per run."""
+
+    @property
+    def rating(self) -> Locator:
+        return self.main.get_by_role("group", name=self._("How was this?"))
+
+    def rate(self, label: str) -> Locator:
+        return self.rating.get_by_role("radio", name=self._(label), exact=True)
+
+    @property
+    def comment(self) -> Locator:
+        return self.main.get_by_label(self._("Anything you'd like to add? (optional)"), exact=True)
+
+    @property
+    def feedback_thanks(self) -> Locator:
+        heading = self.page.get_by_role("heading", name=self._("Thank you for your feedback"))
+        return self.status.filter(has=heading)
+
+    def fill_feedback(self, label: str | None, comment: str = "") -> Self:
+        if label is not None:
+            self.rate(label).check()
+        if comment:
+            self.comment.fill(comment)
+        return self
+
+    def send_feedback(self) -> Self:
+        """Send it: the same page comes back, thanking the customer."""
+        self.button("Send feedback").click()
+        self.feedback_thanks.wait_for()
+        return type(self)(self.page, self.lang)
+
+    def send_feedback_expecting_problem(self) -> Self:
+        self.button("Send feedback").click()
+        return self.expecting_problem()
+
+
+class Done(Step, GivesFeedback):
     def files_sent(self, count: int, business: str = NORTHWIND) -> Locator:
         """The notice naming the files sent, under its heading."""
         name = (
@@ -562,7 +599,7 @@ class DefaultSent(Done):
     )
 
 
-class Declined(UatPage):
+class Declined(GivesFeedback):
     titles = titled("You declined to share your accounting data")
 
 

@@ -463,6 +463,23 @@ JOURNEY: list[Target] = [
         moved=_any_redirect,
     ),
     Target(
+        "POST /journey/feedback (a rating and a line on the done or declined page)",
+        "journey",
+        "declined",
+        lambda world: form_post(
+            "/journey/feedback",
+            {
+                "rating": hs.field("1", "3", "5"),
+                "comment": hs.field("Quick and clear", "Trop long", optional=True),
+                "send": hs.field("Send feedback"),
+            },
+            BROWSER_HEADERS,
+            ("POST", "GET"),
+        ),
+        examples=60,
+        moved=_any_redirect,
+    ),
+    Target(
         "POST /journey/details (business form step)",
         "journey",
         "details",

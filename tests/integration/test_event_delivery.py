@@ -165,6 +165,8 @@ def test_the_receiver_gets_every_event_type_signed(
         content_type="multipart/form-data",
     )
     assert sent.status_code == 303
+    # They say how it went, on the done page.
+    assert uploading.post("/journey/feedback", data={"rating": "4"}).status_code == 303
     # Another customer opens their link and leaves it there.
     _open_link(app, "Idle Ltd")
     with app.app_context():

@@ -414,3 +414,20 @@ def test_delegate_text_needs_every_language(tmp_path: Path) -> None:
     data = _variant()
     _connect_step(data).update(delegate=True, delegate_text={"en": "Ask your accountant"})
     assert "delegate_text" in _problems(_write(tmp_path, data))
+
+
+def _done_step(data: dict) -> dict:
+    return next(s for s in data["steps"] if s["type"] == "done")
+
+
+def test_feedback_on_by_default_keeps_the_version_a_journey_had_before_the_option(
+    tmp_path: Path,
+) -> None:
+    plain = load_journey(_write(tmp_path, _variant()))
+    assert plain.steps[-1].feedback is True  # type: ignore[union-attr]
+    on = _variant()
+    _done_step(on)["feedback"] = True
+    assert load_journey(_write(tmp_path, on)).version == plain.version
+    off = _variant()
+    _done_step(off)["feedback"] = False
+    assert load_journey(_write(tmp_path, off)).version != plain.version  # off: a new version
