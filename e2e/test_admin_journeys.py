@@ -49,7 +49,7 @@ def test_an_editor_drafts_previews_and_publishes_a_journey(
     yaml_box.fill(good.replace("type: done", "type: finished"))
     yaml_box.press("End")  # a key typed: htmx checks the YAML
     problems = main.get_by_role("alert").filter(has_text="to fix before publishing")
-    expect(problems).to_contain_text("line 9, step 'done': unknown step type 'finished'")
+    expect(problems).to_contain_text("line 10, step 'done': unknown step type 'finished'")
     assert_accessible(page)
 
     yaml_box.fill(good)
