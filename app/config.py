@@ -30,6 +30,10 @@ SECRET_GENERATORS = {
 DEFAULTS: dict[str, Any] = {
     "ENV_NAME": "development",
     "PUBLIC_URL": "http://127.0.0.1:5000",
+    # Where a running server (`make run`, gunicorn) records its PUBLIC_URL, so that a
+    # command such as `flask invite` in another shell prints links to where it runs
+    # when ONRAMP_PUBLIC_URL is not set there; None: instance/server.json.
+    "SERVER_FILE": None,
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
@@ -189,6 +193,10 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["REDIS_URL"] = os.environ["REDIS_URL"]
     if test_config:
         app.config.from_mapping(test_config)
+    if "ONRAMP_PUBLIC_URL" not in os.environ and "PUBLIC_URL" not in (test_config or {}):
+        running = running_server_url(server_file(app))
+        if running:
+            app.config["PUBLIC_URL"] = running
 
     app.config.setdefault(
         "SQLALCHEMY_DATABASE_URI", f"sqlite:///{Path(app.instance_path) / 'onramp.db'}"
@@ -207,6 +215,34 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     if not app.config["SANDBOX_URL"] and app.config["SANDBOX_ENABLED"]:
         app.config["SANDBOX_URL"] = app.config["PUBLIC_URL"] + "/sandbox"
     _load_secrets(app)
+
+
+def server_file(app: Flask | None = None) -> Path:
+    """Where a running server records its PUBLIC_URL (see ``SERVER_FILE``)."""
+    configured = app.config.get("SERVER_FILE") if app else os.environ.get("ONRAMP_SERVER_FILE")
+    return Path(configured) if configured else ROOT / "instance" / "server.json"
+
+
+def record_server_url(path: Path, public_url: str, pid: int) -> None:
+    """Say where the server of process ``pid`` is, for commands run beside it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"public_url": public_url, "pid": pid}))
+
+
+def running_server_url(path: Path) -> str | None:
+    """The PUBLIC_URL a server recorded, if that server is still running."""
+    try:
+        recorded = json.loads(path.read_text())
+        pid, url = int(recorded["pid"]), str(recorded["public_url"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None  # left behind by a server that was killed
+    except PermissionError:
+        pass  # running, as another user
+    return url if url.startswith(("http://", "https://")) else None
 
 
 def sandbox_enabled(config: Mapping[str, Any]) -> bool:

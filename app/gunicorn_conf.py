@@ -6,6 +6,7 @@ may be served by this very process) and must never block other customers meanwhi
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -122,7 +123,30 @@ class DeliveryWorkerProcess:
             process.wait()
 
 
+def record_public_url(environ: Mapping[str, str] = os.environ) -> None:
+    """Say where this server is (``make run`` sets ONRAMP_PUBLIC_URL from HOST and PORT),
+    so that `flask invite` in another shell prints links to it, not to port 5000."""
+    from app.config import record_server_url, server_file
+
+    public_url = environ.get("ONRAMP_PUBLIC_URL")
+    if public_url:
+        record_server_url(server_file(), public_url.rstrip("/"), os.getpid())
+
+
+def forget_public_url() -> None:
+    """The server stops: what it recorded no longer says where a server is."""
+    from app.config import server_file
+
+    path = server_file()
+    try:
+        if json.loads(path.read_text()).get("pid") == os.getpid():
+            path.unlink()
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 def when_ready(server: Any) -> None:
+    record_public_url()
     # Kept on the arbiter (the master) rather than in a module global.
     server.webhook_worker = None
     if webhook_worker_enabled():
@@ -131,6 +155,7 @@ def when_ready(server: Any) -> None:
 
 
 def on_exit(server: Any) -> None:
+    forget_public_url()
     worker = getattr(server, "webhook_worker", None)
     if worker is not None:
         worker.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from e2e.accessibility import assert_accessible
@@ -49,7 +50,7 @@ def test_an_editor_drafts_previews_and_publishes_a_journey(
     yaml_box.fill(good.replace("type: done", "type: finished"))
     yaml_box.press("End")  # a key typed: htmx checks the YAML
     problems = main.get_by_role("alert").filter(has_text="to fix before publishing")
-    expect(problems).to_contain_text("steps[1]: unknown step type 'finished'")
+    expect(problems).to_contain_text("line 10, step 'done': unknown step type 'finished'")
     assert_accessible(page)
 
     yaml_box.fill(good)
@@ -91,3 +92,40 @@ def test_an_editor_drafts_previews_and_publishes_a_journey(
         published = get_journey(journey_id)
         assert published is not None
         assert published.steps[0].id == "welcome"
+
+
+@pytest.mark.parametrize(
+    "viewport", [{"width": 1280, "height": 800}, {"width": 390, "height": 844}]
+)
+def test_a_skipped_journey_file_is_listed_with_its_problems(
+    page: Page, live_server: LiveServer, viewport: dict[str, int]
+) -> None:
+    from pathlib import Path
+
+    from app.engine.loading import JourneyDefinitionError
+    from app.engine.registry import BROKEN_KEY
+
+    skipped = JourneyDefinitionError(
+        Path("journeys/spring-offer.yaml"),
+        [
+            (
+                "line 57, step 'company': when",
+                "refers to option 'partnership' of field 'kind', which step 'about' does not "
+                "offer (it offers 'limited', 'sole')",
+            )
+        ],
+    )
+    live_server.app.extensions[BROKEN_KEY] = [skipped]
+    try:
+        page.set_viewport_size(viewport)
+        sign_in_as(page, live_server, "viewer")
+        page.goto(f"{live_server.url}/admin/journeys")
+        section = page.get_by_role("region", name="1 journey file skipped: fix it")
+        expect(section.get_by_role("heading", name="journeys/spring-offer.yaml")).to_be_visible()
+        expect(section.get_by_role("listitem")).to_have_text(
+            "line 57, step 'company': when: refers to option 'partnership' of field 'kind', "
+            "which step 'about' does not offer (it offers 'limited', 'sole')"
+        )
+        assert_accessible(page)
+    finally:
+        live_server.app.extensions[BROKEN_KEY] = []

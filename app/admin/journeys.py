@@ -18,7 +18,7 @@ from app.admin.journeys_forms import ActionForm, DraftForm
 from app.admin.nav import section
 from app.engine import diff as journey_diff
 from app.engine import loading, preview, publishing, versions
-from app.engine.registry import current_journeys, get_journey
+from app.engine.registry import broken_files, current_journeys, get_journey
 from app.engine.schema import Journey
 from app.models import JourneyDraft
 
@@ -53,6 +53,7 @@ def journeys() -> str:
         origins={journey_id: publishing.origin(journey_id) for journey_id in current},
         versions=versions.summaries(),
         drafts=publishing.open_drafts(),
+        broken=[(exc.path.name, exc.problems) for exc in broken_files()],
     )
 
 
@@ -100,14 +101,23 @@ def _diff_choices(journey_id: str) -> list[tuple[str, str]]:
     return choices
 
 
+def _default_older(journey_id: str, current: Journey, new_source: str) -> str:
+    """What ``new_source`` is compared with when no older version is chosen: for a draft,
+    the current version; for a kept version, the one kept before it."""
+    kept = [v.version for v in _versions_of(journey_id)]
+    if new_source not in kept:
+        return current.version
+    index = kept.index(new_source)
+    return kept[index - 1] if index > 0 else new_source
+
+
 @bp.route("/journeys/<journey_id>/diff")
 @requires("read")
 def journey_diff_view(journey_id: str) -> Response:
     current = _journey_or_404(journey_id)
     choices = _diff_choices(journey_id)
-    older = [value for value, _ in choices if value != current.version]
-    old_source = request.args.get("from") or (older[-1] if older else current.version)
     new_source = request.args.get("to") or current.version
+    old_source = request.args.get("from") or _default_older(journey_id, current, new_source)
     try:
         old = preview.resolve(journey_id, old_source)
         new = preview.resolve(journey_id, new_source)

@@ -1,4 +1,4 @@
-"""Command-line tools: ``flask invite``, ``flask journeys validate|schema``, ``flask demo``."""
+"""Command-line tools: ``flask invite``, ``flask journeys check|schema``, ``flask demo``."""
 
 from __future__ import annotations
 
@@ -95,10 +95,20 @@ def invite_command(
 journeys_cli = AppGroup("journeys", help="Check and describe journey definitions.")
 
 
+@journeys_cli.command("check")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.pass_context
+def check_command(context: click.Context, files: tuple[Path, ...]) -> None:
+    """Check journey files (default: every file in journeys/); exit 1 on any error.
+
+    Each error names the file, the line, the step's id and what is wrong."""
+    context.invoke(validate_command, files=files)
+
+
 @journeys_cli.command("validate")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 def validate_command(files: tuple[Path, ...]) -> None:
-    """Validate journey files (default: every file in journeys/); exit 1 on any error."""
+    """Check journey files (default: every file in journeys/); exit 1 on any error."""
     paths = list(files) or journey_files(Path(current_app.config["JOURNEYS_DIR"]))
     failed = 0
     for path in paths:

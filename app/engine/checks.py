@@ -4,6 +4,8 @@ conditions, translations, references, platforms and colours; every problem at on
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import product
+from math import prod
 from pathlib import Path
 from types import UnionType
 from typing import Any, Union, get_args, get_origin
@@ -26,6 +28,7 @@ from app.engine.schema import (
     Journey,
     PlatformSelectStep,
     Problem,
+    Step,
     Translatable,
     UploadStep,
     answer_fields,
@@ -43,6 +46,7 @@ def check_journey(journey: Journey, root: Path | None = None) -> list[Problem]:
     problems += _check_translations(journey)
     problems += _check_durations(journey)
     problems += _check_uploads(journey)
+    problems += _check_consent_use(journey)
     problems += [
         (f"business.brand.{where}", what) for where, what in journey.business.brand.problems(root)
     ]
@@ -57,7 +61,12 @@ def _check_order(journey: Journey) -> list[Problem]:
         problems.append((f"steps[{last}].type", "the last step must be of type 'done'"))
     for i, step_type in enumerate(types[:-1]):
         if step_type == "done":
-            problems.append((f"steps[{i}].type", "only the last step can be of type 'done'"))
+            problems.append(
+                (
+                    f"steps[{i}].type",
+                    "only the last step can be of type 'done': the steps after it are unreachable",
+                )
+            )
     for needs, before in (("instructions", "platform_select"), ("connect", "platform_select")):
         for i, step_type in enumerate(types):
             if step_type == needs and before not in types[:i]:
@@ -241,21 +250,121 @@ def _check_uploads(journey: Journey) -> list[Problem]:
     return problems
 
 
+# A field's possible answers when there are few of them (None: any text or number).
+Domain = frozenset[Any] | None
+
+# Beyond this many combinations of earlier answers a condition is not tried exhaustively.
+MAX_COMBINATIONS = 4096
+
+
+def _domains(step: Step, offered: set[str]) -> dict[str, Domain]:
+    """The answers each of a step's fields can take, as its step's conditions see them."""
+    if isinstance(step, FormStep):
+        domains: dict[str, Domain] = {}
+        for f in step.fields:
+            if f.type in ("select", "radio"):
+                domains[f.name] = frozenset(o.value for o in f.options)
+            elif f.type == "checkbox":
+                domains[f.name] = frozenset({True, False})
+            else:
+                domains[f.name] = None
+        return domains
+    if isinstance(step, ConsentStep):
+        return {item.key: frozenset({True, False}) for item in step.items}
+    if isinstance(step, PlatformSelectStep):
+        return {"platform": frozenset(step.platforms)}
+    if isinstance(step, ConnectStep):
+        return {"platform": frozenset(offered) if offered else None}
+    return {}
+
+
 def _check_conditions(journey: Journey) -> list[Problem]:
     problems: list[Problem] = []
     fields_before: dict[str, set[str]] = {}
+    domains: dict[str, dict[str, Domain]] = {}
+    offered: set[str] = set()
     later = {s.id for s in journey.steps}
     for i, step in enumerate(journey.steps):
         later.discard(step.id)
+        if isinstance(step, PlatformSelectStep):
+            offered |= set(step.platforms)
         if step.when:
             try:
                 condition = parse_condition(step.when)
             except ConditionError as exc:
                 problems.append((f"steps[{i}].when", f"not a valid condition: {exc}"))
             else:
-                problems += _check_references(i, condition, fields_before, later | {step.id})
+                found = _check_references(i, condition, fields_before, later | {step.id})
+                found = found or _check_values(i, condition, domains)
+                found = found or _check_reachable(i, condition, domains)
+                problems += found
         fields_before[step.id] = answer_fields(step)
+        domains[step.id] = _domains(step, offered)
     return problems
+
+
+def _check_values(
+    i: int, condition: Condition, domains: dict[str, dict[str, Domain]]
+) -> list[Problem]:
+    """Values compared with a field that can never take them: a step that never shows."""
+    problems: list[Problem] = []
+    for reference, value in dict.fromkeys(condition.compared_values()):
+        step_id, _, name = reference.partition(".")
+        domain = domains.get(step_id, {}).get(name)
+        if domain is None or value is None or any(_same(v, value) for v in domain):
+            continue
+        if domain <= {True, False}:
+            problems.append(
+                (
+                    f"steps[{i}].when",
+                    f"compares {reference!r} with {value!r}, but it is true (ticked) or false",
+                )
+            )
+            continue
+        choices = ", ".join(sorted(repr(v) for v in domain))
+        problems.append(
+            (
+                f"steps[{i}].when",
+                f"refers to option {value!r} of field {name!r}, which step {step_id!r} "
+                f"does not offer (it offers {choices})",
+            )
+        )
+    return problems
+
+
+def _same(answer: Any, value: Any) -> bool:
+    """Whether a condition's ``==`` holds: as it evaluates, True is not 1."""
+    return isinstance(answer, bool) == isinstance(value, bool) and bool(answer == value)
+
+
+def _check_reachable(
+    i: int, condition: Condition, domains: dict[str, dict[str, Domain]]
+) -> list[Problem]:
+    """A condition false whatever the earlier steps' answers: the step never shows."""
+    choices: list[list[Any]] = []
+    references = sorted(condition.references)
+    for reference in references:
+        step_id, _, name = reference.partition(".")
+        domain = domains.get(step_id, {}).get(name)
+        if domain is None:
+            return []  # free text or numbers: too many answers to try
+        # None: the step was skipped, or the field left empty.
+        choices.append([*sorted(domain, key=repr), None])
+    if not references or prod(len(c) for c in choices) > MAX_COMBINATIONS:
+        return []
+    for values in product(*choices):
+        answers: dict[str, dict[str, Any]] = {}
+        for reference, value in zip(references, values, strict=True):
+            step_id, _, name = reference.partition(".")
+            answers.setdefault(step_id, {})[name] = value
+        if condition.evaluate(answers):
+            return []
+    return [
+        (
+            f"steps[{i}].when",
+            "the condition is false whatever the customer answers before: the step is unreachable",
+        )
+    ]
 
 
 def _check_references(
@@ -285,6 +394,49 @@ def _check_references(
                 (
                     f"steps[{i}].when",
                     f"unknown field {field!r} of step {step_id!r} (it has: {known})",
+                )
+            )
+    return problems
+
+
+def _check_consent_use(journey: Journey) -> list[Problem]:
+    """Consent items that cover nothing: no step after them takes data under them.
+
+    Connecting software and answering a form take data under every item asked before;
+    an upload step takes files under the items its ``covered_by`` names (all of them when
+    it names none); a condition may read an item. An item none of these use asks the
+    customer to agree to something that never happens.
+    """
+    problems: list[Problem] = []
+    read: set[str] = set()
+    for step in journey.steps:
+        try:
+            read |= parse_condition(step.when).references if step.when else set()
+        except ConditionError:
+            continue  # reported with the conditions
+    for i, step in enumerate(journey.steps):
+        if not isinstance(step, ConsentStep):
+            continue
+        after = journey.steps[i + 1 :]
+        if any(isinstance(s, ConnectStep | FormStep) for s in after):
+            continue
+        covered: set[str] = set()
+        everything = False
+        for s in after:
+            if isinstance(s, UploadStep):
+                covered |= set(s.covered_by)
+                everything = everything or not s.covered_by
+        if everything:
+            continue
+        for j, item in enumerate(step.items):
+            if item.key in covered or f"{step.id}.{item.key}" in read:
+                continue
+            problems.append(
+                (
+                    f"steps[{i}].items[{j}].key",
+                    f"consent item {item.key!r} covers nothing: no 'connect' or 'form' step "
+                    "comes after it, no 'upload' step's covered_by names it and no condition "
+                    "reads it",
                 )
             )
     return problems

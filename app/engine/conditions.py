@@ -344,6 +344,23 @@ def _evaluate(node: _Node, answers: Mapping[str, Any]) -> Any:
             assert_never(node)
 
 
+def _compared(node: _Node, found: list[tuple[str, Any]]) -> None:
+    match node:
+        case _Not(operand):
+            _compared(operand, found)
+        case _Logic(_, operands):
+            for operand in operands:
+                _compared(operand, found)
+        case _Compare(op, _Ref(path), _Value(value)) if op in ("==", "!="):
+            found.append((".".join(path), value))
+        case _Compare(op, _Value(value), _Ref(path)) if op in ("==", "!="):
+            found.append((".".join(path), value))
+        case _Compare(op, _Ref(path), _List(items)) if op in ("in", "not in"):
+            found += [(".".join(path), item) for item in items]
+        case _:
+            pass
+
+
 @dataclass(frozen=True)
 class Condition:
     """A parsed ``when:`` condition; build one with :func:`parse_condition`.
@@ -355,6 +372,14 @@ class Condition:
     source: str
     references: frozenset[str]
     _tree: _Node = field(repr=False, compare=False)
+
+    def compared_values(self) -> list[tuple[str, Any]]:
+        """Each literal a reference is compared with (``==``, ``!=``, ``in``, ``not in``), in
+        order: ``platform.platform == 'xero'`` gives ``("platform.platform", "xero")``, so a
+        journey can be checked for values its fields never take."""
+        found: list[tuple[str, Any]] = []
+        _compared(self._tree, found)
+        return found
 
     def evaluate(self, answers: Mapping[str, Any]) -> bool:
         """Whether the condition holds, given answers keyed by step id, then by field.

@@ -8,40 +8,40 @@ published; the published drafts are read again only when that number changes.
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 
 from flask import Flask, current_app, g
 from sqlalchemy import func, select
 
-from app.engine.loading import JourneyDefinitionError, check_yaml, load_directory
+from app.engine.loading import JourneyDefinitionError, check_yaml, load_each
 from app.engine.schema import Journey
 from app.extensions import db
 from app.models import JourneyDraft
 
+log = logging.getLogger(__name__)
+
 EXTENSION_KEY = "onramp.journeys"
+BROKEN_KEY = "onramp.broken_journeys"
 
 
 def init_registry(app: Flask) -> None:
-    """Load the journeys at start-up: a broken file stops the app with its problems.
-
-    ``flask journeys ...`` still starts, so that it can report on the broken files.
-    """
-    try:
-        app.extensions[EXTENSION_KEY] = load_directory(Path(app.config["JOURNEYS_DIR"]))
-    except JourneyDefinitionError as exc:
-        # `flask [--app X] journeys validate` must start to say what is wrong.
-        if "journeys" in sys.argv[1:5]:
-            app.extensions[EXTENSION_KEY] = {}
-            return
-        raise SystemExit(
-            f"Onramp cannot start: a journey definition is invalid.\n{exc.problems[0][1]}"
-        ) from exc
+    """Load the journeys at start-up: a broken file is logged with its problems and
+    skipped, the others keep working (the console's journeys page shows it too)."""
+    journeys, broken = load_each(Path(app.config["JOURNEYS_DIR"]))
+    app.extensions[EXTENSION_KEY] = journeys
+    app.extensions[BROKEN_KEY] = broken
+    for exc in broken:
+        log.error("journey file skipped, it has problems:\n%s", exc)
 
 
 def file_journeys() -> dict[str, Journey]:
     """The journeys of the files in ``journeys/``, as loaded at start-up."""
     return dict(current_app.extensions[EXTENSION_KEY])
+
+
+def broken_files() -> list[JourneyDefinitionError]:
+    """The journey files skipped at start-up, each with its problems."""
+    return list(current_app.extensions.get(BROKEN_KEY, []))
 
 
 def current_journeys() -> dict[str, Journey]:
@@ -52,9 +52,6 @@ def current_journeys() -> dict[str, Journey]:
 def get_journey(journey_id: str) -> Journey | None:
     """The current version of a journey (published in the console, else its file)."""
     return current_journeys().get(journey_id)
-
-
-log = logging.getLogger(__name__)
 
 
 CACHE_KEY = "onramp.published_journeys"

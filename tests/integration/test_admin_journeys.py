@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import re
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +167,22 @@ def test_the_diff_marks_removed_and_added_lines_side_by_side(app: Flask) -> None
     )
     same = viewer.get(f"/admin/journeys/default/diff?from={current}&to={current}")
     assert "The two versions are the same." in same.text
+
+
+def test_a_drafts_compare_link_shows_its_difference_from_the_current_version(
+    app: Flask,
+) -> None:
+    editor = signed_in_as(app, "editor")
+    draft = _draft_id(_save_draft(editor, _retitled(_default_yaml(), "A drafted welcome")))
+    page = editor.get(f"/admin/journey-drafts/{draft}")
+    link = re.search(r'href="([^"]+)">Compare with the current version<', page.text)
+    assert link is not None
+    compare_url = link[1].replace("&amp;", "&")
+    compared = editor.get(compare_url)
+    assert compared.status_code == 200
+    assert "The two versions are the same." not in compared.text
+    assert "3 line(s) removed and 3 line(s) added" in compared.text
+    assert re.search(r"Added: </span><code>\s*en: A drafted welcome</code>", compared.text)
 
 
 @pytest.mark.parametrize("query", ["from=nope", "to=" + "1" * 64, "from=draft-missing"])
@@ -363,7 +381,9 @@ def test_problems_are_checked_as_the_editor_types(app: Flask) -> None:
     data = yaml.safe_load(_default_yaml())
     del data["steps"][1]["items"][0]["category"]["fr"]
     fragment = _check(editor, yaml.safe_dump(data, allow_unicode=True))
-    assert "<code>steps[1].items[0].category</code>: missing translation for fr" in fragment
+    assert "step 'consent': items[0].category</code>: missing translation for fr" in unescape(
+        fragment
+    )
     assert "<html" not in fragment
     ok = _check(editor, _default_yaml())
     assert "No problems: this journey is valid." in ok
@@ -374,7 +394,7 @@ def test_problems_are_checked_as_the_editor_types(app: Flask) -> None:
     [
         ("id: x\nsteps: [\n", "not valid YAML"),
         ("- just\n- a list\n", "must be a mapping with id, name, business, steps"),
-        ("name: X\nbusines: {}\n", "<code>busines</code>: unknown field"),
+        ("name: X\nbusines: {}\n", "<code>line 2: busines</code>: unknown field"),
         ("", "the journey is empty"),
     ],
 )
@@ -400,13 +420,13 @@ def test_a_draft_with_problems_is_saved_but_cannot_be_published(app: Flask) -> N
     draft = _draft_id(_save_draft(editor, yaml.safe_dump(data, allow_unicode=True)))
     page = editor.get(f"/admin/journey-drafts/{draft}")
     assert "has problems" in page.text
-    assert "steps[1].items[0].category" in page.text
+    assert "step 'consent': items[0].category" in unescape(page.text)
     refused = editor.post(f"/admin/journey-drafts/{draft}/publish")
     assert refused.status_code == 409
     assert "Fix the problems before publishing." in refused.text
     preview = editor.get(f"/admin/journeys/default/preview/draft-{draft}")
     assert preview.status_code == 409
-    assert "steps[1].items[0].category" in preview.text
+    assert "step 'consent': items[0].category" in unescape(preview.text)
     assert get_journey_in(app, "default").version == yaml_version(_default_yaml())
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
+from html import unescape
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
@@ -53,7 +56,34 @@ def test_journeys_validate_fails_on_a_broken_file(app: Flask, tmp_path: Path) ->
     good = ROOT / "journeys" / "default.yaml"
     result = app.test_cli_runner().invoke(args=["journeys", "validate", str(good), str(broken)])
     assert result.exit_code == 1
-    assert "broken.yaml: business: Field required" in result.output
+    assert f"{broken}, line 1: business: Field required" in result.output
+
+
+def test_journeys_check_prints_each_error_with_its_step_and_line(
+    app: Flask, tmp_path: Path
+) -> None:
+    text = (ROOT / "journeys" / "default.yaml").read_text(encoding="utf-8")
+    text = text.replace("    not_listed: true\n", "    not_listed: true\n    colour: red\n", 1)
+    text = text.replace("    delegate_days: 7\n", "    delegate_days: 7\n    when: x.y\n", 1)
+    broken = tmp_path / "default.yaml"
+    broken.write_text(text, encoding="utf-8")
+    lines = text.splitlines()
+    colour = lines.index("    colour: red") + 1
+    result = app.test_cli_runner().invoke(args=["journeys", "check", str(broken)])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"{broken}, line {colour}, step 'software': colour: unknown field",
+    ]
+    del lines[colour - 1]
+    broken.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    when = lines.index("    when: x.y") + 1
+    result = app.test_cli_runner().invoke(args=["journeys", "check", str(broken)])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"{broken}, line {when}, step 'connect': when: must be the same as the "
+        "'platform_select' step's when (None)",
+        f"{broken}, line {when}, step 'connect': when: unknown step 'x' in 'x.y'",
+    ]
 
 
 def test_journeys_schema_is_json_schema(app: Flask) -> None:
@@ -108,18 +138,79 @@ def test_demo_prints_no_sandbox_login_when_the_sandbox_is_not_mounted(tmp_path: 
     assert "sandbox-demo" not in result.output
 
 
-def test_an_invalid_journey_stops_the_app_with_a_message(tmp_path: Path) -> None:
-    import pytest
-
+def test_a_broken_journey_file_is_skipped_and_the_others_keep_working(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     from app import create_app
-    from tests.conftest import test_settings
+    from tests.admin import signed_in_as
+    from tests.conftest import reset_database, test_settings
 
-    (tmp_path / "default.yaml").write_text("id: default\nsteps: []\n")
-    with pytest.raises(SystemExit) as stopped:
-        create_app(test_settings(tmp_path, JOURNEYS_DIR=str(tmp_path)))
-    message = str(stopped.value)
-    assert "default.yaml" in message
-    assert "business: Field required" in message
+    journeys = tmp_path / "journeys"
+    journeys.mkdir()
+    (journeys / "default.yaml").write_bytes((ROOT / "journeys" / "default.yaml").read_bytes())
+    (journeys / "spring.yaml").write_text("id: spring\nname: Spring offer\nsteps: []\n")
+    registry_log = logging.getLogger("app.engine.registry")
+    registry_log.addHandler(caplog.handler)
+    try:
+        app = create_app(test_settings(tmp_path, JOURNEYS_DIR=str(journeys)))
+    finally:
+        registry_log.removeHandler(caplog.handler)
+    reset_database(app)
+    assert f"{journeys / 'spring.yaml'}, line 1: business: Field required" in caplog.text
+
+    invited = app.test_cli_runner().invoke(
+        args=["invite", "--name", "Acme Ltd", "--email", "owner@acme.example"]
+    )
+    assert invited.exit_code == 0, invited.output
+    page = app.test_client().get(
+        invited.output.strip().removeprefix("http://localhost"), follow_redirects=True
+    )
+    assert "Step 1 of 5" in page.get_data(as_text=True)
+    spring = app.test_cli_runner().invoke(
+        args=["invite", "--name", "B", "--email", "b@b.example", "--journey", "spring"]
+    )
+    assert "no journey with id 'spring'" in spring.output
+
+    listing = unescape(signed_in_as(app, "viewer").get("/admin/journeys").get_data(as_text=True))
+    assert "1 journey file skipped: fix it" in listing
+    assert "journeys/spring.yaml" in listing
+    assert "line 3: steps: List should have at least 2 items after validation, not 0" in listing
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_invite_prints_links_to_where_the_running_server_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app import create_app
+    from app.gunicorn_conf import forget_public_url, record_public_url
+    from tests.conftest import reset_database, test_settings
+
+    server_file = tmp_path / "server.json"
+    monkeypatch.setenv("ONRAMP_SERVER_FILE", str(server_file))
+    # `make run HOST=0.0.0.0 PORT=8080` starts the server with this in its environment:
+    record_public_url({"ONRAMP_PUBLIC_URL": "http://onramp.test:8080/"})
+    # `flask invite` in another shell has none of it.
+    monkeypatch.delenv("ONRAMP_PUBLIC_URL", raising=False)
+    settings = test_settings(tmp_path)
+    del settings["PUBLIC_URL"]
+    app = create_app(settings)
+    reset_database(app)
+    invited = app.test_cli_runner().invoke(
+        args=["invite", "--name", "Acme Ltd", "--email", "owner@acme.example"]
+    )
+    assert invited.exit_code == 0, invited.output
+    assert invited.output.startswith("http://onramp.test:8080/j/")
+
+    forget_public_url()  # the server stopped
+    assert not server_file.exists()
+    stopped = create_app(settings)
+    assert stopped.config["PUBLIC_URL"] == "http://127.0.0.1:5000"
+    for each in (app, stopped):
+        with each.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 def test_demo_also_prints_the_other_example_journeys(app: Flask) -> None:

@@ -56,19 +56,19 @@ def test_a_missing_field_is_named_with_its_path(tmp_path: Path) -> None:
     del data["steps"][1]["items"][0]["purpose"]
     message = _problems(_write(tmp_path, data))
     assert "default.yaml" in message
-    assert "steps[1].items[0].purpose: Field required" in message
+    assert "step 'consent': items[0].purpose: Field required" in message
 
 
 def test_an_unknown_field_is_refused(tmp_path: Path) -> None:
     data = _variant()
     data["steps"][0]["colour"] = "red"
-    assert "steps[0].colour: unknown field" in _problems(_write(tmp_path, data))
+    assert "step 'welcome': colour: unknown field" in _problems(_write(tmp_path, data))
 
 
 def test_an_unknown_step_type_is_refused(tmp_path: Path) -> None:
     data = _variant()
     data["steps"][0]["type"] = "wellcome"
-    assert "steps[0]" in _problems(_write(tmp_path, data))
+    assert "step 'welcome': unknown step type" in _problems(_write(tmp_path, data))
 
 
 def test_an_unknown_platform_is_refused(tmp_path: Path) -> None:
@@ -138,14 +138,14 @@ def test_a_condition_on_an_unknown_field_is_refused(tmp_path: Path) -> None:
     data = _business()
     data["steps"][3]["when"] = 'details.company_kind == "limited"'
     message = _problems_of(tmp_path, data, "business")
-    assert "steps[3].when: unknown field 'company_kind' of step 'details'" in message
+    assert "step 'company': when: unknown field 'company_kind' of step 'details'" in message
     assert "company_type" in message  # says what the step does have
 
 
 def test_a_condition_on_an_unknown_step_is_refused(tmp_path: Path) -> None:
     data = _business()
     data["steps"][3]["when"] = "about.size > 3"
-    assert "steps[3].when: unknown step 'about' in 'about.size'" in _problems_of(
+    assert "step 'company': when: unknown step 'about' in 'about.size'" in _problems_of(
         tmp_path, data, "business"
     )
 
@@ -161,7 +161,7 @@ def test_a_condition_on_a_later_answer_makes_the_step_unreachable(tmp_path: Path
 def test_an_always_false_condition_makes_the_step_unreachable(tmp_path: Path) -> None:
     data = _business()
     data["steps"][3]["when"] = "false"
-    assert "steps[3].when: the condition is always false" in _problems_of(
+    assert "step 'company': when: the condition is always false" in _problems_of(
         tmp_path, data, "business"
     )
 
@@ -170,7 +170,7 @@ def test_a_malformed_condition_says_where(tmp_path: Path) -> None:
     data = _business()
     data["steps"][3]["when"] = 'details.company_type == "limited" and'
     message = _problems_of(tmp_path, data, "business")
-    assert "steps[3].when: not a valid condition:" in message
+    assert "step 'company': when: not a valid condition:" in message
     assert "position" in message
 
 
@@ -179,8 +179,8 @@ def test_missing_translations_are_named(tmp_path: Path) -> None:
     del data["steps"][1]["items"][0]["purpose"]["de"]
     data["steps"][0]["title"] = "Only in English"
     message = _problems(_write(tmp_path, data))
-    assert "steps[1].items[0].purpose: missing translation for de" in message
-    assert "steps[0].title: missing translations: give this text in en, fr, de" in message
+    assert "step 'consent': items[0].purpose: missing translation for de" in message
+    assert "step 'welcome': title: missing translations: give this text in en, fr, de" in message
 
 
 def test_a_colour_pair_below_aa_contrast_is_named_with_its_ratio(tmp_path: Path) -> None:
@@ -209,15 +209,15 @@ def test_broken_internal_references_are_named(tmp_path: Path) -> None:
     message = _problems_of(tmp_path, data, "business")
     assert "business.brand.logo: no file 'assets/missing.svg' in the journeys folder" in message
     assert (
-        "steps[6].overrides.quickbooks: platform 'quickbooks' is not offered before this step"
-        in message
+        "step 'instructions': overrides.quickbooks: platform 'quickbooks' is not offered "
+        "before this step" in message
     )
 
 
 def test_a_form_field_without_its_options_is_refused(tmp_path: Path) -> None:
     data = _business()
     data["steps"][2]["fields"][1]["options"] = []
-    assert "steps[2].fields[1].options: a radio field needs options" in _problems_of(
+    assert "step 'details': fields[1].options: a radio field needs options" in _problems_of(
         tmp_path, data, "business"
     )
 
@@ -226,7 +226,7 @@ def test_an_unknown_step_type_names_the_known_ones(tmp_path: Path) -> None:
     data = _variant()
     data["steps"][0]["type"] = "wellcome"
     message = _problems(_write(tmp_path, data))
-    assert "steps[0]: unknown step type 'wellcome'" in message
+    assert "step 'welcome': unknown step type 'wellcome'" in message
     assert "platform_select" in message
 
 
@@ -247,23 +247,23 @@ def test_text_rules_on_other_field_types_are_refused(tmp_path: Path) -> None:
     data["steps"][2]["fields"][5]["min"] = 1  # trading_since, a date
     message = _problems_of(tmp_path, data, "business")
     assert (
-        "steps[2].fields[4].max_length: max_length applies to text, email and phone fields only"
-        in message
+        "step 'details': fields[4].max_length: max_length applies to text, email and phone "
+        "fields only" in message
     )
-    assert "steps[2].fields[5].min: min and max apply to number fields only" in message
+    assert "step 'details': fields[5].min: min and max apply to number fields only" in message
 
 
 def test_connecting_must_be_shown_whenever_the_platform_choice_is(tmp_path: Path) -> None:
     data = _business()
     data["steps"][4]["when"] = "consent.accounts"
     message = _problems_of(tmp_path, data, "business")
-    assert "steps[7].when: must be the same as the 'platform_select' step's when" in message
+    assert "step 'connect': when: must be the same as the 'platform_select' step's when" in message
 
 
 def test_an_empty_condition_is_refused(tmp_path: Path) -> None:
     data = _business()
     data["steps"][3]["when"] = ""
-    assert "steps[3].when: String should have at least 1 character" in _problems_of(
+    assert "step 'company': when: String should have at least 1 character" in _problems_of(
         tmp_path, data, "business"
     )
 
