@@ -66,7 +66,7 @@ def _customer_page(customer: Customer, status: int = 200, **forms: Any) -> Respo
         "customer": customer,
         "connections": connections,
         "entries": timeline(customer, connections),
-        "link_form": LinkForm(choices, formdata=None),
+        "link_form": LinkForm(choices, formdata=None, journey=service.usual_journey(customer)),
         "note_form": NoteForm(formdata=None),
         "new_link": None,
         "disconnectable": service.DISCONNECTABLE,

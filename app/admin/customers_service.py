@@ -14,10 +14,11 @@ from sqlalchemy import Select, func, or_, select
 
 from app import audit, clock
 from app.connections import lifecycle
+from app.connections.authorization import RECONNECT_JOURNEY
 from app.engine.registry import current_journeys, get_journey
 from app.extensions import db
 from app.links import journey_link
-from app.models import Connection, Customer, CustomerNote
+from app.models import Connection, Customer, CustomerNote, JourneyRun
 from app.platforms import get_platform
 
 # Connections with tokens to revoke and forget; others have nothing left to disconnect.
@@ -77,6 +78,18 @@ def platform_name(connection: Connection) -> str:
 
 def journey_choices() -> list[tuple[str, str]]:
     return [(j.id, f"{j.name} ({j.id})") for j in current_journeys().values()]
+
+
+def usual_journey(customer: Customer) -> str | None:
+    """The journey a new link for ``customer`` should open unless told otherwise: the one
+    of their latest run (a reconnect run aside: that one is made per connection)."""
+    latest = db.session.scalars(
+        select(JourneyRun.journey_id)
+        .where(JourneyRun.customer_id == customer.id, JourneyRun.journey_id != RECONNECT_JOURNEY)
+        .order_by(JourneyRun.id.desc())
+        .limit(1)
+    ).first()
+    return latest if latest in current_journeys() else None
 
 
 def create_link(

@@ -14,6 +14,8 @@ from sqlalchemy import select
 
 from app import clock
 from app.admin.keyset import PAGE_SIZE
+from app.engine.registry import get_journey
+from app.engine.steps import start_or_resume
 from app.extensions import db
 from app.links import read_token
 from app.models import (
@@ -334,6 +336,23 @@ def test_support_and_admins_create_a_journey_link_to_send(
     # The link is a credential: it is shown once, never kept.
     assert url not in str(entry.after)
     assert url not in signed_in_as(app, "viewer").get(f"/admin/customers/{acme}").text
+
+
+def test_a_new_link_opens_the_customers_own_journey_unless_told(
+    app: Flask, two_customers: dict[str, str]
+) -> None:
+    acme = two_customers["acme"]
+    with app.app_context():
+        customer = db.session.scalars(select(Customer).where(Customer.public_id == acme)).one()
+        journey = get_journey("business")
+        assert journey is not None
+        start_or_resume(customer, journey)
+    support = signed_in_as(app, "support")
+    page = support.get(f"/admin/customers/{acme}").text
+    assert '<option selected value="business">' in page
+    # A customer who never started a journey gets the list's first, as before.
+    other = support.get(f"/admin/customers/{two_customers['globex']}").text
+    assert "<option selected" not in other
 
 
 @pytest.mark.parametrize("journey", ["", "no-such-journey"])
