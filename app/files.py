@@ -45,7 +45,13 @@ def unsafe_filename(filename: str) -> bool:
         return True
     if "/" in filename or "\\" in filename or ".." in filename:
         return True
-    return any(unicodedata.category(char) in ("Cc", "Cf") for char in filename)
+    return has_control_characters(filename)
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether ``text`` holds control or invisible formatting characters (NUL, a newline,
+    a right-to-left override): what no name or one-line answer needs."""
+    return any(unicodedata.category(char) in ("Cc", "Cf") for char in text)
 
 
 def holds(kind: Kind, data: bytes) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import unicodedata
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -192,9 +192,14 @@ def strip_text(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-def _no_control_characters(form: Any, field: Field) -> None:
-    if any(unicodedata.category(char) in ("Cc", "Cf") for char in field.data or ""):
-        raise ValidationError(_("Write the name of your software in plain letters and numbers"))
+def plain_text(message: Any) -> Callable[[Any, Field], None]:
+    """A validator refusing control and invisible characters, with ``message``."""
+
+    def check(form: Any, field: Field) -> None:
+        if files.has_control_characters(field.data or ""):
+            raise ValidationError(str(message))
+
+    return check
 
 
 class NotListedForm(FlaskForm):
@@ -206,7 +211,7 @@ class NotListedForm(FlaskForm):
         validators=[
             DataRequired(message=_l("Write the name of the software you use")),
             Length(max=SOFTWARE_MAX_LENGTH, message=_l("Write at most %(max)d characters")),
-            _no_control_characters,
+            plain_text(_l("Write the name of your software in plain letters and numbers")),
         ],
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
@@ -219,11 +224,6 @@ def not_listed_form(business: str, name: str | None) -> NotListedForm:
     form = NotListedForm(data={"software": name} if name else None)
     form.tell.label.text = _("Tell %(business)s", business=business)
     return form
-
-
-def _plain_comment(form: Any, field: Field) -> None:
-    if any(unicodedata.category(char) in ("Cc", "Cf") for char in field.data or ""):
-        raise ValidationError(_("Write your comment in plain text, on one line"))
 
 
 FEEDBACK_RATINGS = (
@@ -256,7 +256,7 @@ class FeedbackForm(FlaskForm):
         validators=[
             Optional(),
             Length(max=FEEDBACK_COMMENT_MAX_LENGTH, message=_l("Write at most %(max)d characters")),
-            _plain_comment,
+            plain_text(_l("Write your comment in plain text, on one line")),
         ],
         render_kw={"maxlength": FEEDBACK_COMMENT_MAX_LENGTH, "autocomplete": "off"},
     )
@@ -547,11 +547,6 @@ DELEGATE_NAME_MAX_LENGTH = 100
 EMAIL_MAX_LENGTH = 254
 
 
-def _plain_name(form: Any, field: Field) -> None:
-    if any(unicodedata.category(char) in ("Cc", "Cf") for char in field.data or ""):
-        raise ValidationError(_("Write their name in plain letters"))
-
-
 def role_choices() -> list[tuple[str, str]]:
     """Who the customer may ask, in the page's language."""
     return [
@@ -570,7 +565,7 @@ class DelegateForm(FlaskForm):
         validators=[
             DataRequired(message=_l("Enter the name of the person you're asking")),
             Length(max=DELEGATE_NAME_MAX_LENGTH, message=_l("Write at most %(max)d characters")),
-            _plain_name,
+            plain_text(_l("Write their name in plain letters")),
         ],
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
