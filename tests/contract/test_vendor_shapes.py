@@ -351,6 +351,62 @@ def test_zoho_refresh_without_a_refresh_token_keeps_the_one_held(
     assert kept["access_token"] == "{new_access_token}"
 
 
+def test_zoho_revokes_at_its_accounts_host_with_the_token_as_a_parameter(
+    app: Flask, vendors: Flask, replay: VendorReplay
+) -> None:
+    """Zoho's revocation takes the token as the ``token`` parameter; revoking the refresh
+    token does not end Zoho's access token, so both are sent, refresh token first."""
+    documented = vendor("zoho_books")["facts"]["revocation_url"]["value"].split(" ")[0]
+    zoho = PLATFORMS["zoho_books"]
+    with app.app_context():
+        app.config["ZOHO_BOOKS_REGION"] = "eu"
+        assert expand(zoho, zoho.revocation_url or "") == documented.replace("{region}", "eu")
+    found = provider(vendors, "zoho_books")
+    assert found.revocation_url is not None
+    replay.answer("POST", found.revocation_url, {})
+    with vendors.test_request_context():
+        revoke_tokens(found, TOKEN)
+    assert [s.form["token"] for s in replay.requests_to(found.revocation_url)] == ["rt-1", "at-1"]
+
+
+# --- Token and refresh, every platform whose vendor says how its client authenticates ---
+
+DOCUMENTED_CLIENT_AUTH = sorted(
+    key for key in PLATFORMS if key != "sandbox" and "client_auth" in vendor(key)["facts"]
+)
+
+
+def _documented_token(key: str) -> dict[str, Any]:
+    """The vendor's sample token answer, or one with exactly its documented fields."""
+    documented = vendor(key)["samples"].get("token_response")
+    if documented is None:
+        return dict(TOKEN)
+    return dict(documented["body"]) if "body" in documented else _token_from_fields(key)
+
+
+@pytest.mark.parametrize("key", DOCUMENTED_CLIENT_AUTH)
+def test_token_and_refresh_authenticate_as_the_vendor_documents(
+    vendors: Flask, replay: VendorReplay, key: str
+) -> None:
+    """The code exchange and the refresh both authenticate the client the vendor's way
+    (HTTP Basic, or the id and secret in the body), and every field of the vendor's
+    documented token answer reaches Onramp."""
+    basic = "basic" in vendor(key)["facts"]["client_auth"]["value"].lower()
+    answer = _documented_token(key)
+    token = _exchange(vendors, replay, key, answer)
+    found = provider(vendors, key)
+    with vendors.test_request_context():
+        refresh_tokens(found, "rt-1")
+    exchange, refresh = replay.requests_to(found.token_url)
+    assert set(answer) <= set(token)
+    assert exchange.form["grant_type"] == "authorization_code"
+    assert exchange.form["code"] == "the-code"
+    assert (refresh.form["grant_type"], refresh.form["refresh_token"]) == ("refresh_token", "rt-1")
+    for sent in (exchange, refresh):
+        assert sent.headers.get("Authorization", "").startswith("Basic ") is basic, key
+        assert ("client_secret" in sent.form) is not basic, key
+
+
 # --- Wave ----------------------------------------------------------------------------
 
 
