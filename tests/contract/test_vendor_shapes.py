@@ -354,8 +354,9 @@ def test_zoho_refresh_without_a_refresh_token_keeps_the_one_held(
 def test_zoho_revokes_at_its_accounts_host_with_the_token_as_a_parameter(
     app: Flask, vendors: Flask, replay: VendorReplay
 ) -> None:
-    """Zoho's revocation takes the token as the ``token`` parameter; revoking the refresh
-    token does not end Zoho's access token, so both are sent, refresh token first."""
+    """Zoho's revocation takes the token as the ``token`` parameter. Zoho does not say
+    that revoking the refresh token ends its access tokens, so both are sent, refresh
+    token first."""
     documented = vendor("zoho_books")["facts"]["revocation_url"]["value"].split(" ")[0]
     zoho = PLATFORMS["zoho_books"]
     with app.app_context():
