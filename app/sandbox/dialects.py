@@ -4,7 +4,7 @@ A dialect is served under ``/v/<key>/`` at the vendor's own paths, so that a cli
 that swaps the vendor's scheme and host for ``{SANDBOX_URL}/v/<key>`` meets the
 vendor's shapes: its scopes and their separator, its client authentication, the
 fields of its token response, what it adds to the redirect back and the ids it gives
-an organisation. The facts come from /work/shared/reference/vendors/<key>.json (each
+an organisation. The facts come from tests/contract/vendors/<key>.json (each
 names its source there); what no vendor documents is invented, and said so below.
 """
 

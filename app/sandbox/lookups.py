@@ -2,7 +2,7 @@
 
 Plain functions of the grants and organisations they describe, so that the routes
 (app/sandbox/vendor_views.py) only check the bearer token and pick one. Shapes follow
-the samples in /work/shared/reference/vendors/<key>.json; values no vendor documents
+the samples in tests/contract/vendors/<key>.json; values no vendor documents
 (dates, versions, the demo user's names and numbers) are invented.
 """
 
