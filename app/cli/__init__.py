@@ -327,6 +327,11 @@ def platforms_command(action: str) -> None:
         reason = unavailable_reason(platform)
         click.echo(f"{platform.key:<17} {platform.name}")
         click.echo(f"{'':<17} callback: {redirect_uri(platform.key)}")
+        # The scopes as the authorize request sends them, joined by the vendor's separator.
+        separator = platform.scope_separator
+        joined = "space" if separator == " " else repr(separator)
+        scopes = f"{separator.join(platform.scopes)}  (separated by {joined})"
+        click.echo(f"{'':<17} scopes: {scopes if platform.scopes else 'none'}")
         if platform.key in RECONNECT_URL_PLATFORMS:
             reconnect = public_url("connections.reconnect_from_platform", platform=platform.key)
             click.echo(f"{'':<17} reconnect: {reconnect}")

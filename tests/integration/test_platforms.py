@@ -125,6 +125,14 @@ def test_platforms_list_shows_settings_their_values_and_what_is_missing(app: Fla
     assert "webhook_key = not set  [ONRAMP_XERO_WEBHOOK_KEY]" in output
 
 
+def test_platforms_list_shows_the_scopes_as_sent_with_their_separator(app: Flask) -> None:
+    output = app.test_cli_runner().invoke(args=["platforms", "list"]).output
+    assert "scopes: ZohoBooks.settings.READ,ZohoBooks.contacts.READ," in output
+    assert "ZohoBooks.banking.READ  (separated by ',')" in output
+    assert "scopes: com.intuit.quickbooks.accounting  (separated by space)" in output
+    assert "scopes: none\n" in output  # FreeAgent has none
+
+
 def test_a_token_auth_setting_changes_how_the_client_authenticates(app: Flask) -> None:
     app.config["SAGE_CLIENT_ID"], app.config["SAGE_CLIENT_SECRET"] = "id", "secret"
     with app.app_context():
