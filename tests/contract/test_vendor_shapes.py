@@ -612,6 +612,51 @@ def test_every_platform_is_reached_only_through_its_documented_hosts() -> None:
                 assert ours == documented, (key, field)
 
 
+def _documented_url(key: str, fact: str, **values: str) -> str:
+    """A documented endpoint with its placeholders (``{name}`` or ``<name>``) filled in."""
+    url: str = vendor(key)["facts"][fact]["value"].split(" ")[0]
+    for name, value in values.items():
+        url = url.replace("{" + name + "}", value).replace("<" + name + ">", value)
+    return url
+
+
+# (platform, settings, the placeholders of the vendor's documented URLs)
+TEMPLATED = [
+    ("freeagent", {"FREEAGENT_ENVIRONMENT": "production"}, {}),
+    ("zoho_books", {"ZOHO_BOOKS_REGION": "eu"}, {"region": "eu"}),
+    ("netsuite", {"NETSUITE_ACCOUNT_ID": "1234567"}, {"accountID": "1234567"}),
+    ("business_central", {}, {"tenant": "organizations"}),
+]
+
+
+@pytest.mark.parametrize(("key", "settings", "values"), TEMPLATED, ids=[t[0] for t in TEMPLATED])
+def test_endpoints_built_from_settings_are_the_documented_ones(
+    app: Flask, key: str, settings: dict[str, str], values: dict[str, str]
+) -> None:
+    """The endpoints a setting fills in (environment, data centre, account, tenant) are
+    exactly the URLs the vendor documents."""
+    platform = PLATFORMS[key]
+    app.config.update(settings)
+    facts = vendor(key)["facts"]
+    with app.app_context():
+        for fact in ("authorize_url", "token_url", "revocation_url"):
+            ours = getattr(platform, fact)
+            assert (ours is None) == (fact not in facts), (key, fact)
+            if ours is not None:
+                assert expand(platform, ours) == _documented_url(key, fact, **values), fact
+
+
+def test_netsuite_authorize_sends_pkce_s256_and_documented_scopes(vendors: Flask) -> None:
+    """NetSuite refuses PKCE's plain method (its state rule, 22 to 1,024 characters, is
+    met by Onramp's 43 and enforced by the Sandbox playing NetSuite)."""
+    found = provider(vendors, "netsuite")
+    with vendors.test_request_context():
+        url = authorization_url(found, "https://onramp.example/cb", "s" * 43, "v" * 50)
+    query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+    assert query["code_challenge_method"] == "S256" and query["code_challenge"]
+    assert set(query["scope"].split(" ")) <= set(vendor("netsuite")["facts"]["scopes"]["value"])
+
+
 def _xero_users_schema() -> dict[str, Any]:
     schema: dict[str, Any] = vendor("xero")["schema"]
     found = json.loads(
