@@ -17,7 +17,7 @@ from flask import current_app, render_template
 from flask_babel import LazyString, force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from app import audit, clock, mail
 from app.connections.authorization import (
@@ -74,18 +74,32 @@ class RepairLink:
 
 
 def refresh_expires_at(connection: Connection) -> datetime | None:
-    # The health helper's column; read this way until both changes are merged.
-    value = getattr(connection, "refresh_expires_at", None)
-    return value if isinstance(value, datetime) else None
+    """When the connection's refresh token stops working for good, if a platform says."""
+    return connection.refresh_expires_at
+
+
+def _reminder_days() -> timedelta:
+    return timedelta(days=int(current_app.config["CONNECTION_EXPIRY_REMINDER_DAYS"]))
+
+
+def reminder_window(connection: Connection) -> timedelta:
+    """How long before its refresh token's absolute expiry a linked connection counts as
+    expiring: ``CONNECTION_EXPIRY_REMINDER_DAYS``, but at most half the time it was given
+    since it was linked. NetSuite's refresh token lasts seven days from the approval: its
+    customer is reminded after three and a half, not as soon as they have connected (and
+    again as soon as they have reconnected)."""
+    expires, linked = connection.refresh_expires_at, connection.linked_at
+    if expires is None or linked is None or expires <= linked:
+        return _reminder_days()
+    return min(_reminder_days(), (expires - linked) / 2)
 
 
 def is_expiring(connection: Connection) -> bool:
     """Linked, but its refresh token's absolute expiry is within the reminder window."""
-    expires = refresh_expires_at(connection)
+    expires = connection.refresh_expires_at
     if connection.status != "linked" or expires is None:
         return False
-    days = int(current_app.config.get("CONNECTION_EXPIRY_REMINDER_DAYS", 14))
-    return expires <= clock.now() + timedelta(days=days)
+    return expires <= clock.now() + reminder_window(connection)
 
 
 def needs_repair(connection: Connection) -> str | None:
@@ -195,17 +209,15 @@ def _straight_to_connect(run: JourneyRun) -> bool:
 # Reminders
 
 
-def _due_clause(now: datetime) -> object:
-    """Connections that need their customer: deauthorized, or expiring (once the health
-    columns are there)."""
-    broken = Connection.status == "deauthorized"
-    column = getattr(Connection, "refresh_expires_at", None)
-    if column is None:
-        return broken
-    days = int(current_app.config.get("CONNECTION_EXPIRY_REMINDER_DAYS", 14))
+def _due_clause(now: datetime) -> ColumnElement[bool]:
+    """Connections that may need their customer: deauthorized, or expiring within the
+    longest reminder window (``needs_repair`` then says which do)."""
     return or_(
-        broken,
-        and_(Connection.status == "linked", column <= now + timedelta(days=days)),
+        Connection.status == "deauthorized",
+        and_(
+            Connection.status == "linked",
+            Connection.refresh_expires_at <= now + _reminder_days(),
+        ),
     )
 
 
@@ -225,7 +237,7 @@ def send_due_reminders(now: datetime | None = None) -> int:
     spacing = timedelta(seconds=int(config["CONNECTION_REPAIR_REMINDER_SECONDS"]))
     candidates = db.session.scalars(
         select(Connection).where(
-            _due_clause(now),  # type: ignore[arg-type]
+            _due_clause(now),
             Connection.org_id.is_not(None),
             or_(
                 Connection.repair_reminded_at.is_(None),

@@ -205,11 +205,36 @@ def test_expiring_and_deauthorized_connections_need_their_customer(app: Flask, l
     with app.app_context():
         connection = db.session.scalars(select(Connection)).one()
         assert repair.needs_repair(connection) is None
-        if hasattr(connection, "refresh_expires_at"):
-            connection.refresh_expires_at = clock.now() + timedelta(days=3)
-            assert repair.needs_repair(connection) == repair.EXPIRING
+        connection.linked_at = clock.now() - timedelta(days=50)
+        connection.refresh_expires_at = clock.now() + timedelta(days=3)
+        assert repair.needs_repair(connection) == repair.EXPIRING
         connection.status, connection.last_error = "deauthorized", "organisation_removed"
         assert repair.needs_repair(connection) == "organisation_removed"
+
+
+def test_a_week_long_refresh_token_is_reminded_half_way_not_as_soon_as_it_is_linked(
+    app: Flask, linked: str, clock: Clock
+) -> None:
+    """NetSuite's refresh token lasts seven days from the approval, under the 14 days'
+    notice: the customer who just connected (or reconnected) is not asked to reconnect."""
+    with smtp_sink() as (sink, settings):
+        app.config.update(settings)
+        with app.app_context():
+            connection = db.session.scalars(select(Connection)).one()
+            connection.linked_at = clock.now
+            connection.refresh_expires_at = clock.now + timedelta(days=7)
+            db.session.commit()
+            mail.send_due()  # the consent receipt
+            sink.messages.clear()
+            assert repair.needs_repair(connection) is None
+            assert repair.send_due_reminders() == 0
+
+            clock.advance(timedelta(days=3, hours=13))
+            assert repair.needs_repair(connection) == repair.EXPIRING
+            assert repair.send_due_reminders() == 1
+            mail.send_due()
+    [reminder] = sink.to("owner@acme.example")
+    assert "before access ends" in str(reminder["Subject"])
 
 
 def test_the_customer_page_says_what_broke_and_reconnects_in_one_click(
