@@ -265,6 +265,21 @@ def test_a_throttled_health_check_breaks_nothing_and_waits_as_asked(
     assert _latest(app).status == "linked"
 
 
+def test_a_connection_one_worker_checks_is_not_asked_about_by_another(
+    impersonated: Flask, live_sandbox: LiveSandbox
+) -> None:
+    """Several workers and instances list the same due connections: the first to claim
+    one asks its platform; the others pass it by, until it falls due again."""
+    app = impersonated
+    _linked(app, live_sandbox, "xero")
+    with app.app_context():
+        [due] = health.due_for_check()
+        listed_by_another = health.due_for_check()
+        assert health.check_connection(due) == "healthy"
+        assert [health.check_connection(cid) for cid in listed_by_another] == ["skipped"]
+        assert health.due_for_check() == []
+
+
 def test_the_timeline_says_why_a_connection_broke(
     impersonated: Flask, live_sandbox: LiveSandbox
 ) -> None:
