@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from app import audit, clock, mail
+from app.connections import lifecycle
 from app.connections.authorization import (
     Authorization,
     PlatformUnavailable,
@@ -34,6 +35,7 @@ from app.links import make_token
 from app.models import AuditEntry, Connection, Customer, JourneyRun
 from app.platforms import get_platform
 from app.urls import public_url
+from app.webhooks.outbox import connection_ids, emit
 
 # Why a connection needs its customer (Connection.last_error of a deauthorized one), or
 # that its access runs out soon.
@@ -110,6 +112,68 @@ def needs_repair(connection: Connection) -> str | None:
     if is_expiring(connection):
         return EXPIRING
     return None
+
+
+def announce_expiring() -> int:
+    """Tell the business once about each linked connection that has come within its
+    reminder window of its refresh token's absolute expiry: ``connection.expiring`` with
+    ``expires_at`` (counted as an outcome in the metrics), and a timeline entry, whether or
+    not mail is set up. Once per link: a reconnect starts afresh. Returns how many.
+
+    Safe from several workers at once: each connection is held with the refresh lease
+    while it is announced."""
+    candidates = db.session.scalars(
+        select(Connection).where(
+            Connection.status == "linked",
+            Connection.refresh_expires_at <= clock.now() + _reminder_days(),
+        )
+    ).all()
+    return sum(
+        _announce(connection)
+        for connection in candidates
+        if is_expiring(connection) and not _announced(connection)
+    )
+
+
+def _announced(connection: Connection) -> bool:
+    return (
+        db.session.scalars(
+            select(AuditEntry.id).where(
+                AuditEntry.action == "connection.expiring",
+                AuditEntry.subject_type == "connection",
+                AuditEntry.subject_id == connection.public_id,
+                AuditEntry.occurred_at >= connection.linked_at,
+            )
+        ).first()
+        is not None
+    )
+
+
+def _announce(connection: Connection) -> bool:
+    if not lifecycle.claim(connection.id):
+        return False  # another worker has it: announced there, or at the next pass
+    db.session.refresh(connection)
+    expires = connection.refresh_expires_at
+    announced = _announced(connection)
+    if not announced and expires is not None:
+        when = expires.isoformat().replace("+00:00", "Z")
+        emit(
+            "connection.expiring",
+            connection.customer_id,
+            **connection_ids(connection),
+            expires_at=when,
+        )
+        audit.record(
+            "system",
+            "onramp",
+            "connection.expiring",
+            "connection",
+            connection.public_id,
+            None,
+            {"refresh_token_expires_at": when},
+        )
+    lifecycle.release(connection)
+    return not announced and expires is not None
 
 
 def check_repairable(connection: Connection) -> str:
