@@ -120,6 +120,36 @@ def test_a_repair_link_refuses_another_organisation_and_leaves_the_connection_br
     )
 
 
+def test_a_repair_the_customer_abandons_or_that_fails_is_on_the_connections_timeline(
+    app: Flask, linked: str, live_sandbox: LiveSandbox, clock: Clock
+) -> None:
+    _break(app)
+    browser = app.test_client()
+    opened = browser.get(_repair_path(app, linked))
+    assert opened.location.startswith(live_sandbox.url)
+    # The customer never comes back from the platform: the worker's sweep ends the attempt.
+    clock.advance(
+        timedelta(
+            seconds=app.config["OAUTH_FLOW_TTL_SECONDS"]
+            + app.config["CONNECTION_FINISH_SECONDS"]
+            + 1
+        )
+    )
+    with app.app_context():
+        assert authorization.fail_stuck_connections() == 1
+    # Another try brings back the wrong organisation.
+    opened = browser.get(_repair_path(app, linked))
+    other = live_sandbox.authorize(opened.location, organisation=2)
+    browser.get(other.removeprefix("http://localhost"))
+
+    assert _connections(app)[0].status == "deauthorized"
+    noted = [t for t in _timeline_texts(app) if t.startswith("connection.repair_failed")]
+    assert [t.split(") ", 1)[1] for t in noted] == [
+        "outcome: failed; reason: different_organisation",
+        "outcome: abandoned; reason: abandoned",
+    ]
+
+
 def test_a_replayed_repair_callback_finds_the_connection_linked(
     app: Flask, linked: str, live_sandbox: LiveSandbox
 ) -> None:
