@@ -3,7 +3,8 @@
 A repair link is a signed journey link that names the connection (``reconnect=``): opened
 at ``/connect/repair/<token>`` it goes straight to the platform's sign-in, accepts only
 the same organisation, and re-links the same row (see ``authorization._link``). The
-worker's ``send_due_reminders`` emails it to customers whose connection needs them.
+worker's ``send_due_reminders`` emails it to customers whose connection needs them, and
+``announce_expiring`` tells the business of an absolute expiry coming.
 """
 
 from __future__ import annotations
