@@ -149,6 +149,9 @@ DEFAULTS: dict[str, Any] = {
     # at most this many, this far apart.
     "CONNECTION_REPAIR_REMINDERS": 3,
     "CONNECTION_REPAIR_REMINDER_SECONDS": 3 * 24 * 60 * 60,
+    # The first goes out this long before a refresh token's absolute expiry (at most half
+    # the time the platform gave it: NetSuite's seven days are reminded after three and a half).
+    "CONNECTION_EXPIRY_REMINDER_DAYS": 14,
     # Who signed receipts and checkpoints say issued them ("iss"); PUBLIC_URL when unset.
     "CONSENT_ISSUER": None,
     # Where `flask db upgrade` connects when the tables' owner is another database role

@@ -23,7 +23,7 @@ from flask import current_app
 from app import mail
 from app.connections.authorization import fail_stuck_connections
 from app.connections.health import care_for_connections
-from app.connections.repair import send_due_reminders
+from app.connections.repair import announce_expiring, send_due_reminders
 from app.connections.uploads import purge_expired as purge_expired_uploads
 from app.customers import expiry
 from app.engine.idle import mark_abandoned
@@ -67,6 +67,8 @@ def run(worker_id: str, stop: threading.Event, *, once: bool = False) -> int:
                 # Tokens refreshed before they expire; breaks noticed and announced (their
                 # events are delivered just below).
                 care_for_connections()
+                # Refresh tokens nearing their absolute expiry: the business is told once.
+                announce_expiring()
                 # Customers whose connection needs them get a repair email (into the
                 # outbox, sent just below): in the same pass that noticed the break.
                 send_due_reminders()

@@ -611,6 +611,26 @@ def _mark_failed(connection: Connection, reason: str, detail: str) -> None:
     connection.last_error = reason
     connection.last_error_detail = detail[:500]
     emit("connection.failed", connection.customer_id, **connection_ids(connection), reason=reason)
+    _note_repair_failed(connection, reason)
+
+
+def _note_repair_failed(attempt: Connection, reason: str) -> None:
+    """An attempt to repair a connection (a repair or reconnect link named it) ended
+    without it: that connection's timeline says so, and why (``abandoned``: the customer
+    never came back from the platform)."""
+    run = db.session.get(JourneyRun, attempt.run_id) if attempt.run_id is not None else None
+    named = (steps.reconnecting(run) or {}).get("connection") if run is not None else None
+    if not named or named == attempt.public_id:
+        return
+    audit.record(
+        "system",
+        "onramp",
+        "connection.repair_failed",
+        "connection",
+        str(named),
+        None,
+        {"outcome": "abandoned" if reason == "abandoned" else "failed", "reason": reason},
+    )
 
 
 def _fail(run_id: int | None, connection: Connection, reason: str, detail: str) -> CallbackResult:

@@ -48,7 +48,9 @@ def current(connection_id: int) -> Connection | None:
     return connection
 
 
-def _claim(connection_id: int) -> bool:
+def claim(connection_id: int) -> bool:
+    """Hold a linked connection for a short lease (its refresh, or another change to it
+    that no second process may make at once); False if another process holds it."""
     now = clock.now()
     claimed = db.session.execute(
         update(Connection)
@@ -118,7 +120,7 @@ def refresh_connection(
     A refusal (invalid_grant) ends the connection as ``refused_as``, or as
     ``refresh_expired`` once the refresh token's absolute expiry has passed.
     """
-    connection = current(connection_id) if _claim(connection_id) else None
+    connection = current(connection_id) if claim(connection_id) else None
     if connection is None:
         return "skipped"
     version = connection.token_version
@@ -130,7 +132,7 @@ def refresh_connection(
         or provider is None
         or not connection.token_ciphertext
     ):
-        _release(connection)
+        release(connection)
         return "skipped"
     token = decrypt_json(connection.token_ciphertext)
     try:
@@ -147,7 +149,7 @@ def refresh_connection(
                 last_provider_request_id=provider.last_request_id,
             )
             return "deauthorized" if ended else "skipped"
-        _release(connection, exc.detail)
+        release(connection, exc.detail)
         return "failed"
     # Some providers keep the refresh token and return none: keep ours then, and its
     # expiry, unless the answer says otherwise.
@@ -193,7 +195,8 @@ def end_connection(
     )
 
 
-def _release(connection: Connection, detail: str | None = None) -> None:
+def release(connection: Connection, detail: str | None = None) -> None:
+    """End the lease ``claim`` took, committing what the session holds with it."""
     values: dict[str, Any] = {"refresh_claimed_until": None}
     if detail:
         values["last_error_detail"] = detail[:500]

@@ -3,7 +3,8 @@
 A repair link is a signed journey link that names the connection (``reconnect=``): opened
 at ``/connect/repair/<token>`` it goes straight to the platform's sign-in, accepts only
 the same organisation, and re-links the same row (see ``authorization._link``). The
-worker's ``send_due_reminders`` emails it to customers whose connection needs them.
+worker's ``send_due_reminders`` emails it to customers whose connection needs them, and
+``announce_expiring`` tells the business of an absolute expiry coming.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from flask import current_app, render_template
 from flask_babel import LazyString, force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from app import audit, clock, mail
+from app.connections import lifecycle
 from app.connections.authorization import (
     Authorization,
     PlatformUnavailable,
@@ -34,6 +36,7 @@ from app.links import make_token
 from app.models import AuditEntry, Connection, Customer, JourneyRun
 from app.platforms import get_platform
 from app.urls import public_url
+from app.webhooks.outbox import connection_ids, emit
 
 # Why a connection needs its customer (Connection.last_error of a deauthorized one), or
 # that its access runs out soon.
@@ -74,18 +77,32 @@ class RepairLink:
 
 
 def refresh_expires_at(connection: Connection) -> datetime | None:
-    # The health helper's column; read this way until both changes are merged.
-    value = getattr(connection, "refresh_expires_at", None)
-    return value if isinstance(value, datetime) else None
+    """When the connection's refresh token stops working for good, if a platform says."""
+    return connection.refresh_expires_at
+
+
+def _reminder_days() -> timedelta:
+    return timedelta(days=int(current_app.config["CONNECTION_EXPIRY_REMINDER_DAYS"]))
+
+
+def reminder_window(connection: Connection) -> timedelta:
+    """How long before its refresh token's absolute expiry a linked connection counts as
+    expiring: ``CONNECTION_EXPIRY_REMINDER_DAYS``, but at most half the time it was given
+    since it was linked. NetSuite's refresh token lasts seven days from the approval: its
+    customer is reminded after three and a half, not as soon as they have connected (and
+    again as soon as they have reconnected)."""
+    expires, linked = connection.refresh_expires_at, connection.linked_at
+    if expires is None or linked is None or expires <= linked:
+        return _reminder_days()
+    return min(_reminder_days(), (expires - linked) / 2)
 
 
 def is_expiring(connection: Connection) -> bool:
     """Linked, but its refresh token's absolute expiry is within the reminder window."""
-    expires = refresh_expires_at(connection)
+    expires = connection.refresh_expires_at
     if connection.status != "linked" or expires is None:
         return False
-    days = int(current_app.config.get("CONNECTION_EXPIRY_REMINDER_DAYS", 14))
-    return expires <= clock.now() + timedelta(days=days)
+    return expires <= clock.now() + reminder_window(connection)
 
 
 def needs_repair(connection: Connection) -> str | None:
@@ -96,6 +113,68 @@ def needs_repair(connection: Connection) -> str | None:
     if is_expiring(connection):
         return EXPIRING
     return None
+
+
+def announce_expiring() -> int:
+    """Tell the business once about each linked connection that has come within its
+    reminder window of its refresh token's absolute expiry: ``connection.expiring`` with
+    ``expires_at`` (counted as an outcome in the metrics), and a timeline entry, whether or
+    not mail is set up. Once per link: a reconnect starts afresh. Returns how many.
+
+    Safe from several workers at once: each connection is held with the refresh lease
+    while it is announced."""
+    candidates = db.session.scalars(
+        select(Connection).where(
+            Connection.status == "linked",
+            Connection.refresh_expires_at <= clock.now() + _reminder_days(),
+        )
+    ).all()
+    return sum(
+        _announce(connection)
+        for connection in candidates
+        if is_expiring(connection) and not _announced(connection)
+    )
+
+
+def _announced(connection: Connection) -> bool:
+    return (
+        db.session.scalars(
+            select(AuditEntry.id).where(
+                AuditEntry.action == "connection.expiring",
+                AuditEntry.subject_type == "connection",
+                AuditEntry.subject_id == connection.public_id,
+                AuditEntry.occurred_at >= connection.linked_at,
+            )
+        ).first()
+        is not None
+    )
+
+
+def _announce(connection: Connection) -> bool:
+    if not lifecycle.claim(connection.id):
+        return False  # another worker has it: announced there, or at the next pass
+    db.session.refresh(connection)
+    expires = connection.refresh_expires_at
+    announced = _announced(connection)
+    if not announced and expires is not None:
+        when = expires.isoformat().replace("+00:00", "Z")
+        emit(
+            "connection.expiring",
+            connection.customer_id,
+            **connection_ids(connection),
+            expires_at=when,
+        )
+        audit.record(
+            "system",
+            "onramp",
+            "connection.expiring",
+            "connection",
+            connection.public_id,
+            None,
+            {"refresh_token_expires_at": when},
+        )
+    lifecycle.release(connection)
+    return not announced and expires is not None
 
 
 def check_repairable(connection: Connection) -> str:
@@ -195,17 +274,15 @@ def _straight_to_connect(run: JourneyRun) -> bool:
 # Reminders
 
 
-def _due_clause(now: datetime) -> object:
-    """Connections that need their customer: deauthorized, or expiring (once the health
-    columns are there)."""
-    broken = Connection.status == "deauthorized"
-    column = getattr(Connection, "refresh_expires_at", None)
-    if column is None:
-        return broken
-    days = int(current_app.config.get("CONNECTION_EXPIRY_REMINDER_DAYS", 14))
+def _due_clause(now: datetime) -> ColumnElement[bool]:
+    """Connections that may need their customer: deauthorized, or expiring within the
+    longest reminder window (``needs_repair`` then says which do)."""
     return or_(
-        broken,
-        and_(Connection.status == "linked", column <= now + timedelta(days=days)),
+        Connection.status == "deauthorized",
+        and_(
+            Connection.status == "linked",
+            Connection.refresh_expires_at <= now + _reminder_days(),
+        ),
     )
 
 
@@ -225,7 +302,7 @@ def send_due_reminders(now: datetime | None = None) -> int:
     spacing = timedelta(seconds=int(config["CONNECTION_REPAIR_REMINDER_SECONDS"]))
     candidates = db.session.scalars(
         select(Connection).where(
-            _due_clause(now),  # type: ignore[arg-type]
+            _due_clause(now),
             Connection.org_id.is_not(None),
             or_(
                 Connection.repair_reminded_at.is_(None),

@@ -126,6 +126,11 @@ def _serves(path: str) -> bool:
     return True
 
 
+def _hours(seconds: float) -> str:
+    hours = float(seconds) / 3600
+    return f"{hours:g} hour{'s' if hours != 1 else ''}"
+
+
 def _public(path: str) -> str:
     return str(current_app.config["PUBLIC_URL"]).rstrip("/") + path
 
@@ -214,12 +219,14 @@ def disconnect_in_platform(platform: Platform) -> Check:
             f"in {platform.name} is noticed and the customer is guided to reconnect.",
         )
     variable = f"ONRAMP_{platform.key.upper()}_{(spec.secret if spec else 'webhook_key').upper()}"
+    checked_every = _hours(current_app.config["CONNECTION_HEALTH_SECONDS"])
     return _item(
         platform,
         "disconnect_in_platform",
         title,
         f"No {platform.name} webhook key: a connection ended in {platform.name} is noticed "
-        "only when its next refresh is refused.",
+        f"only at its next health check, up to {checked_every} later, or when a "
+        "refresh is refused; a webhook makes it the worker's next pass.",
         f"Add a webhook for {url} in {platform.name}'s developer portal, then set "
         f"{variable} to its signing key.",
     )
@@ -250,8 +257,8 @@ def rate_limits(platform: Platform) -> Check:
         "rate_limits",
         "Rate limits (429) handled",
         f"When {platform.name} answers 429 Too Many Requests, Onramp leaves the connection "
-        "linked and tries again at the next refresh: a rate limit is never taken for a "
-        "revoked connection.",
+        "linked and tries again at the next refresh, and a health check not before the "
+        "Retry-After it was given: a rate limit is never taken for a revoked connection.",
     )
 
 

@@ -31,6 +31,7 @@ EVENT_TYPES = (
     "consent.expired",
     "connection.linked",
     "connection.failed",
+    "connection.expiring",
     "connection.deauthorized",
     "connection.disconnected",
     "journey.started",

@@ -176,6 +176,10 @@ def test_xero_disconnect_made_in_xero(ctx: Flask) -> None:
         "http://localhost/webhooks/platforms/xero",
         "ONRAMP_XERO_WEBHOOK_KEY",
     )
+    # Without it, the health check (Xero's GET /connections) still finds the disconnect.
+    assert (
+        "next health check, up to 6 hours later" in _check("disconnect_in_platform", "xero").detail
+    )
     ctx.config["XERO_WEBHOOK_KEY"] = "signing-key"
     check = _check("disconnect_in_platform", "xero")
     assert check.ready and "guided to reconnect" in check.detail

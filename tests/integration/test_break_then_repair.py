@@ -44,6 +44,32 @@ def _revoked_then_told(app: Flask, sandbox: LiveSandbox, _clock: Clock) -> None:
     app.test_client().post("/webhooks/platforms/xero", data=body, headers=headers)
 
 
+def _revoked_then_told_by_intuit(app: Flask, sandbox: LiveSandbox, _clock: Clock) -> None:
+    _one_cycle(app)  # its first check, while all is well: the next is hours away
+    ConnectedApps(sandbox).revoke("quickbooks")
+    with sandbox.app.app_context():
+        body, headers = signed_event("quickbooks", CHOSEN.id, "intuit-verifier")
+    told = app.test_client().post("/webhooks/platforms/quickbooks", data=body, headers=headers)
+    assert told.json == {"received": True, "connections": 1}
+
+
+def _disconnected_inside_quickbooks(app: Flask, sandbox: LiveSandbox, _clock: Clock) -> None:
+    # Intuit sends the customer's browser to the app's Disconnect URL.
+    _one_cycle(app)  # its first check, while all is well: the next is hours away
+    disconnect_url = "http://localhost/connect/quickbooks/disconnected"
+    sandbox.app.config["SANDBOX_DISCONNECT_URLS"] = {"quickbooks": disconnect_url}
+    try:
+        sent = ConnectedApps(sandbox).press("quickbooks", "disconnect")
+    finally:
+        sandbox.app.config["SANDBOX_DISCONNECT_URLS"] = {}
+    assert sent.location.startswith(disconnect_url + "?")
+    assert app.test_client().get(sent.location.removeprefix("http://localhost")).status_code == 200
+
+
+def _removed(app: Flask, sandbox: LiveSandbox, _clock: Clock) -> None:
+    ConnectedApps(sandbox).press("xero", "remove")
+
+
 def _expired(app: Flask, sandbox: LiveSandbox, clock: Clock) -> None:
     # Intuit says when the refresh token expires (x_refresh_token_hard_expires_in).
     ConnectedApps(sandbox).press("quickbooks", "expire", minutes="30")
@@ -52,10 +78,14 @@ def _expired(app: Flask, sandbox: LiveSandbox, clock: Clock) -> None:
     clock.advance(timedelta(minutes=31))
 
 
+REVOKED = "revoked_at_provider"
 BREAKS: dict[str, tuple[str, Callable[[Flask, LiveSandbox, Clock], None], str]] = {
     "refused at refresh": ("xero", _refused, "refresh_refused"),
-    "revoked, found by the health check": ("xero", _revoked, "revoked_at_provider"),
-    "revoked, told by Xero's webhook": ("xero", _revoked_then_told, "revoked_at_provider"),
+    "revoked, found by the health check": ("xero", _revoked, REVOKED),
+    "revoked, told by Xero's webhook": ("xero", _revoked_then_told, REVOKED),
+    "revoked, told by Intuit's webhook": ("quickbooks", _revoked_then_told_by_intuit, REVOKED),
+    "disconnected inside QuickBooks": ("quickbooks", _disconnected_inside_quickbooks, REVOKED),
+    "organisation removed": ("xero", _removed, "organisation_removed"),
     "refresh token expired": ("quickbooks", _expired, "refresh_expired"),
 }
 
@@ -63,6 +93,7 @@ BREAKS: dict[str, tuple[str, Callable[[Flask, LiveSandbox, Clock], None], str]] 
 @pytest.fixture
 def sink(impersonated: Flask, live_sandbox: LiveSandbox) -> Iterator[Sink]:
     impersonated.config["XERO_WEBHOOK_KEY"] = "xero-webhook-key"
+    impersonated.config["QUICKBOOKS_WEBHOOK_VERIFIER"] = "intuit-verifier"
     with smtp_sink() as (sink, settings):
         impersonated.config.update(settings)
         yield sink

@@ -244,6 +244,49 @@ def test_a_refresh_token_past_its_absolute_expiry_ends_the_connection(
     _breaks_in_one_cycle(app, "quickbooks", "refresh_expired")
 
 
+def _expiring_events(app: Flask) -> list[dict[str, object]]:
+    with app.app_context():
+        return [
+            event.data
+            for event in db.session.scalars(
+                select(OutboxEvent).where(OutboxEvent.type == "connection.expiring")
+            )
+        ]
+
+
+def test_a_refresh_token_nearing_its_absolute_expiry_is_announced_once(
+    impersonated: Flask, live_sandbox: LiveSandbox, clock: Clock
+) -> None:
+    """Before it breaks: the business hears connection.expiring once the connection is
+    within its reminder window (here half the hour the platform gave), counted, and on
+    the timeline; mail or not."""
+    app = impersonated
+    _linked(app, live_sandbox, "quickbooks")
+    ConnectedApps(live_sandbox).press("quickbooks", "expire", minutes="60")
+    _expire_tokens(app)
+    _one_cycle(app)  # refreshed: the answer says the refresh token ends within the hour
+    assert _expiring_events(app) == []
+
+    labels = {"platform": "quickbooks", "outcome": "expiring", "reason": ""}
+    before = REGISTRY.get_sample_value("onramp_connection_outcomes_total", labels) or 0.0
+    clock.advance(timedelta(minutes=31))
+    _one_cycle(app)
+    _one_cycle(app)
+    connection = _latest(app)
+    assert connection.status == "linked" and connection.refresh_expires_at is not None
+    expires_at = connection.refresh_expires_at.isoformat().replace("+00:00", "Z")
+    [told] = _expiring_events(app)
+    assert (told["connection_id"], told["expires_at"]) == (connection.public_id, expires_at)
+    assert REGISTRY.get_sample_value("onramp_connection_outcomes_total", labels) == before + 1
+    with app.app_context():
+        customer = db.session.get(Customer, connection.customer_id)
+        assert customer is not None
+        entries = timeline(customer, [db.session.get(Connection, connection.id)])
+    assert [e.details for e in entries if e.title.startswith("connection.expiring")] == [
+        [f"refresh_token_expires_at: {expires_at}"]
+    ]
+
+
 def test_a_throttled_health_check_breaks_nothing_and_waits_as_asked(
     impersonated: Flask, live_sandbox: LiveSandbox, clock: Clock
 ) -> None:
@@ -263,6 +306,21 @@ def test_a_throttled_health_check_breaks_nothing_and_waits_as_asked(
     _one_cycle(app)
     assert _latest(app).health_checked_at == clock.now
     assert _latest(app).status == "linked"
+
+
+def test_a_connection_one_worker_checks_is_not_asked_about_by_another(
+    impersonated: Flask, live_sandbox: LiveSandbox
+) -> None:
+    """Several workers and instances list the same due connections: the first to claim
+    one asks its platform; the others pass it by, until it falls due again."""
+    app = impersonated
+    _linked(app, live_sandbox, "xero")
+    with app.app_context():
+        [due] = health.due_for_check()
+        listed_by_another = health.due_for_check()
+        assert health.check_connection(due) == "healthy"
+        assert [health.check_connection(cid) for cid in listed_by_another] == ["skipped"]
+        assert health.due_for_check() == []
 
 
 def test_the_timeline_says_why_a_connection_broke(

@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from app import clock
-from app.connections import lifecycle
+from app.connections import lifecycle, repair
 from app.consent import ledger
 from app.customers import expiry
 from app.customers.records import create_customer
@@ -147,6 +147,14 @@ def test_the_receiver_gets_every_event_type_signed(
         assert kept is not None and ledger.reconfirm(kept, evidence) is not None
         assert ledger.expire(kept, now=clock.now() + timedelta(days=400)) is not None
         db.session.commit()
+    # The connection's refresh token nears its absolute expiry: the business is told.
+    with app.app_context():
+        nearing = db.session.scalars(select(Connection).order_by(Connection.id.desc())).first()
+        assert nearing is not None
+        nearing.linked_at = clock.now() - timedelta(days=30)
+        nearing.refresh_expires_at = clock.now() + timedelta(days=2)
+        db.session.commit()
+        assert repair.announce_expiring() == 1
     # The platform refuses the next refresh, then the business disconnects.
     _revoke_refresh_token(app, live_sandbox)
     with app.app_context():

@@ -120,6 +120,36 @@ def test_a_repair_link_refuses_another_organisation_and_leaves_the_connection_br
     )
 
 
+def test_a_repair_the_customer_abandons_or_that_fails_is_on_the_connections_timeline(
+    app: Flask, linked: str, live_sandbox: LiveSandbox, clock: Clock
+) -> None:
+    _break(app)
+    browser = app.test_client()
+    opened = browser.get(_repair_path(app, linked))
+    assert opened.location.startswith(live_sandbox.url)
+    # The customer never comes back from the platform: the worker's sweep ends the attempt.
+    clock.advance(
+        timedelta(
+            seconds=app.config["OAUTH_FLOW_TTL_SECONDS"]
+            + app.config["CONNECTION_FINISH_SECONDS"]
+            + 1
+        )
+    )
+    with app.app_context():
+        assert authorization.fail_stuck_connections() == 1
+    # Another try brings back the wrong organisation.
+    opened = browser.get(_repair_path(app, linked))
+    other = live_sandbox.authorize(opened.location, organisation=2)
+    browser.get(other.removeprefix("http://localhost"))
+
+    assert _connections(app)[0].status == "deauthorized"
+    noted = [t for t in _timeline_texts(app) if t.startswith("connection.repair_failed")]
+    assert [t.split(") ", 1)[1] for t in noted] == [
+        "outcome: failed; reason: different_organisation",
+        "outcome: abandoned; reason: abandoned",
+    ]
+
+
 def test_a_replayed_repair_callback_finds_the_connection_linked(
     app: Flask, linked: str, live_sandbox: LiveSandbox
 ) -> None:
@@ -205,11 +235,36 @@ def test_expiring_and_deauthorized_connections_need_their_customer(app: Flask, l
     with app.app_context():
         connection = db.session.scalars(select(Connection)).one()
         assert repair.needs_repair(connection) is None
-        if hasattr(connection, "refresh_expires_at"):
-            connection.refresh_expires_at = clock.now() + timedelta(days=3)
-            assert repair.needs_repair(connection) == repair.EXPIRING
+        connection.linked_at = clock.now() - timedelta(days=50)
+        connection.refresh_expires_at = clock.now() + timedelta(days=3)
+        assert repair.needs_repair(connection) == repair.EXPIRING
         connection.status, connection.last_error = "deauthorized", "organisation_removed"
         assert repair.needs_repair(connection) == "organisation_removed"
+
+
+def test_a_week_long_refresh_token_is_reminded_half_way_not_as_soon_as_it_is_linked(
+    app: Flask, linked: str, clock: Clock
+) -> None:
+    """NetSuite's refresh token lasts seven days from the approval, under the 14 days'
+    notice: the customer who just connected (or reconnected) is not asked to reconnect."""
+    with smtp_sink() as (sink, settings):
+        app.config.update(settings)
+        with app.app_context():
+            connection = db.session.scalars(select(Connection)).one()
+            connection.linked_at = clock.now
+            connection.refresh_expires_at = clock.now + timedelta(days=7)
+            db.session.commit()
+            mail.send_due()  # the consent receipt
+            sink.messages.clear()
+            assert repair.needs_repair(connection) is None
+            assert repair.send_due_reminders() == 0
+
+            clock.advance(timedelta(days=3, hours=13))
+            assert repair.needs_repair(connection) == repair.EXPIRING
+            assert repair.send_due_reminders() == 1
+            mail.send_due()
+    [reminder] = sink.to("owner@acme.example")
+    assert "before access ends" in str(reminder["Subject"])
 
 
 def test_the_customer_page_says_what_broke_and_reconnects_in_one_click(
