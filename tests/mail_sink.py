@@ -14,8 +14,18 @@ from aiosmtpd.controller import Controller
 
 
 class Sink:
-    def __init__(self) -> None:
+    def __init__(self, refuse: tuple[str, ...] = ()) -> None:
         self.messages: list[EmailMessage] = []
+        # Recipients this server refuses for good (550), as one whose mailbox is gone does.
+        self.refuse = {address.lower() for address in refuse}
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        if address.lower() in self.refuse:
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -28,9 +38,10 @@ class Sink:
 
 
 @contextmanager
-def smtp_sink() -> Iterator[tuple[Sink, dict[str, Any]]]:
-    """A running sink and the settings that send to it (plain SMTP on loopback)."""
-    sink = Sink()
+def smtp_sink(refuse: tuple[str, ...] = ()) -> Iterator[tuple[Sink, dict[str, Any]]]:
+    """A running sink and the settings that send to it (plain SMTP on loopback); it
+    refuses the addresses in ``refuse``."""
+    sink = Sink(refuse)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
