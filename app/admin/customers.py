@@ -125,7 +125,19 @@ def create_link(public_id: str) -> Response:
         send="email" in form and bool(form.email.data),
         single_use=bool(form.single_use.data),
     )
-    return _customer_page(customer, new_link=link)
+    return _shown_or_emailed(customer, link)
+
+
+def _shown_or_emailed(customer: Customer, link: service.NewLink) -> Response:
+    """A link to copy is shown this once; an emailed one is not: the page is reached by a
+    redirect, so that reloading it sends nothing twice."""
+    if link.sent_to is None:
+        return _customer_page(customer, new_link=link)
+    flash(
+        f"Link emailed to {link.sent_to}. The Links section shows when it is sent and opened.",
+        "success",
+    )
+    return redirect(url_for("admin.customer", public_id=customer.public_id, _anchor="links"), 303)
 
 
 def _link_or_404(customer: Customer, link_id: str) -> JourneyLink:
@@ -169,7 +181,7 @@ def reissue_link(public_id: str, link_id: str) -> Response:
             "error",
         )
     else:
-        return _customer_page(customer, new_link=new_link)
+        return _shown_or_emailed(customer, new_link)
     return redirect(url_for("admin.customer", public_id=public_id, _anchor="links"), 303)
 
 

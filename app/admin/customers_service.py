@@ -33,7 +33,6 @@ class NewLink:
     reconnects: Connection | None = None
     # Where it was emailed (None: shown to copy instead).
     sent_to: str | None = None
-    single_use: bool = False
 
 
 def search(text: str) -> Select[Any]:
@@ -132,7 +131,6 @@ def _new_link(made: journey_links.Made) -> NewLink:
         made.link.expires_at,
         made.link.connection,
         sent_to=made.link.sent_to,
-        single_use=made.link.single_use,
     )
 
 
