@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from app import mail
@@ -19,7 +18,7 @@ from e2e.accessibility import assert_accessible, assert_no_horizontal_scroll
 from e2e.admin import CustomerPage, sign_in_as
 from e2e.live import LiveServer
 from e2e.pages import Screen
-from tests.mail_sink import Sink, smtp_sink
+from tests.mail_sink import Sink
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
@@ -54,16 +53,6 @@ class LinksOnCustomerPage(CustomerPage):
 
 class WithdrawnPage(Screen):
     title = "This link was withdrawn"
-
-
-@pytest.fixture
-def sink(live_server: LiveServer) -> Iterator[Sink]:
-    with smtp_sink() as (sink, settings):
-        live_server.app.config.update(settings)
-        try:
-            yield sink
-        finally:
-            live_server.app.config["SMTP_HOST"] = None
 
 
 def _customer(live_server: LiveServer) -> tuple[str, str, str]:
