@@ -20,7 +20,7 @@ from app.links import journey_link, read_token
 from app.models import AuditEntry, JourneyLink, MailMessage
 from tests.admin import signed_in_as
 from tests.conftest import Clock
-from tests.mail_sink import smtp_sink
+from tests.mail_sink import REFUSED_FOR_NOW, smtp_sink
 from tests.pages import text_of
 
 EMAIL = "owner@acme.example"
@@ -161,6 +161,20 @@ def test_a_recipient_the_mail_server_refuses_bounces_at_once(
         assert message.message_ciphertext is None
     assert _state(support, acme) == ["bounced"]
     assert "the mail server refused o•••@acme.example" in _page(support, acme)
+
+
+def test_a_refusal_for_now_is_tried_again_not_a_bounce(
+    app: Flask, acme: str, support: FlaskClient
+) -> None:
+    with smtp_sink(refuse=(EMAIL,), refusal=REFUSED_FOR_NOW) as (_, settings):
+        app.config.update(settings)
+        _make(support, acme, email="y")
+        _send(app)
+    with app.app_context():
+        message = db.session.scalars(select(MailMessage)).one()
+        assert (message.status, message.attempts) == ("pending", 1)
+        assert message.last_error == "SMTPRecipientsRefused"
+    assert _state(support, acme) == ["sending"]
 
 
 def test_a_down_mail_server_is_no_bounce(app: Flask, acme: str, support: FlaskClient) -> None:
