@@ -35,6 +35,9 @@ class LinkClaims:
     return_url: str | None = None
     # When the link stops working (Unix time), if sooner than LINK_MAX_AGE_SECONDS.
     expires_at: int | None = None
+    # The stored record of a link made in the console or the API (its public id), which
+    # can revoke it or make it single-use; older and internal links carry none.
+    link_id: str | None = None
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -50,9 +53,10 @@ def make_token(
     *,
     return_url: str | None = None,
     expires_at: int | None = None,
+    link_id: str | None = None,
 ) -> str:
     claims: dict[str, str | int] = {"c": customer_public_id, "j": journey_id}
-    values = (("l", locale), ("p", platform), ("r", reconnect), ("u", return_url))
+    values = (("l", locale), ("p", platform), ("r", reconnect), ("u", return_url), ("i", link_id))
     for key, value in values:
         if value:
             claims[key] = value
@@ -70,10 +74,12 @@ def journey_link(
     *,
     return_url: str | None = None,
     expires_at: int | None = None,
+    link_id: str | None = None,
 ) -> str:
     """The absolute URL a customer opens to start or resume their journey.
 
-    ``expires_at`` (Unix time) ends the link sooner than ``LINK_MAX_AGE_SECONDS``.
+    ``expires_at`` (Unix time) ends the link sooner than ``LINK_MAX_AGE_SECONDS``;
+    ``link_id`` names the stored record that can revoke it.
     """
     token = make_token(
         customer_public_id,
@@ -83,6 +89,7 @@ def journey_link(
         reconnect,
         return_url=return_url,
         expires_at=expires_at,
+        link_id=link_id,
     )
     return public_url("journey.open_link", token=token)
 
@@ -120,7 +127,7 @@ def _read_token(token: str, max_age: int | None = None) -> LinkClaims:
             raise LinkInvalid()
         if time.time() >= expires_at:
             raise LinkExpired()
-    optional = {key: value if isinstance(value := data.get(key), str) else None for key in "lpru"}
+    optional = {key: value if isinstance(value := data.get(key), str) else None for key in "lprui"}
     return LinkClaims(
         data["c"],
         data["j"],
@@ -129,4 +136,5 @@ def _read_token(token: str, max_age: int | None = None) -> LinkClaims:
         optional["r"],
         return_url=optional["u"],
         expires_at=expires_at,
+        link_id=optional["i"],
     )

@@ -45,7 +45,31 @@ def enabled() -> bool:
 
 
 class NotSent(Exception):
-    """The mail server could not be reached or refused the message."""
+    """The mail server could not be reached or refused the message. ``bounced``: it
+    refused the recipient for good (a 5xx answer), so trying again cannot help."""
+
+    def __init__(self, reason: str, *, bounced: bool = False) -> None:
+        super().__init__(reason)
+        self.bounced = bounced
+
+
+# How last_error starts on a message the server refused for good (see ``is_bounced``).
+BOUNCED = "bounced"
+
+
+def _refused_for_good(exc: Exception) -> bool:
+    """Whether the server refused the recipient or the message with a permanent (5xx)
+    answer while we were sending. Later bounces (DSNs mailed back to the sender's mailbox)
+    are not seen here."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        return bool(codes) and all(code >= 500 for code in codes)
+    return isinstance(exc, smtplib.SMTPDataError) and exc.smtp_code >= 500
+
+
+def is_bounced(message: MailMessage) -> bool:
+    """The message failed because the mail server refused its recipient."""
+    return message.status == "failed" and (message.last_error or "").startswith(BOUNCED)
 
 
 def _deliver(
@@ -84,7 +108,9 @@ def _deliver(
             smtp.send_message(message)
     except (OSError, smtplib.SMTPException) as exc:
         log.warning("email %r not sent: %s", subject, type(exc).__name__)
-        raise NotSent(type(exc).__name__) from exc
+        bounced = _refused_for_good(exc)
+        reason = f"{BOUNCED}: {type(exc).__name__}" if bounced else type(exc).__name__
+        raise NotSent(reason, bounced=bounced) from exc
 
 
 # The outbox
@@ -187,7 +213,12 @@ def _send_one(message_id: int) -> bool:
         _deliver(content["to"], content["subject"], content["text"], content["html"], attachments)
     except NotSent as exc:
         message.last_error = str(exc)[:200]
-        if message.attempts >= int(current_app.config["MAIL_MAX_ATTEMPTS"]):
+        if exc.bounced:
+            # Refused for good: no retries. When it was given up, for the console.
+            message.status = "failed"
+            message.message_ciphertext = None
+            message.next_attempt_at = clock.now()
+        elif message.attempts >= int(current_app.config["MAIL_MAX_ATTEMPTS"]):
             message.status = "failed"
             message.message_ciphertext = None
         else:

@@ -749,6 +749,49 @@ class JourneyDraft(db.Model):  # type: ignore[name-defined,misc]
     published_by: Mapped[str | None] = mapped_column(String(320))
 
 
+class JourneyLink(db.Model):  # type: ignore[name-defined,misc]
+    """A journey link a colleague (console) or the business's backend (API) made: kept so
+    it can be emailed, followed (sent, bounced, opened), revoked and reissued.
+
+    The link itself is never stored: its token carries this row's public id (app/links.py)
+    and is signed again only when the link is reissued, as a new row.
+    """
+
+    __tablename__ = "journey_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_public_id)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    journey_id: Mapped[str] = mapped_column(String(100))
+    # The connection the link re-authorizes, if it is a reconnect link.
+    connection_id: Mapped[int | None] = mapped_column(ForeignKey("connections.id"))
+    # What else the link carries, so that a reissue makes the same link again.
+    locale: Mapped[str | None] = mapped_column(String(20))
+    platform: Mapped[str | None] = mapped_column(String(50))
+    return_url: Mapped[str | None] = mapped_column(String(2000))
+    # Who made it: user (a colleague's email) or api_key (the key's prefix).
+    actor_type: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Works in the first browser that opens it, and no other.
+    single_use: Mapped[bool] = mapped_column(default=False)
+    # The email that carried it, and the address it went to (None: not emailed).
+    mail_message_id: Mapped[int | None] = mapped_column(ForeignKey("mail_outbox.id"))
+    sent_to: Mapped[str | None] = mapped_column(String(320))
+    # First opened (written once; later openings change nothing).
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # SHA-256 of the marker of the browser that opened a single-use link first.
+    used_by: Mapped[str | None] = mapped_column(String(64))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(320))
+    # The link that replaced this one when it was reissued (its public id).
+    replaced_by: Mapped[str | None] = mapped_column(String(36))
+
+    mail_message: Mapped[MailMessage | None] = relationship()
+    connection: Mapped[Connection | None] = relationship()
+
+
 class MailMessage(db.Model):  # type: ignore[name-defined,misc]
     """An email on its way to a customer: written with the change it reports, sent by the
     worker with retries (app/mail.py), so no page waits for the mail server."""
@@ -757,7 +800,8 @@ class MailMessage(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (Index("ix_mail_outbox_due", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # receipt, consent_reminder, repair, manage_link: what it is, for the logs and the console.
+    # receipt, consent_reminder, repair, manage_link, journey_link, ...: what it is, for the
+    # logs and the console.
     kind: Mapped[str] = mapped_column(String(30))
     # What it is about (a receipt's or consent record's public id), marked once it is sent.
     about: Mapped[str | None] = mapped_column(String(36))
@@ -765,7 +809,8 @@ class MailMessage(db.Model):  # type: ignore[name-defined,misc]
     # The address, subject, bodies and attachments, encrypted with TOKEN_ENCRYPTION_KEY:
     # they name the customer. Cleared once sent or given up.
     message_ciphertext: Mapped[str | None] = mapped_column(Text)
-    # pending, sent or failed (gave up after MAIL_MAX_ATTEMPTS).
+    # pending, sent or failed (gave up after MAIL_MAX_ATTEMPTS, or at once when the mail
+    # server refused the recipient: then last_error starts with "bounced").
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

@@ -37,6 +37,7 @@ from app.extensions import db
 from e2e.live import JourneyLink, LiveServer
 from e2e.pages import SANDBOX, ConnectPage, ConsentPage, WelcomePage
 from tests import database
+from tests.mail_sink import Sink, smtp_sink
 
 E2E_SCHEMA = "e2e"
 CHROMIUM_ARGS = [
@@ -175,6 +176,17 @@ def journey_link(live_server: LiveServer) -> JourneyLink:
     with live_server.app.app_context():
         customer = create_customer("Acme Ltd", "owner@acme.example")
         return JourneyLink(make_link(customer.public_id, "default"), customer.public_id)
+
+
+@pytest.fixture
+def sink(live_server: LiveServer) -> Iterator[Sink]:
+    """The live server sends its mail to a local SMTP sink (mail configured) for the test."""
+    with smtp_sink() as (sink, settings):
+        live_server.app.config.update(settings)
+        try:
+            yield sink
+        finally:
+            live_server.app.config["SMTP_HOST"] = None
 
 
 # Journey prefixes: each fixture takes the customer one step further.

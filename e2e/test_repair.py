@@ -7,10 +7,8 @@ same connection id is linked again."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
 from playwright.sync_api import Locator, Page, expect
 from sqlalchemy import select, update
 
@@ -22,7 +20,7 @@ from app.sandbox.data import ORGANISATIONS
 from e2e.live import JourneyLink, LiveServer
 from e2e.pages import SANDBOX, ConnectPage, SandboxConsentPage, SandboxSignInPage, Screen
 from e2e.pages.sandbox import ConnectedApps
-from tests.mail_sink import Sink, smtp_sink
+from tests.mail_sink import Sink
 
 ORGANISATION = ORGANISATIONS[0].name
 
@@ -41,16 +39,6 @@ class AccountPage(Screen):
 
 class ReconnectedPage(Screen):
     title = "You're reconnected"
-
-
-@pytest.fixture
-def sink(live_server: LiveServer) -> Iterator[Sink]:
-    with smtp_sink() as (sink, settings):
-        live_server.app.config.update(settings)
-        try:
-            yield sink
-        finally:
-            live_server.app.config["SMTP_HOST"] = None
 
 
 def _worker_finds_it_broken(live_server: LiveServer, customer_public_id: str) -> Connection:

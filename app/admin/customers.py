@@ -12,14 +12,21 @@ from werkzeug.wrappers import Response
 
 from app.admin import bp
 from app.admin import customers_service as service
-from app.admin.customers_forms import DisconnectForm, LinkForm, NoteForm, SearchForm
+from app.admin.customers_forms import (
+    DisconnectForm,
+    LinkActionForm,
+    LinkForm,
+    NoteForm,
+    SearchForm,
+)
 from app.admin.guard import requires
 from app.admin.keyset import newest_first
 from app.admin.nav import section
 from app.admin.timeline import timeline
 from app.connections import delegation as delegations
 from app.connections.authorization import can_reconnect, reconnect_journey
-from app.models import Connection, Customer
+from app.customers.journey_links import AlreadyReplaced, NotSendable
+from app.models import Connection, Customer, JourneyLink
 
 section("admin.customers", "Customers", order=20)
 
@@ -66,7 +73,13 @@ def _customer_page(customer: Customer, status: int = 200, **forms: Any) -> Respo
         "customer": customer,
         "connections": connections,
         "entries": timeline(customer, connections),
-        "link_form": LinkForm(choices, formdata=None, journey=service.usual_journey(customer)),
+        "link_form": LinkForm(
+            choices,
+            service.mail_to(customer),
+            formdata=None,
+            journey=service.usual_journey(customer),
+        ),
+        "links": service.links_of(customer),
         "note_form": NoteForm(formdata=None),
         "new_link": None,
         "disconnectable": service.DISCONNECTABLE,
@@ -102,11 +115,74 @@ def customer(public_id: str) -> Response:
 @requires("customers.act")
 def create_link(public_id: str) -> Response:
     customer = _customer_or_404(public_id)
-    form = LinkForm(service.journey_choices())
+    form = LinkForm(service.journey_choices(), service.mail_to(customer))
     if not form.validate_on_submit():
         return _customer_page(customer, 422, link_form=form)
-    link = service.create_link(customer, form.journey.data, current_user.email)
-    return _customer_page(customer, new_link=link)
+    link = service.create_link(
+        customer,
+        form.journey.data,
+        current_user.email,
+        send="email" in form and bool(form.email.data),
+        single_use=bool(form.single_use.data),
+    )
+    return _shown_or_emailed(customer, link)
+
+
+def _shown_or_emailed(customer: Customer, link: service.NewLink) -> Response:
+    """A link to copy is shown this once; an emailed one is not: the page is reached by a
+    redirect, so that reloading it sends nothing twice."""
+    if link.sent_to is None:
+        return _customer_page(customer, new_link=link)
+    flash(
+        f"Link emailed to {link.sent_to}. The Links section shows when it is sent and opened.",
+        "success",
+    )
+    return redirect(url_for("admin.customer", public_id=customer.public_id, _anchor="links"), 303)
+
+
+def _link_or_404(customer: Customer, link_id: str) -> JourneyLink:
+    link = service.find_link(customer, link_id)
+    if link is None:
+        abort(404)
+    if not LinkActionForm().validate_on_submit():
+        abort(400)
+    return link
+
+
+@bp.route("/customers/<public_id>/links/<link_id>/revoke", methods=["POST"])
+@requires("customers.act")
+def revoke_link(public_id: str, link_id: str) -> Response:
+    """Stop a journey link at once, even in a browser that opened it."""
+    link = _link_or_404(_customer_or_404(public_id), link_id)
+    if service.revoke_link(link, current_user.email):
+        flash(
+            "The link is revoked: it no longer opens the journey, even where it was opened.",
+            "success",
+        )
+    else:
+        flash("This link was already revoked.", "info")
+    return redirect(url_for("admin.customer", public_id=public_id, _anchor="links"), 303)
+
+
+@bp.route("/customers/<public_id>/links/<link_id>/reissue", methods=["POST"])
+@requires("customers.act")
+def reissue_link(public_id: str, link_id: str) -> Response:
+    """Revoke a journey link and make a new one like it, emailed again if it was."""
+    customer = _customer_or_404(public_id)
+    link = _link_or_404(customer, link_id)
+    try:
+        new_link = service.reissue_link(link, current_user.email)
+    except AlreadyReplaced:
+        flash("This link was reissued already: reissue the newer one instead.", "info")
+    except NotSendable:
+        flash(
+            "This link was emailed, but mail cannot be sent from here now: nothing changed. "
+            "Create a new link to copy instead.",
+            "error",
+        )
+    else:
+        return _shown_or_emailed(customer, new_link)
+    return redirect(url_for("admin.customer", public_id=public_id, _anchor="links"), 303)
 
 
 @bp.route("/customers/<public_id>/connections/<connection_id>/reconnect-link", methods=["POST"])

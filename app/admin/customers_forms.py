@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import SearchField, SelectChoice, SelectField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    SearchField,
+    SelectChoice,
+    SelectField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import AnyOf, DataRequired, Length
 
 from app.admin.filter_forms import Paged
@@ -22,10 +29,19 @@ class SearchForm(Paged):
 
 class LinkForm(FlaskForm):  # type: ignore[misc]
     journey = SelectField("Journey", validate_choice=False)
+    # Offered only when mail is configured: ``mail_to`` names the address (default on).
+    email = BooleanField("Email it", default=True)
+    single_use = BooleanField("Works once only (single use)")
     submit = SubmitField("Create link")
 
-    def __init__(self, choices: list[tuple[str, str]], **kwargs: object) -> None:
+    def __init__(
+        self, choices: list[tuple[str, str]], mail_to: str | None = None, **kwargs: object
+    ) -> None:
         super().__init__(**kwargs)
+        if mail_to is None:
+            del self.email
+        else:
+            self.email.label.text = f"Email it to {mail_to}"
         self.journey.choices = [SelectChoice(value, label) for value, label in choices]
         self.journey.validators = [
             DataRequired("Choose the journey the link opens."),
@@ -46,3 +62,7 @@ class NoteForm(FlaskForm):  # type: ignore[misc]
 
 class DisconnectForm(FlaskForm):  # type: ignore[misc]
     submit = SubmitField("Disconnect")
+
+
+class LinkActionForm(FlaskForm):  # type: ignore[misc]
+    """Revoke or reissue a kept link: a button, with CSRF."""

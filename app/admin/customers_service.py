@@ -1,4 +1,5 @@
-"""What support colleagues do for a customer: find them, send a link, disconnect, note.
+"""What support colleagues do for a customer: find them, send a link (and revoke or
+reissue it), disconnect, note.
 
 Every change is written to the audit log in the transaction that makes it.
 """
@@ -6,19 +7,18 @@ Every change is written to the audit log in the transaction that makes it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import Select, func, or_, select
 
-from app import audit, clock
+from app import audit
 from app.connections import lifecycle
 from app.connections.authorization import RECONNECT_JOURNEY
-from app.engine.registry import current_journeys, get_journey
+from app.customers import journey_links
+from app.engine.registry import current_journeys
 from app.extensions import db
-from app.links import journey_link
-from app.models import Connection, Customer, CustomerNote, JourneyRun
+from app.models import Connection, Customer, CustomerNote, JourneyLink, JourneyRun
 from app.platforms import get_platform
 
 # Connections with tokens to revoke and forget; others have nothing left to disconnect.
@@ -31,6 +31,8 @@ class NewLink:
     journey_id: str
     expires_at: datetime
     reconnects: Connection | None = None
+    # Where it was emailed (None: shown to copy instead).
+    sent_to: str | None = None
 
 
 def search(text: str) -> Select[Any]:
@@ -92,35 +94,81 @@ def usual_journey(customer: Customer) -> str | None:
     return latest if latest in current_journeys() else None
 
 
+def mail_to(customer: Customer) -> str | None:
+    """The address a new link can be emailed to from here; None when it cannot be."""
+    return customer.email if journey_links.can_email(customer) else None
+
+
 def create_link(
-    customer: Customer, journey_id: str, actor: str, reconnects: Connection | None = None
+    customer: Customer,
+    journey_id: str,
+    actor: str,
+    reconnects: Connection | None = None,
+    *,
+    send: bool = False,
+    single_use: bool = False,
 ) -> NewLink:
-    """A fresh journey link for the customer (or to re-authorize ``reconnects``); audited.
+    """A fresh journey link for the customer (or to re-authorize ``reconnects``), emailed
+    to them with ``send``; kept as a record (app/customers/journey_links.py) and audited.
 
     The link itself is a credential: it is shown once and never stored or logged.
+    Raises NotSendable when ``send`` is asked and mail cannot be sent.
     """
-    if get_journey(journey_id) is None:
-        raise ValueError(f"no journey {journey_id!r}")
-    url = journey_link(
-        customer.public_id,
-        journey_id,
-        reconnect=reconnects.public_id if reconnects is not None else None,
+    options = journey_links.Options(
+        journey_id=journey_id,
+        expires_at=journey_links.default_expiry(),
+        reconnects=reconnects,
+        single_use=single_use,
     )
-    expires_at = clock.now() + timedelta(seconds=current_app.config["LINK_MAX_AGE_SECONDS"])
-    after: dict[str, Any] = {"journey_id": journey_id, "expires_at": expires_at.isoformat()}
-    if reconnects is not None:
-        after["reconnects"] = reconnects.public_id
-    audit.record(
-        "user",
-        actor,
-        "customer.link_created",
-        "customer",
-        customer.public_id,
-        None,
-        after,
+    made = journey_links.create(customer, options, actor_type="user", actor_id=actor, send=send)
+    return _new_link(made)
+
+
+def _new_link(made: journey_links.Made) -> NewLink:
+    return NewLink(
+        made.url,
+        made.link.journey_id,
+        made.link.expires_at,
+        made.link.connection,
+        sent_to=made.link.sent_to,
     )
-    db.session.commit()
-    return NewLink(url, journey_id, expires_at, reconnects)
+
+
+def links_of(customer: Customer) -> list[dict[str, Any]]:
+    """The customer's kept links, newest first, as the Links section shows them."""
+    return [
+        {
+            "public_id": link.public_id,
+            "journey": journey_links.journey_name(link),
+            "made_by": link.actor_id if link.actor_type == "user" else f"API key {link.actor_id}",
+            "created_at": link.created_at,
+            "expires_at": link.expires_at,
+            "sent_to": link.sent_to,
+            "single_use": link.single_use,
+            "reconnects": link.connection_id is not None,
+            "state": journey_links.state(link),
+            "live": journey_links.is_live(link),
+            "replaced": link.replaced_by is not None,
+        }
+        for link in journey_links.for_customer(customer)
+    ]
+
+
+def find_link(customer: Customer, public_id: str) -> JourneyLink | None:
+    return journey_links.by_public_id(public_id, customer)
+
+
+def revoke_link(link: JourneyLink, actor: str) -> bool:
+    """Stop a kept link at once; False when it was revoked already. Audited."""
+    return journey_links.revoke(link, actor_type="user", actor_id=actor)
+
+
+def reissue_link(link: JourneyLink, actor: str) -> NewLink:
+    """Revoke a kept link and make its like again (emailed again if it was). Audited.
+
+    Raises AlreadyReplaced or NotSendable (see journey_links.reissue).
+    """
+    return _new_link(journey_links.reissue(link, actor_type="user", actor_id=actor))
 
 
 def disconnect(connection: Connection, actor: str) -> bool | None:

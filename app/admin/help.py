@@ -55,6 +55,8 @@ SCREENS: tuple[HelpScreen, ...] = (
             "admin.create_reconnect_link",
             "admin.disconnect",
             "admin.revoke_delegation",
+            "admin.revoke_link",
+            "admin.reissue_link",
             "admin.add_note",
         ),
     ),

@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 from app.connections import delegation as delegations
 from app.connections.health import BREAK_REASONS
 from app.consent import ledger
+from app.customers import journey_links
 from app.extensions import db
 from app.models import (
     AuditEntry,
@@ -323,6 +324,34 @@ def _delegation_entries(customer: Customer) -> list[Entry]:
     return entries
 
 
+def _link_entries(customer: Customer) -> list[Entry]:
+    """Journey links made in the console or the API: made or emailed, bounced, opened,
+    revoked or reissued."""
+    entries = []
+    for link in journey_links.for_customer(customer)[:PER_KIND]:
+        about = f"Link to the '{journey_links.journey_name(link)}' journey"
+        by = link.actor_id if link.actor_type == "user" else f"API key {link.actor_id}"
+        address = journey_links.masked_address(link)
+        made = f"{about} emailed to {address} by {by}" if address else f"{about} made by {by}"
+        details = [f"Works until {link.expires_at:%Y-%m-%d %H:%M} UTC"]
+        if link.single_use:
+            details.append("Single use: works only in the first browser that opens it")
+        message, order = link.mail_message, (7, link.id)
+        status = journey_links.SENT if message and message.status == "sent" else "created"
+        entries.append(Entry(link.created_at, "link", made, details, status, order))
+        if (bounced_at := journey_links.bounced_at(link)) is not None:
+            bounced = f"{about}: the mail server refused {address}"
+            entries.append(Entry(bounced_at, "link", bounced, [], "bounced", order))
+        if link.opened_at is not None:
+            entries.append(Entry(link.opened_at, "link", f"{about} opened", [], "opened", order))
+        if link.revoked_at is not None:
+            reissued = link.replaced_by is not None
+            title = f"{about} {'reissued' if reissued else 'revoked'} by {link.revoked_by}"
+            status = "reissued" if reissued else "revoked"
+            entries.append(Entry(link.revoked_at, "link", title, [], status, order))
+    return entries
+
+
 def _webhook_entries(customer: Customer) -> list[Entry]:
     events = list(
         db.session.scalars(
@@ -436,6 +465,7 @@ def timeline(customer: Customer, connections: list[Connection]) -> list[Entry]:
         *_consent_entries(customer),
         *_connection_entries(connections),
         *_delegation_entries(customer),
+        *_link_entries(customer),
         *_webhook_entries(customer),
         *_note_entries(customer),
         *_audit_entries(customer, connections),

@@ -124,6 +124,16 @@ class LinkRequest(_Request):
         "The journey defaults to 'reconnect' when the instance has one, else the one the "
         "connection was made in.",
     )
+    send_email: bool = Field(
+        default=False,
+        description="Email the link to the customer's address in the business's name. Only "
+        "where mail is configured: otherwise 409 and no link is made.",
+    )
+    single_use: bool = Field(
+        default=False,
+        description="The link works only in the first browser that opens it; any other "
+        "browser gets a page saying it was used.",
+    )
 
     _integral = field_validator("expires_in", mode="before")(_integral_number)
 
@@ -293,8 +303,37 @@ class RepairLinkRequest(_Request):
     )
 
 
+LinkStatus = Literal[
+    "sending", "sent", "bounced", "not_sent", "opened", "used", "revoked", "expired"
+]
+
+
 class Link(_Response):
-    url: str = Field(description="The signed journey link to send to the customer.")
+    """A journey link Onramp keeps: emailed or not, followed, revocable."""
+
+    id: str = Field(description="The link's id (GET, revoke and reissue it with this).")
+    url: str | None = Field(
+        description="The signed journey link to send to the customer. Only in the answer "
+        "that made it (create, reissue): it is a credential and is not kept; null later."
+    )
+    journey_id: str
+    expires_at: datetime
+    created_at: datetime
+    single_use: bool = Field(description="Works only in the first browser that opens it.")
+    status: LinkStatus = Field(
+        description="revoked; expired; used (a single-use link a browser opened, kept by "
+        "it) or opened (first opened at opened_at); else the email's: sending (waiting in "
+        "the outbox), sent (the mail server took it), bounced (the mail server refused "
+        "the recipient) or not_sent (not emailed, or mail gave up)."
+    )
+    sent_to: str | None = Field(description="The address it was emailed to; null if not.")
+    opened_at: datetime | None = Field(description="When it was first opened.")
+    revoked_at: datetime | None
+    replaced_by: str | None = Field(description="The id of the link that reissued this one.")
+
+
+class RepairLink(_Response):
+    url: str = Field(description="The signed repair link to send to the customer.")
     expires_at: datetime
 
 

@@ -6,9 +6,8 @@ trail in the same transaction as the change, naming the API key (its prefix).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -20,12 +19,19 @@ from app.api.pagination import Page, paginate
 from app.connections import lifecycle, repair, uploads
 from app.connections.authorization import can_reconnect, reconnect_journey
 from app.consent import ledger
-from app.customers import manage
+from app.customers import journey_links, manage
 from app.engine.registry import current_journeys, get_journey
 from app.engine.schema import Journey, PlatformSelectStep
 from app.extensions import db
-from app.links import journey_link
-from app.models import ApiKey, Connection, ConsentRecord, Customer, JourneyRun, Upload
+from app.models import (
+    ApiKey,
+    Connection,
+    ConsentRecord,
+    Customer,
+    JourneyLink,
+    JourneyRun,
+    Upload,
+)
 from app.platforms import get_platform, unavailable_reason
 from app.problems import FieldError, Problem
 
@@ -244,8 +250,9 @@ def _reconnected(customer: Customer, request: schemas.LinkRequest) -> Connection
     return connection
 
 
-def create_link(customer: Customer, request: schemas.LinkRequest) -> schemas.Link:
-    """A signed journey link for ``customer``, after checking every choice it carries."""
+def create_link(customer: Customer, request: schemas.LinkRequest, api_key: ApiKey) -> schemas.Link:
+    """A signed journey link for ``customer``, after checking every choice it carries;
+    kept as a record (not the link), audited, and emailed with ``send_email``."""
     config = current_app.config
     reconnects = _reconnected(customer, request)
     journey_id = request.journey_id
@@ -276,20 +283,80 @@ def create_link(customer: Customer, request: schemas.LinkRequest) -> schemas.Lin
     expires_in = request.expires_in if request.expires_in is not None else max_age
     if expires_in > max_age:
         raise _invalid("expires_in", f"must be at most {max_age} seconds")
-    expires_at = int(time.time()) + expires_in
-    url = journey_link(
-        customer.public_id,
-        journey.id,
-        request.locale,
-        request.platform,
-        reconnects.public_id if reconnects else None,
+    options = journey_links.Options(
+        journey_id=journey.id,
+        expires_at=journey_links.default_expiry(expires_in),
+        reconnects=reconnects,
+        locale=request.locale,
+        platform=request.platform,
         return_url=request.return_url,
-        expires_at=expires_at,
+        single_use=request.single_use,
     )
-    return schemas.Link(url=url, expires_at=datetime.fromtimestamp(expires_at, UTC))
+    try:
+        made = journey_links.create(
+            customer, options, actor_type=ACTOR, actor_id=api_key.prefix, send=request.send_email
+        )
+    except journey_links.NotSendable as exc:
+        raise _not_sendable(exc) from exc
+    return present_link(made.link, made.url)
 
 
-def create_repair_link(connection: Connection, request: schemas.RepairLinkRequest) -> schemas.Link:
+def _not_sendable(exc: journey_links.NotSendable) -> Problem:
+    if exc.reason == "mail_not_configured":
+        return Problem(
+            "conflict",
+            "Mail is not configured on this instance, so the link cannot be emailed: ask for "
+            "it without send_email and send it yourself.",
+        )
+    return Problem("conflict", "This customer has no address the link can be emailed to.")
+
+
+def get_link(public_id: str) -> JourneyLink:
+    link = journey_links.by_public_id(public_id)
+    if link is None:
+        raise _not_found("link", public_id)
+    return link
+
+
+def present_link(link: JourneyLink, url: str | None = None) -> schemas.Link:
+    return schemas.Link(
+        id=link.public_id,
+        url=url,
+        journey_id=link.journey_id,
+        expires_at=link.expires_at,
+        created_at=link.created_at,
+        single_use=link.single_use,
+        status=journey_links.state(link).replace(" ", "_"),  # type: ignore[arg-type]
+        sent_to=link.sent_to,
+        opened_at=link.opened_at,
+        revoked_at=link.revoked_at,
+        replaced_by=link.replaced_by,
+    )
+
+
+def revoke_link(link: JourneyLink, api_key: ApiKey) -> schemas.Link:
+    """Stop the link at once; a revoked link stays as it is (idempotent)."""
+    journey_links.revoke(link, actor_type=ACTOR, actor_id=api_key.prefix)
+    return present_link(link)
+
+
+def reissue_link(link: JourneyLink, api_key: ApiKey) -> schemas.Link:
+    """Revoke the link and make its like again; 409 when it was reissued already or its
+    email cannot be sent again."""
+    try:
+        made = journey_links.reissue(link, actor_type=ACTOR, actor_id=api_key.prefix)
+    except journey_links.AlreadyReplaced as exc:
+        raise Problem(
+            "conflict", f"This link was reissued already, as {exc.newer}: reissue that one."
+        ) from exc
+    except journey_links.NotSendable as exc:
+        raise _not_sendable(exc) from exc
+    return present_link(made.link, made.url)
+
+
+def create_repair_link(
+    connection: Connection, request: schemas.RepairLinkRequest
+) -> schemas.RepairLink:
     """A one-click link that re-authorizes ``connection`` in place (same organisation, same
     id); 409 when it needs no repair (linked and healthy) or cannot have one."""
     if repair.needs_repair(connection) is None:
@@ -309,7 +376,7 @@ def create_repair_link(connection: Connection, request: schemas.RepairLinkReques
         raise Problem(
             "conflict", f"This connection cannot be repaired by its customer ({exc.reason})."
         ) from exc
-    return schemas.Link(url=link.url, expires_at=link.expires_at)
+    return schemas.RepairLink(url=link.url, expires_at=link.expires_at)
 
 
 # Consents and connections

@@ -38,6 +38,7 @@ CONSENT_ID = PathParam("A consent record's id.", schemas.PUBLIC_ID_PATTERN)
 CONNECTION_ID = PathParam("A connection's id.", schemas.PUBLIC_ID_PATTERN)
 ENDPOINT_ID = PathParam("A webhook endpoint's id.", schemas.PUBLIC_ID_PATTERN)
 UPLOAD_ID = PathParam("An uploaded file's id.", schemas.PUBLIC_ID_PATTERN)
+LINK_ID = PathParam("A journey link's id.", schemas.PUBLIC_ID_PATTERN)
 PROBE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
@@ -202,11 +203,70 @@ def get_customer(external_id: str) -> schemas.Customer:
     response=schemas.Link,
     status=201,
     path={"external_id": EXTERNAL_ID},
-    errors=(404,),
+    errors=(404, 409),
 )
 def create_link(external_id: str, body: schemas.LinkRequest) -> schemas.Link:
-    """A signed link that starts (or resumes) the customer's journey; send it to them."""
-    return service.create_link(service.get_customer(external_id), body)
+    """A signed link that starts (or resumes) the customer's journey: send it to them, or
+    ask Onramp to email it (``send_email``). Onramp keeps a record of it (not the link):
+    read, revoke or reissue it by its id.
+
+    409 when ``send_email`` is asked but mail is not configured on this instance.
+    """
+    return service.create_link(service.get_customer(external_id), body, _api_key())
+
+
+@api.operation(
+    "GET",
+    "/v1/links/<link_id>",
+    summary="Read a journey link's state",
+    tag="Links",
+    scope="read",
+    response=schemas.Link,
+    path={"link_id": LINK_ID},
+    errors=(404,),
+)
+def get_link(link_id: str) -> schemas.Link:
+    """Whether it was emailed, bounced, opened, used, revoked or expired (the link itself
+    is not kept: url is null)."""
+    return service.present_link(service.get_link(link_id))
+
+
+@api.operation(
+    "POST",
+    "/v1/links/<link_id>/revoke",
+    summary="Revoke a journey link",
+    tag="Links",
+    scope="write",
+    response=schemas.Link,
+    path={"link_id": LINK_ID},
+    errors=(404,),
+)
+def revoke_link(link_id: str) -> schemas.Link:
+    """Stops the link at once, even in a browser that opened it: the customer sees that it
+    was withdrawn. Revoking a revoked link changes nothing and answers the same (200)."""
+    return service.revoke_link(service.get_link(link_id), _api_key())
+
+
+@api.operation(
+    "POST",
+    "/v1/links/<link_id>/reissue",
+    summary="Reissue a journey link",
+    tag="Links",
+    scope="write",
+    response=schemas.Link,
+    status=201,
+    path={"link_id": LINK_ID},
+    errors=(404, 409),
+)
+def reissue_link(link_id: str) -> schemas.Link:
+    """Revokes the link (if it is not yet) and makes a new one with the same journey and
+    options, working as long as the first was made to; emailed again if the first was.
+    The answer is the new link, with its url.
+
+    409 when the link was reissued already (reissue the newer one, named in the detail), or
+    when it was emailed and mail is no longer configured.
+    """
+    return service.reissue_link(service.get_link(link_id), _api_key())
 
 
 # Consents
@@ -313,12 +373,12 @@ def disconnect_connection(connection_id: str) -> schemas.Connection:
     scope="write",
     body=schemas.RepairLinkRequest,
     body_required=False,
-    response=schemas.Link,
+    response=schemas.RepairLink,
     status=201,
     path={"connection_id": CONNECTION_ID},
     errors=(404, 409),
 )
-def create_repair_link(connection_id: str, body: schemas.RepairLinkRequest) -> schemas.Link:
+def create_repair_link(connection_id: str, body: schemas.RepairLinkRequest) -> schemas.RepairLink:
     """A signed link that takes the customer straight to their software's sign-in; the same
     organisation must be chosen, and the same connection is linked again.
 

@@ -12,6 +12,7 @@ from app import audit, clock
 from app.connections import uploads
 from app.connections.lifecycle import disconnect
 from app.consent.personal import destroy_key
+from app.customers import journey_links
 from app.extensions import db
 from app.models import (
     AuditEntry,
@@ -24,6 +25,7 @@ from app.models import (
     IdempotencyRecord,
     JourneyEvent,
     JourneyFeedback,
+    JourneyLink,
     JourneyRun,
     OAuthFlow,
     OutboxEvent,
@@ -94,6 +96,7 @@ def export_customer(customer: Customer) -> dict[str, Any]:
         "connections": _all(Connection, Connection.customer_id == customer.id),
         "uploads": _all(Upload, Upload.customer_id == customer.id),
         "delegations": _all(Delegation, Delegation.customer_id == customer.id),
+        "journey_links": _all(JourneyLink, JourneyLink.customer_id == customer.id),
         "notes": _all(CustomerNote, CustomerNote.customer_id == customer.id),
         "events_sent_to_the_business": _all(OutboxEvent, OutboxEvent.customer_id == customer.id),
         "audit_log": _all(
@@ -196,6 +199,9 @@ def erase_customer(customer: Customer, actor: str, actor_type: str = "cli") -> d
         .values(revoked_at=clock.now(), revoked_by="erasure")
     )
     notes = db.session.execute(delete(CustomerNote).where(CustomerNote.customer_id == customer.id))
+    # The links made for them (where they were emailed, who opened what) go too; a link
+    # still out there names no record any more and opens nothing.
+    journey_links.erase(customer)
     db.session.execute(
         ConsentReceipt.__table__.update()
         .where(ConsentReceipt.customer_id == customer.id)

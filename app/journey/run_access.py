@@ -8,6 +8,7 @@ continues a run only in the browser that started that very authorization.
 from __future__ import annotations
 
 import hashlib
+import secrets
 from dataclasses import dataclass, replace
 
 from flask import session
@@ -27,6 +28,8 @@ SESSION_RUN = "run"
 SESSION_CUSTOMER = "customer"
 # The authorization this browser started: its OAuth state's hash and the run it is for.
 SESSION_AUTHORIZING = "authorizing"
+# A random mark of this browser: a single-use link is kept by the first one to open it.
+SESSION_BROWSER = "browser"
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,16 @@ def remember_run(run: JourneyRun) -> None:
 def remember_customer(customer: Customer) -> None:
     session[SESSION_CUSTOMER] = customer.public_id
     session.permanent = True
+
+
+def browser_marker() -> str:
+    """This browser's own random mark (made on first use, kept in its session)."""
+    marker = session.get(SESSION_BROWSER)
+    if not isinstance(marker, str):
+        marker = secrets.token_urlsafe(16)
+        session[SESSION_BROWSER] = marker
+        session.permanent = True
+    return marker
 
 
 def _state_hash(state: str) -> str:

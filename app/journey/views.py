@@ -30,6 +30,7 @@ from app.connections import uploads
 from app.connections.oauth import ProviderConfig
 from app.consent import ledger, receipts
 from app.consent.decisions import decide_consent_step
+from app.customers import journey_links
 from app.engine import feedback, finish_later, steps
 from app.engine.branding import logo_response, stylesheet_response
 from app.engine.messages import explain_failure
@@ -61,6 +62,7 @@ from app.journey.forms import (
 )
 from app.journey.handlers import StepResponse, handle
 from app.journey.run_access import (
+    browser_marker,
     current_run,
     remember_authorization,
     remember_run,
@@ -119,7 +121,16 @@ def open_link(token: str) -> StepResponse:
                 _("This journey can't be shown on this site"),
                 _("Open the link you were sent in its own browser tab instead."),
             )
-    run = start_from_link(claims, request.args.get("lang"))
+    # A link made in the console or the API has a record: it may be withdrawn or kept by
+    # another browser. Other links (older ones, finish-later links) have none.
+    opening = journey_links.Opening.OPEN
+    if claims.link_id:
+        opening = journey_links.open_link(claims.link_id, browser_marker())
+    if opening in (journey_links.Opening.REVOKED, journey_links.Opening.USED_ELSEWHERE):
+        return _link_stopped(opening, claims.journey_id)
+    run = None
+    if opening is journey_links.Opening.OPEN:
+        run = start_from_link(claims, request.args.get("lang"))
     if run is None:
         return render_error(
             404,
@@ -132,6 +143,33 @@ def open_link(token: str) -> StepResponse:
     else:
         embed.stop_embedding()
     return redirect(url_for(".resume"), 303)
+
+
+def _link_stopped(opening: journey_links.Opening, journey_id: str) -> StepResponse:
+    """A kept link that was withdrawn, or that another browser keeps: said in the
+    business's name, with how to ask it for a new one."""
+    journey = get_journey(journey_id)
+    if journey is None:
+        return render_error(410)
+    business = journey.business.name
+    if opening is journey_links.Opening.REVOKED:
+        title = _("This link was withdrawn")
+        message = _(
+            "%(business)s withdrew this link, so it no longer opens your journey. They may "
+            "have sent you a newer one: look for a more recent email from them.",
+            business=business,
+        )
+    else:
+        title = _("This link has already been used")
+        message = _(
+            "This link works once, in the browser that first opened it. Open it there, or "
+            "ask %(business)s for a new one.",
+            business=business,
+        )
+    page = render_template(
+        "journey/link_stopped.html", journey=journey, title=title, message=message
+    )
+    return page, 410
 
 
 @bp.before_request

@@ -957,8 +957,16 @@ ADMIN: list[Target] = [
                     _customer(world),
                     hs.path_segment(),
                 ),
+                _path(
+                    "/admin/customers/{}/links/{}/revoke",
+                    _customer(world),
+                    hs.path_segment(),
+                ),
             ),
-            {"journey": hs.field("default", "business", "reconnect")},
+            {
+                "journey": hs.field("default", "business", "reconnect"),
+                "single_use": hs.field("y", optional=True),
+            },
             ADMIN_HEADERS,
             ("POST", "GET"),
         ),
@@ -1221,6 +1229,8 @@ def _link_body(world: World) -> dict[str, hs.Field]:
         "return_url": hs.field("https://lender.example/onramp/done", optional=True),
         "expires_in": EXPIRES_IN,
         "reconnect": hs.field(world.ids.connection, optional=True),
+        "send_email": hs.field(True, False, optional=True, bad=st.sampled_from(["yes", 1, 0])),
+        "single_use": hs.field(True, False, optional=True, bad=st.sampled_from(["true", 1])),
     }
 
 
@@ -1406,6 +1416,26 @@ API: list[Target] = [
                 ),
             ),
             {},
+        ),
+        examples=100,
+        api=True,
+    ),
+    Target(
+        "GET /api/v1/links/<id>, POST .../revoke, .../reissue",
+        "api",
+        "api",
+        lambda world: st.one_of(
+            _api_query(world, _path("/api/v1/links/{}", _id()), {}),
+            _api_body(
+                world,
+                "POST",
+                st.builds(
+                    lambda link, action: f"/api/v1/links/{percent(link)}/{action}",
+                    _id(),
+                    st.sampled_from(["revoke", "reissue"]),
+                ),
+                None,
+            ),
         ),
         examples=100,
         api=True,
