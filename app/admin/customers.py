@@ -16,9 +16,11 @@ from app.admin.customers_forms import DisconnectForm, LinkForm, NoteForm, Search
 from app.admin.guard import requires
 from app.admin.keyset import newest_first
 from app.admin.nav import section
-from app.admin.timeline import timeline
+from app.admin.timeline import grouped
 from app.connections import delegation as delegations
 from app.connections.authorization import can_reconnect, reconnect_journey
+from app.customers.standing import headings
+from app.customers.summary import summary
 from app.models import Connection, Customer
 
 section("admin.customers", "Customers", order=20)
@@ -32,9 +34,19 @@ def customers() -> Response:
     form = SearchForm(request.args)
     status = 200 if form.validate() else 400
     window = None
+    state = form.state.data or ""
     if status == 200:
-        window = newest_first(service.search(form.q.data or ""), Customer.id, *form.position())
-    context = {"form": form, "window": window, "q": form.q.data or ""}
+        query = service.in_state(service.search(form.q.data or ""), state)
+        window = newest_first(query, Customer.id, *form.position())
+    q = form.q.data or ""
+    context = {
+        "form": form,
+        "window": window,
+        "q": q,
+        "state": state if status == 200 else "",
+        "state_heading": headings().get(state),
+        "params": {k: v for k, v in (("q", q), ("state", state)) if v},
+    }
     template = "admin/customers/index.html"
     if request.htmx and request.htmx.target == RESULTS_TARGET:
         html = render_block(template, "results", **context)
@@ -65,7 +77,8 @@ def _customer_page(customer: Customer, status: int = 200, **forms: Any) -> Respo
     context: dict[str, Any] = {
         "customer": customer,
         "connections": connections,
-        "entries": timeline(customer, connections),
+        "summary": summary(customer),
+        "timeline": grouped(customer, connections),
         "link_form": LinkForm(choices, formdata=None, journey=service.usual_journey(customer)),
         "note_form": NoteForm(formdata=None),
         "new_link": None,
