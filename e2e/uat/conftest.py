@@ -13,8 +13,10 @@ import re
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import requests
@@ -78,6 +80,17 @@ def _local_key(request: pytest.FixtureRequest) -> tuple[str, str]:
     return live_server.url, key
 
 
+@contextmanager
+def _configured(app: Any, settings: dict[str, Any]) -> Iterator[None]:
+    """The suite's own server set as a UAT environment is (docs/uat.md), for a while."""
+    before = {name: app.config[name] for name in settings}
+    app.config.update(settings)
+    try:
+        yield
+    finally:
+        app.config.update(before)
+
+
 @pytest.fixture
 def worker(environment: Environment, request: pytest.FixtureRequest) -> Iterator[None]:
     """The background worker a UAT environment runs beside Onramp (gunicorn starts one),
@@ -90,20 +103,18 @@ def worker(environment: Environment, request: pytest.FixtureRequest) -> Iterator
     from app import jobs
 
     app = request.getfixturevalue("live_server").app
-    before = {name: app.config[name] for name in UAT_WORKER_SETTINGS}
-    app.config.update(UAT_WORKER_SETTINGS)
-    stop = threading.Event()
+    with _configured(app, UAT_WORKER_SETTINGS):
+        stop = threading.Event()
 
-    def work() -> None:
-        with app.app_context():
-            jobs.run("uat-worker", stop)
+        def work() -> None:
+            with app.app_context():
+                jobs.run("uat-worker", stop)
 
-    thread = threading.Thread(target=work, name="uat-worker", daemon=True)
-    thread.start()
-    yield
-    stop.set()
-    thread.join(timeout=30)
-    app.config.update(before)
+        thread = threading.Thread(target=work, name="uat-worker", daemon=True)
+        thread.start()
+        yield
+        stop.set()
+        thread.join(timeout=30)
 
 
 def _local_admin(request: pytest.FixtureRequest, role: str = "viewer") -> tuple[str, str]:
@@ -199,11 +210,8 @@ def stuck_at_once(environment: Environment, request: pytest.FixtureRequest) -> I
     if environment.remote:
         yield
         return
-    app = request.getfixturevalue("live_server").app
-    before = {name: app.config[name] for name in UAT_STUCK_SETTINGS}
-    app.config.update(UAT_STUCK_SETTINGS)
-    yield
-    app.config.update(before)
+    with _configured(request.getfixturevalue("live_server").app, UAT_STUCK_SETTINGS):
+        yield
 
 
 @pytest.fixture(scope="session")
