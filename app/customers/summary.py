@@ -19,6 +19,7 @@ from app.connections.health import BREAK_REASONS
 from app.consent import ledger
 from app.customers.manage import item_state
 from app.customers.standing import stuck_after
+from app.engine.registry import get_journey
 from app.engine.schema import ConsentStep, Journey
 from app.engine.versions import journey_for_run
 from app.extensions import db
@@ -199,7 +200,9 @@ def _uploaded(run_ids: list[int]) -> bool:
 
 def _fresh_link(customer_runs: list[JourneyRun], sentence: str) -> NextAction:
     usual = next((r.journey_id for r in customer_runs if r.journey_id != RECONNECT_JOURNEY), None)
-    return NextAction(sentence, FRESH_LINK, journey_id=usual, label="Send a new link")
+    # A journey no longer offered cannot be linked to: the colleague picks one instead.
+    offered = usual if usual is not None and get_journey(usual) is not None else None
+    return NextAction(sentence, FRESH_LINK, journey_id=offered, label="Send a new link")
 
 
 def _next_action(

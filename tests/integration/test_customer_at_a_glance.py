@@ -107,6 +107,8 @@ def test_a_customer_who_never_started_is_sent_a_first_link(app: Flask) -> None:
     assert (found.runs, found.waiting_on) == ([], "nobody")
     assert found.next_action.action == facts.FRESH_LINK
     assert found.next_action.sentence == "Send a fresh link: they have not started a journey yet."
+    # No journey of theirs to open: the colleague chooses one under "Send a new link".
+    assert found.next_action.journey_id is None
 
 
 def test_a_customer_in_the_middle_of_it_needs_nothing_yet(app: Flask) -> None:
