@@ -86,6 +86,9 @@ DEFAULTS: dict[str, Any] = {
     "REDIS_URL": None,
     # A run untouched this long is reported to the business as journey.abandoned.
     "JOURNEY_ABANDON_AFTER_SECONDS": 60 * 60 * 24,
+    # The console counts a customer as stuck when their unfinished journey has not moved
+    # for this long (the overview's "Stuck" figure and the customers list's filter).
+    "CUSTOMER_STUCK_AFTER_SECONDS": 60 * 60 * 24,
     # Admin console: signed out after this long without a request.
     "ADMIN_IDLE_TIMEOUT_SECONDS": 30 * 60,
     # Requests to the single sign-on routes allowed per address (password sign-in has

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute
+
+from app.extensions import db
 
 
 def within_days(
@@ -22,3 +24,9 @@ def within_days(
     if last and last < date.max:
         query = query.where(column < datetime.combine(last + timedelta(days=1), time.min, UTC))
     return query
+
+
+def count_rows(query: Select[Any]) -> int:
+    """How many rows ``query`` lists: what a figure linking to that list says."""
+    counted = select(func.count()).select_from(query.order_by(None).subquery())
+    return db.session.scalar(counted) or 0

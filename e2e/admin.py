@@ -172,6 +172,15 @@ class OverviewPage(AdminScreen):
     def health(self) -> Locator:
         return self.main.get_by_role("region", name="Health")
 
+    @property
+    def customer_figures(self) -> Locator:
+        """Where customers stand: each number links to the customers it counts."""
+        return self.main.get_by_role("region", name="Customers", exact=True)
+
+    def figure(self, label: str) -> Locator:
+        """The link a figure's number is (its name: the number and the label)."""
+        return self.main.get_by_role("row", name=label).get_by_role("link")
+
 
 class CustomersPage(AdminScreen):
     title = "Customers"
@@ -215,13 +224,25 @@ class CustomerPage(AdminScreen):
         )
 
     @property
+    def summary(self) -> Locator:
+        """The customer at a glance: journeys, connections, consents, the next action."""
+        return self.main.get_by_role("region", name="At a glance", exact=True)
+
+    @property
     def timeline(self) -> Locator:
-        """Everything that happened to the customer, newest first."""
-        return self.main.get_by_role("list", name="Timeline", exact=True)
+        """Everything that happened to the customer, a section per journey run."""
+        return self.main.get_by_role("region", name="Timeline", exact=True)
 
     @property
     def timeline_entries(self) -> Locator:
+        """The entries shown (those folded into technical details once opened)."""
         return self.timeline.get_by_role("listitem")
+
+    def show_technical_details(self) -> None:
+        """Open every folded "Technical details" group of the timeline."""
+        summaries = self.timeline.get_by_text(re.compile(r"^Technical details \(\d+\)$"))
+        for index in range(summaries.count()):
+            summaries.nth(index).click()
 
     # What a colleague allowed to act on customers (support, admin) sees.
 

@@ -54,13 +54,14 @@ def test_the_screens_show_a_customer_who_connected(
     expect(customers.results.get_by_role("row")).to_have_count(2)  # the header and the customer
     customer = customers.open(admin_seed.customer_name)
     expect(customer.connection_row(SANDBOX)).to_contain_text(admin_seed.organisation)
+    customer.show_technical_details()
     for event in (
-        "Journey default started",
-        "Consent granted: financial_statements",
-        "Consent granted: invoices_bills",
-        "Consent declined: ongoing_monitoring",
+        "Started “Share your accounts for your loan application”",
+        "Consent granted: Profit and loss, balance sheet and cash flow",
+        "Consent granted: Invoices, bills and the people you trade with",
+        "Consent declined: Monthly updates of the same records while your loan is open",
         f"Connected to {SANDBOX}",
-        "Journey default completed",
+        "Completed “Share your accounts for your loan application”",
         "Event connection.linked",
     ):
         expect(customer.timeline_entries.filter(has_text=event)).not_to_have_count(0)

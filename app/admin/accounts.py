@@ -13,7 +13,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_login import UserMixin
 from sqlalchemy import func, select
 
-from app import clock
+from app import audit, clock
 from app.admin import sessions, throttle
 from app.extensions import db
 from app.models import User
@@ -180,3 +180,19 @@ def deactivate(user: User) -> None:
     """Stop the account signing in; its sessions end on every device. The caller commits."""
     user.active = False
     sessions.end_all(user.id)
+
+
+# The audit action of a refused sign-in: the overview's figure counts these entries.
+FAILED_SIGN_IN = "user.login_failed"
+
+
+def failed_sign_in(email: str | None, via: str) -> None:
+    """Audit a refused sign-in, with the email tried when it is one. Commits (after
+    rolling back whatever the attempt left)."""
+    db.session.rollback()
+    try:
+        tried = normalise_email(email) if email else "unknown"
+    except AccountError:
+        tried = "not an email address"
+    audit.record("visitor", tried, FAILED_SIGN_IN, None, None, None, {"via": via})
+    db.session.commit()

@@ -17,15 +17,18 @@ from app.admin.customers_forms import (
     LinkActionForm,
     LinkForm,
     NoteForm,
+    ReconnectLinkForm,
     SearchForm,
 )
 from app.admin.guard import requires
 from app.admin.keyset import newest_first
 from app.admin.nav import section
-from app.admin.timeline import timeline
+from app.admin.timeline import grouped
 from app.connections import delegation as delegations
 from app.connections.authorization import can_reconnect, reconnect_journey
 from app.customers.journey_links import AlreadyReplaced, NotSendable
+from app.customers.standing import headings
+from app.customers.summary import summary
 from app.models import Connection, Customer, JourneyLink
 
 section("admin.customers", "Customers", order=20)
@@ -39,9 +42,19 @@ def customers() -> Response:
     form = SearchForm(request.args)
     status = 200 if form.validate() else 400
     window = None
+    state = form.state.data or ""
     if status == 200:
-        window = newest_first(service.search(form.q.data or ""), Customer.id, *form.position())
-    context = {"form": form, "window": window, "q": form.q.data or ""}
+        query = service.in_state(service.search(form.q.data or ""), state)
+        window = newest_first(query, Customer.id, *form.position())
+    q = form.q.data or ""
+    context = {
+        "form": form,
+        "window": window,
+        "q": q,
+        "state": state if status == 200 else "",
+        "state_heading": headings().get(state),
+        "params": {k: v for k, v in (("q", q), ("state", state)) if v},
+    }
     template = "admin/customers/index.html"
     if request.htmx and request.htmx.target == RESULTS_TARGET:
         html = render_block(template, "results", **context)
@@ -72,7 +85,8 @@ def _customer_page(customer: Customer, status: int = 200, **forms: Any) -> Respo
     context: dict[str, Any] = {
         "customer": customer,
         "connections": connections,
-        "entries": timeline(customer, connections),
+        "summary": summary(customer),
+        "timeline": grouped(customer, connections),
         "link_form": LinkForm(
             choices,
             service.mail_to(customer),
@@ -194,8 +208,17 @@ def create_reconnect_link(public_id: str, connection_id: str) -> Response:
     if not can_reconnect(connection) or journey_id is None:
         flash("This connection cannot be reconnected: send a new link instead.", "error")
         return redirect(url_for("admin.customer", public_id=public_id), 303)
-    link = service.create_link(customer, journey_id, current_user.email, reconnects=connection)
-    return _customer_page(customer, new_link=link)
+    form = ReconnectLinkForm()
+    if not form.validate_on_submit():
+        abort(400)
+    link = service.create_link(
+        customer,
+        journey_id,
+        current_user.email,
+        reconnects=connection,
+        send=bool(form.email.data) and service.mail_to(customer) is not None,
+    )
+    return _shown_or_emailed(customer, link)
 
 
 @bp.route("/customers/<public_id>/connections/<connection_id>/disconnect", methods=["GET", "POST"])

@@ -14,6 +14,7 @@ from wtforms import (
 from wtforms.validators import AnyOf, DataRequired, Length
 
 from app.admin.filter_forms import Paged
+from app.customers.standing import STATES, headings
 
 NOTE_MAX = 5000
 
@@ -25,6 +26,25 @@ class SearchForm(Paged):
         "Name, email or external id",
         validators=[Length(max=200, message="Search for at most 200 characters.")],
     )
+    # Where the customers stand (the overview's figures link here with one).
+    state = SelectField(
+        "Show",
+        default="",
+        validate_choice=False,
+        validators=[
+            AnyOf(
+                ["", *STATES],
+                message="Choose one of the states listed: " + ", ".join(STATES) + ".",
+            )
+        ],
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.state.choices = [
+            SelectChoice("", "All customers"),
+            *(SelectChoice(key, label) for key, label in headings().items()),
+        ]
 
 
 class LinkForm(FlaskForm):  # type: ignore[misc]
@@ -62,6 +82,12 @@ class NoteForm(FlaskForm):  # type: ignore[misc]
 
 class DisconnectForm(FlaskForm):  # type: ignore[misc]
     submit = SubmitField("Disconnect")
+
+
+class ReconnectLinkForm(FlaskForm):  # type: ignore[misc]
+    """A reconnect link for one connection: a button, with CSRF; ``email`` sends it."""
+
+    email = BooleanField("Email it")
 
 
 class LinkActionForm(FlaskForm):  # type: ignore[misc]

@@ -15,7 +15,7 @@ from sqlalchemy import Select, func, or_, select
 from app import audit
 from app.connections import lifecycle
 from app.connections.authorization import RECONNECT_JOURNEY
-from app.customers import journey_links
+from app.customers import journey_links, standing
 from app.engine.registry import current_journeys
 from app.extensions import db
 from app.models import Connection, Customer, CustomerNote, JourneyLink, JourneyRun
@@ -48,6 +48,12 @@ def search(text: str) -> Select[Any]:
             )
         )
     return query
+
+
+def in_state(query: Select[Any], state: str) -> Select[Any]:
+    """``query`` (customers) kept to those in ``state`` (see app.customers.standing); the
+    overview counts the same rows."""
+    return standing.narrow(query, state) if state else query
 
 
 def find_customer(public_id: str) -> Customer | None:

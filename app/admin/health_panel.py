@@ -1,11 +1,27 @@
-"""The health panel on the console's overview: reachability, backlog and failures right now."""
+"""The figures on the console's overview: where customers stand, and whether Onramp is
+working right now. Every figure links to the list behind it, made by the same query."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from flask import url_for
+
+from app.admin.accounts import FAILED_SIGN_IN
+from app.admin.audit_service import AuditFilter, audit_query
+from app.customers import standing
 from app.ops.status import health
+from app.queries import count_rows
+
+
+@dataclass(frozen=True)
+class Figure:
+    label: str
+    value: int
+    # The list of exactly these rows.
+    href: str
 
 
 def format_age(age: timedelta | None) -> str:
@@ -23,6 +39,39 @@ def format_age(age: timedelta | None) -> str:
     return f"{minutes // (24 * 60)} d {minutes % (24 * 60) // 60} h"
 
 
+def customer_figures(now: datetime) -> list[Figure]:
+    """What a support colleague acts on, each linking to the customers list it counts."""
+    labels = {
+        "stuck": f"Stuck: no progress for more than {standing.stuck_words()}",
+        "waiting": "Waiting on someone they asked",
+        "needs-repair": "With a connection needing repair",
+        "started-today": "Started a journey today (UTC)",
+        "completed-today": "Completed a journey today (UTC)",
+    }
+    return [
+        Figure(label, standing.count(state, now), url_for("admin.customers", state=state))
+        for state, label in labels.items()
+    ]
+
+
+def failed_sign_ins_today(now: datetime) -> Figure:
+    """Refused sign-ins to the console since midnight UTC, from the audit log."""
+    criteria = AuditFilter(action=FAILED_SIGN_IN, occurred_from=now.astimezone(UTC).date())
+    params: dict[str, Any] = criteria.as_params()
+    return Figure(
+        "Failed admin sign-ins today (UTC)",
+        count_rows(audit_query(criteria)),
+        url_for("admin.audit_log", **params),
+    )
+
+
 def health_panel() -> dict[str, Any]:
-    """What templates/admin/_health.html needs."""
-    return {"health": health(), "age": format_age}
+    """What templates/admin/dashboard.html and _health.html need."""
+    checked = health()
+    readable = checked.counts is not None
+    return {
+        "health": checked,
+        "age": format_age,
+        "customer_figures": customer_figures(checked.checked_at) if readable else None,
+        "failed_sign_ins_today": failed_sign_ins_today(checked.checked_at) if readable else None,
+    }

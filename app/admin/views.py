@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response
 
 from app import audit
 from app.admin import bp, sessions, sso, throttle
-from app.admin.accounts import open_session, password_sign_in
+from app.admin.accounts import failed_sign_in, open_session, password_sign_in
 from app.admin.forms import LoginForm
 from app.admin.guard import PUBLIC, requires, safe_next
 from app.admin.health_panel import health_panel
@@ -65,7 +65,7 @@ def login() -> Response | str:
             return _signed_in(user, "password", target)
         failed = True
         ADMIN_LOGIN_FAILURES.inc()
-        db.session.rollback()
+        failed_sign_in(form.email.data, "password")
     return _login_page(form, failed=failed)
 
 
@@ -122,7 +122,7 @@ def sso_callback() -> Response | str:
         user = sso.account_for(sso.claims_from_callback())
     except sso.SignOnRefused as refused:
         ADMIN_LOGIN_FAILURES.inc()
-        db.session.rollback()
+        failed_sign_in(None, "single sign-on")
         return _login_page(status=400, sso_error=str(refused))
     return _signed_in(user, "single sign-on", target)
 

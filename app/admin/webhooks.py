@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
-from app import audit
+from app import audit, clock
 from app.admin import bp
 from app.admin.guard import requires
 from app.admin.keyset import row_id
@@ -16,12 +15,13 @@ from app.admin.nav import section
 from app.extensions import db
 from app.models import WebhookDelivery, WebhookEndpoint
 from app.webhooks import delivery as deliveries
-from app.webhooks import endpoints
+from app.webhooks import endpoints, listing
 
 section("admin.webhooks", "Webhooks", order=60)
 
 PAGE_SIZE = 50
-STATUSES = ("pending", "succeeded", "failed", "cancelled")
+STATUSES = listing.STATUSES
+FAILED_WORDS = {"hour": "with a failed attempt in the last hour"}
 
 
 def _endpoint_or_404(public_id: str) -> WebhookEndpoint:
@@ -31,41 +31,60 @@ def _endpoint_or_404(public_id: str) -> WebhookEndpoint:
     return endpoint
 
 
+def _problem(status: str, failed: str, endpoint_status: str) -> str | None:
+    if status and status not in STATUSES:
+        return f"Choose a delivery status among: {', '.join(STATUSES)}."
+    if failed and failed not in listing.FAILED_WITHIN:
+        return "The failed filter takes “hour”: deliveries with a failed attempt in the last hour."
+    if endpoint_status and endpoint_status not in listing.ENDPOINT_STATUSES:
+        return f"Choose an endpoint status among: {', '.join(listing.ENDPOINT_STATUSES)}."
+    return None
+
+
 @bp.route("/webhooks")
 @requires("read")
-def webhooks() -> str:
+def webhooks() -> Response:
     status = request.args.get("status", "")
     endpoint_id = request.args.get("to", "")
+    failed = request.args.get("failed", "")
+    endpoint_status = request.args.get("endpoints", "")
     before = row_id(request.args.get("before"))
-    query = (
-        select(WebhookDelivery)
-        .options(
-            selectinload(WebhookDelivery.attempts_made),
-            selectinload(WebhookDelivery.event),
-            selectinload(WebhookDelivery.endpoint),
+    problem = _problem(status, failed, endpoint_status)
+    rows: list[WebhookDelivery] = []
+    listed: list[WebhookEndpoint] = []
+    more = False
+    if problem is None:
+        since = clock.now() - listing.FAILED_WITHIN[failed] if failed else None
+        query = (
+            listing.deliveries(status, endpoint_id, since)
+            .options(
+                selectinload(WebhookDelivery.attempts_made),
+                selectinload(WebhookDelivery.event),
+                selectinload(WebhookDelivery.endpoint),
+            )
+            .order_by(WebhookDelivery.id.desc())
+            .limit(PAGE_SIZE + 1)
         )
-        .order_by(WebhookDelivery.id.desc())
-        .limit(PAGE_SIZE + 1)
-    )
-    if status in STATUSES:
-        query = query.where(WebhookDelivery.status == status)
-    if endpoint_id:
-        query = query.join(WebhookEndpoint).where(WebhookEndpoint.public_id == endpoint_id)
-    if before:
-        query = query.where(WebhookDelivery.id < before)
-    rows = list(db.session.scalars(query))
-    more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
-    listed = endpoints.list_endpoints()
-    return render_template(
+        if before:
+            query = query.where(WebhookDelivery.id < before)
+        rows = list(db.session.scalars(query))
+        more = len(rows) > PAGE_SIZE
+        rows = rows[:PAGE_SIZE]
+        listed = list(db.session.scalars(listing.endpoints(endpoint_status or None)))
+    html = render_template(
         "admin/webhooks/index.html",
         endpoints=[(e, endpoints.pending_count(e)) for e in listed],
         deliveries=rows,
         statuses=STATUSES,
         status=status,
         endpoint_id=endpoint_id,
+        failed=failed,
+        failed_words=FAILED_WORDS.get(failed),
+        endpoint_status=endpoint_status,
+        problem=problem,
         next_before=rows[-1].id if more and rows else None,
     )
+    return make_response(html, 400 if problem else 200)
 
 
 @bp.route("/webhooks/deliveries/<public_id>/replay", methods=["POST"])

@@ -30,6 +30,9 @@ CUSTOMER_PREFIX = "uat-"
 # credentials of connections, to play the business's data pipeline (a refresh that fails).
 UAT_KEY_SCOPES = ["read", "write", "credentials", "files"]
 UAT_ADMIN_EMAIL = "uat-tester@example.com"
+# The UAT logins by role, with their default emails: read-only, and support (which may
+# send a customer a link; no more).
+UAT_ROLES = {"viewer": UAT_ADMIN_EMAIL, "support": "uat-support@example.com"}
 ENDPOINT_PREFIX = "uat"
 ACTOR = "flask uat reset"
 UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -157,21 +160,29 @@ def key_command(name: str) -> None:
 
 
 @uat_cli.command("admin")
+@click.option("--email", default=None, help="The UAT account's login.")
 @click.option(
-    "--email", default=UAT_ADMIN_EMAIL, show_default=True, help="The UAT account's login."
+    "--role",
+    type=click.Choice(UAT_ROLES),
+    default="viewer",
+    show_default=True,
+    help="viewer (read only) for the preview scenario; support for the scenario that "
+    "sends a stuck customer a fresh link.",
 )
-def admin_command(email: str) -> None:
-    """Create a read-only (viewer) admin console account for the UAT suite's admin
-    scenarios, or give the existing one a new password; print both as export lines."""
+def admin_command(email: str | None, role: str) -> None:
+    """Create an admin console account for the UAT suite's admin scenarios (read-only
+    unless --role support), or give the existing one a new password; print both as
+    export lines."""
+    email = email or UAT_ROLES[role]
     password = secrets.token_urlsafe(18)
     try:
         user = find_user(email)
         if user is None:
-            user, password = create_user(email, "viewer", password)
+            user, password = create_user(email, role, password)
             action, before = "user.create", None
-        elif user.role != "viewer":
+        elif user.role != role:
             raise click.ClickException(
-                f"{user.email} is a {user.role}, not a viewer: choose another --email."
+                f"{user.email} is a {user.role}, not a {role}: choose another --email."
             )
         else:
             before = {"active": user.active}
@@ -184,10 +195,11 @@ def admin_command(email: str) -> None:
         "cli", "flask uat admin", action, "user", str(user.id), before, {"role": user.role}
     )
     db.session.commit()
-    click.echo(f"ONRAMP_UAT_ADMIN_EMAIL={user.email}")
-    click.echo(f"ONRAMP_UAT_ADMIN_PASSWORD={password}")
+    prefix = "ONRAMP_UAT_ADMIN" if role == "viewer" else "ONRAMP_UAT_SUPPORT"
+    click.echo(f"{prefix}_EMAIL={user.email}")
+    click.echo(f"{prefix}_PASSWORD={password}")
     click.echo(
-        f"{user.email} (viewer) can sign in to the admin console with this password, shown "
+        f"{user.email} ({role}) can sign in to the admin console with this password, shown "
         f"once. Stop it with `flask users deactivate {user.email}`.",
         err=True,
     )

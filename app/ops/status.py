@@ -11,13 +11,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from app import clock
+from app.customers import standing
 from app.extensions import db
 from app.metrics import registry
-from app.models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from app.models import WebhookDelivery
 from app.ops.health import database_problem, redis_problem
+from app.queries import count_rows
+from app.webhooks import listing
 
 HOUR = timedelta(hours=1)
 
@@ -38,11 +41,11 @@ class Reachability:
 class Counts:
     pending_deliveries: int
     oldest_pending: timedelta | None
-    failed_attempts_last_hour: int
+    # Deliveries with at least one failed attempt in the last hour.
+    failed_deliveries_last_hour: int
     disabled_endpoints: int
+    # Customers with a failed connection attempt in the last hour.
     connection_failures_last_hour: int
-    journeys_started_today: int
-    journeys_completed_today: int
 
 
 @dataclass(frozen=True)
@@ -60,53 +63,22 @@ class Health:
         return self.database.ok and self.redis.ok
 
 
-def _events_since(event_type: str, since: datetime) -> int:
-    return (
-        db.session.scalar(
-            select(func.count())
-            .select_from(OutboxEvent)
-            .where(OutboxEvent.type == event_type, OutboxEvent.occurred_at >= since)
-        )
-        or 0
-    )
-
-
 def counts(now: datetime) -> Counts:
-    """Webhook backlog, recent failures and today's journeys (UTC day), from the database."""
+    """Webhook backlog and recent failures, from the database: each figure is the number
+    of rows of the console list it links to (the same query)."""
     hour_ago = now - HOUR
-    midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    pending, oldest = db.session.execute(
-        select(func.count(), func.min(WebhookDelivery.created_at)).where(
-            WebhookDelivery.status == "pending"
-        )
-    ).one()
+    pending = listing.deliveries(status="pending")
+    oldest = db.session.scalar(
+        select(func.min(WebhookDelivery.created_at)).where(WebhookDelivery.status == "pending")
+    )
     if isinstance(oldest, datetime) and oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=UTC)  # min() over a column loses its type on SQLite
-    failed_attempts = db.session.scalar(
-        select(func.count())
-        .select_from(WebhookAttempt)
-        .where(
-            WebhookAttempt.attempted_at >= hour_ago,
-            or_(
-                WebhookAttempt.status_code.is_(None),
-                WebhookAttempt.status_code < 200,
-                WebhookAttempt.status_code >= 300,
-            ),
-        )
-    )
-    disabled = db.session.scalar(
-        select(func.count())
-        .select_from(WebhookEndpoint)
-        .where(WebhookEndpoint.status == "disabled")
-    )
     return Counts(
-        pending_deliveries=pending,
+        pending_deliveries=count_rows(pending),
         oldest_pending=max(now - oldest, timedelta(0)) if oldest is not None else None,
-        failed_attempts_last_hour=failed_attempts or 0,
-        disabled_endpoints=disabled or 0,
-        connection_failures_last_hour=_events_since("connection.failed", hour_ago),
-        journeys_started_today=_events_since("journey.started", midnight),
-        journeys_completed_today=_events_since("journey.completed", midnight),
+        failed_deliveries_last_hour=count_rows(listing.deliveries(failed_since=hour_ago)),
+        disabled_endpoints=count_rows(listing.endpoints("disabled")),
+        connection_failures_last_hour=standing.count("failed-last-hour", now),
     )
 
 

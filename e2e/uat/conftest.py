@@ -13,8 +13,10 @@ import re
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import requests
@@ -26,6 +28,12 @@ from e2e.uat.api import Customers, OnrampApi, UatCustomer
 KEY_VARIABLE = "ONRAMP_UAT_API_KEY"
 ADMIN_EMAIL_VARIABLE = "ONRAMP_UAT_ADMIN_EMAIL"
 ADMIN_PASSWORD_VARIABLE = "ONRAMP_UAT_ADMIN_PASSWORD"
+SUPPORT_EMAIL_VARIABLE = "ONRAMP_UAT_SUPPORT_EMAIL"
+SUPPORT_PASSWORD_VARIABLE = "ONRAMP_UAT_SUPPORT_PASSWORD"
+# How long a journey sits still before the console calls its customer stuck, on a UAT
+# environment (ONRAMP_CUSTOMER_STUCK_AFTER_SECONDS, docs/uat.md): at once, so that the
+# scenario's customer is stuck as soon as they stop.
+UAT_STUCK_SETTINGS = {"CUSTOMER_STUCK_AFTER_SECONDS": 0}
 # The vendors the Sandbox plays in a UAT environment (ONRAMP_SANDBOX_PLAYS): with them
 # the default journey offers all five of its platforms, and so its search box.
 UAT_PLAYED = ["xero", "quickbooks", "sage", "freeagent"]
@@ -72,6 +80,17 @@ def _local_key(request: pytest.FixtureRequest) -> tuple[str, str]:
     return live_server.url, key
 
 
+@contextmanager
+def _configured(app: Any, settings: dict[str, Any]) -> Iterator[None]:
+    """The suite's own server set as a UAT environment is (docs/uat.md), for a while."""
+    before = {name: app.config[name] for name in settings}
+    app.config.update(settings)
+    try:
+        yield
+    finally:
+        app.config.update(before)
+
+
 @pytest.fixture
 def worker(environment: Environment, request: pytest.FixtureRequest) -> Iterator[None]:
     """The background worker a UAT environment runs beside Onramp (gunicorn starts one),
@@ -84,32 +103,32 @@ def worker(environment: Environment, request: pytest.FixtureRequest) -> Iterator
     from app import jobs
 
     app = request.getfixturevalue("live_server").app
-    before = {name: app.config[name] for name in UAT_WORKER_SETTINGS}
-    app.config.update(UAT_WORKER_SETTINGS)
-    stop = threading.Event()
+    with _configured(app, UAT_WORKER_SETTINGS):
+        stop = threading.Event()
 
-    def work() -> None:
-        with app.app_context():
-            jobs.run("uat-worker", stop)
+        def work() -> None:
+            with app.app_context():
+                jobs.run("uat-worker", stop)
 
-    thread = threading.Thread(target=work, name="uat-worker", daemon=True)
-    thread.start()
-    yield
-    stop.set()
-    thread.join(timeout=30)
-    app.config.update(before)
+        thread = threading.Thread(target=work, name="uat-worker", daemon=True)
+        thread.start()
+        yield
+        stop.set()
+        thread.join(timeout=30)
 
 
-def _local_admin(request: pytest.FixtureRequest) -> tuple[str, str]:
-    """A viewer login on our own server, made as `flask uat admin` makes one."""
+def _local_admin(request: pytest.FixtureRequest, role: str = "viewer") -> tuple[str, str]:
+    """A viewer (or support) login on our own server, made as `flask uat admin` makes one."""
     live_server = request.getfixturevalue("live_server")
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw")
     result = live_server.app.test_cli_runner().invoke(
-        args=["uat", "admin", "--email", f"uat-{worker}@example.com"]
+        args=["uat", "admin", "--role", role, "--email", f"uat-{role}-{worker}@example.com"]
     )
     assert result.exit_code == 0, result.output
     lines = dict(line.partition("=")[::2] for line in result.stdout.strip().splitlines())
-    return lines[ADMIN_EMAIL_VARIABLE], lines[ADMIN_PASSWORD_VARIABLE]
+    if role == "viewer":
+        return lines[ADMIN_EMAIL_VARIABLE], lines[ADMIN_PASSWORD_VARIABLE]
+    return lines[SUPPORT_EMAIL_VARIABLE], lines[SUPPORT_PASSWORD_VARIABLE]
 
 
 def _check_reachable(url: str, api: OnrampApi) -> None:
@@ -165,6 +184,34 @@ def admin_login(environment: Environment, request: pytest.FixtureRequest) -> tup
             pytrace=False,
         )
     return email, password
+
+
+@pytest.fixture(scope="session")
+def support_login(environment: Environment, request: pytest.FixtureRequest) -> tuple[str, str]:
+    """A support login (it may send a customer a link): ``flask uat admin --role support``."""
+    if not environment.remote:
+        return _local_admin(request, "support")
+    email = os.environ.get(SUPPORT_EMAIL_VARIABLE, "")
+    password = os.environ.get(SUPPORT_PASSWORD_VARIABLE, "")
+    if not (email and password):
+        pytest.fail(
+            f"Set {SUPPORT_EMAIL_VARIABLE} and {SUPPORT_PASSWORD_VARIABLE} to a support login "
+            f"for {environment.url}'s admin console (on the server: "
+            "flask uat admin --role support).",
+            pytrace=False,
+        )
+    return email, password
+
+
+@pytest.fixture
+def stuck_at_once(environment: Environment, request: pytest.FixtureRequest) -> Iterator[None]:
+    """A customer who stops is stuck at once, as on a UAT environment (docs/uat.md). Against
+    the suite's own server: for the scenario that asks for it only."""
+    if environment.remote:
+        yield
+        return
+    with _configured(request.getfixturevalue("live_server").app, UAT_STUCK_SETTINGS):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -150,6 +150,12 @@ def test_an_unknown_customer_is_not_found(app: Flask) -> None:
     )
 
 
+def _default_version() -> str:
+    journey = get_journey("default")
+    assert journey is not None
+    return journey.version
+
+
 def _seed_history(app: Flask, public_id: str) -> None:
     """One event of every kind, a minute apart, oldest first."""
     start = clock.now() - timedelta(hours=1)
@@ -162,7 +168,7 @@ def _seed_history(app: Flask, public_id: str) -> None:
         run = JourneyRun(
             customer_id=customer_id,
             journey_id="default",
-            journey_version="a" * 64,
+            journey_version=_default_version(),
             current_step="connect",
             created_at=at(0),
         )
@@ -178,7 +184,7 @@ def _seed_history(app: Flask, public_id: str) -> None:
                 customer_id=customer_id,
                 run_id=run.id,
                 journey_id="default",
-                journey_version="a" * 64,
+                journey_version=_default_version(),
                 item_key="financial_statements",
                 text="Financial statements",
                 text_sha256="b" * 64,
@@ -239,7 +245,7 @@ def _seed_history(app: Flask, public_id: str) -> None:
         db.session.commit()
 
 
-def test_the_timeline_shows_every_kind_of_event_newest_first(
+def test_the_timeline_groups_a_run_by_step_in_plain_words(
     app: Flask, two_customers: dict[str, str]
 ) -> None:
     _seed_history(app, two_customers["acme"])
@@ -247,15 +253,25 @@ def test_the_timeline_shows_every_kind_of_event_newest_first(
     assert page.status_code == 200
     text = unescape(page.text)
     timeline = text[text.index('id="timeline"') :]
+    # The run's section: its journey's name, then its steps in the journey's order, each
+    # named by its title, the entries in the order they happened.
     expected = [
-        "customer.link_created by someone@example.com (user)",
-        "Note by a former colleague",
+        "Share your accounts for your loan application, started",
+        "The journey as a whole",
+        "Started “Share your accounts for your loan application”",
+        "“Connect your accounting software to Northwind Lending”",
+        "Finished this step",
+        "“What you agree to share”",
+        "Consent granted: Profit and loss, balance sheet and cash flow",
+        "“Connect your accounting software”",
+        "Could not go on: access_denied",
         "Connection attempt with Sandbox",
-        "Step connect failed",
+        # What belongs to no run, newest first; webhook events folded away.
+        "Other activity",
+        "Journey link created by someone@example.com (user)",
+        "Note by a former colleague",
+        "Technical details (1)",
         "Event consent.granted",
-        "Consent granted: financial_statements",
-        "Step welcome completed",
-        "Journey default started",
     ]
     positions = [timeline.index(title) for title in expected]
     assert positions == sorted(positions)
@@ -292,10 +308,10 @@ def test_a_customer_page_shows_what_the_customer_did_in_their_journey(
         public_id = db.session.scalars(select(Customer.public_id)).one()
     text = unescape(signed_in_as(app, "viewer").get(f"/admin/customers/{public_id}").text)
     for title in [
-        "Journey default started",
-        "Step welcome completed",
-        "Consent granted: financial_statements",
-        "Consent declined: ongoing_monitoring",
+        "Started “Share your accounts for your loan application”",
+        "Finished this step",
+        "Consent granted: Profit and loss, balance sheet and cash flow",
+        "Consent declined: Monthly updates of the same records while your loan is open",
         "Event consent.granted",
         "Event journey.started",
     ]:
@@ -496,7 +512,7 @@ def test_support_disconnects_after_confirming_and_the_provider_revokes(
     assert again.status_code == 303
     assert "there is nothing to disconnect" in support.get(again.location).text
     assert len(_audit(app, "connection.disconnect")) == 1
-    assert "connection.disconnect by support@example.com" in unescape(after.text)
+    assert "Disconnected by support@example.com" in unescape(after.text)
 
 
 def test_a_reconnect_link_brings_back_the_same_connection(

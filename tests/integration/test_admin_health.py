@@ -7,9 +7,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
 from app.extensions import db
-from app.models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from app.models import (
+    AuditEntry,
+    Customer,
+    OutboxEvent,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from app.ops import status
 from tests.admin import PASSWORD, make_user, sign_in, signed_in_as
 
@@ -29,13 +37,13 @@ def _seed(app: Flask, now: datetime = NOW) -> None:
             db.session.add(e)
             return e
 
-        for minutes in (10, 50):
-            event("connection.failed", timedelta(minutes=minutes))
-        event("connection.failed", timedelta(minutes=61))
-        for hours in (1, 5, 11):
-            event("journey.started", timedelta(hours=hours))
-        event("journey.started", timedelta(hours=13))  # yesterday
-        event("journey.completed", timedelta(hours=2))
+        shops = [Customer(name=f"Shop {n}", email=f"shop{n}@example.com") for n in range(3)]
+        db.session.add_all(shops)
+        db.session.flush()
+        # Two customers failed to connect in the last hour (one of them twice); one before.
+        for minutes, shop in ((10, shops[0]), (50, shops[1]), (55, shops[1]), (61, shops[2])):
+            e = event("connection.failed", timedelta(minutes=minutes))
+            e.customer_id = shop.id
         linked = event("connection.linked", timedelta(hours=2))
         for ago, state in ((timedelta(minutes=90), "pending"), (timedelta(minutes=5), "pending")):
             db.session.add(
@@ -56,18 +64,17 @@ def _seed(app: Flask, now: datetime = NOW) -> None:
         db.session.commit()
 
 
-def test_the_figures_count_backlog_and_failures_of_the_last_hour_and_today(app: Flask) -> None:
+def test_the_figures_count_backlog_and_failures_of_the_last_hour(app: Flask) -> None:
     _seed(app)
     with app.app_context():
         counts = status.counts(NOW)
     assert counts == status.Counts(
         pending_deliveries=2,
         oldest_pending=timedelta(minutes=90),
-        failed_attempts_last_hour=3,
+        # One delivery, three failed attempts in the hour.
+        failed_deliveries_last_hour=1,
         disabled_endpoints=1,
         connection_failures_last_hour=2,
-        journeys_started_today=3,
-        journeys_completed_today=1,
     )
 
 
@@ -107,7 +114,10 @@ def test_an_unreadable_database_shows_no_figures_rather_than_failing(
 
 
 def _figure(page: str, label: str) -> str:
-    found = re.search(rf"<th scope=\"row\">{label}</th><td class=\"numeric\">([^<]*)</td>", page)
+    found = re.search(
+        rf"<th scope=\"row\">{re.escape(label)}</th><td class=\"numeric\">(?:<a [^>]*>)?([^<]*)",
+        page,
+    )
     assert found is not None, label
     return found.group(1)
 
@@ -120,21 +130,27 @@ def test_the_overview_shows_the_panel_to_every_role(app: Flask) -> None:
         assert "<strong>Database:</strong> reachable" in page
         assert _figure(page, "Webhook deliveries waiting") == "2"
         assert _figure(page, "Oldest waiting delivery") == "1 h 30 min"
-        assert _figure(page, "Failed webhook attempts, last hour") == "3"
+        assert _figure(page, "Webhook deliveries with a failed attempt, last hour") == "1"
         assert _figure(page, "Disabled webhook endpoints") == "1"
-        assert _figure(page, "Connection failures, last hour") == "2"
+        assert _figure(page, "Customers whose connection failed, last hour") == "2"
 
 
-def test_failed_sign_ins_are_counted(app: Flask) -> None:
+def test_failed_sign_ins_are_counted_from_the_audit_log(app: Flask) -> None:
+    label = "Failed admin sign-ins today (UTC)"
     client = signed_in_as(app, "admin")
-    before = int(
-        _figure(client.get("/admin/").text, "Failed admin sign-ins since the server started")
-    )
+    before = int(_figure(client.get("/admin/").text, label))
     email = make_user(app, "viewer")
     stranger = app.test_client()
     stranger.post("/admin/login", data={"email": email, "password": "not " + PASSWORD})
     sign_in(stranger, email)
-    after = int(
-        _figure(client.get("/admin/").text, "Failed admin sign-ins since the server started")
-    )
+    after = int(_figure(client.get("/admin/").text, label))
     assert after == before + 1
+    with app.app_context():
+        [entry] = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "user.login_failed")
+        ).all()
+        assert (entry.actor_type, entry.actor_id, entry.after) == (
+            "visitor",
+            email,
+            {"via": "password"},
+        )

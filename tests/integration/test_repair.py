@@ -346,7 +346,7 @@ def test_a_broken_connection_gets_at_most_three_repair_emails_then_the_timeline_
     assert ORGANISATIONS[1].name in text
     assert "http://localhost/connect/repair/" in text
     texts = _timeline_texts(app)
-    assert sum("connection.repair_reminder" in t for t in texts) == 3
+    assert sum("Repair reminder sent" in t for t in texts) == 3
     assert sum("still broken after 3 reminders" in t for t in texts) == 1
 
 

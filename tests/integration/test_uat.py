@@ -152,6 +152,21 @@ def test_uat_admin_prints_a_viewer_login_and_renews_it(app: Flask) -> None:
     assert actions == ["user.create", "user.password_reset"]
 
 
+def test_uat_admin_prints_a_support_login_for_the_fresh_link_scenario(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(args=["uat", "admin", "--role", "support"])
+    assert result.exit_code == 0, result.output
+    lines = dict(line.partition("=")[::2] for line in result.stdout.strip().splitlines())
+    email, password = lines["ONRAMP_UAT_SUPPORT_EMAIL"], lines["ONRAMP_UAT_SUPPORT_PASSWORD"]
+    assert email == "uat-support@example.com"
+    console = app.test_client()
+    sign_in(console, email, password)
+    assert console.get("/admin/customers").status_code == 200
+    assert console.get("/admin/api-keys").status_code == 403  # support, no more
+    # The viewer login is another account: one role never turns into the other.
+    refused = app.test_cli_runner().invoke(args=["uat", "admin", "--email", email])
+    assert "not a viewer: choose another --email" in refused.output
+
+
 def test_uat_admin_never_takes_over_a_colleagues_account(app: Flask) -> None:
     admin = make_user(app, "admin")
     result = app.test_cli_runner().invoke(args=["uat", "admin", "--email", admin])
