@@ -12,10 +12,18 @@ from werkzeug.wrappers import Response
 
 from app.admin import bp
 from app.admin import customers_service as service
-from app.admin.customers_forms import DisconnectForm, LinkForm, NoteForm, SearchForm
+from app.admin.customers_forms import (
+    AssignForm,
+    DisconnectForm,
+    LinkForm,
+    NewCustomerForm,
+    NoteForm,
+    SearchForm,
+)
 from app.admin.guard import requires
 from app.admin.keyset import newest_first
 from app.admin.nav import section
+from app.admin.scope import current_scope
 from app.admin.timeline import timeline
 from app.connections import delegation as delegations
 from app.connections.authorization import can_reconnect, reconnect_journey
@@ -33,8 +41,18 @@ def customers() -> Response:
     status = 200 if form.validate() else 400
     window = None
     if status == 200:
-        window = newest_first(service.search(form.q.data or ""), Customer.id, *form.position())
-    context = {"form": form, "window": window, "q": form.q.data or ""}
+        query = service.narrowed(
+            service.search(form.q.data or ""), form.assigned.data, current_user.user_id
+        )
+        window = newest_first(query, Customer.id, *form.position())
+    q, assigned = form.q.data or "", form.assigned.data or ""
+    context = {
+        "form": form,
+        "window": window,
+        "q": q,
+        "params": {k: v for k, v in (("q", q), ("assigned", assigned)) if v},
+        "assignees": service.assignee_emails(window.rows if window else []),
+    }
     template = "admin/customers/index.html"
     if request.htmx and request.htmx.target == RESULTS_TARGET:
         html = render_block(template, "results", **context)
@@ -68,6 +86,12 @@ def _customer_page(customer: Customer, status: int = 200, **forms: Any) -> Respo
         "entries": timeline(customer, connections),
         "link_form": LinkForm(choices, formdata=None, journey=service.usual_journey(customer)),
         "note_form": NoteForm(formdata=None),
+        "assign_form": AssignForm(
+            service.colleague_choices(current_user.user_id),
+            formdata=None,
+            assignee=str(customer.assigned_user_id or ""),
+        ),
+        "assignee": service.assignee_emails([customer]).get(customer.assigned_user_id or 0),
         "new_link": None,
         "disconnectable": service.DISCONNECTABLE,
         "can_reconnect": can_reconnect,
@@ -92,14 +116,39 @@ def _customer_page(customer: Customer, status: int = 200, **forms: Any) -> Respo
     return response
 
 
+@bp.route("/customers/new", methods=["GET", "POST"])
+@requires("customers.create")
+def new_customer() -> Response | str:
+    form = NewCustomerForm(service.journey_choices(), service.external_id_taken)
+    if not form.validate_on_submit():
+        status = 422 if form.errors else 200
+        return make_response(render_template("admin/customers/new.html", form=form), status)
+    # A colleague who sees only their own customers, and an advisor, look after the
+    # customers they add; others leave the assignment to whoever hands customers out.
+    mine = current_user.role == "advisor" or current_scope().restricted
+    try:
+        customer, link = service.add_customer(
+            form.name.data or "",
+            form.email.data or "",
+            (form.external_id.data or "").strip() or None,
+            form.journey.data,
+            current_user.email,
+            assign_to=current_user.user_id if mine else None,
+        )
+    except service.CustomerTaken:
+        form.external_id.errors = ["Another customer already has this external id."]
+        return make_response(render_template("admin/customers/new.html", form=form), 422)
+    return _customer_page(customer, new_link=link)
+
+
 @bp.route("/customers/<public_id>")
-@requires("read")
+@requires("read", customer="public_id")
 def customer(public_id: str) -> Response:
     return _customer_page(_customer_or_404(public_id))
 
 
 @bp.route("/customers/<public_id>/links", methods=["POST"])
-@requires("customers.act")
+@requires("links.send", customer="public_id")
 def create_link(public_id: str) -> Response:
     customer = _customer_or_404(public_id)
     form = LinkForm(service.journey_choices())
@@ -110,7 +159,7 @@ def create_link(public_id: str) -> Response:
 
 
 @bp.route("/customers/<public_id>/connections/<connection_id>/reconnect-link", methods=["POST"])
-@requires("customers.act")
+@requires("links.send", customer="public_id")
 def create_reconnect_link(public_id: str, connection_id: str) -> Response:
     customer = _customer_or_404(public_id)
     connection = _connection_or_404(customer, connection_id)
@@ -123,7 +172,7 @@ def create_reconnect_link(public_id: str, connection_id: str) -> Response:
 
 
 @bp.route("/customers/<public_id>/connections/<connection_id>/disconnect", methods=["GET", "POST"])
-@requires("customers.act")
+@requires("customers.act", customer="public_id")
 def disconnect(public_id: str, connection_id: str) -> Response | str:
     customer = _customer_or_404(public_id)
     connection = _connection_or_404(customer, connection_id)
@@ -153,7 +202,7 @@ def disconnect(public_id: str, connection_id: str) -> Response | str:
 
 
 @bp.route("/customers/<public_id>/delegations/<delegation_id>/revoke", methods=["POST"])
-@requires("customers.act")
+@requires("customers.act", customer="public_id")
 def revoke_delegation(public_id: str, delegation_id: str) -> Response:
     """Stop a link the customer made for someone to connect for them, at once."""
     customer = _customer_or_404(public_id)
@@ -170,7 +219,7 @@ def revoke_delegation(public_id: str, delegation_id: str) -> Response:
 
 
 @bp.route("/customers/<public_id>/notes", methods=["POST"])
-@requires("customers.act")
+@requires("customers.act", customer="public_id")
 def add_note(public_id: str) -> Response:
     customer = _customer_or_404(public_id)
     form = NoteForm()
@@ -179,3 +228,18 @@ def add_note(public_id: str) -> Response:
     service.add_note(customer, form.body.data, current_user.user_id, current_user.email)
     flash("Note added.", "success")
     return redirect(url_for("admin.customer", public_id=public_id, _anchor="timeline"), 303)
+
+
+@bp.route("/customers/<public_id>/assignee", methods=["POST"])
+@requires("customers.assign", customer="public_id")
+def assign_customer(public_id: str) -> Response:
+    customer = _customer_or_404(public_id)
+    form = AssignForm(service.colleague_choices(current_user.user_id))
+    if not form.validate_on_submit():
+        return _customer_page(customer, 422, assign_form=form)
+    if service.assign(customer, form.user_id, current_user.email):
+        flash(f"Assigned to {form.chosen_label()}.", "success")
+    if not current_scope().allows(public_id):
+        flash("You see only your own customers: this one is no longer in your list.", "info")
+        return redirect(url_for("admin.customers"), 303)
+    return redirect(url_for("admin.customer", public_id=public_id), 303)

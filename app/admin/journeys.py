@@ -22,7 +22,7 @@ from app.engine.registry import broken_files, current_journeys, get_journey
 from app.engine.schema import Journey
 from app.models import JourneyDraft
 
-section("admin.journeys", "Journeys", order=50)
+section("admin.journeys", "Journeys", permission="settings.read", order=50)
 
 
 def _journey_or_404(journey_id: str) -> Journey:
@@ -44,7 +44,7 @@ def _versions_of(journey_id: str) -> list[versions.VersionSummary]:
 
 
 @bp.route("/journeys")
-@requires("read")
+@requires("settings.read")
 def journeys() -> str:
     current = current_journeys()
     return render_template(
@@ -58,7 +58,7 @@ def journeys() -> str:
 
 
 @bp.route("/journeys/<journey_id>")
-@requires("read")
+@requires("settings.read")
 def journey(journey_id: str) -> str:
     current = _journey_or_404(journey_id)
     return render_template(
@@ -73,7 +73,7 @@ def journey(journey_id: str) -> str:
 
 
 @bp.route("/journeys/<journey_id>/versions/<version>")
-@requires("read")
+@requires("settings.read")
 def journey_version(journey_id: str, version: str) -> str:
     kept = versions.kept_journey(journey_id, version)
     if kept is None:
@@ -112,7 +112,7 @@ def _default_older(journey_id: str, current: Journey, new_source: str) -> str:
 
 
 @bp.route("/journeys/<journey_id>/diff")
-@requires("read")
+@requires("settings.read")
 def journey_diff_view(journey_id: str) -> Response:
     current = _journey_or_404(journey_id)
     choices = _diff_choices(journey_id)
@@ -209,7 +209,7 @@ def create_draft() -> Response:
 
 
 @bp.route("/journey-drafts/<public_id>")
-@requires("read")
+@requires("settings.read")
 def draft(public_id: str) -> Response:
     found = _draft_or_404(public_id)
     form = DraftForm(formdata=None, yaml_text=found.yaml_text)

@@ -18,7 +18,7 @@ from app.models import WebhookDelivery, WebhookEndpoint
 from app.webhooks import delivery as deliveries
 from app.webhooks import endpoints
 
-section("admin.webhooks", "Webhooks", order=60)
+section("admin.webhooks", "Webhooks", permission="settings.read", order=60)
 
 PAGE_SIZE = 50
 STATUSES = ("pending", "succeeded", "failed", "cancelled")
@@ -32,7 +32,7 @@ def _endpoint_or_404(public_id: str) -> WebhookEndpoint:
 
 
 @bp.route("/webhooks")
-@requires("read")
+@requires("settings.read", every_customer=True)
 def webhooks() -> str:
     status = request.args.get("status", "")
     endpoint_id = request.args.get("to", "")
@@ -69,7 +69,7 @@ def webhooks() -> str:
 
 
 @bp.route("/webhooks/deliveries/<public_id>/replay", methods=["POST"])
-@requires("webhooks.manage")
+@requires("webhooks.manage", every_customer=True)
 def replay_delivery(public_id: str) -> Response:
     found = deliveries.find_delivery(public_id)
     if found is None:
@@ -95,7 +95,7 @@ def replay_delivery(public_id: str) -> Response:
 
 
 @bp.route("/webhooks/endpoints/<public_id>/test", methods=["POST"])
-@requires("webhooks.manage")
+@requires("webhooks.manage", every_customer=True)
 def test_endpoint(public_id: str) -> Response:
     endpoint = _endpoint_or_404(public_id)
     response = deliveries.send_test(endpoint, "user", current_user.email)
@@ -109,7 +109,7 @@ def test_endpoint(public_id: str) -> Response:
 
 
 @bp.route("/webhooks/endpoints/<public_id>/enable", methods=["POST"])
-@requires("webhooks.manage")
+@requires("webhooks.manage", every_customer=True)
 def enable_endpoint(public_id: str) -> Response:
     endpoint = _endpoint_or_404(public_id)
     before = {"status": endpoint.status, "disabled_reason": endpoint.disabled_reason}
@@ -129,7 +129,7 @@ def enable_endpoint(public_id: str) -> Response:
 
 
 @bp.route("/webhooks/endpoints/<public_id>/disable", methods=["POST"])
-@requires("webhooks.manage")
+@requires("webhooks.manage", every_customer=True)
 def disable_endpoint(public_id: str) -> Response:
     endpoint = _endpoint_or_404(public_id)
     cancelled = endpoints.disable_endpoint(endpoint, f"disabled by {current_user.email}")
