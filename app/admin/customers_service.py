@@ -70,7 +70,8 @@ def assignee_emails(customers: list[Customer]) -> dict[int, str]:
     ids = {c.assigned_user_id for c in customers if c.assigned_user_id is not None}
     if not ids:
         return {}
-    return dict(db.session.execute(select(User.id, User.email).where(User.id.in_(ids))).tuples())
+    rows = db.session.execute(select(User.id, User.email).where(User.id.in_(ids)))
+    return {user_id: email for user_id, email in rows}
 
 
 def colleague_choices(me: int) -> list[tuple[str, str]]:
