@@ -422,6 +422,13 @@ def _link_in(html: str) -> str:
     return unescape(found.group(1))
 
 
+def _added(app: Flask, name: str) -> Customer:
+    with app.app_context():
+        customer = db.session.scalars(select(Customer).where(Customer.name == name)).one()
+        db.session.expunge(customer)
+        return customer
+
+
 def test_an_advisor_adds_a_customer_gets_a_link_and_looks_after_them(app: Flask) -> None:
     advisor = signed_in_as(app, "advisor")
     form = advisor.get("/admin/customers/new")
@@ -439,13 +446,13 @@ def test_an_advisor_adds_a_customer_gets_a_link_and_looks_after_them(app: Flask)
     assert "<h1>Newco Ltd</h1>" in added.text
     assert _link_in(added.text).startswith("http")
     assert "Assigned to advisor@example.com." in added.text
+    customer = _added(app, "Newco Ltd")
+    assert (customer.email, customer.external_id) == ("hello@newco.example", "LOAN-1")
+    public_id = customer.public_id
     with app.app_context():
-        customer = db.session.scalars(select(Customer).where(Customer.name == "Newco Ltd")).one()
-        assert (customer.email, customer.external_id) == ("hello@newco.example", "LOAN-1")
         actions = db.session.scalars(
-            select(AuditEntry.action).where(AuditEntry.subject_id == customer.public_id)
+            select(AuditEntry.action).where(AuditEntry.subject_id == public_id)
         ).all()
-        public_id = customer.public_id
     assert set(actions) == {"customer.create", "customer.link_created"}
     # The advisor sends links from the customer's page too, but changes nothing else.
     again = advisor.post(f"/admin/customers/{public_id}/links", data={"journey": "business"})
@@ -463,10 +470,8 @@ def test_a_customer_added_by_support_is_assigned_to_nobody(app: Flask) -> None:
         data={"name": "Plain Ltd", "email": "a@plain.example", "journey": "default"},
     )
     assert added.status_code == 200
-    with app.app_context():
-        customer = db.session.scalars(select(Customer).where(Customer.name == "Plain Ltd")).one()
-        assert customer.assigned_user_id is None
-        assert customer.external_id is None
+    customer = _added(app, "Plain Ltd")
+    assert (customer.assigned_user_id, customer.external_id) == (None, None)
 
 
 @pytest.mark.parametrize(
