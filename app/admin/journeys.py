@@ -16,6 +16,7 @@ from app.admin import bp
 from app.admin.guard import requires
 from app.admin.journeys_forms import ActionForm, DraftForm
 from app.admin.nav import section
+from app.admin.scope import current_scope
 from app.engine import diff as journey_diff
 from app.engine import loading, preview, publishing, versions
 from app.engine.registry import broken_files, current_journeys, get_journey
@@ -40,7 +41,12 @@ def _draft_or_404(public_id: str) -> JourneyDraft:
 
 
 def _versions_of(journey_id: str) -> list[versions.VersionSummary]:
-    return [v for v in versions.summaries() if v.journey_id == journey_id]
+    return [v for v in _summaries() if v.journey_id == journey_id]
+
+
+def _summaries() -> list[versions.VersionSummary]:
+    # Run counts of the customers the colleague may see only (scope.py).
+    return versions.summaries(current_scope().customer_ids())
 
 
 @bp.route("/journeys")
@@ -51,7 +57,7 @@ def journeys() -> str:
         "admin/journeys/index.html",
         journeys=sorted(current.values(), key=lambda j: j.id),
         origins={journey_id: publishing.origin(journey_id) for journey_id in current},
-        versions=versions.summaries(),
+        versions=_summaries(),
         drafts=publishing.open_drafts(),
         broken=[(exc.path.name, exc.problems) for exc in broken_files()],
     )

@@ -294,6 +294,18 @@ def test_lists_and_exports_hold_only_the_colleagues_own_customers(
     assert "Journeys started today" in signed_in_as(app, "support").get("/admin/").text
 
 
+def _run_counts(html: str) -> list[str]:
+    return re.findall(r'<td class="numeric">(\d+)</td>', html)
+
+
+def test_journey_run_counts_count_only_the_colleagues_own_customers(
+    app: Flask, seeded: Seeded
+) -> None:
+    # Each customer ran the current default journey once.
+    assert _run_counts(_as(app, seeded.restricted).get("/admin/journeys/default").text) == ["1"]
+    assert _run_counts(signed_in_as(app, "viewer").get("/admin/journeys/default").text) == ["2"]
+
+
 def test_an_unrestricted_colleague_still_sees_every_customer(app: Flask, seeded: Seeded) -> None:
     viewer = signed_in_as(app, "viewer")
     assert OTHER_NAME in viewer.get("/admin/customers").text
