@@ -486,6 +486,18 @@ def test_a_customer_added_by_support_is_assigned_to_nobody(app: Flask) -> None:
     assert (customer.assigned_user_id, customer.external_id) == (None, None)
 
 
+def test_a_customer_added_by_a_restricted_colleague_is_theirs(app: Flask) -> None:
+    email = _restricted(app)
+    added = _as(app, email).post(
+        "/admin/customers/new",
+        data={"name": "Kept Ltd", "email": "k@kept.example", "journey": "default"},
+    )
+    assert added.status_code == 200
+    me = _user_id(app, email)
+    assert f'<option selected value="{me}">{email}</option>' in added.text
+    assert _added(app, "Kept Ltd").assigned_user_id == me
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
