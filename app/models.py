@@ -17,6 +17,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -62,6 +63,8 @@ class Customer(db.Model):  # type: ignore[name-defined,misc]
     # erasure destroys it (app/consent/personal.py).
     data_key_ciphertext: Mapped[str | None] = mapped_column(Text)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The colleague who looks after this customer, if any (app/admin/scope.py).
+    assigned_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
 
     runs: Mapped[list[JourneyRun]] = relationship(back_populates="customer")
 
@@ -668,9 +671,11 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     email: Mapped[str] = mapped_column(String(320), unique=True)
     # Argon2id (argon2-cffi); None for an account that only signs in through single sign-on.
     password_hash: Mapped[str | None] = mapped_column(String(200))
-    # admin, editor, support or viewer
+    # admin, editor, support, viewer or advisor
     role: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(default=True)
+    # Sees only the customers assigned to them (support, viewer and advisor; app/admin/scope.py).
+    own_customers_only: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

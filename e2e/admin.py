@@ -23,7 +23,7 @@ from e2e.live import LiveServer
 from e2e.pages import Screen
 from tests.admin import PASSWORD
 
-ROLES = ("admin", "editor", "support", "viewer")
+ROLES = ("admin", "editor", "support", "advisor", "viewer")
 
 # The console's sections as the navigation names them, and the permission each needs
 # (app/admin/*.py ``section(...)`` calls), in the navigation's order. A new section
@@ -33,24 +33,32 @@ SECTIONS: dict[str, str] = {
     "Customers": "read",
     "Consents": "read",
     "Funnel": "read",
-    "Journeys": "read",
-    "Webhooks": "read",
+    "Journeys": "settings.read",
+    "Webhooks": "settings.read",
     "Users": "users.manage",
     "API keys": "api_keys.manage",
     "Audit log": "audit.read",
-    "Go-live checklist": "read",
+    "Go-live checklist": "settings.read",
 }
 
 AdminScreenT = TypeVar("AdminScreenT", bound="AdminScreen")
 
 
-def new_colleague(live_server: LiveServer, role: str) -> str:
-    """An account with ``role`` in the live server's database; returns its (unique) email."""
+def new_colleague(live_server: LiveServer, role: str, own_customers_only: bool = False) -> str:
+    """An account with ``role`` in the live server's database; returns its (unique) email.
+
+    ``own_customers_only``: the colleague sees only the customers assigned to them.
+    """
     from app.admin.accounts import create_user
     from app.extensions import db
 
     with live_server.app.app_context():
-        user, _ = create_user(f"{role}-{uuid.uuid4().hex[:12]}@example.com", role, PASSWORD)
+        user, _ = create_user(
+            f"{role}-{uuid.uuid4().hex[:12]}@example.com",
+            role,
+            PASSWORD,
+            own_customers_only=own_customers_only,
+        )
         db.session.commit()
         return user.email
 
@@ -200,6 +208,40 @@ class CustomersPage(AdminScreen):
         self.results.get_by_role("link", name=name, exact=True).click()
         return CustomerPage(self.page, name)
 
+    def show_assigned_to(self, choice: str) -> CustomersPage:
+        """Filter by "Assigned to": "Anyone", "Me" or "Nobody"."""
+        self.main.get_by_label("Assigned to", exact=True).select_option(label=choice)
+        self.main.get_by_role("button", name="Search", exact=True).click()
+        return CustomersPage(self.page)
+
+    def result_names(self) -> list[str]:
+        return self.results.get_by_role("link").all_inner_texts()
+
+    def add_customer(self) -> NewCustomerPage:
+        self.main.get_by_role("link", name="Add a customer", exact=True).click()
+        return NewCustomerPage(self.page)
+
+
+class NewCustomerPage(AdminScreen):
+    title = "Add a customer"
+
+    @property
+    def page_title(self) -> str:
+        return "Add a customer · Customers"
+
+    def add(
+        self, name: str, email: str, external_id: str = "", journey: str | None = None
+    ) -> CustomerPage:
+        self.main.get_by_label("Business name", exact=True).fill(name)
+        self.main.get_by_label("Email address", exact=True).fill(email)
+        self.main.get_by_label("External id (optional)", exact=True).fill(external_id)
+        if journey is not None:
+            self.main.get_by_label("Journey", exact=True).select_option(label=journey)
+        self.main.get_by_role("button", name="Add customer and create link").click()
+        page = CustomerPage(self.page, name)
+        expect(page.new_link).to_be_visible()
+        return page
+
 
 class CustomerPage(AdminScreen):
     """One customer's page; its heading is the customer's name."""
@@ -289,6 +331,18 @@ class CustomerPage(AdminScreen):
     def new_link(self) -> Locator:
         """The link just created, shown once in a read-only field."""
         return self.main.get_by_role("textbox", name=f"Link for {self.title}", exact=True)
+
+    @property
+    def assignee(self) -> Locator:
+        """The "Assigned to" menu (for those who may assign)."""
+        return self.main.get_by_label("Assigned to", exact=True)
+
+    def assign_to(self, label: str) -> CustomerPage:
+        self.assignee.select_option(label=label)
+        self.main.get_by_role("button", name="Save assignment", exact=True).click()
+        page = CustomerPage(self.page, self.title)
+        expect(page.notice(f"Assigned to {label}.")).to_be_visible()
+        return page
 
     def add_note(self, text: str) -> CustomerPage:
         self.note_section.get_by_label("Internal note", exact=True).fill(text)
@@ -453,6 +507,19 @@ class UsersPage(AdminScreen):
     @property
     def created(self) -> Locator:
         return self.main.get_by_role("status").filter(has_text="Account created for")
+
+    def own_customers_only(self, email: str) -> Locator:
+        """The row's "sees only their own customers" checkbox."""
+        return self.main.get_by_role(
+            "checkbox", name=f"Only their own customers, for {email}", exact=True
+        )
+
+    def limit_to_own_customers(self, email: str) -> UsersPage:
+        self.own_customers_only(email).check()
+        self.main.get_by_role("button", name=f"Save customers seen by {email}", exact=True).click()
+        page = UsersPage(self.page)
+        expect(page.notice(f"{email} now sees only their own customers.")).to_be_visible()
+        return page
 
 
 class ApiKeysPage(AdminScreen):

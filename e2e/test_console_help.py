@@ -38,6 +38,7 @@ def _screens(live_server: LiveServer, seed: AdminSeed) -> dict[str, tuple[str, s
     return {
         "overview": ("/admin/", "Overview"),
         "customers": (f"/admin/customers?q={seed.external_id}", "Customers"),
+        "new-customer": ("/admin/customers/new", "Add a customer"),
         "customer": (f"/admin/customers/{seed.customer_public_id}", "A customer"),
         "consents": ("/admin/consents", "Consents"),
         "funnel": ("/admin/funnel", "Funnel"),

@@ -6,11 +6,19 @@ from flask import Blueprint, Flask
 
 from app.admin.accounts import load_session_user
 from app.admin.guard import guard
+from app.admin.scope import current_scope
 from app.admin.sessions import browser_identifier
 from app.extensions import login_manager
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(guard)
+
+
+@bp.context_processor
+def _customer_scope() -> dict[str, object]:
+    # Pages that sum up every customer leave those figures out for a colleague who sees
+    # only their own (see scope.py).
+    return {"customer_scope": current_scope()}
 
 
 def init_admin(app: Flask) -> None:

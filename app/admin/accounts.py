@@ -18,30 +18,35 @@ from app.admin import sessions, throttle
 from app.extensions import db
 from app.models import User
 
-ROLES = ("admin", "editor", "support", "viewer")
+ROLES = ("admin", "editor", "support", "advisor", "viewer")
 ROLE_LABELS = {
     "admin": "Admin — everything, including users, API keys and webhooks",
     "editor": "Editor — journeys",
     "support": "Support — customers, links and notes",
+    "advisor": "Advisor — adds customers and sends them links; changes no settings",
     "viewer": "Viewer — read only",
 }
+# The roles "sees only their own customers" applies to; admins and editors always see all.
+RESTRICTABLE_ROLES = ("support", "viewer", "advisor")
 
 # What each role may do. Every admin route names the permission it needs (see guard.py).
+#   read              customers, consents, the overview and help
+#   settings.read     the journeys, webhooks and go-live screens (settings, even read only)
+#   customers.create  add a customer in the console
+#   links.send        create a journey or reconnect link for a customer
+#   customers.act     disconnect, revoke a delegation, add a note
+#   customers.assign  choose the colleague a customer is assigned to
+#   journeys.edit, users.manage, api_keys.manage, webhooks.manage, audit.read: as named
+_READ = frozenset({"read", "settings.read"})
+_SUPPORT = frozenset({"customers.create", "links.send", "customers.act", "customers.assign"})
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "viewer": frozenset({"read"}),
-    "support": frozenset({"read", "customers.act"}),
-    "editor": frozenset({"read", "journeys.edit"}),
-    "admin": frozenset(
-        {
-            "read",
-            "customers.act",
-            "journeys.edit",
-            "users.manage",
-            "api_keys.manage",
-            "webhooks.manage",
-            "audit.read",
-        }
-    ),
+    "viewer": _READ,
+    "advisor": frozenset({"read", "customers.create", "links.send"}),
+    "support": _READ | _SUPPORT,
+    "editor": _READ | {"journeys.edit"},
+    "admin": _READ
+    | _SUPPORT
+    | {"journeys.edit", "users.manage", "api_keys.manage", "webhooks.manage", "audit.read"},
 }
 
 _hasher = PasswordHasher()
@@ -64,6 +69,8 @@ class SignedIn(UserMixin):
     # The session's token: what Flask-Login keeps in the cookie (see sessions.py).
     token: str
     last_seen_at: datetime
+    # Set on the account (the Users page); what it means is ``sees_only_own``.
+    own_customers_only: bool = False
 
     def get_id(self) -> str:
         return self.token
@@ -71,11 +78,22 @@ class SignedIn(UserMixin):
     def can(self, permission: str) -> bool:
         return permission in PERMISSIONS.get(self.role, frozenset())
 
+    @property
+    def sees_only_own(self) -> bool:
+        """Whether this colleague sees only the customers assigned to them."""
+        return self.own_customers_only and self.role in RESTRICTABLE_ROLES
+
 
 def open_session(user: User, address: str | None) -> SignedIn:
     """Start a server-side session for the colleague. The caller commits."""
     record, token = sessions.start(user.id, address)
-    return SignedIn(user.id, user.email, user.role, record.id, token, record.last_seen_at)
+    return _signed_in(user, record.id, token, record.last_seen_at)
+
+
+def _signed_in(user: User, session_id: int, token: str, last_seen_at: datetime) -> SignedIn:
+    return SignedIn(
+        user.id, user.email, user.role, session_id, token, last_seen_at, user.own_customers_only
+    )
 
 
 def load_session_user(token: str) -> SignedIn | None:
@@ -87,7 +105,7 @@ def load_session_user(token: str) -> SignedIn | None:
     user = db.session.get(User, record.user_id)
     if user is None or not user.active:
         return None
-    return SignedIn(user.id, user.email, user.role, record.id, token, record.last_seen_at)
+    return _signed_in(user, record.id, token, record.last_seen_at)
 
 
 def normalise_email(email: str) -> str:
@@ -104,11 +122,16 @@ def find_user(email: str) -> User | None:
 
 
 def create_user(
-    email: str, role: str, password: str | None = None, sso_only: bool = False
+    email: str,
+    role: str,
+    password: str | None = None,
+    sso_only: bool = False,
+    own_customers_only: bool = False,
 ) -> tuple[User, str]:
     """Add an account; returns it and its password (generated when none is given).
 
     A ``sso_only`` account has no password: it signs in through single sign-on only.
+    ``own_customers_only``: the colleague sees only the customers assigned to them.
     The caller commits.
     """
     if role not in ROLES:
@@ -117,14 +140,21 @@ def create_user(
     if find_user(address) is not None:
         raise AccountError(f"{address} already has an account")
     if sso_only:
-        user = User(email=address, role=role, password_hash=None)
+        user = User(
+            email=address, role=role, password_hash=None, own_customers_only=own_customers_only
+        )
         db.session.add(user)
         db.session.flush()
         return user, ""
     password = password or secrets.token_urlsafe(12)
     if len(password) < 12:
         raise AccountError("passwords must be at least 12 characters long")
-    user = User(email=address, role=role, password_hash=_hasher.hash(password))
+    user = User(
+        email=address,
+        role=role,
+        password_hash=_hasher.hash(password),
+        own_customers_only=own_customers_only,
+    )
     db.session.add(user)
     db.session.flush()
     return user, password
@@ -174,6 +204,15 @@ def change_role(user: User, role: str) -> None:
     if role != user.role:
         user.role = role
         sessions.end_all(user.id)
+
+
+def set_own_customers_only(user: User, value: bool) -> bool:
+    """Limit the colleague to their own customers, or not; applies at their next request
+    (their sessions read the account each time). Returns whether it changed."""
+    if user.own_customers_only == value:
+        return False
+    user.own_customers_only = value
+    return True
 
 
 def deactivate(user: User) -> None:

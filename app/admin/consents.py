@@ -19,6 +19,7 @@ from app.admin.filter_forms import ConsentFilterForm
 from app.admin.guard import requires
 from app.admin.keyset import newest_first
 from app.admin.nav import section
+from app.admin.scope import current_scope
 from app.consent import chain, checkpoints, export
 from app.extensions import db
 from app.models import ConsentRecord
@@ -41,6 +42,8 @@ def _filters() -> tuple[ConsentFilterForm, export.LedgerFilter | None]:
         decision=form.decision.data or None,
         recorded_from=form.date_from.data,
         recorded_to=form.date_to.data,
+        # Only the records of customers the colleague may see, on the page and in exports.
+        customer_ids=current_scope().customer_ids(),
     )
 
 

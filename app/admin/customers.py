@@ -13,9 +13,11 @@ from werkzeug.wrappers import Response
 from app.admin import bp
 from app.admin import customers_service as service
 from app.admin.customers_forms import (
+    AssignForm,
     DisconnectForm,
     LinkActionForm,
     LinkForm,
+    NewCustomerForm,
     NoteForm,
     ReconnectLinkForm,
     SearchForm,
@@ -23,12 +25,14 @@ from app.admin.customers_forms import (
 from app.admin.guard import requires
 from app.admin.keyset import newest_first
 from app.admin.nav import section
+from app.admin.scope import current_scope
 from app.admin.timeline import grouped
 from app.connections import delegation as delegations
 from app.connections.authorization import can_reconnect, reconnect_journey
 from app.customers.journey_links import AlreadyReplaced, NotSendable
 from app.customers.standing import headings
 from app.customers.summary import summary
+from app.mail import enabled as mail_enabled
 from app.models import Connection, Customer, JourneyLink
 
 section("admin.customers", "Customers", order=20)
@@ -45,15 +49,17 @@ def customers() -> Response:
     state = form.state.data or ""
     if status == 200:
         query = service.in_state(service.search(form.q.data or ""), state)
+        query = service.narrowed(query, form.assigned.data, current_user.user_id)
         window = newest_first(query, Customer.id, *form.position())
-    q = form.q.data or ""
+    q, assigned = form.q.data or "", form.assigned.data or ""
     context = {
         "form": form,
         "window": window,
         "q": q,
         "state": state if status == 200 else "",
         "state_heading": headings().get(state),
-        "params": {k: v for k, v in (("q", q), ("state", state)) if v},
+        "params": {k: v for k, v in (("q", q), ("state", state), ("assigned", assigned)) if v},
+        "assignees": service.assignee_emails(window.rows if window else []),
     }
     template = "admin/customers/index.html"
     if request.htmx and request.htmx.target == RESULTS_TARGET:
@@ -95,6 +101,12 @@ def _customer_page(customer: Customer, status: int = 200, **forms: Any) -> Respo
         ),
         "links": service.links_of(customer),
         "note_form": NoteForm(formdata=None),
+        "assign_form": AssignForm(
+            service.colleague_choices(current_user.user_id),
+            formdata=None,
+            assignee=str(customer.assigned_user_id or ""),
+        ),
+        "assignee": service.assignee_emails([customer]).get(customer.assigned_user_id or 0),
         "new_link": None,
         "disconnectable": service.DISCONNECTABLE,
         "can_reconnect": can_reconnect,
@@ -119,14 +131,43 @@ def _customer_page(customer: Customer, status: int = 200, **forms: Any) -> Respo
     return response
 
 
+@bp.route("/customers/new", methods=["GET", "POST"])
+@requires("customers.create")
+def new_customer() -> Response | str:
+    form = NewCustomerForm(
+        service.journey_choices(), service.external_id_taken, can_email=mail_enabled()
+    )
+    if not form.validate_on_submit():
+        status = 422 if form.errors else 200
+        return make_response(render_template("admin/customers/new.html", form=form), status)
+    # A colleague who sees only their own customers, and an advisor, look after the
+    # customers they add; others leave the assignment to whoever hands customers out.
+    mine = current_user.role == "advisor" or current_scope().restricted
+    try:
+        customer, link = service.add_customer(
+            form.name.data or "",
+            form.email.data or "",
+            (form.external_id.data or "").strip() or None,
+            form.journey.data,
+            current_user.email,
+            assign_to=current_user.user_id if mine else None,
+            send="send_email" in form and bool(form.send_email.data),
+            single_use=bool(form.single_use.data),
+        )
+    except service.CustomerTaken:
+        form.external_id.errors = ["Another customer already has this external id."]
+        return make_response(render_template("admin/customers/new.html", form=form), 422)
+    return _shown_or_emailed(customer, link)
+
+
 @bp.route("/customers/<public_id>")
-@requires("read")
+@requires("read", customer="public_id")
 def customer(public_id: str) -> Response:
     return _customer_page(_customer_or_404(public_id))
 
 
 @bp.route("/customers/<public_id>/links", methods=["POST"])
-@requires("customers.act")
+@requires("links.send", customer="public_id")
 def create_link(public_id: str) -> Response:
     customer = _customer_or_404(public_id)
     form = LinkForm(service.journey_choices(), service.mail_to(customer))
@@ -136,7 +177,7 @@ def create_link(public_id: str) -> Response:
         customer,
         form.journey.data,
         current_user.email,
-        send="email" in form and bool(form.email.data),
+        send="send_email" in form and bool(form.send_email.data),
         single_use=bool(form.single_use.data),
     )
     return _shown_or_emailed(customer, link)
@@ -164,7 +205,7 @@ def _link_or_404(customer: Customer, link_id: str) -> JourneyLink:
 
 
 @bp.route("/customers/<public_id>/links/<link_id>/revoke", methods=["POST"])
-@requires("customers.act")
+@requires("links.send", customer="public_id")
 def revoke_link(public_id: str, link_id: str) -> Response:
     """Stop a journey link at once, even in a browser that opened it."""
     link = _link_or_404(_customer_or_404(public_id), link_id)
@@ -179,7 +220,7 @@ def revoke_link(public_id: str, link_id: str) -> Response:
 
 
 @bp.route("/customers/<public_id>/links/<link_id>/reissue", methods=["POST"])
-@requires("customers.act")
+@requires("links.send", customer="public_id")
 def reissue_link(public_id: str, link_id: str) -> Response:
     """Revoke a journey link and make a new one like it, emailed again if it was."""
     customer = _customer_or_404(public_id)
@@ -200,7 +241,7 @@ def reissue_link(public_id: str, link_id: str) -> Response:
 
 
 @bp.route("/customers/<public_id>/connections/<connection_id>/reconnect-link", methods=["POST"])
-@requires("customers.act")
+@requires("links.send", customer="public_id")
 def create_reconnect_link(public_id: str, connection_id: str) -> Response:
     customer = _customer_or_404(public_id)
     connection = _connection_or_404(customer, connection_id)
@@ -216,13 +257,13 @@ def create_reconnect_link(public_id: str, connection_id: str) -> Response:
         journey_id,
         current_user.email,
         reconnects=connection,
-        send=bool(form.email.data) and service.mail_to(customer) is not None,
+        send=bool(form.send_email.data) and service.mail_to(customer) is not None,
     )
     return _shown_or_emailed(customer, link)
 
 
 @bp.route("/customers/<public_id>/connections/<connection_id>/disconnect", methods=["GET", "POST"])
-@requires("customers.act")
+@requires("customers.act", customer="public_id")
 def disconnect(public_id: str, connection_id: str) -> Response | str:
     customer = _customer_or_404(public_id)
     connection = _connection_or_404(customer, connection_id)
@@ -252,7 +293,7 @@ def disconnect(public_id: str, connection_id: str) -> Response | str:
 
 
 @bp.route("/customers/<public_id>/delegations/<delegation_id>/revoke", methods=["POST"])
-@requires("customers.act")
+@requires("customers.act", customer="public_id")
 def revoke_delegation(public_id: str, delegation_id: str) -> Response:
     """Stop a link the customer made for someone to connect for them, at once."""
     customer = _customer_or_404(public_id)
@@ -269,7 +310,7 @@ def revoke_delegation(public_id: str, delegation_id: str) -> Response:
 
 
 @bp.route("/customers/<public_id>/notes", methods=["POST"])
-@requires("customers.act")
+@requires("customers.act", customer="public_id")
 def add_note(public_id: str) -> Response:
     customer = _customer_or_404(public_id)
     form = NoteForm()
@@ -278,3 +319,18 @@ def add_note(public_id: str) -> Response:
     service.add_note(customer, form.body.data, current_user.user_id, current_user.email)
     flash("Note added.", "success")
     return redirect(url_for("admin.customer", public_id=public_id, _anchor="timeline"), 303)
+
+
+@bp.route("/customers/<public_id>/assignee", methods=["POST"])
+@requires("customers.assign", customer="public_id")
+def assign_customer(public_id: str) -> Response:
+    customer = _customer_or_404(public_id)
+    form = AssignForm(service.colleague_choices(current_user.user_id))
+    if not form.validate_on_submit():
+        return _customer_page(customer, 422, assign_form=form)
+    if service.assign(customer, form.user_id, current_user.email):
+        flash(f"Assigned to {form.chosen_label()}.", "success")
+    if not current_scope().allows(public_id):
+        flash("You see only your own customers: this one is no longer in your list.", "info")
+        return redirect(url_for("admin.customers"), 303)
+    return redirect(url_for("admin.customer", public_id=public_id), 303)

@@ -1,5 +1,5 @@
-"""What support colleagues do for a customer: find them, send a link (and revoke or
-reissue it), disconnect, note.
+"""What support colleagues do for a customer: find them, add one, send a link (and revoke
+or reissue it), assign, disconnect, note.
 
 Every change is written to the audit log in the transaction that makes it.
 """
@@ -11,14 +11,16 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from app import audit
+from app.admin.scope import current_scope, visible
 from app.connections import lifecycle
 from app.connections.authorization import RECONNECT_JOURNEY
 from app.customers import journey_links, standing
 from app.engine.registry import current_journeys
 from app.extensions import db
-from app.models import Connection, Customer, CustomerNote, JourneyLink, JourneyRun
+from app.models import Connection, Customer, CustomerNote, JourneyLink, JourneyRun, User
 from app.platforms import get_platform
 
 # Connections with tokens to revoke and forget; others have nothing left to disconnect.
@@ -54,6 +56,112 @@ def in_state(query: Select[Any], state: str) -> Select[Any]:
     """``query`` (customers) kept to those in ``state`` (see app.customers.standing); the
     overview counts the same rows."""
     return standing.narrow(query, state) if state else query
+
+
+# The customers list's "Assigned to" filter: anyone (no filter), me, nobody.
+ASSIGNED_FILTERS = ("", "me", "nobody")
+
+
+def narrowed(query: Select[Any], assigned: str, me: int) -> Select[Any]:
+    """``query`` (a select of customers) filtered by whom they are assigned to, and
+    limited to the customers the signed-in colleague may see."""
+    if assigned == "me":
+        query = query.where(Customer.assigned_user_id == me)
+    elif assigned == "nobody":
+        query = query.where(Customer.assigned_user_id.is_(None))
+    return visible(query)
+
+
+def assignee_emails(customers: list[Customer]) -> dict[int, str]:
+    """The email of the colleague each listed customer is assigned to, by user id."""
+    ids = {c.assigned_user_id for c in customers if c.assigned_user_id is not None}
+    if not ids:
+        return {}
+    rows = db.session.execute(select(User.id, User.email).where(User.id.in_(ids)))
+    return {user_id: email for user_id, email in rows}
+
+
+def colleague_choices(me: int) -> list[tuple[str, str]]:
+    """Whom a customer may be assigned to: active colleagues (only oneself for a colleague
+    who sees only their own customers), by email; the value is the user id."""
+    query = select(User.id, User.email).where(User.active.is_(True)).order_by(User.email)
+    if current_scope().restricted:
+        query = query.where(User.id == me)
+    return [(str(user_id), email) for user_id, email in db.session.execute(query)]
+
+
+def _assignee(user_id: int | None) -> str:
+    user = db.session.get(User, user_id) if user_id is not None else None
+    return user.email if user is not None else "nobody"
+
+
+def assign(customer: Customer, user_id: int | None, actor: str) -> bool:
+    """Assign the customer to the colleague ``user_id`` (None: to nobody); audited.
+
+    Returns whether anything changed.
+    """
+    if customer.assigned_user_id == user_id:
+        return False
+    before = {"assigned_to": _assignee(customer.assigned_user_id)}
+    customer.assigned_user_id = user_id
+    audit.record(
+        "user",
+        actor,
+        "customer.assign",
+        "customer",
+        customer.public_id,
+        before,
+        {"assigned_to": _assignee(user_id)},
+    )
+    db.session.commit()
+    return True
+
+
+class CustomerTaken(ValueError):
+    """Another customer already has this external id."""
+
+
+def external_id_taken(external_id: str) -> bool:
+    return (
+        db.session.scalar(select(Customer.id).where(Customer.external_id == external_id))
+        is not None
+    )
+
+
+def add_customer(
+    name: str,
+    email: str,
+    external_id: str | None,
+    journey_id: str,
+    actor: str,
+    assign_to: int | None = None,
+    *,
+    send: bool = False,
+    single_use: bool = False,
+) -> tuple[Customer, NewLink]:
+    """Add a customer from the console and create their first journey link; audited.
+
+    Raises CustomerTaken when another customer has the external id (even one added a
+    moment ago by someone else).
+    """
+    customer = Customer(
+        name=name.strip(),
+        email=email.strip().lower(),
+        external_id=external_id or None,
+        assigned_user_id=assign_to,
+    )
+    db.session.add(customer)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise CustomerTaken(external_id) from exc
+    # Which fields were set, not their values: the audit trail holds no personal data.
+    after: dict[str, Any] = {"changed": ["name", "email"], "assigned_to": _assignee(assign_to)}
+    if customer.external_id:
+        after["changed"].append("external_id")
+    audit.record("user", actor, "customer.create", "customer", customer.public_id, None, after)
+    return customer, create_link(customer, journey_id, actor, send=send, single_use=single_use)
 
 
 def find_customer(public_id: str) -> Customer | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     EmailField,
     PasswordField,
     SelectChoice,
@@ -52,12 +53,27 @@ class RoleForm(FlaskForm):  # type: ignore[misc]
     submit = SubmitField("Change role")
 
 
+OWN_CUSTOMERS_LABEL = "Sees only their own customers"
+OWN_CUSTOMERS_HINT = (
+    "For support, viewer and advisor colleagues: they see only the customers assigned to "
+    "them, everywhere in the console. Admins and editors always see every customer."
+)
+
+
 class NewUserForm(RoleForm):
     email = EmailField(
         "Email address",
         validators=[DataRequired("Enter the colleague's email address."), Length(max=320)],
     )
+    own_customers_only = BooleanField(OWN_CUSTOMERS_LABEL)
     submit = SubmitField("Create account")
+
+
+class CustomerAccessForm(FlaskForm):  # type: ignore[misc]
+    """A colleague's "sees only their own customers", changed on the Users page."""
+
+    own_customers_only = BooleanField(OWN_CUSTOMERS_LABEL)
+    submit = SubmitField("Save")
 
 
 class ApiKeyForm(FlaskForm):  # type: ignore[misc]

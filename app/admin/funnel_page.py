@@ -115,7 +115,7 @@ def _filter() -> FunnelFilter:
 
 
 @bp.route("/funnel", endpoint="funnel")
-@requires("read")
+@requires("read", every_customer=True)
 def funnel_page() -> tuple[str, int]:
     form = _filter()
     if not form.validate():

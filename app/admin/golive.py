@@ -10,11 +10,11 @@ from app.admin.nav import section
 from app.ops.certification import certification
 from app.ops.readiness import readiness
 
-section("admin.golive", "Go-live checklist", order=90)
+section("admin.golive", "Go-live checklist", permission="settings.read", order=90)
 
 
 @bp.route("/go-live")
-@requires("read")
+@requires("settings.read", every_customer=True)
 def golive() -> str:
     checks = readiness()
     return render_template(

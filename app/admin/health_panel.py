@@ -8,10 +8,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import url_for
+from sqlalchemy import select
 
 from app.admin.accounts import FAILED_SIGN_IN
 from app.admin.audit_service import AuditFilter, audit_query
+from app.admin.scope import visible
 from app.customers import standing
+from app.models import Customer
 from app.ops.status import health
 from app.queries import count_rows
 
@@ -48,10 +51,14 @@ def customer_figures(now: datetime) -> list[Figure]:
         "started-today": "Started a journey today (UTC)",
         "completed-today": "Completed a journey today (UTC)",
     }
-    return [
-        Figure(label, standing.count(state, now), url_for("admin.customers", state=state))
-        for state, label in labels.items()
-    ]
+    return [_customers_in(state, label, now) for state, label in labels.items()]
+
+
+def _customers_in(state: str, label: str, now: datetime) -> Figure:
+    """How many of the customers this colleague may see are in ``state``: the rows of the
+    customers list the figure links to (the same query, the same scope)."""
+    in_state = visible(standing.narrow(select(Customer), state, now))
+    return Figure(label, count_rows(in_state), url_for("admin.customers", state=state))
 
 
 def failed_sign_ins_today(now: datetime) -> Figure:
@@ -74,4 +81,13 @@ def health_panel() -> dict[str, Any]:
         "age": format_age,
         "customer_figures": customer_figures(checked.checked_at) if readable else None,
         "failed_sign_ins_today": failed_sign_ins_today(checked.checked_at) if readable else None,
+        "failed_connections": (
+            _customers_in(
+                "failed-last-hour",
+                "Customers whose connection failed, last hour",
+                checked.checked_at,
+            )
+            if readable
+            else None
+        ),
     }

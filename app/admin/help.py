@@ -46,11 +46,13 @@ class HelpScreen:
 SCREENS: tuple[HelpScreen, ...] = (
     HelpScreen("overview", "Overview", ("admin.dashboard",)),
     HelpScreen("customers", "Customers", ("admin.customers",)),
+    HelpScreen("new-customer", "Add a customer", ("admin.new_customer",)),
     HelpScreen(
         "customer",
         "A customer",
         (
             "admin.customer",
+            "admin.assign_customer",
             "admin.create_link",
             "admin.create_reconnect_link",
             "admin.disconnect",

@@ -16,13 +16,14 @@ from app.admin import bp
 from app.admin.guard import requires
 from app.admin.journeys_forms import ActionForm, DraftForm
 from app.admin.nav import section
+from app.admin.scope import current_scope
 from app.engine import diff as journey_diff
 from app.engine import loading, preview, publishing, versions
 from app.engine.registry import broken_files, current_journeys, get_journey
 from app.engine.schema import Journey
 from app.models import JourneyDraft
 
-section("admin.journeys", "Journeys", order=50)
+section("admin.journeys", "Journeys", permission="settings.read", order=50)
 
 
 def _journey_or_404(journey_id: str) -> Journey:
@@ -40,25 +41,30 @@ def _draft_or_404(public_id: str) -> JourneyDraft:
 
 
 def _versions_of(journey_id: str) -> list[versions.VersionSummary]:
-    return [v for v in versions.summaries() if v.journey_id == journey_id]
+    return [v for v in _summaries() if v.journey_id == journey_id]
+
+
+def _summaries() -> list[versions.VersionSummary]:
+    # Run counts of the customers the colleague may see only (scope.py).
+    return versions.summaries(current_scope().customer_ids())
 
 
 @bp.route("/journeys")
-@requires("read")
+@requires("settings.read")
 def journeys() -> str:
     current = current_journeys()
     return render_template(
         "admin/journeys/index.html",
         journeys=sorted(current.values(), key=lambda j: j.id),
         origins={journey_id: publishing.origin(journey_id) for journey_id in current},
-        versions=versions.summaries(),
+        versions=_summaries(),
         drafts=publishing.open_drafts(),
         broken=[(exc.path.name, exc.problems) for exc in broken_files()],
     )
 
 
 @bp.route("/journeys/<journey_id>")
-@requires("read")
+@requires("settings.read")
 def journey(journey_id: str) -> str:
     current = _journey_or_404(journey_id)
     return render_template(
@@ -73,7 +79,7 @@ def journey(journey_id: str) -> str:
 
 
 @bp.route("/journeys/<journey_id>/versions/<version>")
-@requires("read")
+@requires("settings.read")
 def journey_version(journey_id: str, version: str) -> str:
     kept = versions.kept_journey(journey_id, version)
     if kept is None:
@@ -112,7 +118,7 @@ def _default_older(journey_id: str, current: Journey, new_source: str) -> str:
 
 
 @bp.route("/journeys/<journey_id>/diff")
-@requires("read")
+@requires("settings.read")
 def journey_diff_view(journey_id: str) -> Response:
     current = _journey_or_404(journey_id)
     choices = _diff_choices(journey_id)
@@ -209,7 +215,7 @@ def create_draft() -> Response:
 
 
 @bp.route("/journey-drafts/<public_id>")
-@requires("read")
+@requires("settings.read")
 def draft(public_id: str) -> Response:
     found = _draft_or_404(public_id)
     form = DraftForm(formdata=None, yaml_text=found.yaml_text)

@@ -109,7 +109,7 @@ def _setup_page(journey: Journey, journey_id: str, source: str, status: int = 20
 
 
 @bp.route(PREFIX)
-@requires("read")
+@requires("settings.read")
 def preview(journey_id: str, source: str) -> Response:
     try:
         journey = service.resolve(journey_id, source)
@@ -127,7 +127,7 @@ def preview(journey_id: str, source: str) -> Response:
 
 
 @bp.route(PREFIX, methods=["POST"])
-@requires("read")
+@requires("settings.read")
 def start_preview(journey_id: str, source: str) -> Response:
     """Start again at the first step, in the language and branding chosen."""
     journey = _journey(journey_id, source)
@@ -147,7 +147,7 @@ def _to_current(journey: Journey, run: service.PreviewRun) -> Response:
 
 
 @bp.route(PREFIX + "/step/<step_id>", methods=["GET", "POST"])
-@requires("read")
+@requires("settings.read")
 def preview_step(journey_id: str, source: str, step_id: str) -> StepResponse:
     journey = _journey(journey_id, source)
     run = service.load(source, journey)
@@ -318,7 +318,7 @@ class PreviewWalk:
 
 
 @bp.route(PREFIX + "/declined", methods=["GET", "POST"])
-@requires("read")
+@requires("settings.read")
 def preview_declined(journey_id: str, source: str) -> Response:
     journey = _journey(journey_id, source)
     run = service.load(source, journey)
@@ -341,7 +341,7 @@ def preview_declined(journey_id: str, source: str) -> Response:
 
 
 @bp.route(PREFIX + "/language", methods=["POST"])
-@requires("read")
+@requires("settings.read")
 def preview_language(journey_id: str, source: str) -> Response:
     journey = _journey(journey_id, source)
     run = service.load(source, journey)
@@ -356,13 +356,13 @@ def _brand_journey(journey: Journey) -> Journey:
 
 
 @bp.route(PREFIX + "/theme.css")
-@requires("read")
+@requires("settings.read")
 def preview_theme(journey_id: str, source: str) -> Response:
     return stylesheet_response(_brand_journey(_journey(journey_id, source)).business.brand)
 
 
 @bp.route(PREFIX + "/logo")
-@requires("read")
+@requires("settings.read")
 def preview_logo(journey_id: str, source: str) -> Response:
     brand = _brand_journey(_journey(journey_id, source)).business.brand
     return logo_response(brand, current_app.config["JOURNEYS_DIR"], max_age=0)

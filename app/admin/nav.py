@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from flask_login import current_user
 
+from app.admin.guard import may_open
+
 
 @dataclass(frozen=True)
 class Section:
@@ -30,6 +32,6 @@ def visible_sections() -> list[Section]:
     if not current_user.is_authenticated:
         return []
     return sorted(
-        (s for s in _SECTIONS.values() if current_user.can(s.permission)),
+        (s for s in _SECTIONS.values() if current_user.can(s.permission) and may_open(s.endpoint)),
         key=lambda s: (s.order, s.label),
     )

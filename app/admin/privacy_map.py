@@ -33,7 +33,7 @@ def _download(body: str, mimetype: str, filename: str) -> Response:
 
 
 @bp.route("/journeys/<journey_id>/privacy")
-@requires("read")
+@requires("settings.read")
 def journey_privacy(journey_id: str) -> str:
     pm = _map_or_404(journey_id)
     return render_template(
@@ -45,7 +45,7 @@ def journey_privacy(journey_id: str) -> str:
 
 
 @bp.route("/journeys/<journey_id>/privacy.md")
-@requires("read")
+@requires("settings.read")
 def journey_privacy_markdown(journey_id: str) -> Response:
     pm = _map_or_404(journey_id)
     return _download(
@@ -56,7 +56,7 @@ def journey_privacy_markdown(journey_id: str) -> Response:
 
 
 @bp.route("/journeys/<journey_id>/privacy.json")
-@requires("read")
+@requires("settings.read")
 def journey_privacy_json(journey_id: str) -> Response:
     pm = _map_or_404(journey_id)
     return _download(

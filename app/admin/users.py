@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 from app import audit
 from app.admin import accounts, bp
 from app.admin.accounts import AccountError, create_user
-from app.admin.forms import NewUserForm, RoleForm
+from app.admin.forms import OWN_CUSTOMERS_HINT, CustomerAccessForm, NewUserForm, RoleForm
 from app.admin.guard import requires
 from app.admin.nav import section
 from app.extensions import db
@@ -33,6 +33,8 @@ def _page(form: NewUserForm | None = None, created: tuple[str, str] | None = Non
         users=users,
         form=form or NewUserForm(),
         role_form=RoleForm,
+        access_form=CustomerAccessForm,
+        own_customers_hint=OWN_CUSTOMERS_HINT,
         created=created,
     )
 
@@ -50,7 +52,11 @@ def create_user_view() -> str | Response:
     if not form.validate_on_submit():
         return _page(form)
     try:
-        user, password = create_user(form.email.data or "", form.role.data or "")
+        user, password = create_user(
+            form.email.data or "",
+            form.role.data or "",
+            own_customers_only=bool(form.own_customers_only.data),
+        )
     except AccountError as exc:
         form.email.errors = [*form.email.errors, str(exc)]
         return _page(form)
@@ -61,7 +67,7 @@ def create_user_view() -> str | Response:
         "user",
         str(user.id),
         None,
-        {"email": user.email, "role": user.role},
+        {"email": user.email, "role": user.role, "own_customers_only": user.own_customers_only},
     )
     db.session.commit()
     # Shown once, on this response only: it is never stored or shown again.
@@ -86,6 +92,38 @@ def change_role(user_id: int) -> Response:
     )
     db.session.commit()
     flash(f"{user.email} now has the {user.role} role.", "success")
+    return redirect(url_for("admin.users"), 303)
+
+
+@bp.route("/users/<int:user_id>/customers", methods=["POST"])
+@requires("users.manage")
+def change_customer_access(user_id: int) -> Response:
+    user = _user_or_404(user_id)
+    form = CustomerAccessForm()
+    if not form.validate_on_submit():
+        flash("The form expired: try again.", "error")
+        return redirect(url_for("admin.users"), 303)
+    before = {"own_customers_only": user.own_customers_only}
+    if accounts.set_own_customers_only(user, bool(form.own_customers_only.data)):
+        audit.record(
+            "user",
+            current_user.email,
+            "user.own_customers_only",
+            "user",
+            str(user.id),
+            before,
+            {"own_customers_only": user.own_customers_only},
+        )
+        db.session.commit()
+    if user.role not in accounts.RESTRICTABLE_ROLES:
+        flash(
+            f"Saved, but {user.email} has the {user.role} role and sees every customer: "
+            "this applies to support, viewer and advisor colleagues.",
+            "info",
+        )
+    else:
+        sees = "only their own customers" if user.own_customers_only else "every customer"
+        flash(f"{user.email} now sees {sees}.", "success")
     return redirect(url_for("admin.users"), 303)
 
 

@@ -17,7 +17,7 @@ from app.models import WebhookDelivery, WebhookEndpoint
 from app.webhooks import delivery as deliveries
 from app.webhooks import endpoints, listing
 
-section("admin.webhooks", "Webhooks", order=60)
+section("admin.webhooks", "Webhooks", permission="settings.read", order=60)
 
 PAGE_SIZE = 50
 STATUSES = listing.STATUSES
@@ -42,7 +42,7 @@ def _problem(status: str, failed: str, endpoint_status: str) -> str | None:
 
 
 @bp.route("/webhooks")
-@requires("read")
+@requires("settings.read", every_customer=True)
 def webhooks() -> Response:
     status = request.args.get("status", "")
     endpoint_id = request.args.get("to", "")
@@ -88,7 +88,7 @@ def webhooks() -> Response:
 
 
 @bp.route("/webhooks/deliveries/<public_id>/replay", methods=["POST"])
-@requires("webhooks.manage")
+@requires("webhooks.manage", every_customer=True)
 def replay_delivery(public_id: str) -> Response:
     found = deliveries.find_delivery(public_id)
     if found is None:
@@ -114,7 +114,7 @@ def replay_delivery(public_id: str) -> Response:
 
 
 @bp.route("/webhooks/endpoints/<public_id>/test", methods=["POST"])
-@requires("webhooks.manage")
+@requires("webhooks.manage", every_customer=True)
 def test_endpoint(public_id: str) -> Response:
     endpoint = _endpoint_or_404(public_id)
     response = deliveries.send_test(endpoint, "user", current_user.email)
@@ -128,7 +128,7 @@ def test_endpoint(public_id: str) -> Response:
 
 
 @bp.route("/webhooks/endpoints/<public_id>/enable", methods=["POST"])
-@requires("webhooks.manage")
+@requires("webhooks.manage", every_customer=True)
 def enable_endpoint(public_id: str) -> Response:
     endpoint = _endpoint_or_404(public_id)
     before = {"status": endpoint.status, "disabled_reason": endpoint.disabled_reason}
@@ -148,7 +148,7 @@ def enable_endpoint(public_id: str) -> Response:
 
 
 @bp.route("/webhooks/endpoints/<public_id>/disable", methods=["POST"])
-@requires("webhooks.manage")
+@requires("webhooks.manage", every_customer=True)
 def disable_endpoint(public_id: str) -> Response:
     endpoint = _endpoint_or_404(public_id)
     cancelled = endpoints.disable_endpoint(endpoint, f"disabled by {current_user.email}")

@@ -11,7 +11,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -70,8 +70,12 @@ class LedgerFilter:
     # Whole days in UTC, both included.
     recorded_from: date | None = None
     recorded_to: date | None = None
+    # A subquery of the customer ids whose records may be shown (None: every customer's).
+    customer_ids: Select[Any] | None = None
 
     def apply(self, query: Select[Any]) -> Select[Any]:
+        if self.customer_ids is not None:
+            query = query.where(ConsentRecord.customer_id.in_(self.customer_ids))
         if self.journey_id:
             query = query.where(ConsentRecord.journey_id == self.journey_id)
         if self.item_key:
@@ -89,7 +93,7 @@ class LedgerFilter:
             "recorded_from": "date_from",
             "recorded_to": "date_to",
         }
-        return {names[k]: str(v) for k, v in asdict(self).items() if v}
+        return {name: str(v) for k, name in names.items() if (v := getattr(self, k))}
 
 
 def ledger_query(criteria: LedgerFilter) -> Select[Any]:

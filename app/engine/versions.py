@@ -8,9 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.engine.loading import parse_journey
@@ -67,16 +68,16 @@ class VersionSummary:
     current: bool
 
 
-def summaries() -> list[VersionSummary]:
-    """Every journey version, kept or current, with how many runs use it."""
+def summaries(customer_ids: Select[Any] | None = None) -> list[VersionSummary]:
+    """Every journey version, kept or current, with how many runs use it (only the runs
+    of the customers ``customer_ids`` selects, when given)."""
     for journey in current_journeys().values():
         record_version(journey)
     db.session.commit()
-    counts = dict(
-        db.session.execute(
-            select(JourneyRun.journey_version, func.count()).group_by(JourneyRun.journey_version)
-        ).all()
-    )
+    runs = select(JourneyRun.journey_version, func.count()).group_by(JourneyRun.journey_version)
+    if customer_ids is not None:
+        runs = runs.where(JourneyRun.customer_id.in_(customer_ids))
+    counts = dict(db.session.execute(runs).all())
     current = {j.version for j in current_journeys().values()}
     rows = db.session.scalars(
         select(JourneyVersion).order_by(JourneyVersion.journey_id, JourneyVersion.created_at)

@@ -1,7 +1,7 @@
 """Journey links kept: emailed, followed (sent, bounced, opened), revocable, single-use
 
 Revision ID: a20se4d11002
-Revises: c5e1f0a2b3d4
+Revises: a20acce55001
 Create Date: 2026-12-06 03:20:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a20se4d11002'
-down_revision = 'c5e1f0a2b3d4'
+down_revision = 'a20acce55001'
 branch_labels = None
 depends_on = None
 

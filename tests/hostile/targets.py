@@ -651,7 +651,7 @@ ADMIN_HEADERS = hs.headers(
 FROM = hs.field("2024-02-29", bad=hs.DATE_TEXT, optional=True)
 TO = hs.field("2099-12-31", "2025-01-31", bad=hs.DATE_TEXT, optional=True)
 ROW_IDS = hs.field("1", "18", bad=hs.NUMBER_TEXT, optional=True)
-ROLES = hs.field("admin", "editor", "support", "viewer")
+ROLES = hs.field("admin", "editor", "support", "advisor", "viewer")
 
 
 def _signed_in(response: TestResponse) -> bool:
@@ -889,7 +889,12 @@ ADMIN: list[Target] = [
         "admin",
         lambda world: query_get(
             "/admin/customers",
-            {"q": hs.field("Acme", "acme-1", "owner@"), "before": ROW_IDS, "after": ROW_IDS},
+            {
+                "q": hs.field("Acme", "acme-1", "owner@"),
+                "assigned": hs.field("", "me", "nobody"),
+                "before": ROW_IDS,
+                "after": ROW_IDS,
+            },
             ADMIN_HEADERS,
         ),
         examples=300,
@@ -897,6 +902,34 @@ ADMIN: list[Target] = [
             get("/admin/customers", q="\x00"),
             get("/admin/customers", before=" "),
             get("/admin/customers", after="9" * 18),
+            get("/admin/customers", assigned="\x00"),
+        ],
+    ),
+    Target(
+        "POST /admin/customers/new and <id>/assignee",
+        "admin",
+        "admin",
+        lambda world: st.one_of(
+            form_post(
+                "/admin/customers/new",
+                {
+                    "name": hs.field("Newco Ltd"),
+                    "email": hs.field("owner@newco.example", "a@b"),
+                    "external_id": hs.field("", "LOAN-1"),
+                    "journey": hs.field("default", "business"),
+                },
+                ADMIN_HEADERS,
+            ),
+            form_post(
+                _path("/admin/customers/{}/assignee", _customer(world)),
+                {"assignee": hs.field("", "1", "99999999999999999999")},
+                ADMIN_HEADERS,
+            ),
+        ),
+        examples=200,
+        seeds=lambda world: [
+            post("/admin/customers/new", name="\x00", email="a@b.example", journey="default"),
+            post(f"/admin/customers/{world.ids.customer}/assignee", assignee="\x00"),
         ],
     ),
     Target(
@@ -966,6 +999,7 @@ ADMIN: list[Target] = [
             {
                 "journey": hs.field("default", "business", "reconnect"),
                 "single_use": hs.field("y", optional=True),
+                "send_email": hs.field("y", optional=True),
             },
             ADMIN_HEADERS,
             ("POST", "GET"),
@@ -1073,9 +1107,9 @@ ADMIN: list[Target] = [
             st.builds(
                 lambda user, action: f"/admin/users/{percent(user)}/{action}",
                 st.one_of(_user_id(world), hs.path_segment()),
-                st.sampled_from(["role", "deactivate"]),
+                st.sampled_from(["role", "deactivate", "customers"]),
             ),
-            {"role": ROLES},
+            {"role": ROLES, "own_customers_only": hs.field("y", "", "no")},
             ADMIN_HEADERS,
         ),
         seeds=lambda world: [post("/admin/users/99999999999999999999/role", role="admin")],

@@ -491,10 +491,10 @@ def test_with_mail_the_summary_and_reconnect_buttons_email_the_link(app: Flask) 
         glance = page[page.index('id="summary-title"') : page.index('id="timeline"')]
         form = re.search(r'<form method="post" action="([^"]+)">(.*?)</form>', glance, re.S)
         assert form is not None and "/reconnect-link" in form.group(1)
-        assert 'name="email" value="y"' in form.group(2)
+        assert 'name="send_email" value="y"' in form.group(2)
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.group(2))
         assert csrf is not None
-        sent = support.post(form.group(1), data={"csrf_token": csrf.group(1), "email": "y"})
+        sent = support.post(form.group(1), data={"csrf_token": csrf.group(1), "send_email": "y"})
         assert sent.status_code == 303
         shown = unescape(support.get(sent.location).text)
         assert f"Link emailed to {address}." in shown

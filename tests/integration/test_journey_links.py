@@ -67,7 +67,7 @@ def _make(colleague: FlaskClient, customer: str, **data: str) -> str:
     response = colleague.post(
         f"/admin/customers/{customer}/links", data={"journey": "business", **data}
     )
-    if data.get("email"):
+    if data.get("send_email"):
         assert response.status_code == 303, response.text
         assert response.location == f"/admin/customers/{customer}#links"
         return text_of(colleague.get(response.location))
@@ -119,9 +119,11 @@ def test_with_mail_the_link_is_emailed_in_the_business_name_and_followed(
     with smtp_sink() as (sink, settings):
         app.config.update(settings)
         page = _page(support, acme)
-        assert re.search(r'<input checked id="email" name="email" type="checkbox" value="y">', page)
+        assert re.search(
+            r'<input checked id="send_email" name="send_email" type="checkbox" value="y">', page
+        )
         assert f"Email it to {EMAIL}" in page
-        made = _make(support, acme, email="y")
+        made = _make(support, acme, send_email="y")
         assert f"Link emailed to {EMAIL}." in made
         assert 'id="new-link"' not in made
         assert _state(support, acme) == ["sending"]
@@ -150,7 +152,7 @@ def test_a_recipient_the_mail_server_refuses_bounces_at_once(
 ) -> None:
     with smtp_sink(refuse=(EMAIL,)) as (sink, settings):
         app.config.update(settings)
-        _make(support, acme, email="y")
+        _make(support, acme, send_email="y")
         _send(app)
         assert sink.messages == []
         _send(app)  # nothing is tried again
@@ -168,7 +170,7 @@ def test_a_refusal_for_now_is_tried_again_not_a_bounce(
 ) -> None:
     with smtp_sink(refuse=(EMAIL,), refusal=REFUSED_FOR_NOW) as (_, settings):
         app.config.update(settings)
-        _make(support, acme, email="y")
+        _make(support, acme, send_email="y")
         _send(app)
     with app.app_context():
         message = db.session.scalars(select(MailMessage)).one()
@@ -181,7 +183,7 @@ def test_a_down_mail_server_is_no_bounce(app: Flask, acme: str, support: FlaskCl
     with smtp_sink() as (_, settings):
         app.config.update(settings)
     # The sink has stopped: nobody answers on its port.
-    _make(support, acme, email="y")
+    _make(support, acme, send_email="y")
     _send(app)
     with app.app_context():
         message = db.session.scalars(select(MailMessage)).one()
@@ -260,7 +262,7 @@ def test_a_single_use_link_stays_in_the_first_browser(
 def test_reissue_revokes_and_emails_a_new_link(app: Flask, acme: str, support: FlaskClient) -> None:
     with smtp_sink() as (sink, settings):
         app.config.update(settings)
-        _make(support, acme, email="y", single_use="y")
+        _make(support, acme, send_email="y", single_use="y")
         _send(app)
         old = _only_link(app)
         reissued = support.post(f"/admin/customers/{acme}/links/{old.public_id}/reissue")
