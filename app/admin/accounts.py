@@ -226,12 +226,15 @@ FAILED_SIGN_IN = "user.login_failed"
 
 
 def failed_sign_in(email: str | None, via: str) -> None:
-    """Audit a refused sign-in, with the email tried when it is one. Commits (after
-    rolling back whatever the attempt left)."""
+    """Audit a refused sign-in, naming the account tried when it is one of the console's:
+    whatever else was typed (a stranger's address, a password in the wrong box) is not
+    kept. Commits (after rolling back whatever the attempt left)."""
     db.session.rollback()
     try:
-        tried = normalise_email(email) if email else "unknown"
+        tried = normalise_email(email) if email else None
     except AccountError:
-        tried = "not an email address"
-    audit.record("visitor", tried, FAILED_SIGN_IN, None, None, None, {"via": via})
+        tried = None
+    known = tried is not None and db.session.scalar(select(User.id).where(User.email == tried))
+    actor = tried if known and tried is not None else "unknown account"
+    audit.record("visitor", actor, FAILED_SIGN_IN, None, None, None, {"via": via})
     db.session.commit()

@@ -154,3 +154,14 @@ def test_failed_sign_ins_are_counted_from_the_audit_log(app: Flask) -> None:
             email,
             {"via": "password"},
         )
+
+
+def test_a_failed_sign_in_keeps_no_address_that_is_not_a_colleagues(app: Flask) -> None:
+    stranger = app.test_client()
+    stranger.post("/admin/login", data={"email": "jo@elsewhere.example", "password": "x" * 12})
+    stranger.post("/admin/login", data={"email": "hunter2-password", "password": "x" * 12})
+    with app.app_context():
+        actors = db.session.scalars(
+            select(AuditEntry.actor_id).where(AuditEntry.action == "user.login_failed")
+        ).all()
+    assert actors == ["unknown account", "unknown account"]
