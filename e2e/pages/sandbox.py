@@ -9,13 +9,16 @@ Connected apps page revokes access, as a customer does at their platform.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from playwright.sync_api import Frame, Locator, Page
 
 from app.sandbox.data import ADVISER_USER, LEDGERLINE, SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
-from e2e.pages.account import DisconnectedAtPlatform
 from e2e.pages.base import PageT, UatPage, titled
 from e2e.pages.journey import Connect
+
+if TYPE_CHECKING:
+    from e2e.pages.account import DisconnectedAtPlatform
 
 # The login an accountant (or bookkeeper) signs in with when a customer asked them to
 # connect: the Sandbox's adviser, who sees their practice and several client organisations.
@@ -173,6 +176,8 @@ class ConnectedApps(UatPage):
     def disconnect_inside(self, organisation: str, playing: str) -> DisconnectedAtPlatform:
         """Disconnect the app inside the platform: access ends, and the browser is sent on
         to Onramp's Disconnect URL."""
+        from e2e.pages.account import DisconnectedAtPlatform
+
         self.disconnect_button(organisation, playing).click()
         return DisconnectedAtPlatform(self.page, platform=playing)
 

@@ -59,14 +59,21 @@ def test_revoked_at_the_platform_then_repaired_in_one_click(
     assert (broken["id"], broken["status"]) == (connected["id"], "deauthorized")
     assert broken["last_error"] in ("revoked_at_provider", "refresh_refused")
 
-    # One click: back at the platform, signed in still, the same organisation approved.
-    account.reconnect(SANDBOX, ACME)
-    SandboxConsent(page, back=Reconnected).choose(ACME).approve_to(Reconnected)
+    _reconnect_in_one_click(account, customer, SANDBOX, ACME, keeping=connected["id"])
+
+
+def _reconnect_in_one_click(
+    account: AccountOverview, customer: UatCustomer, platform: str, organisation: str, keeping: str
+) -> None:
+    """One click: back at the platform, signed in still, the same organisation approved,
+    and the same connection linked again."""
+    account.reconnect(platform, organisation)
+    SandboxConsent(account.tab, back=Reconnected).choose(organisation).approve_to(Reconnected)
 
     [repaired] = customer.connections()
-    assert (repaired["id"], repaired["status"]) == (connected["id"], "linked")
-    page.goto("/my")
-    expect(AccountOverview(page).connection(SANDBOX)).to_contain_text("Connected")
+    assert (repaired["id"], repaired["status"]) == (keeping, "linked")
+    account.tab.goto("/my")
+    expect(AccountOverview(account.tab).connection(platform)).to_contain_text("Connected")
 
 
 def _offered(button: Locator, what: str) -> None:
@@ -199,11 +206,4 @@ def test_broken_at_the_platform_then_repaired_in_one_click(
         # The worker heard when the refresh token would expire before it did.
         assert broken["refresh_expires_at"] is not None
 
-    # One click: back at the platform, signed in still, the same organisation approved.
-    account.reconnect(platform, BLUEBELL)
-    SandboxConsent(page, back=Reconnected).choose(BLUEBELL).approve_to(Reconnected)
-
-    [repaired] = customer.connections()
-    assert (repaired["id"], repaired["status"]) == (connected["id"], "linked")
-    page.goto("/my")
-    expect(AccountOverview(page).connection(platform)).to_contain_text("Connected")
+    _reconnect_in_one_click(account, customer, platform, BLUEBELL, keeping=connected["id"])
