@@ -270,6 +270,13 @@ class Connection(_Response):
     created_at: datetime
     linked_at: datetime | None
     ended_at: datetime | None
+    refresh_expires_at: datetime | None = Field(
+        default=None,
+        description="When the refresh token reaches its absolute expiry, where the platform "
+        "says (e.g. Intuit's x_refresh_token_hard_expires_in, Sage's "
+        "refresh_token_expires_in) or its catalogue entry knows (NetSuite: 7 days); the "
+        "customer must approve access again by then. Null when nobody says.",
+    )
     authorised_by: AuthorisedBy = Field(
         description="Who signed in at the platform: the customer (owner) or the person "
         "they asked through a delegated link."

@@ -208,6 +208,7 @@ def present_connections(connections: list[Connection]) -> list[schemas.Connectio
             created_at=c.created_at,
             linked_at=c.linked_at,
             ended_at=c.ended_at,
+            refresh_expires_at=c.refresh_expires_at,
             authorised_by=schemas.AuthorisedBy(
                 role=c.authorised_by_role or "owner"  # type: ignore[arg-type]
             ),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Locator
+from playwright.sync_api import Frame, Locator, Page
 
 from e2e.pages.base import UatPage, titled
 from e2e.pages.journey import SANDBOX
@@ -51,4 +51,23 @@ class ConfirmDisconnection(UatPage):
 
     def confirm(self) -> AccountOverview:
         self.main.get_by_role("button", name="Disconnect").click()
+        return AccountOverview(self.page, self.lang)
+
+
+class DisconnectedAtPlatform(UatPage):
+    """Onramp's Disconnect URL, where the platform sends the customer after they
+    disconnected the app inside it (Intuit's, for QuickBooks)."""
+
+    titles = titled("Disconnected from %(platform)s")
+
+    def __init__(self, page: Page | Frame, lang: str = "en", *, platform: str) -> None:
+        self.platform = platform
+        super().__init__(page, lang)
+
+    @property
+    def title(self) -> str:
+        return self._("Disconnected from %(platform)s", platform=self.platform)
+
+    def go_to_your_page(self) -> AccountOverview:
+        self.link("Go to your page").click()
         return AccountOverview(self.page, self.lang)

@@ -9,12 +9,16 @@ Connected apps page revokes access, as a customer does at their platform.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from playwright.sync_api import Frame, Locator, Page
 
 from app.sandbox.data import ADVISER_USER, LEDGERLINE, SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
 from e2e.pages.base import PageT, UatPage, titled
 from e2e.pages.journey import Connect
+
+if TYPE_CHECKING:
+    from e2e.pages.account import DisconnectedAtPlatform
 
 # The login an accountant (or bookkeeper) signs in with when a customer asked them to
 # connect: the Sandbox's adviser, who sees their practice and several client organisations.
@@ -110,7 +114,9 @@ class SandboxConsent(SandboxPage):
 
 
 class ConnectedApps(UatPage):
-    """The Sandbox's "Connected apps": an organisation per section, each revocable."""
+    """The Sandbox's "Connected apps": an organisation per section (per platform played),
+    with a button for each way a connection breaks. ``playing`` names the platform the
+    Sandbox played when the organisation was connected (None: the Sandbox itself)."""
 
     titles = titled("Connected apps")
 
@@ -124,9 +130,65 @@ class ConnectedApps(UatPage):
             page.get_by_role("button", name="Sign in").click()
         return cls(page)
 
-    def revoke(self, organisation: str) -> ConnectedApps:
+    @staticmethod
+    def _named(organisation: str, playing: str | None) -> str:
+        return f"{organisation} ({playing})" if playing else organisation
+
+    def _colon_button(self, action: str, named: str) -> Locator:
+        """A button whose hidden words after a colon name the organisation (browsers may
+        put a space before that colon: the hidden words are a box of their own)."""
+        name = re.compile(rf"^{re.escape(action)} ?: {re.escape(named)}$")
+        return self.main.get_by_role("button", name=name)
+
+    def _done(self, saying: str) -> ConnectedApps:
+        """The same page again, once it says what was done."""
+        self.status.filter(has_text=saying).wait_for()
+        return ConnectedApps(self.page)
+
+    def revoke(self, organisation: str, playing: str | None = None) -> ConnectedApps:
         """End every token given for the organisation: Onramp's next refresh is refused.
         The same page comes back, saying so."""
-        self.button(f"Revoke access to {organisation}").click()
-        self.status.filter(has_text=organisation).wait_for()
-        return ConnectedApps(self.page)
+        self.button(f"Revoke access to {self._named(organisation, playing)}").click()
+        return self._done(organisation)
+
+    def expire_refresh_token(
+        self, organisation: str, *, in_minutes: int = 0, playing: str | None = None
+    ) -> ConnectedApps:
+        """The approval's refresh token reaches its absolute expiry in ``in_minutes``; until
+        then each token answer says when."""
+        named = self._named(organisation, playing)
+        field = self.main.get_by_label(f"Expire in how many minutes (0: now) for {named}")
+        field.fill(str(in_minutes))
+        self.button(f"Expire the refresh token for {named}").click()
+        return self._done(f"The refresh token for {named} expires")
+
+    def remove_organisation(self, organisation: str, playing: str | None = None) -> ConnectedApps:
+        """The organisation is gone at the platform, though the app's keys still work."""
+        named = self._named(organisation, playing)
+        self._colon_button("Remove this organisation", named).click()
+        return self._done(f"{named} was removed")
+
+    def disconnect_button(self, organisation: str, playing: str) -> Locator:
+        """Shown where the platform played sends the browser to the app's Disconnect URL
+        (QuickBooks) and the environment has one for it."""
+        return self._colon_button(f"Disconnect in {playing}", self._named(organisation, playing))
+
+    def disconnect_inside(self, organisation: str, playing: str) -> DisconnectedAtPlatform:
+        """Disconnect the app inside the platform: access ends, and the browser is sent on
+        to Onramp's Disconnect URL."""
+        from e2e.pages.account import DisconnectedAtPlatform
+
+        self.disconnect_button(organisation, playing).click()
+        return DisconnectedAtPlatform(self.page, platform=playing)
+
+    def notify_button(self, organisation: str, playing: str) -> Locator:
+        """Shown where the platform played sends change notifications (Xero, QuickBooks)
+        and the environment has a key and an address for them."""
+        named = self._named(organisation, playing)
+        return self.button(f"Send a change notification about {named}")
+
+    def send_change_notification(self, organisation: str, playing: str) -> ConnectedApps:
+        """The platform's signed webhook about the organisation, sent to Onramp; the page
+        comes back saying how Onramp answered."""
+        self.notify_button(organisation, playing).click()
+        return self._done(f"change notification about {organisation}")

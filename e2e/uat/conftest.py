@@ -38,6 +38,9 @@ UAT_STUCK_SETTINGS = {"CUSTOMER_STUCK_AFTER_SECONDS": 0}
 # the default journey offers all five of its platforms, and so its search box.
 UAT_PLAYED = ["xero", "quickbooks", "sage", "freeagent"]
 UAT_SLOW_SECONDS = 8
+# The keys the platforms played sign their change notifications with (Xero's webhook
+# key, Intuit's verifier token): the suite's own server's, made up.
+UAT_WEBHOOK_KEYS = {"xero": "uat-xero-webhook-key", "quickbooks": "uat-intuit-verifier"}
 # How often a UAT environment's worker looks after connections (docs/uat.md).
 UAT_WORKER_SETTINGS = {
     "CONNECTION_REFRESH_CHECK_SECONDS": 2,
@@ -75,6 +78,16 @@ def _local_key(request: pytest.FixtureRequest) -> tuple[str, str]:
     # "Answer slowly" long enough that a reload reaches the server while the first
     # answer is still at work, on a machine busy with both workers' browsers.
     live_server.app.config["SANDBOX_SLOW_SECONDS"] = UAT_SLOW_SECONDS
+    # The Sandbox sends Xero's and Intuit's change notifications to Onramp, signed with
+    # the keys Onramp checks them with (docs/uat.md).
+    live_server.app.config.update(
+        SANDBOX_WEBHOOK_KEYS=UAT_WEBHOOK_KEYS,
+        SANDBOX_WEBHOOK_URLS={
+            key: f"{live_server.url}/webhooks/platforms/{key}" for key in UAT_WEBHOOK_KEYS
+        },
+        XERO_WEBHOOK_KEY=UAT_WEBHOOK_KEYS["xero"],
+        QUICKBOOKS_WEBHOOK_VERIFIER=UAT_WEBHOOK_KEYS["quickbooks"],
+    )
     with live_server.app.app_context():
         _, key = create_key("uat", UAT_KEY_SCOPES, actor=("cli", "e2e uat"))
     return live_server.url, key

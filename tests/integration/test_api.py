@@ -5,7 +5,7 @@ paging, getting credentials, withdrawing and disconnecting."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -400,6 +400,30 @@ def test_a_repair_link_is_made_for_a_broken_connection_only(app: Flask, backend:
     assert fields(problem(too_long, 422, "validation-error")) == ["expires_in"]
     odd = backend.post(f"/api/v1/connections/{broken}/repair-link", json={"locale": 7})
     assert fields(problem(odd, 422, "validation-error")) == ["locale"]
+
+
+def test_a_connection_says_when_its_refresh_token_expires(app: Flask, backend: Api) -> None:
+    backend.put(CUSTOMER, json={"name": "Acme Ltd", "email": "owner@acme.example"})
+    org = ORGANISATIONS[0].id
+    told = _connection_of(app, "crm-42", status="linked", org_id=org)
+    untold = _connection_of(app, "crm-42", status="linked", org_id=org)
+    with app.app_context():
+        db.session.execute(
+            update(Connection)
+            .where(Connection.public_id == told)
+            .values(refresh_expires_at=datetime(2031, 1, 2, 3, 4, 5, tzinfo=UTC))
+        )
+        db.session.commit()
+
+    one = backend.get(f"/api/v1/connections/{told}").get_json()
+    assert datetime.fromisoformat(one["refresh_expires_at"]) == datetime(
+        2031, 1, 2, 3, 4, 5, tzinfo=UTC
+    )
+    listed = backend.get("/api/v1/connections?customer=crm-42").get_json()["data"]
+    assert {c["id"]: c["refresh_expires_at"] for c in listed} == {
+        told: one["refresh_expires_at"],
+        untold: None,
+    }
 
 
 def test_journeys_say_where_they_may_be_embedded_and_returned_to(app: Flask, backend: Api) -> None:
