@@ -166,8 +166,8 @@ def _configure_input_guard(app: Flask) -> None:
 
 
 def _configure_operations(app: Flask) -> None:
-    from app.ops.health import bp as ops_bp
     from app.ops.logs import init_logging
+    from app.ops.probes import bp as ops_bp
     from app.ops.scrape import init_metrics
 
     init_logging(app)

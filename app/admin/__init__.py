@@ -35,7 +35,7 @@ def init_admin(app: Flask) -> None:
         help,
         journeys,
         journeys_preview,
-        privacy_map,
+        privacy_map_page,
         users,
         views,
         webhooks,

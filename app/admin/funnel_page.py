@@ -13,7 +13,7 @@ from app.admin import bp
 from app.admin.funnel_chart import funnel_chart
 from app.admin.guard import requires
 from app.admin.nav import section
-from app.analytics.feedback import RATINGS, feedback_figures
+from app.analytics.feedback_by_version import RATINGS, feedback_figures
 from app.analytics.funnel import (
     CONNECTION_STATUSES,
     DEFAULT_DAYS,

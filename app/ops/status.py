@@ -18,7 +18,7 @@ from app.customers import standing
 from app.extensions import db
 from app.metrics import registry
 from app.models import WebhookDelivery
-from app.ops.health import database_problem, redis_problem
+from app.ops.probes import database_problem, redis_problem
 from app.queries import count_rows
 from app.webhooks import listing
 

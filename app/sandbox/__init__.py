@@ -16,14 +16,14 @@ from flask import Flask
 from app.config import SANDBOX_LOGIN_KEY, SANDBOX_LOGINS_KEY, configure, new_app
 from app.extensions import babel, csrf
 from app.sandbox import (
-    models,  # noqa: F401  (declares the tables init_storage creates)
+    tables,  # noqa: F401  (declares the tables init_storage creates)
     vendor_views,
     views,
 )
+from app.sandbox.authorization_server import create_authorization_server
 from app.sandbox.data import SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD, USERS
 from app.sandbox.dialects import DIALECTS
 from app.sandbox.headers import security_headers
-from app.sandbox.oauth import create_authorization_server
 from app.sandbox.storage import init_storage
 
 

@@ -16,8 +16,8 @@ from sqlalchemy import ColumnElement, select, update
 from app.sandbox import storage
 from app.sandbox.data import ORGANISATIONS, Organisation, find_organisation, organisations_of
 from app.sandbox.dialects import DIALECTS, NATIVE
-from app.sandbox.models import SandboxGrantChange, SandboxToken
 from app.sandbox.storage import utcnow
+from app.sandbox.tables import SandboxGrantChange, SandboxToken
 
 
 @dataclass(frozen=True)

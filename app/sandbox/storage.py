@@ -88,7 +88,7 @@ def init_storage(app: Flask) -> Storage:
 def create_tables(engine: Engine) -> None:
     """Create the sandbox's tables unless they exist; safe when several workers start at once.
 
-    The tables are those app/sandbox/models.py declared on SandboxBase: the package
+    The tables are those app/sandbox/tables.py declared on SandboxBase: the package
     imports it before anything calls this. A table left by an older sandbox, with
     other columns, is dropped and created afresh.
     """

@@ -17,12 +17,12 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from app.sandbox import grants, lookups
+from app.sandbox.authorization_server import issuer, registered_client, usable_token
 from app.sandbox.data import DEMO, find_organisation, find_user
 from app.sandbox.dialects import DIALECTS, VENDOR_DIALECTS, dialect_base, dialect_organisation_id
 from app.sandbox.headers import security_headers
-from app.sandbox.models import SandboxToken
-from app.sandbox.oauth import issuer, registered_client, usable_token
 from app.sandbox.storage import utcnow
+from app.sandbox.tables import SandboxToken
 from app.sandbox.views import run_authorization, server_for
 
 bp = Blueprint("sandbox_vendors", __name__)

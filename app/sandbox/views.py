@@ -24,7 +24,18 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from wtforms import SelectChoice
 
-from app.sandbox import grants, webhooks
+from app.sandbox import change_notifications, grants
+from app.sandbox.authorization_server import (
+    Grantee,
+    SandboxServer,
+    issuer,
+    quirks_of,
+    registered_client,
+    require_token,
+    server_metadata,
+    short_token_seconds,
+    slow_seconds,
+)
 from app.sandbox.data import (
     ROLE_NAMES,
     SCOPES,
@@ -46,19 +57,8 @@ from app.sandbox.forms import (
     SignOutForm,
 )
 from app.sandbox.headers import allow_form_action, security_headers
-from app.sandbox.models import SandboxToken
-from app.sandbox.oauth import (
-    Grantee,
-    SandboxServer,
-    issuer,
-    quirks_of,
-    registered_client,
-    require_token,
-    server_metadata,
-    short_token_seconds,
-    slow_seconds,
-)
 from app.sandbox.storage import utcnow
+from app.sandbox.tables import SandboxToken
 
 bp = Blueprint("sandbox", __name__)
 # Its own headers wherever it is served: they come first, the host app's only fill gaps.
@@ -260,7 +260,11 @@ def connections() -> ResponseReturnValue:
     notify = NotifyForm()
     if notify.notify.data:
         about = find_organisation(notify.organisation.data or "")
-        if notify.validate() and about is not None and webhooks.can_notify(notify.dialect.data):
+        if (
+            notify.validate()
+            and about is not None
+            and change_notifications.can_notify(notify.dialect.data)
+        ):
             session[NOTIFIED_KEY] = _notified(notify.dialect.data, about)
         return redirect(url_for(".connections"), 303)
     change = GrantChangeForm()
@@ -285,7 +289,7 @@ def connections() -> ResponseReturnValue:
         client=registered_client(),
         scopes=SCOPES,
         dialects=DIALECTS,
-        can_notify={key: webhooks.can_notify(key) for key in DIALECTS},
+        can_notify={key: change_notifications.can_notify(key) for key in DIALECTS},
         revoked=session.pop(REVOKED_KEY, None),
         notified=session.pop(NOTIFIED_KEY, None),
         changed=session.pop(CHANGED_KEY, None),
@@ -344,7 +348,7 @@ def disconnect_url(dialect: str) -> str | None:
 def _notified(dialect: str, organisation: Organisation) -> str:
     """Send the change notification; what to tell the tester about it."""
     about = f"{DIALECTS[dialect].vendor}'s change notification about {organisation.name}"
-    status = webhooks.send_change_notification(dialect, organisation.id)
+    status = change_notifications.send_change_notification(dialect, organisation.id)
     if status is None:
         return f"{about} could not be delivered: the receiver did not answer."
     return f"{about} was sent: the receiver answered {status}."

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import OutboxEvent
-from app.sandbox.webhooks import signed_event
+from app.sandbox.change_notifications import signed_event
 from tests.conftest import Clock
 from tests.integration.conftest import LiveSandbox
 from tests.integration.test_connection_health import ConnectedApps, _linked, _one_cycle

@@ -24,8 +24,8 @@ from app.extensions import db
 from app.jobs import run
 from app.models import Connection, Customer, OutboxEvent
 from app.sandbox import grants
+from app.sandbox.change_notifications import signed_event
 from app.sandbox.data import SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
-from app.sandbox.webhooks import signed_event
 from tests.conftest import Clock
 from tests.integration.conftest import LiveSandbox
 from tests.integration.test_platform_flows import (

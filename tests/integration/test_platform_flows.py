@@ -26,9 +26,9 @@ from app.extensions import db
 from app.links import journey_link
 from app.models import Connection
 from app.platforms import PLATFORMS
+from app.sandbox.change_notifications import signed_event, xero_intent_to_receive
 from app.sandbox.data import ORGANISATIONS
 from app.sandbox.dialects import dialect_organisation_id
-from app.sandbox.webhooks import signed_event, xero_intent_to_receive
 from tests.integration.conftest import LiveSandbox
 
 REAL_PLATFORMS = sorted(key for key in PLATFORMS if key != "sandbox")

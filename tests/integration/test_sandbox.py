@@ -25,7 +25,7 @@ from werkzeug.test import TestResponse
 from app.extensions import db
 from app.sandbox import create_sandbox_app, storage
 from app.sandbox.data import DEMO, SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
-from app.sandbox.models import SandboxToken
+from app.sandbox.tables import SandboxToken
 from tests import database
 
 # Aliased so pytest does not collect it as a test.

@@ -19,13 +19,13 @@ from app.connections import lifecycle
 from app.extensions import db
 from app.models import Connection
 from app.sandbox import create_sandbox_app
-from app.sandbox.data import ORGANISATIONS, SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
-from app.sandbox.oauth import (
+from app.sandbox.authorization_server import (
     ACCESS_TOKEN_LIFETIME,
     MAX_SLOW_SECONDS,
     exchange_delay,
     short_token_seconds,
 )
+from app.sandbox.data import ORGANISATIONS, SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
 from app.vault import decrypt_json
 from tests.conftest import test_settings
 from tests.integration.api_helpers import Api, create_key, problem

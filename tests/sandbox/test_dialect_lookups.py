@@ -14,8 +14,8 @@ from sqlalchemy import update
 from app.sandbox import storage
 from app.sandbox.data import DEMO
 from app.sandbox.dialects import dialect_organisation_id
-from app.sandbox.models import SandboxToken
 from app.sandbox.storage import utcnow
+from app.sandbox.tables import SandboxToken
 from tests.sandbox.conftest import BLUEBELL, Vendor, json_of
 
 Vendors = Callable[[str], Vendor]

@@ -16,9 +16,9 @@ import pytest
 from flask import Flask, request
 from werkzeug.serving import make_server
 
+from app.sandbox.change_notifications import signed_event, xero_intent_to_receive
 from app.sandbox.data import SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
 from app.sandbox.dialects import dialect_organisation_id
-from app.sandbox.webhooks import signed_event, xero_intent_to_receive
 from tests.sandbox.conftest import BLUEBELL, Vendor
 
 Vendors = Callable[[str], Vendor]

@@ -40,8 +40,8 @@ from sqlalchemy import select
 from app.sandbox import grants, storage
 from app.sandbox.data import DEFAULT_SCOPE, SCOPES
 from app.sandbox.dialects import DIALECTS, NATIVE, Dialect, TokenFacts, dialect_base
-from app.sandbox.models import SandboxAuthorizationCode, SandboxToken
 from app.sandbox.storage import utcnow
+from app.sandbox.tables import SandboxAuthorizationCode, SandboxToken
 
 ACCESS_TOKEN_LIFETIME = DIALECTS[NATIVE].access_seconds
 # RFC 6749 §4.1.2 recommends at most ten minutes.
