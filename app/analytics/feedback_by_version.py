@@ -11,10 +11,10 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from app.analytics.funnel import Period, RunIds
+from app.analytics.funnel import Period, cohort
 from app.engine.registry import get_journey
 from app.extensions import db
-from app.models import Customer, JourneyFeedback, JourneyRun
+from app.models import Customer, JourneyFeedback
 
 RATINGS = (1, 2, 3, 4, 5)
 # How many comments the funnel page shows, the newest first.
@@ -62,21 +62,10 @@ class FeedbackFigures:
         return sum(v.count for v in self.versions)
 
 
-def _runs(journey_id: str, version: str | None, period: Period) -> RunIds:
-    query = select(JourneyRun.id).where(
-        JourneyRun.journey_id == journey_id,
-        JourneyRun.created_at >= period.starts,
-        JourneyRun.created_at < period.ends,
-    )
-    if version is not None:
-        query = query.where(JourneyRun.journey_version == version)
-    return query
-
-
 def feedback_figures(journey_id: str, version: str | None, period: Period) -> FeedbackFigures:
     """The feedback left on the runs of ``journey_id`` (one ``version`` or all) started in
     ``period``: per version (the current one first), and the latest comments."""
-    runs = _runs(journey_id, version, period)
+    runs = cohort(journey_id, version, period)
     rows = db.session.execute(
         select(
             JourneyFeedback.journey_version,

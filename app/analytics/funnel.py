@@ -233,7 +233,9 @@ def _fallbacks(definitions: list[Journey]) -> set[str]:
     }
 
 
-def _cohort(journey_id: str, version: str | None, period: Period) -> RunIds:
+def cohort(journey_id: str, version: str | None, period: Period) -> RunIds:
+    """The runs of the journey (one version, or all) started in the period: what the
+    funnel and the feedback beside it count over."""
     query = select(JourneyRun.id).where(
         JourneyRun.journey_id == journey_id,
         JourneyRun.created_at >= period.starts,
@@ -462,7 +464,7 @@ def _not_listed(runs: RunIds) -> list[NotListed]:
 def funnel(journey_id: str, version: str | None, period: Period) -> Funnel:
     """The funnel of the runs of ``journey_id`` (one ``version`` or all) started in ``period``."""
     definitions = _definitions(journey_id, version)
-    runs = _cohort(journey_id, version, period)
+    runs = cohort(journey_id, version, period)
     total, completed = db.session.execute(
         select(func.count(), func.count(case((JourneyRun.status == "completed", JourneyRun.id))))
         .select_from(JourneyRun)
@@ -498,7 +500,7 @@ def by_version(journey_id: str, period: Period) -> list[VersionFigures]:
             JourneyRun.status,
             case((linked, 1), else_=0).label("connected"),
         )
-        .where(JourneyRun.id.in_(_cohort(journey_id, None, period)))
+        .where(JourneyRun.id.in_(cohort(journey_id, None, period)))
         .subquery()
     )
     rows = db.session.execute(
