@@ -12,18 +12,28 @@ CHROMIUM ?= /usr/bin/chromium
 export HOST PORT
 export ONRAMP_PUBLIC_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: ffmpeg install run test test-sqlite test-postgres uat chromium lint format migrate bench bench-hostile clean
+.PHONY: ffmpeg install serve-deps run test test-sqlite test-postgres uat chromium lint format migrate bench bench-hostile clean
 
-install: $(VENV)/.synced static/vendor/.copied app/translations/.compiled
+# What serving needs (`make run`): the app's own dependencies and assets, none of the test
+# tools (pytest, Playwright, ruff, mypy, schemathesis: pyproject's `dev` group).
+serve-deps: $(VENV)/.synced-app static/vendor/.copied app/translations/.compiled
+
+# Everything, test tools included: what `make test`, `make lint` and the benches need.
+install: $(VENV)/.synced serve-deps
 
 # uv lives in its own small virtualenv so that `uv sync` can manage .venv exactly.
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# --inexact: a checkout that also runs the tests keeps its test tools when it serves.
+$(VENV)/.synced-app: pyproject.toml uv.lock | $(UV)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --no-dev --inexact --python $(PYTHON)
+	touch $@
+
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --python $(PYTHON)
-	touch $@
+	touch $@ $(VENV)/.synced-app
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -32,7 +42,7 @@ node_modules/.installed: package.json package-lock.json
 # Third-party browser files come from npm and are served from static/vendor/ (git-ignored).
 # The platforms' logos: only those app/platforms.yaml names, from simple-icons (CC0-1.0),
 # each filled with a colour that keeps its contrast (app/platform_icons.py).
-static/vendor/.copied: node_modules/.installed app/platforms.yaml app/platform_icons.py | $(VENV)/.synced
+static/vendor/.copied: node_modules/.installed app/platforms.yaml app/platform_icons.py | $(VENV)/.synced-app
 	mkdir -p static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
 	rm -rf static/vendor/icons
@@ -42,20 +52,20 @@ static/vendor/.copied: node_modules/.installed app/platforms.yaml app/platform_i
 # Onramp's own UI strings (see app/translations/README.md). `make translations` refreshes
 # messages.pot from the code and merges it into every catalogue; translate, then `make install`.
 .PHONY: translations
-translations: $(VENV)/.synced
+translations: $(VENV)/.synced-app
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o app/translations/messages.pot . && $(BIN)/pybabel update -i app/translations/messages.pot -d app/translations
 
 # The compiled .mo catalogues are build output (git-ignored), remade when a .po changes.
-app/translations/.compiled: $(wildcard app/translations/*/LC_MESSAGES/messages.po) | $(VENV)/.synced
+app/translations/.compiled: $(wildcard app/translations/*/LC_MESSAGES/messages.po) | $(VENV)/.synced-app
 	$(BIN)/pybabel compile -d app/translations
 	touch $@
 
 # As the tables' owner when MIGRATION_DATABASE_URL is set; everything else connects with
 # DATABASE_URL, as a role that owns nothing (docs/database-roles.md).
-migrate: install
+migrate: serve-deps
 	$(FLASK) db upgrade
 
-run: install migrate
+run: serve-deps migrate
 	@$(FLASK) demo
 	$(BIN)/gunicorn --config python:app.gunicorn_conf 'app:create_app()'
 
