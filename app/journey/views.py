@@ -142,7 +142,9 @@ def open_link(token: str) -> StepResponse:
         embed.start_embedding(run, origin)
     else:
         embed.stop_embedding()
-    return redirect(url_for(".resume"), 303)
+    # Straight to the page the customer is on: one redirect from their link.
+    journey = journey_for_run(run)
+    return _where_they_are(run, journey) if journey else redirect(url_for(".resume"), 303)
 
 
 def _link_stopped(opening: journey_links.Opening, journey_id: str) -> StepResponse:
@@ -266,12 +268,16 @@ def _to_current(run: JourneyRun, journey: Journey) -> Response:
     return redirect(url_for(".step", step_id=steps.current_step(run, journey).id), 303)
 
 
-@bp.get("/journey")
-def resume() -> Response:
-    run: JourneyRun = g.run
+def _where_they_are(run: JourneyRun, journey: Journey) -> Response:
+    """To the page the customer is on: their current step, or the declined page."""
     if run.status == "declined":
         return redirect(url_for(".declined"), 303)
-    return _to_current(run, g.journey)
+    return _to_current(run, journey)
+
+
+@bp.get("/journey")
+def resume() -> Response:
+    return _where_they_are(g.run, g.journey)
 
 
 @bp.route("/journey/<step_id>", methods=["GET", "POST"])

@@ -340,7 +340,8 @@ def test_support_and_admins_create_a_journey_link_to_send(
     # The link opens the journey for that customer.
     opened = app.test_client().get(url.removeprefix("http://localhost"))
     assert opened.status_code in (302, 303)
-    assert opened.location.endswith("/journey")
+    # Straight to the first step: one redirect from the link.
+    assert opened.location.endswith("/journey/welcome")
     [entry] = _audit(app, "customer.link_created")
     assert (entry.actor_id, entry.subject_type, entry.subject_id) == (
         f"{role}@example.com",

@@ -196,7 +196,7 @@ def test_the_first_opening_is_written_once(
 ) -> None:
     url = _shown_link(_make(support, acme))
     browser = app.test_client()
-    assert browser.get(url).location == "/journey"
+    assert browser.get(url).location == "/journey/welcome"
     first = _only_link(app).opened_at
     assert first == clock.now
     clock.advance(timedelta(hours=1))
@@ -330,4 +330,4 @@ def test_erasure_removes_the_records_and_the_link_opens_nothing(
 def test_a_link_without_a_record_works_as_before(app: Flask, acme: str) -> None:
     with app.test_request_context():
         url = journey_link(acme, "business").removeprefix("http://localhost")
-    assert app.test_client().get(url).location == "/journey"
+    assert app.test_client().get(url).location == "/journey/welcome"

@@ -74,3 +74,17 @@ def test_the_language_switcher_still_returns_to_the_page(app: Flask) -> None:
     client = _customer(app)
     response = client.post("/journey/language", data={"locale": "fr", "next": "/journey/welcome"})
     assert response.location == "/journey/welcome"
+
+
+def test_a_link_opens_the_customers_page_with_one_redirect(app: Flask) -> None:
+    """No stop at /journey on the way: the link answers with the page they are on."""
+    with app.app_context():
+        customer = create_customer("Bluebell Bakery Ltd", "owner@bluebell.example")
+        link = journey_link(customer.public_id, "default").removeprefix("http://localhost")
+    client = app.test_client()
+    first = client.get(link)
+    assert (first.status_code, first.location) == (303, "/journey/welcome")
+    assert client.get(first.location).status_code == 200
+    # Back later from the same link, they land where they stopped.
+    client.post("/journey/welcome")
+    assert client.get(link).location == "/journey/consent"
