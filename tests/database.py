@@ -46,23 +46,31 @@ def admin_url() -> str | None:
     return os.environ.get("TEST_DATABASE_URL") or None
 
 
-def role_url(role: str, schema: str) -> str:
-    """The URL that connects as ``role`` to the test database, in ``schema``."""
+def role_url(role: str, schema: str, database: str | None = None) -> str:
+    """The URL that connects as ``role`` to the test database (or ``database`` on the same
+    cluster), in ``schema``."""
     base = admin_url()
     if base is None:
         raise RuntimeError("TEST_DATABASE_URL is not set: the tests run on SQLite")
     url = make_url(normalise_database_url(base)).set(username=role, password=None)
+    if database is not None:
+        url = url.set(database=database)
     if schema != "public":
         url = url.update_query_dict({"options": f"-csearch_path={schema}"})
     return url.render_as_string(hide_password=False)
 
 
 @contextmanager
-def _as_admin() -> Iterator[Connection]:
+def _as_admin(database: str | None = None, autocommit: bool = False) -> Iterator[Connection]:
     base = admin_url()
     if base is None:
         raise RuntimeError("TEST_DATABASE_URL is not set: the tests run on SQLite")
-    engine = create_engine(normalise_database_url(base), poolclass=NullPool)
+    url = make_url(normalise_database_url(base))
+    if database is not None:
+        url = url.set(database=database)
+    # CREATE DATABASE cannot run inside a transaction.
+    isolation = "AUTOCOMMIT" if autocommit else "READ COMMITTED"
+    engine = create_engine(url, poolclass=NullPool, isolation_level=isolation)
     try:
         with engine.begin() as connection:
             yield connection
@@ -95,6 +103,27 @@ def prepare_schema(schema: str) -> None:
         connection.execute(text(f"CREATE SCHEMA {schema} AUTHORIZATION {OWNER_ROLE}"))
         for grant in _SCHEMA_GRANTS:
             connection.execute(text(grant.format(schema=schema, owner=OWNER_ROLE, app=APP_ROLE)))
+
+
+def fresh_database(name: str) -> None:
+    """Drop database ``name`` and make it again as docs/database-roles.md sets one up: the
+    owner role owns it and its ``public`` schema; the app role may use rows only."""
+    ensure_roles()
+    with _as_admin(autocommit=True) as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}" OWNER {OWNER_ROLE}'))
+    with _as_admin(name) as connection:
+        connection.execute(text(f"ALTER SCHEMA public OWNER TO {OWNER_ROLE}"))
+        connection.execute(text("REVOKE CREATE ON SCHEMA public FROM PUBLIC"))
+        connection.execute(text(f'REVOKE ALL ON DATABASE "{name}" FROM PUBLIC'))
+        connection.execute(text(f'GRANT CONNECT ON DATABASE "{name}" TO {APP_ROLE}'))
+        for grant in _SCHEMA_GRANTS:
+            connection.execute(text(grant.format(schema="public", owner=OWNER_ROLE, app=APP_ROLE)))
+
+
+def drop_database(name: str) -> None:
+    with _as_admin(autocommit=True) as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def empty_tables(schema: str, tables: list[str]) -> bool:
