@@ -12,7 +12,7 @@ CHROMIUM ?= /usr/bin/chromium
 export HOST PORT
 export ONRAMP_PUBLIC_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: ffmpeg install serve-deps run test test-sqlite test-postgres uat chromium lint format migrate bench bench-hostile clean
+.PHONY: ffmpeg install serve-deps run test test-sqlite test-postgres test-cluster haproxy uat chromium lint format migrate bench bench-hostile clean
 
 # What serving needs (`make run`): the app's own dependencies and assets, none of the test
 # tools (pytest, Playwright, ruff, mypy, schemathesis: pyproject's `dev` group).
@@ -79,11 +79,14 @@ chromium:
 		fi; \
 	fi
 
-# Unit, integration and the project's own browser tests, on SQLite then PostgreSQL; then the
-# UAT catalogue once, in parallel, against a server it starts itself (make uat).
+# Unit, integration and the project's own browser tests, on SQLite then PostgreSQL (and, on
+# PostgreSQL, two instances behind HAProxy: make test-cluster); then the UAT catalogue once,
+# in parallel, against a server it starts itself (make uat).
 test: install chromium
 	$(MAKE) --no-print-directory test-sqlite
-	@if [ -n "$$TEST_DATABASE_URL" ]; then $(MAKE) --no-print-directory test-postgres; fi
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		$(MAKE) --no-print-directory test-postgres && $(MAKE) --no-print-directory test-cluster; \
+	fi
 	$(MAKE) --no-print-directory uat
 
 # Two at a time (pytest-xdist): each worker has its own SQLite files, PostgreSQL schemas
@@ -91,11 +94,28 @@ test: install chromium
 TEST_WORKERS ?= 2
 test-sqlite:
 	@echo "== tests on SQLite"
-	env -u TEST_DATABASE_URL $(BIN)/pytest --ignore=e2e/uat -n $(TEST_WORKERS)
+	env -u TEST_DATABASE_URL $(BIN)/pytest --ignore=e2e/uat --ignore=tests/cluster -n $(TEST_WORKERS)
 
 test-postgres:
 	@echo "== tests on $$(echo $$TEST_DATABASE_URL | sed 's|//[^@]*@|//|')"
-	$(BIN)/pytest --ignore=e2e/uat -n $(TEST_WORKERS)
+	$(BIN)/pytest --ignore=e2e/uat --ignore=tests/cluster -n $(TEST_WORKERS)
+
+# Two Onramp instances on PostgreSQL (TEST_DATABASE_URL, a superuser: it makes a database of
+# its own) and Redis (TEST_REDIS_URL) behind Debian's HAProxy running deploy/haproxy.cfg; one
+# is killed mid-journey (tests/cluster, docs/deployment.md). Ports 5200-5205 (CLUSTER_PORT_BASE).
+test-cluster: install haproxy
+	@echo "== two instances behind HAProxy"
+	$(BIN)/pytest tests/cluster -n 0 -p no:cacheprovider
+
+# The load balancer of the cluster test, from Debian's packages (installed as root, like Chromium).
+haproxy:
+	@if ! command -v haproxy >/dev/null && [ ! -x /usr/sbin/haproxy ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy; \
+		else \
+			echo "HAProxy is missing: sudo apt-get install haproxy" >&2; exit 1; \
+		fi; \
+	fi
 
 # The UAT scenarios (e2e/uat, see e2e/README.md). `make uat BASE_URL=https://uat.example.com`
 # (with ONRAMP_UAT_API_KEY set) runs them against that environment; without BASE_URL the
