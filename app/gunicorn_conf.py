@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from gunicorn.config import ControlSocket
 from gunicorn.glogging import Logger
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
@@ -33,6 +34,17 @@ access_log_format = (
     '{"time": "%(t)s", "remote": "%(h)s", "request": "%(m)s %(U)s", "status": %(s)s, '
     '"bytes": "%(B)s", "ms": %(M)s, "request_id": "%({x-request-id}o)s"}'
 )
+
+
+def control_socket_for(port: str) -> str:
+    """Where the instance on ``port`` listens for ``gunicornc``: gunicorn's own folder for
+    it, one socket per port. Gunicorn's default is one path for every instance a user runs,
+    so a second instance on the host would take it over from the first."""
+    folder = Path(str(ControlSocket.default)).parent
+    return str(folder / f"gunicorn-{port}.ctl")
+
+
+control_socket = control_socket_for(os.environ.get("PORT", "5000"))
 
 # Journey links carry a signed token in their path: it is a credential, keep it out of logs.
 _SECRET_PATHS = re.compile(r"^/j/[^/]+")

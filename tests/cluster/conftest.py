@@ -251,6 +251,7 @@ def outcome(
             instance.wait_ready()
         lb.start(haproxy)
         lb.wait_for_states({"instance1": "UP", "instance2": "UP"})
+        marks = {"cluster up": time.monotonic()}
 
         sso_statuses = _sso_callback_hits(lb)
 
@@ -289,10 +290,12 @@ def outcome(
         moving.start()
         assert receiver.wait_until(lambda: bool(in_flight), 60), "instance1 delivered nothing"
         a.kill()
+        marks["journeys until the kill"] = time.monotonic()
         released.set()
         errors = run_all(paused, lambda j: j.run())
         moving.join(180)
         assert not errors + errors_under_way, errors + errors_under_way
+        marks["journeys after the kill"] = time.monotonic()
         lb.wait_for_states({"instance1": "DOWN", "instance2": "UP"})
         states_after_kill = lb.server_states()
 
@@ -304,6 +307,7 @@ def outcome(
                 if set(statuses) == {"succeeded"} or time.monotonic() > deadline:
                     break
                 time.sleep(0.5)
+            marks["every delivery made"] = time.monotonic()
             deliveries: dict[str, set[str]] = {path: set() for path in endpoint_paths.values()}
             for public_id, endpoint_id in db.session.execute(
                 select(WebhookDelivery.public_id, WebhookDelivery.endpoint_id)
@@ -366,6 +370,12 @@ def outcome(
         "duplicates": sum(n - 1 for c in acknowledged.values() for n in c.values() if n > 1),
         "missing": sum(len(deliveries[p] - set(acknowledged[p])) for p in deliveries),
         "seconds": round(time.monotonic() - started, 1),
+        "seconds per phase": ", ".join(
+            f"{name} {moment - previous:.1f}"
+            for (name, moment), previous in zip(
+                marks.items(), [started, *marks.values()], strict=False
+            )
+        ),
     }
     request.config.stash[FIGURES] = result.figures
     yield result

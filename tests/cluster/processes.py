@@ -100,6 +100,11 @@ class Instance:
         os.killpg(self.process.pid, signal.SIGKILL)
         self.killed_at = time.monotonic()
         self.process.wait(10)
+        # The kernel takes each process down in its own time; until then its sockets are open.
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in self.pids_at_kill):
+            assert time.monotonic() < deadline, "the killed instance's processes linger"
+            time.sleep(0.01)
 
     def stop(self) -> None:
         if self.process is None or self.killed_at is not None:
@@ -113,6 +118,13 @@ class Instance:
         except ProcessLookupError:
             pass
 
+    def control_socket(self) -> str | None:
+        """Where gunicorn said it listens for ``gunicornc``."""
+        for line in self.log.read_text(errors="replace").splitlines():
+            if "Control socket listening at " in line:
+                return line.split("Control socket listening at ", 1)[1].strip()
+        return None
+
     def request_ids(self) -> set[str]:
         """The request ids of every request this instance answered (its access log)."""
         ids = set()
@@ -123,6 +135,15 @@ class Instance:
                 except (ValueError, KeyError):
                     continue
         return ids
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (a zombie has closed its files: it counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in {"Z", "X"}
 
 
 def _group_members(pgid: int) -> set[int]:

@@ -46,6 +46,13 @@ def test_the_load_balancer_takes_the_dead_instance_out(outcome: Outcome) -> None
     assert outcome.states_after_kill["instance2"] == "UP"
 
 
+def test_each_instance_on_the_host_has_its_own_control_socket(outcome: Outcome) -> None:
+    """gunicorn's default would give both one path: the second would take it over."""
+    sockets = {outcome.killed.control_socket(), outcome.survivor.control_socket()}
+    assert None not in sockets
+    assert len(sockets) == 2
+
+
 def test_a_rate_limit_counts_requests_on_both_instances(outcome: Outcome) -> None:
     """The SSO callback allows SSO_LIMIT requests a minute per client address. Through the
     load balancer the hits alternate between the instances, each claiming another address
