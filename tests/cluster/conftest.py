@@ -11,6 +11,7 @@ and the five after it.
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import secrets
 import shutil
@@ -24,7 +25,7 @@ from pathlib import Path
 import pytest
 import redis
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
@@ -55,6 +56,17 @@ LEASE_SECONDS = 8
 FIGURES = pytest.StashKey[dict[str, object]]()
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """What the shared database holds at the end."""
+
+    deliveries: dict[str, set[str]]  # webhook-ids by endpoint path
+    delivery_statuses: Counter[str]
+    events: set[str]
+    finished_runs: int
+    linked_connections: int
+
+
 @dataclass
 class Outcome:
     """What happened, for the tests to judge."""
@@ -67,12 +79,8 @@ class Outcome:
     states_after_kill: dict[str, str]
     acknowledged: dict[str, Counter[str]]
     in_flight_at_kill: list[Received]
-    deliveries: dict[str, set[str]]
-    delivery_statuses: Counter[str]
-    events: set[str]
+    recorded: Recorded
     events_received: dict[str, set[str]]
-    finished_runs: int
-    linked_connections: int
     served: dict[str, set[str]]
     figures: dict[str, object] = field(default_factory=dict)
 
@@ -152,8 +160,10 @@ def _instance_environment(
         ONRAMP_WEBHOOK_TIMEOUT="[2, 6]",
         ONRAMP_WEBHOOK_LEASE_SECONDS=str(LEASE_SECONDS),
         ONRAMP_LOG_LEVEL="WARNING",
-        WEB_CONCURRENCY="2",
-        GUNICORN_THREADS="4",
+        # One web worker each: two instances are the point, and each worker loads the app
+        # (seconds of CPU on a small machine).
+        WEB_CONCURRENCY="1",
+        GUNICORN_THREADS="8",
     )
     return env
 
@@ -178,7 +188,7 @@ def _operator_app(
     )
 
 
-def _sso_callback_hits(lb: LoadBalancer) -> list[str]:
+def _sso_callback_hits(lb: LoadBalancer) -> list[tuple[str, int]]:
     """Hit the rate-limited SSO callback through the load balancer from one client address
     (a fresh loopback address each run), claiming another address in X-Forwarded-For each
     time. HAProxy sends the hits to the instances in turn and replaces the claim with the
@@ -238,6 +248,7 @@ def outcome(
     lb = LoadBalancer(PORT_BASE, PORT_BASE + 5, [a, b], folder / "haproxy.log")
     env = _instance_environment(app_url, lb.url, sandbox.url, folder)
     run_release({**env, "MIGRATION_DATABASE_URL": owner_url})
+    marks = {"database migrated": time.monotonic()}
     app = _operator_app(app_url, owner_url, lb.url, sandbox.url, folder)
     with app.app_context():
         endpoints = {path: add_endpoint(f"{receiver.url}/{path}", [])[0] for path in ("a", "b")}
@@ -251,7 +262,7 @@ def outcome(
             instance.wait_ready()
         lb.start(haproxy)
         lb.wait_for_states({"instance1": "UP", "instance2": "UP"})
-        marks = {"cluster up": time.monotonic()}
+        marks["instances and HAProxy up"] = time.monotonic()
 
         sso_statuses = _sso_callback_hits(lb)
 
@@ -265,24 +276,7 @@ def outcome(
         assert not errors, errors
 
         # A's delivery worker will be caught mid-delivery: its next request is held open.
-        in_flight: list[Received] = []
-
-        def sent_by_a(received: Received) -> bool:
-            with app.app_context():
-                claimed_by = db.session.scalar(
-                    select(WebhookDelivery.claimed_by).where(
-                        WebhookDelivery.public_id == received.webhook_id
-                    )
-                )
-                db.session.remove()
-            pid = int(claimed_by.rsplit(":", 1)[1]) if claimed_by else -1
-            if a.owns(pid):
-                in_flight.append(received)
-                return True
-            return False
-
-        released = threading.Event()
-        receiver.hold_first(sent_by_a, released)
+        in_flight, released = _hold_next_delivery_of(a, app, receiver)
         errors_under_way: list[BaseException] = []
         moving = threading.Thread(
             target=lambda: errors_under_way.extend(run_all(under_way, lambda j: j.run()))
@@ -299,37 +293,14 @@ def outcome(
         lb.wait_for_states({"instance1": "DOWN", "instance2": "UP"})
         states_after_kill = lb.server_states()
 
-        with app.app_context():
-            deadline = time.monotonic() + LEASE_SECONDS * 4
-            while True:
-                statuses = Counter(db.session.scalars(select(WebhookDelivery.status)))
-                db.session.commit()
-                if set(statuses) == {"succeeded"} or time.monotonic() > deadline:
-                    break
-                time.sleep(0.5)
-            marks["every delivery made"] = time.monotonic()
-            deliveries: dict[str, set[str]] = {path: set() for path in endpoint_paths.values()}
-            for public_id, endpoint_id in db.session.execute(
-                select(WebhookDelivery.public_id, WebhookDelivery.endpoint_id)
-            ):
-                deliveries[endpoint_paths[endpoint_id]].add(public_id)
-            events = set(db.session.scalars(select(OutboxEvent.public_id)))
-            # The database is this run's own: every run and connection in it is a journey's.
-            finished_runs = db.session.scalar(
-                select(db.func.count())
-                .select_from(JourneyRun)
-                .where(JourneyRun.status == "completed")
-            )
-            linked = db.session.scalar(
-                select(db.func.count()).select_from(Connection).where(Connection.status == "linked")
-            )
-            db.session.remove()
-            db.engine.dispose()
+        recorded = _recorded_once_delivered(app, endpoint_paths)
+        marks["every delivery made"] = time.monotonic()
     finally:
         lb.stop()
         for instance in (a, b):
             instance.stop()
 
+    deliveries = recorded.deliveries
     acknowledged: dict[str, Counter[str]] = {path: Counter() for path in deliveries}
     events_received: dict[str, set[str]] = {path: set() for path in deliveries}
     for received in receiver.acknowledged:
@@ -347,12 +318,8 @@ def outcome(
         states_after_kill=states_after_kill,
         acknowledged=acknowledged,
         in_flight_at_kill=list(receiver.unanswered),
-        deliveries=deliveries,
-        delivery_statuses=statuses,
-        events=events,
+        recorded=recorded,
         events_received=events_received,
-        finished_runs=int(finished_runs or 0),
-        linked_connections=int(linked or 0),
         served={a.name: served_a, b.name: served_b},
     )
     result.figures = {
@@ -364,7 +331,7 @@ def outcome(
             f"{len(asked & served_a)} / {len(asked & served_b)}"
         ),
         "webhook endpoints": len(deliveries),
-        "events": len(events),
+        "events": len(recorded.events),
         "deliveries acknowledged": sum(sum(c.values()) for c in acknowledged.values()),
         "in flight at the kill, sent again by the survivor": len(receiver.unanswered),
         "duplicates": sum(n - 1 for c in acknowledged.values() for n in c.values() if n > 1),
@@ -382,9 +349,67 @@ def outcome(
     database.drop_database(name)
 
 
-def _event_id(received: Received) -> str:
-    import json
+def _hold_next_delivery_of(
+    instance: Instance, app: Flask, receiver: Receiver
+) -> tuple[list[Received], threading.Event]:
+    """Have the receiver hold open the next webhook ``instance``'s delivery worker sends
+    (which worker claimed it is in the database); returns what was held, and the event
+    that releases it."""
+    held: list[Received] = []
 
+    def sent_by_instance(received: Received) -> bool:
+        with app.app_context():
+            claimed_by = db.session.scalar(
+                select(WebhookDelivery.claimed_by).where(
+                    WebhookDelivery.public_id == received.webhook_id
+                )
+            )
+            db.session.remove()
+        # Workers claim as host:pid (app/jobs.py).
+        if claimed_by and instance.owns(int(claimed_by.rsplit(":", 1)[1])):
+            held.append(received)
+            return True
+        return False
+
+    released = threading.Event()
+    receiver.hold_first(sent_by_instance, released)
+    return held, released
+
+
+def _recorded_once_delivered(app: Flask, endpoint_paths: dict[int, str]) -> Recorded:
+    """What the database holds once no delivery is pending (or after four leases)."""
+    with app.app_context():
+        try:
+            deadline = time.monotonic() + LEASE_SECONDS * 4
+            while True:
+                statuses = Counter(db.session.scalars(select(WebhookDelivery.status)))
+                db.session.commit()
+                if set(statuses) == {"succeeded"} or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+            deliveries: dict[str, set[str]] = {path: set() for path in endpoint_paths.values()}
+            for public_id, endpoint_id in db.session.execute(
+                select(WebhookDelivery.public_id, WebhookDelivery.endpoint_id)
+            ):
+                deliveries[endpoint_paths[endpoint_id]].add(public_id)
+            # The database is this run's own: every run and connection in it is a journey's.
+            return Recorded(
+                deliveries=deliveries,
+                delivery_statuses=statuses,
+                events=set(db.session.scalars(select(OutboxEvent.public_id))),
+                finished_runs=_count(JourneyRun, JourneyRun.status == "completed"),
+                linked_connections=_count(Connection, Connection.status == "linked"),
+            )
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _count(model: type[JourneyRun] | type[Connection], condition: ColumnElement[bool]) -> int:
+    return int(db.session.scalar(select(func.count()).select_from(model).where(condition)) or 0)
+
+
+def _event_id(received: Received) -> str:
     return str(json.loads(received.body)["id"])
 
 
