@@ -33,7 +33,7 @@ from app.extensions import db
 from app.models import Connection, JourneyRun, OutboxEvent, WebhookDelivery
 from app.webhooks.endpoints import add_endpoint
 from tests import database
-from tests.cluster.customers import STEPS, Journey, run_all
+from tests.cluster.customers import STEPS, Journey, run_all, sent_around
 from tests.cluster.processes import Instance, LoadBalancer, run_release
 from tests.conftest import test_settings
 from tests.integration.conftest import LiveSandbox
@@ -48,10 +48,14 @@ FINISHED_BEFORE = 4
 # Customers paused at each step boundary (two per boundary), their steps so far all on
 # the instance that is then killed; they finish through the load balancer, on the other.
 PAUSED_AT = [gate for gate in range(1, len(STEPS)) for _ in range(2)]
-# Customers under way through the load balancer when the kill happens.
-UNDER_WAY = 8
-# A delivery's lease: how long before the survivor sends what the dead worker held.
-LEASE_SECONDS = 8
+# Customers part-way through the load balancer (their steps so far spread over both
+# instances) when the kill happens.
+UNDER_WAY_AT = [1, 2, 3, 4, 5, 6, 3, 4]
+# How long a delivery waits for the receiver's answer: the one held open must still be
+# waiting when its instance dies. The lease outlasts it (the survivor sends the delivery
+# again once the dead worker's lease has run out).
+READ_TIMEOUT_SECONDS = 20
+LEASE_SECONDS = READ_TIMEOUT_SECONDS + 5
 
 FIGURES = pytest.StashKey[dict[str, object]]()
 
@@ -73,6 +77,7 @@ class Outcome:
 
     journeys: list[Journey]
     paused: list[Journey]
+    under_way: list[Journey]
     killed: Instance
     survivor: Instance
     sso_statuses: list[tuple[str, int]]  # (request id, status)
@@ -157,7 +162,7 @@ def _instance_environment(
         ONRAMP_SERVER_FILE=str(folder / "server.json"),
         ONRAMP_ADMIN_LOGIN_RATE_LIMIT=f"{SSO_LIMIT} per minute",
         ONRAMP_WEBHOOK_POLL_SECONDS="0.3",
-        ONRAMP_WEBHOOK_TIMEOUT="[2, 6]",
+        ONRAMP_WEBHOOK_TIMEOUT=f"[2, {READ_TIMEOUT_SECONDS}]",
         ONRAMP_WEBHOOK_LEASE_SECONDS=str(LEASE_SECONDS),
         ONRAMP_LOG_LEVEL="WARNING",
         # One web worker each: two instances are the point, and each worker loads the app
@@ -268,27 +273,26 @@ def outcome(
 
         before = _journeys(app, FINISHED_BEFORE, "before", lb.url, sandbox)
         paused = _journeys(app, len(PAUSED_AT), "paused", lb.url, sandbox)
-        under_way = _journeys(app, UNDER_WAY, "underway", lb.url, sandbox)
+        under_way = _journeys(app, len(UNDER_WAY_AT), "underway", lb.url, sandbox)
         for journey, gate in zip(paused, PAUSED_AT, strict=True):
+            journey.paused_at = gate
+        for journey, gate in zip(under_way, UNDER_WAY_AT, strict=True):
             journey.paused_at = gate
         errors = run_all(before, lambda j: j.run())
         errors += run_all(paused, lambda j: j.run(until=j.paused_at or 0, via=a.url))
         assert not errors, errors
 
-        # A's delivery worker will be caught mid-delivery: its next request is held open.
+        # A's delivery worker is caught mid-delivery: its next request is held open while
+        # more customers go part-way through the load balancer, and A dies with it in flight.
         in_flight, released = _hold_next_delivery_of(a, app, receiver)
-        errors_under_way: list[BaseException] = []
-        moving = threading.Thread(
-            target=lambda: errors_under_way.extend(run_all(under_way, lambda j: j.run()))
-        )
-        moving.start()
+        errors = run_all(under_way, lambda j: j.run(until=j.paused_at or 0))
+        assert not errors, errors
         assert receiver.wait_until(lambda: bool(in_flight), 60), "instance1 delivered nothing"
         a.kill()
         marks["journeys until the kill"] = time.monotonic()
         released.set()
-        errors = run_all(paused, lambda j: j.run())
-        moving.join(180)
-        assert not errors + errors_under_way, errors + errors_under_way
+        errors = run_all([*paused, *under_way], lambda j: j.run())
+        assert not errors, errors
         marks["journeys after the kill"] = time.monotonic()
         lb.wait_for_states({"instance1": "DOWN", "instance2": "UP"})
         states_after_kill = lb.server_states()
@@ -312,6 +316,7 @@ def outcome(
     result = Outcome(
         journeys=journeys,
         paused=paused,
+        under_way=under_way,
         killed=a,
         survivor=b,
         sso_statuses=sso_statuses,
@@ -326,6 +331,9 @@ def outcome(
         "journeys": len(journeys),
         "journeys finished": sum(j.finished for j in journeys),
         "kills": 1,
+        "customers mid-journey through the load balancer at the kill": sum(
+            sent_around(j, a.killed_at or 0) for j in under_way
+        ),
         "customer retries after a 502/503": sum(j.retries for j in journeys),
         "customer requests answered by instance1 / instance2": (
             f"{len(asked & served_a)} / {len(asked & served_b)}"

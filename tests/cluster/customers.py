@@ -43,6 +43,8 @@ class Journey:
     retries: int = 0
     # The request id of each of this customer's requests that an instance answered.
     request_ids: dict[str, str] = field(default_factory=dict)
+    # And when it was sent (time.monotonic()).
+    sent_at: dict[str, float] = field(default_factory=dict)
     finished: bool = False
 
     def run(self, until: int = len(STEPS), via: str | None = None) -> None:
@@ -91,6 +93,7 @@ class Journey:
     def _send(self, step: str, method: str, url: str, **kwargs: object) -> requests.Response:
         for attempt in range(_MAX_TRIES):
             request_id = f"{self.name}.{step.replace(' ', '-')}.{attempt}"
+            sent_at = time.monotonic()
             try:
                 response = self.browser.request(
                     method,
@@ -104,10 +107,16 @@ class Journey:
                 response = None
             if response is not None and response.status_code not in _GATEWAY_ERRORS:
                 self.request_ids[step] = request_id
+                self.sent_at[step] = sent_at
                 return response
             self.retries += 1
             time.sleep(0.5)
         raise AssertionError(f"{self.name}: {step} failed {_MAX_TRIES} times")
+
+
+def sent_around(journey: Journey, moment: float) -> bool:
+    """Whether the customer sent requests both before and after ``moment``."""
+    return min(journey.sent_at.values()) < moment < max(journey.sent_at.values())
 
 
 def _path(location: str) -> str:

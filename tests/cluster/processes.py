@@ -138,12 +138,20 @@ class Instance:
 
 
 def _alive(pid: int) -> bool:
-    """Whether ``pid`` still runs (a zombie has closed its files: it counts as gone)."""
+    """Whether any thread of ``pid`` still runs. A process's files (its sockets) close when
+    its last thread is gone: its main thread may be a zombie while others still exit."""
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
         return False
-    return state not in {"Z", "X"}
+    for task in tasks:
+        try:
+            state = (task / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state not in {"Z", "X"}:
+            return True
+    return False
 
 
 def _group_members(pgid: int) -> set[int]:
