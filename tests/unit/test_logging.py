@@ -38,3 +38,11 @@ def test_the_access_log_is_one_json_object_per_request() -> None:
         200,
         "abc",
     )
+
+
+def test_instances_on_one_host_listen_for_gunicornc_on_sockets_of_their_own() -> None:
+    from app import gunicorn_conf
+
+    first, second = (gunicorn_conf.control_socket_for(port) for port in ("5001", "5002"))
+    assert first != second
+    assert first.endswith("gunicorn-5001.ctl")
