@@ -112,5 +112,6 @@ class Customer(HttpUser):
             if response.status_code == expect:
                 response.success()
             else:
-                response.failure(f"HTTP {response.status_code}, expected {expect}")
+                why = response.error or f"HTTP {response.status_code}"
+                response.failure(f"{why}, expected {expect}")
         return response
