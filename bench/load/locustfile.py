@@ -27,10 +27,11 @@ from locust.env import Environment
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.load.walker import Answer, Decisions, JourneyBroken, JourneyWalker
+from bench.load.walker import Answer, Decisions, JourneyBroken, JourneyWalker, unexpected
 
-# Seconds a customer spends reading each page: LOAD_THINK_SECONDS="1-3" (uniform).
-THINK = tuple(float(s) for s in os.environ.get("LOAD_THINK_SECONDS", "1-3").split("-", 1))
+# Seconds a customer spends reading each page: LOAD_THINK_SECONDS="5-15" (uniform). With
+# a dozen pages that is about two minutes a journey.
+THINK = tuple(float(s) for s in os.environ.get("LOAD_THINK_SECONDS", "5-15").split("-", 1))
 # Longer than any answer a working server gives under load; then the request has failed.
 TIMEOUT_SECONDS = 60
 
@@ -82,12 +83,13 @@ class Customer(HttpUser):
     @task
     def one_journey(self) -> None:
         self.client.cookies.clear()
+        self.client.close()
         self.consent_unanswered = False
         walker = JourneyWalker(
             base_url=self.host or "",
             api_key=os.environ["ONRAMP_LOAD_API_KEY"],
             send=self._send,
-            pause=self.wait,
+            pause=self._read_page,
         )
         try:
             walker.walk()
@@ -96,7 +98,16 @@ class Customer(HttpUser):
         finally:
             TALLY.add(walker, self.consent_unanswered)
 
-    def _send(self, method: str, url: str, *, name: str, expect: int, **kwargs: Any) -> Answer:
+    def _read_page(self) -> None:
+        """Read the page (LOAD_THINK_SECONDS), then act on a new connection: gunicorn closes
+        one idle for 2 s (its keepalive) and a browser opens a new one then, whereas a
+        request sent on a connection at the moment it closes fails without an answer."""
+        self.client.close()
+        self.wait()
+
+    def _send(
+        self, method: str, url: str, *, name: str, expect: int, leads_to: str, **kwargs: Any
+    ) -> Answer:
         with self.client.request(
             method,
             url,
@@ -109,9 +120,9 @@ class Customer(HttpUser):
             # Locust answers 0 when no answer came (a timeout, a dropped connection).
             if name == "step: consent" and method == "POST" and response.status_code == 0:
                 self.consent_unanswered = True
-            if response.status_code == expect:
-                response.success()
+            problem = response.error or unexpected(response, expect, leads_to)
+            if problem:
+                response.failure(problem)
             else:
-                why = response.error or f"HTTP {response.status_code}"
-                response.failure(f"{why}, expected {expect}")
+                response.success()
         return response

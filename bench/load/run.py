@@ -8,7 +8,7 @@
    mode with the Sandbox mounted, as a UAT environment runs, on Redis.
 3. Runs locust headless (locustfile.py): ``--users`` customers, each walking whole
    journeys one after another for ``--run-time``, reading each page for
-   LOAD_THINK_SECONDS (default 1-3, uniform) before acting on it.
+   LOAD_THINK_SECONDS (default 5-15, uniform) before acting on it.
 4. Stops the server, then prints p50/p95/p99 and failures per step, the journeys
    completed, the consent decisions the customers made against those in the database
    (customer by customer), and what `flask consents verify` says.
@@ -16,7 +16,7 @@
 Exit status 1 when the decisions differ or the ledger does not verify.
 
 Run: `make bench-load` or `.venv/bin/python bench/load/run.py [--users 200]
-[--spawn-rate 20] [--run-time 3m]`. PostgreSQL from LOAD_ADMIN_DATABASE_URL (a
+[--spawn-rate 20] [--run-time 5m]`. PostgreSQL from LOAD_ADMIN_DATABASE_URL (a
 superuser; default postgresql://postgres@127.0.0.1:5432/postgres), Redis from
 LOAD_REDIS_URL (default redis://127.0.0.1:6379/13).
 """
@@ -93,6 +93,7 @@ def main() -> int:
     stats = read_stats(folder / "locust_stats.csv")
     tally = json.loads((folder / "tally.json").read_text())
     print_steps(stats, options)
+    print_failures(folder / "locust_failures.csv")
     print_journeys(tally, app_url(admin, database))
     same = print_consents(tally, app_url(admin, database))
     verified = print_verify(env)
@@ -106,7 +107,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--spawn-rate", type=float, default=20, help="Customers started per second."
     )
-    parser.add_argument("--run-time", default="3m", help="How long they keep coming (locust's -t).")
+    parser.add_argument("--run-time", default="5m", help="How long they keep coming (locust's -t).")
     parser.add_argument("--port", type=int, default=int(os.environ.get("LOAD_PORT", "5300")))
     parser.add_argument("--database", default=os.environ.get("LOAD_DATABASE", "onramp_load"))
     parser.add_argument(
@@ -278,7 +279,7 @@ def print_steps(stats: list[dict[str, str]], options: argparse.Namespace) -> Non
     print(
         f"Load test: {options.users} customers (spawned {options.spawn_rate}/s) for "
         f"{options.run_time}, reading each page "
-        f"{os.environ.get('LOAD_THINK_SECONDS', '1-3')} s; milliseconds per request"
+        f"{os.environ.get('LOAD_THINK_SECONDS', '5-15')} s; milliseconds per request"
     )
     print(f"{'request':<34}{'count':>7}{'p50':>8}{'p95':>8}{'p99':>8}{'errors':>8}")
     for row in [*rows, total]:
@@ -290,16 +291,26 @@ def print_steps(stats: list[dict[str, str]], options: argparse.Namespace) -> Non
     print(f"throughput: {float(total['Requests/s']):.1f} requests/s")
 
 
+def print_failures(path: Path) -> None:
+    for row in read_stats(path):
+        print(f"failed: {row['Occurrences']} x {row['Method']} {row['Name']}: {row['Error']}")
+
+
 def print_journeys(tally: dict[str, object], url: str) -> None:
     with psycopg.connect(url) as connection:
         runs = connection.execute(
             "SELECT count(*) FILTER (WHERE status = 'completed'), count(*) FROM journey_runs"
         ).fetchone()
+        connections = connection.execute(
+            "SELECT status || coalesce(' (' || last_error || ')', ''), count(*) "
+            "FROM connections GROUP BY 1 ORDER BY 2 DESC"
+        ).fetchall()
     completed, started = runs or (0, 0)
     print(
         f"journeys: {tally['completed']} completed, {tally['broken']} not (stopped by the end "
         f"of the run or by a failed step); the database has {completed} of {started} runs completed"
     )
+    print("connections: " + ", ".join(f"{count} {status}" for status, count in connections))
 
 
 def print_consents(tally: dict[str, object], url: str) -> bool:

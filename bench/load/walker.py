@@ -23,6 +23,8 @@ from urllib.parse import urljoin, urlsplit
 
 # The Sandbox's published demo login (app/sandbox/data.py), as a customer would type it.
 SANDBOX_LOGIN = {"email": "demo@sandbox.test", "password": "sandbox-demo", "sign_in": "Sign in"}
+# Where the Sandbox asks the customer to sign in and approve.
+AUTHORIZE = "/sandbox/authorize"
 
 
 class Answer(Protocol):
@@ -35,10 +37,11 @@ class Answer(Protocol):
 
 class Send(Protocol):
     """Make one request and answer it, without following redirects. ``name`` is the
-    step it belongs to; ``expect`` the status a working server answers with."""
+    step it belongs to; a working server answers with ``expect``, and redirects to a
+    path that starts with ``leads_to`` (see ``unexpected``)."""
 
     def __call__(
-        self, method: str, url: str, *, name: str, expect: int, **kwargs: Any
+        self, method: str, url: str, *, name: str, expect: int, leads_to: str, **kwargs: Any
     ) -> Answer: ...
 
 
@@ -142,17 +145,15 @@ class JourneyWalker:
 
     def walk(self) -> None:
         """From the link to the done page; JourneyBroken names the step that failed."""
-        page = self._open(self._new_link(), "step: open link", then="step: welcome")
-        page = self._submit(page, "welcome", {"submit": "Get started"})
+        page = self._open(self._new_link(), "step: open link", "/journey/welcome")
+        page = self._submit(page, "welcome", {"submit": "Get started"}, "/journey/consent")
         page = self._consent(page)
-        page = self._submit(page, "software", {"platform": "sandbox"})
-        authorize = self._post_form(page, "/journey/connect", "step: connect", {})
+        page = self._submit(page, "software", {"platform": "sandbox"}, "/journey/connect")
+        authorize = self._post_form(page, "/journey/connect", "step: connect", {}, AUTHORIZE)
         page = self._sign_in(authorize)
         callback = self._approve(page)
-        done = self._open(callback, "step: callback", then="step: done")
-        self.completed = urlsplit(done.url).path == "/journey/done"
-        if not self.completed:
-            raise JourneyBroken(f"the callback led to {urlsplit(done.url).path}, not done")
+        self._open(callback, "step: callback", "/journey/done")
+        self.completed = True
 
     # The business's backend ------------------------------------------------------
 
@@ -160,13 +161,9 @@ class JourneyWalker:
         headers = {"Authorization": f"Bearer {self.api_key}"}
         customer = {"name": "Load Test Ltd", "email": f"{self.external_id}@load.example"}
         api = f"{self.base_url}/api/v1/customers/{self.external_id}"
-        self.send(
-            "PUT", api, name="api: create customer", expect=201, json=customer, headers=headers
-        )
-        made = self.send(
-            "POST", f"{api}/links", name="api: create link", expect=201, json={}, headers=headers
-        )
-        return str(_json(made)["url"])
+        self._send("PUT", api, "api: create customer", 201, json=customer, headers=headers)
+        made = self._send("POST", f"{api}/links", "api: create link", 201, json={}, headers=headers)
+        return str(json.loads(made.text)["url"])
 
     # The customer's browser ------------------------------------------------------
 
@@ -181,77 +178,93 @@ class JourneyWalker:
             for item in items
             if item.checkbox and self.rng.random() < self.optional_share
         }
-        target = self._post_form(
-            page, "/journey/consent", "step: consent", {**ticked, "agree": "Agree and continue"}
+        answers = {**ticked, "agree": "Agree and continue"}
+        software = self._post_form(
+            page, "/journey/consent", "step: consent", answers, "/journey/software"
         )
         # Answered with the next step: the decisions are in the ledger.
         declined = sum(1 for item in items if item.checkbox and item.checkbox not in ticked)
         self.decisions = Decisions(self.external_id, len(items) - declined, declined)
-        return self._get(target, f"step: {_step_of(target)}")
+        return self._get(software, "step: software")
 
-    def _submit(self, page: Page, step: str, answers: dict[str, str]) -> Page:
+    def _submit(self, page: Page, step: str, answers: dict[str, str], leads_to: str) -> Page:
         """Post the step's form and open the page it leads to."""
-        target = self._post_form(page, f"/journey/{step}", f"step: {step}", answers)
-        return self._get(target, f"step: {_step_of(target)}")
+        following = self._post_form(page, f"/journey/{step}", f"step: {step}", answers, leads_to)
+        return self._get(following, f"step: {_step_of(following)}")
 
     def _sign_in(self, authorize: str) -> Page:
         """The Sandbox's sign-in page, then its "Choose an organisation" screen."""
         page = self._get(authorize, "sandbox: sign-in page")
         after = self._post_form(
-            page, urlsplit(authorize).path, "sandbox: sign in", SANDBOX_LOGIN, expect=302
+            page, AUTHORIZE, "sandbox: sign in", SANDBOX_LOGIN, AUTHORIZE, expect=302
         )
         return self._get(after, "sandbox: consent screen")
 
     def _approve(self, page: Page) -> str:
         """Choose one of the login's organisations and approve: the callback's address."""
-        form = page.form("/sandbox/authorize")
-        organisations = form.choices.get("organisation")
+        organisations = page.form(AUTHORIZE).choices.get("organisation")
         if not organisations:
             raise JourneyBroken("the Sandbox offers no organisation to choose")
         answers = {"organisation": self.rng.choice(organisations), "approve": "Approve"}
-        return self._post_form(page, "/sandbox/authorize", "sandbox: approve", answers, expect=302)
+        return self._post_form(
+            page, AUTHORIZE, "sandbox: approve", answers, "/connect/sandbox/callback", expect=302
+        )
 
     def _post_form(
-        self, page: Page, action_path: str, name: str, answers: dict[str, str], expect: int = 303
+        self,
+        page: Page,
+        action_path: str,
+        name: str,
+        answers: dict[str, str],
+        leads_to: str,
+        expect: int = 303,
     ) -> str:
         """Submit the page's form that posts to ``action_path``: where it redirects to."""
         form = page.form(action_path)
         self.pause()
-        answer = self.send(
+        answer = self._send(
             "POST",
             urljoin(page.url, form.action),
-            name=name,
-            expect=expect,
+            name,
+            expect,
+            leads_to,
             data={**form.fields, **answers},
         )
-        return self._location(answer, name, expect)
+        return urljoin(page.url, answer.headers["Location"])
 
-    def _open(self, url: str, name: str, then: str) -> Page:
+    def _open(self, url: str, name: str, leads_to: str) -> Page:
         """A link that redirects: follow it to the page it leads to."""
-        answer = self.send("GET", url, name=name, expect=303)
-        return self._get(self._location(answer, name, 303), then)
+        answer = self._send("GET", url, name, 303, leads_to)
+        following = urljoin(url, answer.headers["Location"])
+        return self._get(following, f"step: {_step_of(following)}")
 
     def _get(self, url: str, name: str) -> Page:
-        answer = self.send("GET", url, name=name, expect=200)
-        if answer.status_code != 200:
-            raise JourneyBroken(f"{name}: HTTP {answer.status_code}")
+        answer = self._send("GET", url, name, 200)
         reader = PageReader()
         reader.feed(answer.text)
         return Page(url, reader)
 
-    def _location(self, answer: Answer, name: str, expect: int) -> str:
-        if answer.status_code != expect or "Location" not in answer.headers:
-            raise JourneyBroken(f"{name}: HTTP {answer.status_code}, not a {expect} redirect")
-        return urljoin(self.base_url + "/", answer.headers["Location"])
+    def _send(
+        self, method: str, url: str, name: str, expect: int, leads_to: str = "", **kwargs: Any
+    ) -> Answer:
+        answer = self.send(method, url, name=name, expect=expect, leads_to=leads_to, **kwargs)
+        problem = unexpected(answer, expect, leads_to)
+        if problem:
+            raise JourneyBroken(f"{name}: {problem}")
+        return answer
+
+
+def unexpected(answer: Answer, expect: int, leads_to: str = "") -> str:
+    """What is wrong with an answer (nothing: ""): its status is not ``expect``, or it
+    redirects elsewhere than to a path starting with ``leads_to``."""
+    if answer.status_code != expect:
+        return f"HTTP {answer.status_code}, expected {expect}"
+    went = urlsplit(answer.headers.get("Location", "")).path
+    if leads_to and not went.startswith(leads_to):
+        return f"led to {went or 'nowhere'}, expected {leads_to}"
+    return ""
 
 
 def _step_of(url: str) -> str:
     """The journey step a /journey/<step> address shows."""
     return urlsplit(url).path.rsplit("/", 1)[-1]
-
-
-def _json(answer: Answer) -> dict[str, Any]:
-    if answer.status_code != 201:
-        raise JourneyBroken(f"the API answered {answer.status_code}")
-    loaded: dict[str, Any] = json.loads(answer.text)
-    return loaded

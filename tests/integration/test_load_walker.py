@@ -52,7 +52,9 @@ def test_one_customer_walks_the_whole_journey_and_their_decisions_are_recorded(
     browser = requests.Session()
     asked: list[tuple[str, str, int]] = []
 
-    def send(method: str, address: str, *, name: str, expect: int, **kwargs: Any) -> Answer:
+    def send(
+        method: str, address: str, *, name: str, expect: int, leads_to: str, **kwargs: Any
+    ) -> Answer:
         answer = browser.request(method, address, allow_redirects=False, timeout=30, **kwargs)
         asked.append((method, name, answer.status_code))
         return answer
