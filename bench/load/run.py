@@ -5,7 +5,8 @@
    Sandbox's own tables (as the administrator: it plays a third-party platform).
 2. Migrates, makes an API key with `flask api-keys create`, and starts gunicorn
    (app/gunicorn_conf.py; WEB_CONCURRENCY and GUNICORN_THREADS as set) in production
-   mode with the Sandbox mounted, as a UAT environment runs, on Redis.
+   mode on Redis, and the Sandbox on a gunicorn of its own, as Xero would be
+   (``--sandbox-mounted``: inside Onramp's, as `make run` and a UAT environment have it).
 3. Runs locust headless (locustfile.py): ``--users`` customers, each walking whole
    journeys one after another for ``--run-time``, reading each page for
    LOAD_THINK_SECONDS (default 5-15, uniform) before acting on it.
@@ -16,7 +17,7 @@
 Exit status 1 when the decisions differ or the ledger does not verify.
 
 Run: `make bench-load` or `.venv/bin/python bench/load/run.py [--users 200]
-[--spawn-rate 20] [--run-time 5m]`. PostgreSQL from LOAD_ADMIN_DATABASE_URL (a
+[--spawn-rate 20] [--run-time 5m] [--sandbox-mounted]`. PostgreSQL from LOAD_ADMIN_DATABASE_URL (a
 superuser; default postgresql://postgres@127.0.0.1:5432/postgres), Redis from
 LOAD_REDIS_URL (default redis://127.0.0.1:6379/13).
 """
@@ -54,6 +55,9 @@ GRANTS = [
     "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public "
     "GRANT USAGE, SELECT ON SEQUENCES TO {app}",
 ]
+ONRAMP_APP = "app:create_app()"
+SANDBOX_APP = "app.sandbox:create_sandbox_app()"
+SANDBOX_PROBE = "/.well-known/oauth-authorization-server"
 # The steps in the order a customer meets them, for the report.
 STEP_ORDER = [
     "api: create customer",
@@ -84,12 +88,18 @@ def main() -> int:
     env = server_environment(admin, database, sandbox_database, options.port, folder)
     flask(env, "db", "upgrade")
     api_key = flask(env, "api-keys", "create", "--name", "load test", "--scope", "write")
-    server = start_server(env, folder)
+    servers: list[subprocess.Popen[bytes]] = []
     try:
-        wait_until_healthy(server, env["ONRAMP_PUBLIC_URL"], folder)
+        if not options.sandbox_mounted:
+            sandbox_env = sandbox_apart(env, options.port + 1)
+            servers.append(start_server(sandbox_env, SANDBOX_APP, folder / "sandbox.log"))
+            wait_until_healthy(servers[-1], f"{env['ONRAMP_SANDBOX_URL']}{SANDBOX_PROBE}")
+        servers.append(start_server(env, ONRAMP_APP, folder / "gunicorn.log"))
+        wait_until_healthy(servers[-1], f"{env['ONRAMP_PUBLIC_URL']}/healthz")
         locust = run_locust(options, env["ONRAMP_PUBLIC_URL"], api_key.splitlines()[0], folder)
     finally:
-        stop_server(server)
+        for server in reversed(servers):
+            stop_server(server)
     stats = read_stats(folder / "locust_stats.csv")
     tally = json.loads((folder / "tally.json").read_text())
     print_steps(stats, options)
@@ -108,6 +118,12 @@ def _arguments() -> argparse.Namespace:
         "--spawn-rate", type=float, default=20, help="Customers started per second."
     )
     parser.add_argument("--run-time", default="5m", help="How long they keep coming (locust's -t).")
+    parser.add_argument(
+        "--sandbox-mounted",
+        action="store_true",
+        help="Serve the Sandbox inside Onramp's gunicorn (as `make run` and a UAT environment"
+        " do), not from a gunicorn of its own on the next port.",
+    )
     parser.add_argument("--port", type=int, default=int(os.environ.get("LOAD_PORT", "5300")))
     parser.add_argument("--database", default=os.environ.get("LOAD_DATABASE", "onramp_load"))
     parser.add_argument(
@@ -204,31 +220,50 @@ def flask(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def start_server(env: dict[str, str], folder: Path) -> subprocess.Popen[bytes]:
-    log = (folder / "gunicorn.log").open("wb")
-    server = subprocess.Popen(
-        [str(BIN / "gunicorn"), "--config", "python:app.gunicorn_conf", "app:create_app()"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    return server
+def sandbox_apart(env: dict[str, str], port: int) -> dict[str, str]:
+    """The Sandbox on a server of its own, as Xero is: a customer's callback then waits
+    for a platform that is not busy with Onramp's own requests. Each is told where the
+    other is: Onramp the Sandbox's address, the Sandbox Onramp's callback."""
+    sandbox_url = f"http://127.0.0.1:{port}"
+    env["ONRAMP_SANDBOX_URL"] = f"{sandbox_url}/sandbox"
+    return {
+        **env,
+        "ONRAMP_PUBLIC_URL": sandbox_url,
+        "PORT": str(port),
+        "ONRAMP_SANDBOX_REDIRECT_URIS": json.dumps(
+            [f"{env['ONRAMP_PUBLIC_URL']}/connect/sandbox/callback"]
+        ),
+        "ONRAMP_SANDBOX_CLIENT_NAME": "Northwind Lending",
+        "ONRAMP_WEBHOOK_WORKER": "false",
+        "ONRAMP_SERVER_FILE": env["ONRAMP_SERVER_FILE"] + ".sandbox",
+    }
 
 
-def wait_until_healthy(server: subprocess.Popen[bytes], public_url: str, folder: Path) -> None:
+def start_server(env: dict[str, str], app: str, log_path: Path) -> subprocess.Popen[bytes]:
+    """gunicorn as app/gunicorn_conf.py has it, in a process group of its own."""
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            [str(BIN / "gunicorn"), "--config", "python:app.gunicorn_conf", app],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def wait_until_healthy(server: subprocess.Popen[bytes], probe: str) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise SystemExit(f"gunicorn exited {server.returncode}: see {folder / 'gunicorn.log'}")
+            raise SystemExit(f"gunicorn exited {server.returncode}: see its log")
         try:
-            if requests.get(f"{public_url}/healthz", timeout=5).status_code == 200:
+            if requests.get(probe, timeout=5).status_code == 200:
                 return
         except requests.RequestException:
             pass  # still starting
         time.sleep(0.5)
-    raise SystemExit("gunicorn did not answer /healthz within two minutes")
+    raise SystemExit(f"gunicorn did not answer {probe} within two minutes")
 
 
 def stop_server(server: subprocess.Popen[bytes]) -> None:
@@ -279,7 +314,9 @@ def print_steps(stats: list[dict[str, str]], options: argparse.Namespace) -> Non
     print(
         f"Load test: {options.users} customers (spawned {options.spawn_rate}/s) for "
         f"{options.run_time}, reading each page "
-        f"{os.environ.get('LOAD_THINK_SECONDS', '5-15')} s; milliseconds per request"
+        f"{os.environ.get('LOAD_THINK_SECONDS', '5-15')} s; the Sandbox "
+        f"{'mounted' if options.sandbox_mounted else 'on its own server'}; "
+        "milliseconds per request"
     )
     print(f"{'request':<34}{'count':>7}{'p50':>8}{'p95':>8}{'p99':>8}{'errors':>8}")
     for row in [*rows, total]:
