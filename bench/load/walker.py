@@ -119,7 +119,7 @@ class Page:
 
 @dataclass
 class Decisions:
-    """What one customer decided on the consent screen, item by item."""
+    """What one customer decided on the consent screen: how many items each way."""
 
     external_id: str
     granted: int = 0
@@ -133,7 +133,7 @@ class JourneyWalker:
     base_url: str
     api_key: str
     send: Send
-    # Between pages: the customer reads. Locust's User.wait, or nothing in a test.
+    # Before acting on a page, the customer reads it: a wait under locust, none in a test.
     pause: Callable[[], None] = lambda: None
     # How likely the customer ticks each optional consent item.
     optional_share: float = 0.5
