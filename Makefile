@@ -12,7 +12,7 @@ CHROMIUM ?= /usr/bin/chromium
 export HOST PORT
 export ONRAMP_PUBLIC_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: ffmpeg install serve-deps run test test-sqlite test-postgres test-cluster haproxy uat chromium lint format migrate bench bench-hostile clean
+.PHONY: ffmpeg install serve-deps run test test-sqlite test-postgres test-cluster haproxy uat chromium lint format migrate bench bench-load bench-hostile clean
 
 # What serving needs (`make run`): the app's own dependencies and assets, none of the test
 # tools (pytest, Playwright, ruff, mypy, schemathesis: pyproject's `dev` group).
@@ -157,6 +157,17 @@ ffmpeg: install
 bench: install
 	$(BIN)/python bench/journey_steps.py
 	$(BIN)/python bench/consent_export.py
+	$(MAKE) --no-print-directory bench-load
+
+# The load test (bench/README.md): LOAD_USERS simulated customers walk whole journeys for
+# LOAD_RUN_TIME against gunicorn on a fresh PostgreSQL database and Redis; it prints the
+# percentiles per step and fails when the consents in the database differ from those given.
+LOAD_USERS ?= 200
+LOAD_SPAWN_RATE ?= 20
+LOAD_RUN_TIME ?= 5m
+bench-load: install
+	$(BIN)/python bench/load/run.py --users $(LOAD_USERS) --spawn-rate $(LOAD_SPAWN_RATE) \
+		--run-time $(LOAD_RUN_TIME)
 
 # The hostile-input suite's targets with far more inputs than CI sends (bench/README.md);
 # on PostgreSQL with TEST_DATABASE_URL set. HOSTILE_INPUTS=20000 for a shorter run.
