@@ -155,10 +155,11 @@ def _mount_sandbox(app: Flask) -> None:
 
 
 def _configure_security(app: Flask) -> None:
-    from app.security import init_security_headers, init_session_cookie
+    from app.security import init_compression, init_security_headers, init_session_cookie
 
     init_security_headers(app)
     init_session_cookie(app)
+    init_compression(app)
 
 
 def _configure_input_guard(app: Flask) -> None:

@@ -94,6 +94,11 @@ DEFAULTS: dict[str, Any] = {
     # Requests to the single sign-on routes allowed per address (password sign-in has
     # its own backoff, app/admin/throttle.py).
     "ADMIN_LOGIN_RATE_LIMIT": "5 per minute;20 per hour",
+    # Compression (Flask-Compress): registered by app.security, not by the extension itself,
+    # so that pages showing a credential go uncompressed; streamed exports go as they are.
+    "COMPRESS_REGISTER": False,
+    "COMPRESS_STREAMS": False,
+    "COMPRESS_ALGORITHM": ["zstd", "br", "gzip"],
     # Reverse proxies in front of Onramp whose X-Forwarded-For and X-Forwarded-Proto are
     # believed (hop count). 0: none, the socket's address is the client's.
     "TRUSTED_PROXIES": 0,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import Babel
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -32,6 +33,9 @@ migrate = Migrate()
 csrf = CSRFProtect()
 htmx = Htmx()
 babel = Babel()
+# Responses in zstd, br or gzip, as the browser accepts; registered by app.security, which
+# leaves out the pages that show a credential (BREACH, docs/security.md).
+compress = Compress()
 login_manager = LoginManager()
 # Storage: Redis when REDIS_URL is set (shared by every process), else this process's memory.
 limiter = Limiter(key_func=get_remote_address)
