@@ -9,6 +9,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_static_digest import FlaskStaticDigest
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 from sqlalchemy import MetaData
@@ -37,5 +38,7 @@ babel = Babel()
 # leaves out the pages that show a credential (BREACH, docs/security.md).
 compress = Compress()
 login_manager = LoginManager()
+# Content-hashed static URLs (app/static_files.py).
+static_digest = FlaskStaticDigest()
 # Storage: Redis when REDIS_URL is set (shared by every process), else this process's memory.
 limiter = Limiter(key_func=get_remote_address)
