@@ -39,6 +39,9 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_NAME": "onramp_session",
     "PERMANENT_SESSION_LIFETIME": 60 * 60 * 24,
+    # The cookie is sent again only when the session changes, not re-signed on every page:
+    # a session lasts a day from its last change.
+    "SESSION_REFRESH_EACH_REQUEST": False,
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "WTF_CSRF_TIME_LIMIT": 60 * 60 * 8,
     # How long a journey link printed by `flask invite` stays valid.
