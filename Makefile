@@ -144,6 +144,7 @@ ffmpeg: install
 	fi
 
 bench: install
+	$(BIN)/python bench/page_speed.py
 	$(BIN)/python bench/journey_steps.py
 	$(BIN)/python bench/consent_export.py
 
