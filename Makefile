@@ -16,7 +16,7 @@ export ONRAMP_PUBLIC_URL ?= http://$(HOST):$(PORT)
 
 # What serving needs (`make run`): the app's own dependencies and assets, none of the test
 # tools (pytest, Playwright, ruff, mypy, schemathesis: pyproject's `dev` group).
-serve-deps: $(VENV)/.synced-app static/vendor/.copied app/translations/.compiled
+serve-deps: $(VENV)/.synced-app static/vendor/.copied static/.digested app/translations/.compiled
 
 # Everything, test tools included: what `make test`, `make lint` and the benches need.
 install: $(VENV)/.synced serve-deps
@@ -47,6 +47,15 @@ static/vendor/.copied: node_modules/.installed app/platforms.yaml app/platform_i
 	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
 	rm -rf static/vendor/icons
 	$(BIN)/python -m app.platform_icons node_modules/simple-icons static/vendor/icons
+	touch $@
+
+# Static files under a name with their content's hash, cached by browsers for a year, and
+# gzip and brotli copies of each (app/static_files.py); made again when a file changes.
+STATIC_SOURCES = $(shell find static -type f ! -path 'static/vendor/*' ! -name '.*' ! -name '*.gz' \
+	! -name '*.br' ! -name cache_manifest.json ! -regex '.*-[0-9a-f]\{32\}\.[^/]*' 2>/dev/null)
+static/.digested: static/vendor/.copied $(STATIC_SOURCES) | $(VENV)/.synced-app
+	$(FLASK) digest clean >/dev/null
+	$(FLASK) digest compile >/dev/null
 	touch $@
 
 # Onramp's own UI strings (see app/translations/README.md). `make translations` refreshes
@@ -155,6 +164,7 @@ ffmpeg: install
 	fi
 
 bench: install
+	$(BIN)/python bench/page_speed.py
 	$(BIN)/python bench/journey_steps.py
 	$(BIN)/python bench/consent_export.py
 	$(MAKE) --no-print-directory bench-load
@@ -186,3 +196,5 @@ format: install
 
 clean:
 	rm -rf $(VENV) $(TOOLS) node_modules static/vendor .pytest_cache
+	-find static \( -name '*.gz' -o -name '*.br' -o -regex '.*-[0-9a-f]\{32\}\.[^/]*' \) -delete
+	rm -f static/cache_manifest.json static/.digested

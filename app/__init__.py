@@ -25,6 +25,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _configure_proxies(app)
     _configure_upload_limits(app)
     _configure_extensions(app)
+    _configure_static_files(app)
     # After Htmx's init_app, which sets its own (this one builds on it).
     app.request_class = ClosingRequest
     _configure_journeys(app)
@@ -74,6 +75,12 @@ def _configure_extensions(app: Flask) -> None:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
             event.listen(db.engine, "connect", _sqlite_pragmas)
+
+
+def _configure_static_files(app: Flask) -> None:
+    from app.static_files import init_static_files
+
+    init_static_files(app)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -155,10 +162,11 @@ def _mount_sandbox(app: Flask) -> None:
 
 
 def _configure_security(app: Flask) -> None:
-    from app.security import init_security_headers, init_session_cookie
+    from app.security import init_compression, init_security_headers, init_session_cookie
 
     init_security_headers(app)
     init_session_cookie(app)
+    init_compression(app)
 
 
 def _configure_input_guard(app: Flask) -> None:

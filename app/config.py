@@ -39,6 +39,9 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_NAME": "onramp_session",
     "PERMANENT_SESSION_LIFETIME": 60 * 60 * 24,
+    # The cookie is sent again only when the session changes, not re-signed on every page:
+    # a session lasts a day from its last change.
+    "SESSION_REFRESH_EACH_REQUEST": False,
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "WTF_CSRF_TIME_LIMIT": 60 * 60 * 8,
     # How long a journey link printed by `flask invite` stays valid.
@@ -94,6 +97,11 @@ DEFAULTS: dict[str, Any] = {
     # Requests to the single sign-on routes allowed per address (password sign-in has
     # its own backoff, app/admin/throttle.py).
     "ADMIN_LOGIN_RATE_LIMIT": "5 per minute;20 per hour",
+    # Compression (Flask-Compress): registered by app.security, not by the extension itself,
+    # so that pages showing a credential go uncompressed; streamed exports go as they are.
+    "COMPRESS_REGISTER": False,
+    "COMPRESS_STREAMS": False,
+    "COMPRESS_ALGORITHM": ["zstd", "br", "gzip"],
     # Reverse proxies in front of Onramp whose X-Forwarded-For and X-Forwarded-Proto are
     # believed (hop count). 0: none, the socket's address is the client's.
     "TRUSTED_PROXIES": 0,

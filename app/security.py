@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from flask import Flask, Response, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 
+from app.extensions import compress
+
 # The session key present only in a journey opened inside a business's frame.
 EMBED_SESSION_KEY = "embed"
 # The areas whose every answer may name a customer or carry a token: journey steps and
@@ -28,6 +30,9 @@ NO_STORE_BLUEPRINTS = (
     "api",
 )
 _NO_STORE_KEY = "onramp.no_store"
+# The console's pages echo what a colleague searched for beside customers' details and
+# links: never compressed (BREACH, docs/security.md).
+UNCOMPRESSED_BLUEPRINTS = ("admin",)
 
 
 def allow_form_action(origin: str) -> None:
@@ -37,6 +42,12 @@ def allow_form_action(origin: str) -> None:
     the page whose form starts a sign-in at a provider must name that provider.
     """
     g.setdefault("csp_form_action", set()).add(origin)
+
+
+def send_uncompressed() -> None:
+    """Send this response uncompressed: it shows a credential (a link that opens a
+    customer's journey) whose bytes a compressed length could give away (BREACH)."""
+    g.uncompressed = True
 
 
 def allow_framing(origins: Iterable[str]) -> None:
@@ -93,6 +104,18 @@ def init_security_headers(app: Flask) -> None:
         return response
 
     app.extensions[_NO_STORE_KEY] = NO_STORE_BLUEPRINTS
+
+
+def init_compression(app: Flask) -> None:
+    """Compress what the browser accepts, except where a credential sits beside input
+    a page may echo back (docs/security.md, "Compression")."""
+    compress.init_app(app)
+
+    @app.after_request
+    def _compress(response: Response) -> Response:
+        if g.get("uncompressed") or request.blueprint in UNCOMPRESSED_BLUEPRINTS:
+            return response
+        return compress.after_request(response)
 
 
 def no_store_installed(app: Flask) -> bool:

@@ -398,7 +398,9 @@ def change_locale(run: JourneyRun, journey: Journey, locale: str) -> bool:
 def step_entered(run: JourneyRun, step_id: str) -> None:
     """The customer opened a step's page (noted once however often it is refreshed)."""
     events.step_entered(run, step_id)
-    db.session.commit()
+    # A refresh changes nothing: no write, and the run stays loaded (a commit expires it).
+    if db.session.new or db.session.dirty or db.session.deleted:
+        db.session.commit()
 
 
 def step_failed(run: JourneyRun, step_id: str, reason: str) -> None:

@@ -46,17 +46,24 @@ def journey_for_run(run: JourneyRun) -> Journey | None:
 
 
 def kept_journey(journey_id: str, version: str) -> Journey | None:
-    """A journey as it was at ``version``: the current file, or the kept copy."""
-    current = get_journey(journey_id)
-    if current is not None and current.version == version:
-        return current
+    """A journey as it was at ``version``: the current file, or the kept copy.
+
+    A version is the hash of its definition, so what it names never changes: once found,
+    it is kept in memory and a run's every page needs no query to know its journey.
+    """
     cache: dict[str, Journey] = current_app.extensions.setdefault(CACHE_KEY, {})
-    if version not in cache:
-        kept = db.session.get(JourneyVersion, version)
-        if kept is None or kept.journey_id != journey_id:
-            return None
-        cache[version] = parse_journey(kept.definition, Path(f"{journey_id}@{version[:12]}"))
-    return cache[version]
+    journey = cache.get(version)
+    if journey is None:
+        current = get_journey(journey_id)
+        if current is not None and current.version == version:
+            journey = current
+        else:
+            kept = db.session.get(JourneyVersion, version)
+            if kept is None:
+                return None
+            journey = parse_journey(kept.definition, Path(f"{kept.journey_id}@{version[:12]}"))
+        cache[version] = journey
+    return journey if journey.id == journey_id else None
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ from app.journey.run_access import (
 from app.links import LinkExpired, LinkInvalid, read_token
 from app.models import JourneyRun
 from app.platforms import Platform, get_platform
-from app.security import allow_form_action, allow_framing
+from app.security import allow_form_action, allow_framing, send_uncompressed
 from app.urls import safe_path
 
 bp = Blueprint("journey", __name__)
@@ -519,6 +519,7 @@ def later() -> Response:
     address = finish_later.email_address(run)
     emailed = how == finish_later.EMAILED and address is not None
     current = steps.current_step(run, journey)
+    send_uncompressed()  # the page shows a link that opens the journey
     return _page(
         "journey/later.html",
         run=run,
@@ -761,6 +762,7 @@ def delegate_sent() -> StepResponse:
     step = journey.first_of("connect")
     if delegation is None or step is None or not delegations.is_open(delegation):
         return redirect(url_for(".resume"), 303)
+    send_uncompressed()  # the page shows a link that opens the journey
     return _page(
         "journey/delegate_sent.html",
         run=run,

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 from flask import Flask
 
 from app.config import SANDBOX_LOGIN_KEY, SANDBOX_LOGINS_KEY, configure, new_app
-from app.extensions import babel, csrf
+from app.extensions import babel, csrf, static_digest
 from app.sandbox import (
     tables,  # noqa: F401  (declares the tables init_storage creates)
     vendor_views,
@@ -80,6 +80,8 @@ def create_sandbox_app(test_config: dict[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     csrf.init_app(app)
     babel.init_app(app)
+    # Its pages share Onramp's base template, which names static files by their hash.
+    static_digest.init_app(app)
     # The blueprint sets them on its pages; this covers the app's own (a 404, say).
     app.after_request(security_headers)
     init_sandbox(app, mounted=False)
