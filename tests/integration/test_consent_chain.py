@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, text
 
 from app import clock
-from app.consent import chain, ledger
+from app.consent import chain, checkpoints, ledger
 from app.extensions import db
 from app.models import CONSENT_TRIGGER_DROPS as DROP_GUARD
 from app.models import (
@@ -393,3 +393,20 @@ def test_incremental_verify_refuses_a_stored_checkpoint_that_was_altered(
     assert code == 1
     assert "the checkpoint is not genuine" in output
     assert "OK:" not in output
+
+
+def test_a_checkpoint_is_refused_when_the_records_since_the_last_one_do_not_verify(
+    app: Flask, customer_client: FlaskClient
+) -> None:
+    _decide_twice(customer_client)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["consents", "checkpoint"]).exit_code == 0
+    customer_client.post("/journey/consent", data=ALL_CONSENTS)  # record 5
+    _tamper(app, TAMPERING["the wording shown"], id=_records(app)[4].id)
+    result = runner.invoke(args=["consents", "checkpoint"])
+    assert result.exit_code == 1
+    assert "the chain does not verify (record 5: its content does not match its hash)" in (
+        result.output
+    )
+    with app.app_context():
+        assert checkpoints.latest_checkpoint().sequence == 4  # type: ignore[union-attr]
