@@ -15,7 +15,7 @@ the Flask test client:
 
 Each page is asked for REQUESTS times after a few unmeasured ones; p50 and p95 are printed.
 Run: `make bench-million` (MILLION=100000 for a shorter run), or
-`.venv/bin python bench/million/run.py [--reuse]`: --reuse keeps a database already
+`.venv/bin/python bench/million/run.py [--reuse] [--pages-only]`: --reuse keeps a database already
 seeded with MILLION records (and appends nothing when it has more).
 """
 
@@ -26,6 +26,7 @@ import os
 import statistics
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -43,6 +44,7 @@ from app.api.pagination import encode_cursor
 from app.consent import chain
 from app.extensions import db
 from app.models import ConsentRecord, Customer
+from bench.consent_export import rss
 from bench.million.seed import bench_app, database_url, fresh_schema, seed
 from tests.consent_records import chained
 
@@ -51,12 +53,6 @@ WARM_UP = 3
 APPENDED = 1_000
 PASSWORD = "benchmark-password-1"
 MiB = 1024 * 1024
-
-
-def rss() -> int:
-    """Resident memory of this process, in bytes (Linux)."""
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def timed(ask: Callable[[], int]) -> tuple[float, float]:
@@ -75,13 +71,12 @@ def timed(ask: Callable[[], int]) -> tuple[float, float]:
 
 
 def signed_in(app: Flask) -> FlaskClient:
+    email = f"million-{uuid.uuid4().hex[:8]}@example.com"  # a new one each run (--reuse)
     with app.app_context():
-        create_user("million@example.com", "viewer", PASSWORD)
+        create_user(email, "viewer", PASSWORD)
         db.session.commit()
     client = app.test_client()
-    response = client.post(
-        "/admin/login", data={"email": "million@example.com", "password": PASSWORD}
-    )
+    response = client.post("/admin/login", data={"email": email, "password": PASSWORD})
     if response.status_code != 303:
         raise SystemExit(f"could not sign in: HTTP {response.status_code}")
     return client
@@ -229,9 +224,6 @@ def main() -> None:
             f"{fmt:<10} {records:>10,} {mib:>8.0f} {seconds:>8.1f} {records / seconds:>10,.0f}"
             f" {growth:>15.1f}"
         )
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 if __name__ == "__main__":

@@ -116,7 +116,8 @@ def _copy(table: str, columns: tuple[str, ...], rows: Iterator[tuple[Any, ...]])
 
 
 def _customers(total: int, started: datetime) -> Iterator[tuple[Any, ...]]:
-    for i in range(total):
+    # Numbered as their ids will be in an empty database.
+    for i in range(1, total + 1):
         key = encrypt_text(Fernet.generate_key().decode())
         yield (str(uuid.uuid4()), f"Customer {i}", f"c{i}@example.com", f"CRM-{i:07}", started, key)
 
@@ -144,7 +145,7 @@ def _runs(
 
 def _records(
     total: int,
-    people: list[tuple[int, int, str, Customer]],
+    people: list[tuple[int, int, str, str]],
     journey: Journey,
     wordings: dict[str, list[dict[str, Any]]],
     first: datetime,
@@ -158,7 +159,7 @@ def _records(
     evidence_by_customer: dict[int, str] = {}
     granted_ids: dict[str, str] = {}
     for index in range(total):
-        customer_id, run_id, locale, customer = people[index // RECORDS_PER_CUSTOMER]
+        customer_id, run_id, locale, data_key = people[index // RECORDS_PER_CUSTOMER]
         items = wordings[locale]
         moment = index % RECORDS_PER_CUSTOMER
         # The journey's items in turn (the last declined), then a withdrawal of the first
@@ -176,6 +177,12 @@ def _records(
             )
         personal = evidence_by_customer.get(customer_id)
         if personal is None:
+            customer = Customer(
+                id=customer_id,
+                name=f"Customer {customer_id}",
+                email=f"c{customer_id}@example.com",
+                data_key_ciphertext=data_key,
+            )
             personal = encrypt_for(
                 customer,
                 {
@@ -279,20 +286,7 @@ def seed(app: Flask, total: int) -> dict[str, float]:
             text("SELECT customer_id, id, locale FROM journey_runs ORDER BY customer_id")
         ).all()
         keys = dict(customers)
-        people = [
-            (
-                customer_id,
-                run_id,
-                locale,
-                Customer(
-                    id=customer_id,
-                    name=f"Customer {customer_id}",
-                    email=f"c{customer_id}@example.com",
-                    data_key_ciphertext=keys[customer_id],
-                ),
-            )
-            for customer_id, run_id, locale in runs
-        ]
+        people = [(c, run_id, locale, keys[c]) for c, run_id, locale in runs]
         db.session.commit()
         timings["customers"] = time.perf_counter() - started
 
