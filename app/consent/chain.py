@@ -68,17 +68,13 @@ def canonical_values(values: Mapping[Any, Any]) -> bytes:
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def canonical(record: ConsentRecord) -> bytes:
-    return canonical_values({name: getattr(record, name) for name in CHAINED_FIELDS})
-
-
 def hash_values(values: Mapping[Any, Any], prev_hash: str) -> str:
     """The hash of a record given as its field values, chained to ``prev_hash``."""
     return hashlib.sha256(canonical_values(values) + bytes.fromhex(prev_hash)).hexdigest()
 
 
 def compute_hash(record: ConsentRecord, prev_hash: str) -> str:
-    return hashlib.sha256(canonical(record) + bytes.fromhex(prev_hash)).hexdigest()
+    return hash_values({name: getattr(record, name) for name in CHAINED_FIELDS}, prev_hash)
 
 
 def _move_head(**values: Any) -> tuple[int, str]:
