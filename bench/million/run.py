@@ -198,7 +198,7 @@ def main() -> None:
         print(
             f"Seeded {total:,} consent records in {sum(timings.values()):.0f} s "
             f"(customers and runs {timings['customers']:.0f} s, records {timings['records']:.0f} s,"
-            f" analyze {timings['analyze']:.0f} s)"
+            f" vacuum and analyze {timings['analyze']:.0f} s)"
         )
     client = signed_in(app)
     print(f"\nA million consents: {total:,} records on PostgreSQL, Flask test client, one process")

@@ -299,9 +299,14 @@ def seed(app: Flask, total: int) -> dict[str, float]:
         db.session.commit()
         timings["records"] = time.perf_counter() - started
 
+        # What autovacuum would soon do: statistics for the planner, and the visibility map
+        # that lets a date range be read from its index alone. VACUUM runs outside a
+        # transaction.
         started = time.perf_counter()
-        db.session.execute(text("ANALYZE"))
-        db.session.commit()
+        with db.engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").execute(
+                text("VACUUM ANALYZE")
+            )
         timings["analyze"] = time.perf_counter() - started
     return timings
 
@@ -313,7 +318,7 @@ def main() -> None:
     timings = seed(app, total)
     print(
         f"seeded {total:,} consent records: customers and runs {timings['customers']:.1f} s, "
-        f"records {timings['records']:.1f} s, analyze {timings['analyze']:.1f} s"
+        f"records {timings['records']:.1f} s, vacuum and analyze {timings['analyze']:.1f} s"
     )
 
 
