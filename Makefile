@@ -12,7 +12,7 @@ CHROMIUM ?= /usr/bin/chromium
 export HOST PORT
 export ONRAMP_PUBLIC_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: ffmpeg install serve-deps run test test-sqlite test-postgres test-cluster haproxy uat chromium lint format migrate bench bench-load bench-hostile clean
+.PHONY: ffmpeg install serve-deps run test test-sqlite test-postgres test-cluster haproxy uat chromium lint format migrate bench bench-load bench-million bench-hostile clean
 
 # What serving needs (`make run`): the app's own dependencies and assets, none of the test
 # tools (pytest, Playwright, ruff, mypy, schemathesis: pyproject's `dev` group).
@@ -167,6 +167,7 @@ bench: install
 	$(BIN)/python bench/page_speed.py
 	$(BIN)/python bench/journey_steps.py
 	$(BIN)/python bench/consent_export.py
+	$(MAKE) --no-print-directory bench-million
 	$(MAKE) --no-print-directory bench-load
 
 # The load test (bench/README.md): LOAD_USERS simulated customers walk whole journeys for
@@ -178,6 +179,13 @@ LOAD_RUN_TIME ?= 5m
 bench-load: install
 	$(BIN)/python bench/load/run.py --users $(LOAD_USERS) --spawn-rate $(LOAD_SPAWN_RATE) \
 		--run-time $(LOAD_RUN_TIME)
+
+# A million consent records on PostgreSQL (bench/README.md): seeded, then the
+# ledger's pages, `flask consents verify` and the exports measured. MILLION=100000 for a
+# shorter run; MILLION_DATABASE_URL names the database, which is emptied first.
+MILLION ?= 1000000
+bench-million: install
+	MILLION=$(MILLION) $(BIN)/python bench/million/run.py
 
 # The hostile-input suite's targets with far more inputs than CI sends (bench/README.md);
 # on PostgreSQL with TEST_DATABASE_URL set. HOSTILE_INPUTS=20000 for a shorter run.

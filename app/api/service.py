@@ -19,6 +19,7 @@ from app.api.pagination import Page, paginate
 from app.connections import lifecycle, repair, uploads
 from app.connections.authorization import can_reconnect, reconnect_journey
 from app.consent import ledger
+from app.consent.export import within_range_ids
 from app.customers import journey_links, manage
 from app.engine.registry import current_journeys, get_journey
 from app.engine.schema import Journey, PlatformSelectStep
@@ -399,6 +400,8 @@ def consent_page(query: schemas.ConsentQuery) -> Page:
         statement = statement.where(ConsentRecord.recorded_at >= query.since)
     if query.until is not None:
         statement = statement.where(ConsentRecord.recorded_at < query.until)
+    if query.since is not None or query.until is not None:
+        statement = within_range_ids(statement)
     return paginate("consents", statement, ConsentRecord.id, query.limit, query.cursor)
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import RowMapping, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import clock
@@ -61,13 +61,20 @@ def _plain(value: Any) -> Any:
     return value.isoformat(timespec="microseconds") if isinstance(value, datetime) else value
 
 
-def canonical(record: ConsentRecord) -> bytes:
-    content = {name: _plain(getattr(record, name)) for name in CHAINED_FIELDS}
+def canonical_values(values: Mapping[Any, Any]) -> bytes:
+    """The canonical form of a record given as its field values (a row, or a dict about to
+    be inserted in bulk): what the hash covers."""
+    content = {name: _plain(values[name]) for name in CHAINED_FIELDS}
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def hash_values(values: Mapping[Any, Any], prev_hash: str) -> str:
+    """The hash of a record given as its field values, chained to ``prev_hash``."""
+    return hashlib.sha256(canonical_values(values) + bytes.fromhex(prev_hash)).hexdigest()
+
+
 def compute_hash(record: ConsentRecord, prev_hash: str) -> str:
-    return hashlib.sha256(canonical(record) + bytes.fromhex(prev_hash)).hexdigest()
+    return hash_values({name: getattr(record, name) for name in CHAINED_FIELDS}, prev_hash)
 
 
 def _move_head(**values: Any) -> tuple[int, str]:
@@ -146,68 +153,102 @@ class Verification:
     records: int
     head: str
     problem: Break | None
+    # The records up to this sequence were taken from a signed checkpoint, not rehashed.
+    trusted_up_to: int = 0
 
     @property
     def ok(self) -> bool:
         return self.problem is None
 
 
-def _records(batch: int) -> Iterator[ConsentRecord]:
-    last = 0
+# What a walk reads of each record: plain rows, not ORM objects, so that a million records
+# cost a million tuples and no identity map.
+_WALKED = [getattr(ConsentRecord, name) for name in CHAINED_FIELDS] + [
+    ConsentRecord.prev_hash,
+    ConsentRecord.record_hash,
+]
+
+
+def _records(after: int, batch: int) -> Iterator[RowMapping]:
+    last = after
     while True:
-        rows = db.session.scalars(
-            select(ConsentRecord)
-            .where(ConsentRecord.sequence > last)
-            .order_by(ConsentRecord.sequence)
-            .limit(batch)
-        ).all()
+        rows = (
+            db.session.execute(
+                select(*_WALKED)
+                .where(ConsentRecord.sequence > last)
+                .order_by(ConsentRecord.sequence)
+                .limit(batch)
+            )
+            .mappings()
+            .all()
+        )
         if not rows:
             return
         yield from rows
-        last = rows[-1].sequence
-        db.session.expunge_all()
+        last = rows[-1]["sequence"]
 
 
-def verify(*, expect: tuple[int, str] | None = None, batch: int = 1000) -> Verification:
-    """Walk the chain from its start; the first record that does not match is reported.
+def _start_at(checkpoint: tuple[int, str]) -> Break | None:
+    """Whether the chain still holds the record a checkpoint signed, with its hash."""
+    sequence, digest = checkpoint
+    found = db.session.execute(
+        select(ConsentRecord.public_id, ConsentRecord.record_hash).where(
+            ConsentRecord.sequence == sequence
+        )
+    ).first()
+    if found is None:
+        return Break(sequence, None, "the chain is shorter than the checkpoint")
+    if found.record_hash != digest:
+        return Break(sequence, found.public_id, "its hash differs from the checkpoint's")
+    return None
+
+
+def verify(
+    *,
+    expect: tuple[int, str] | None = None,
+    since: tuple[int, str] | None = None,
+    batch: int = 5000,
+) -> Verification:
+    """Walk the chain; the first record that does not match is reported.
 
     ``expect`` is a checkpoint's (sequence, hash): the chain must still pass through it.
+    ``since`` is a signed checkpoint's (sequence, hash) to start from: the records up to it
+    are taken on the checkpoint's word and only the later ones are rehashed (incremental).
     """
     prev = GENESIS
     count = 0
+    if since is not None and since[0] > 0:
+        refused = _start_at(since)
+        if refused is not None:
+            return Verification(0, prev, refused)
+        count, prev = since
+        expect = None  # the start is the checkpoint itself
+    trusted = count
     checkpoint_seen = expect is None
-    for record in _records(batch):
+    for record in _records(count, batch):
         count += 1
-        if record.sequence != count:
-            return Verification(
-                count - 1, prev, Break(count, None, f"record {count} is missing from the chain")
-            )
-        if record.prev_hash != prev:
-            return Verification(
-                count - 1,
-                prev,
-                Break(count, record.public_id, "it does not point at the record before it"),
-            )
-        if compute_hash(record, prev) != record.record_hash:
-            return Verification(
-                count - 1,
-                prev,
-                Break(count, record.public_id, "its content does not match its hash"),
-            )
-        prev = record.record_hash
-        if expect is not None and record.sequence == expect[0]:
-            if record.record_hash != expect[1]:
-                return Verification(
-                    count,
-                    prev,
-                    Break(count, record.public_id, "its hash differs from the checkpoint's"),
-                )
+        sequence, public_id = record["sequence"], record["public_id"]
+        if sequence != count:
+            problem = Break(count, None, f"record {count} is missing from the chain")
+            return Verification(count - 1, prev, problem, trusted)
+        if record["prev_hash"] != prev:
+            problem = Break(count, public_id, "it does not point at the record before it")
+            return Verification(count - 1, prev, problem, trusted)
+        if hash_values(record, prev) != record["record_hash"]:
+            problem = Break(count, public_id, "its content does not match its hash")
+            return Verification(count - 1, prev, problem, trusted)
+        prev = record["record_hash"]
+        if expect is not None and sequence == expect[0]:
+            if prev != expect[1]:
+                problem = Break(count, public_id, "its hash differs from the checkpoint's")
+                return Verification(count, prev, problem, trusted)
             checkpoint_seen = True
     if not checkpoint_seen and expect is not None:
         return Verification(
             count, prev, Break(expect[0], None, "the chain is shorter than the checkpoint")
         )
-    return _against_head(count, prev)
+    result = _against_head(count, prev)
+    return Verification(result.records, result.head, result.problem, trusted)
 
 
 def _against_head(count: int, last_hash: str) -> Verification:

@@ -61,3 +61,10 @@ def read_checkpoint(token: str, key: Ed25519PublicKey) -> CheckpointClaims:
     if not isinstance(sequence, int) or not isinstance(digest, str):
         raise ledger_signing.SignatureInvalid("the checkpoint lacks its sequence or hash")
     return CheckpointClaims(sequence, digest, str(payload.get("created_at")))
+
+
+def latest_claims(key: Ed25519PublicKey) -> CheckpointClaims | None:
+    """The statement of the latest stored checkpoint, its signature checked with ``key``
+    (ledger_signing.SignatureInvalid if it was altered); None before the first one."""
+    stored = latest_checkpoint()
+    return read_checkpoint(stored.jws, key) if stored is not None else None

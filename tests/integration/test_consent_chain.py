@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, text
 
 from app import clock
-from app.consent import chain, ledger
+from app.consent import chain, checkpoints, ledger
 from app.extensions import db
 from app.models import CONSENT_TRIGGER_DROPS as DROP_GUARD
 from app.models import (
@@ -318,3 +318,95 @@ def test_expiry_and_withdrawal_extend_the_same_chain(
         db.session.commit()
         assert chain.verify().records == 6
         assert chain.verify().ok
+
+
+def test_incremental_verify_rehashes_only_what_came_after_the_signed_checkpoint(
+    app: Flask, customer_client: FlaskClient
+) -> None:
+    _decide_twice(customer_client)
+    assert app.test_cli_runner().invoke(args=["consents", "checkpoint"]).exit_code == 0
+    customer_client.post("/journey/consent", data=ALL_CONSENTS)  # record 5, after it
+    records = _records(app)
+    assert len(records) == 5
+
+    code, output = _verify(app, "--incremental")
+    assert code == 0
+    assert output.startswith(
+        "OK: 5 record(s) verify incrementally: 1 to 4 on the signed checkpoint of "
+    )
+    assert f"the 1 after it rehashed; head {records[-1].record_hash}." in output
+
+    # What the checkpoint vouches for is not rehashed: only a full walk finds a change there.
+    _tamper(app, TAMPERING["the decision"], id=records[1].id)
+    assert _verify(app, "--incremental")[0] == 0
+    assert "BROKEN at record 2" in _verify(app)[1]
+
+    # A change after the checkpoint is found.
+    _tamper(app, TAMPERING["the purpose"], id=records[4].id)
+    code, output = _verify(app, "--incremental")
+    assert code == 1
+    assert f"BROKEN at record 5 ({records[4].public_id}): its content does not match" in output
+    assert "4 record(s) before it verify" in output
+
+
+def test_incremental_verify_without_a_checkpoint_walks_every_record(
+    app: Flask, customer_client: FlaskClient
+) -> None:
+    _decide_twice(customer_client)
+    code, output = _verify(app, "--incremental")
+    assert code == 0
+    assert output.splitlines() == [
+        "No signed checkpoint yet: every record is rehashed.",
+        f"OK: 4 record(s) verify; head {_records(app)[-1].record_hash}",
+    ]
+
+
+def test_incremental_verify_refuses_a_checkpoint_the_chain_no_longer_holds(
+    app: Flask, customer_client: FlaskClient
+) -> None:
+    _decide_twice(customer_client)
+    assert app.test_cli_runner().invoke(args=["consents", "checkpoint"]).exit_code == 0
+    checkpointed = _records(app)[-1]
+    _tamper(
+        app,
+        "UPDATE consent_records SET record_hash = :fake WHERE id = :id",
+        id=checkpointed.id,
+        fake="e" * 64,
+    )
+    code, output = _verify(app, "--incremental")
+    assert code == 1
+    assert (
+        f"BROKEN at record 4 ({checkpointed.public_id}): its hash differs from the checkpoint's"
+    ) in output
+
+
+def test_incremental_verify_refuses_a_stored_checkpoint_that_was_altered(
+    app: Flask, customer_client: FlaskClient
+) -> None:
+    _decide_twice(customer_client)
+    assert app.test_cli_runner().invoke(args=["consents", "checkpoint"]).exit_code == 0
+    with app.app_context():
+        # Someone moves the stored checkpoint on to a chain of their own making.
+        db.session.execute(text("UPDATE consent_checkpoints SET jws = jws || 'x'"))
+        db.session.commit()
+    code, output = _verify(app, "--incremental")
+    assert code == 1
+    assert "the checkpoint is not genuine" in output
+    assert "OK:" not in output
+
+
+def test_a_checkpoint_is_refused_when_the_records_since_the_last_one_do_not_verify(
+    app: Flask, customer_client: FlaskClient
+) -> None:
+    _decide_twice(customer_client)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["consents", "checkpoint"]).exit_code == 0
+    customer_client.post("/journey/consent", data=ALL_CONSENTS)  # record 5
+    _tamper(app, TAMPERING["the wording shown"], id=_records(app)[4].id)
+    result = runner.invoke(args=["consents", "checkpoint"])
+    assert result.exit_code == 1
+    assert "the chain does not verify (record 5: its content does not match its hash)" in (
+        result.output
+    )
+    with app.app_context():
+        assert checkpoints.latest_checkpoint().sequence == 4  # type: ignore[union-attr]
