@@ -9,6 +9,7 @@ import re
 from flask import Flask
 from flask.testing import FlaskClient
 
+from app.engine import versions
 from app.engine.registry import EXTENSION_KEY
 from tests.integration.conftest import REQUIRED_CONSENTS
 from tests.mail_sink import smtp_sink
@@ -82,5 +83,7 @@ def test_a_journey_may_say_it_uses_onramp(app: Flask, customer_client: FlaskClie
     app.extensions[EXTENSION_KEY]["default"] = journey.model_copy(
         update={"business": journey.business.model_copy(update={"show_onramp": True})}
     )
+    # Same version, other content (only a test can do that): forget the version as seen.
+    app.extensions.pop(versions.CACHE_KEY, None)
     page = text_of(customer_client.get("/journey/welcome", follow_redirects=True))
     assert f"{BUSINESS} uses Onramp to connect your accounting software securely." in page
