@@ -12,7 +12,7 @@ CHROMIUM ?= /usr/bin/chromium
 export HOST PORT
 export ONRAMP_PUBLIC_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: ffmpeg install serve-deps run test test-sqlite test-postgres test-cluster haproxy uat chromium lint format migrate bench bench-load bench-million bench-hostile clean
+.PHONY: ffmpeg install serve-deps run test test-sqlite test-postgres test-cluster haproxy prometheus uat chromium lint format migrate bench bench-load bench-million bench-hostile clean
 
 # What serving needs (`make run`): the app's own dependencies and assets, none of the test
 # tools (pytest, Playwright, ruff, mypy, schemathesis: pyproject's `dev` group).
@@ -88,10 +88,22 @@ chromium:
 		fi; \
 	fi
 
+# promtool checks and unit-tests the shipped alert rules (deploy/prometheus); it comes with
+# Debian's prometheus package, installed as root like Chromium. Only promtool is used: where
+# systemd runs, the package's postinst also enables and starts a Prometheus server.
+prometheus:
+	@if ! command -v promtool >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus; \
+		else \
+			echo "promtool is missing: sudo apt-get install prometheus" >&2; exit 1; \
+		fi; \
+	fi
+
 # Unit, integration and the project's own browser tests, on SQLite then PostgreSQL (and, on
 # PostgreSQL, two instances behind HAProxy: make test-cluster); then the UAT catalogue once,
 # in parallel, against a server it starts itself (make uat).
-test: install chromium
+test: install chromium prometheus
 	$(MAKE) --no-print-directory test-sqlite
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		$(MAKE) --no-print-directory test-postgres && $(MAKE) --no-print-directory test-cluster; \

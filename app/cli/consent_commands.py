@@ -9,7 +9,7 @@ import click
 from flask.cli import AppGroup
 
 from app import audit
-from app.consent import chain, checkpoints, ledger_signing, receipts
+from app.consent import chain, checkpoints, ledger_signing, receipts, verifications
 from app.extensions import db
 
 consents_cli = AppGroup("consents", help="The consent ledger: verify, checkpoint, receipts.")
@@ -70,6 +70,9 @@ def verify_command(
         result = chain.verify(since=signed)
     else:
         result = chain.verify(expect=signed)
+    # The verdict, for /metrics and the alert on a broken or unverified ledger.
+    verifications.note(result, "flask consents verify")
+    db.session.commit()
     if result.problem is not None:
         problem = result.problem
         who = f" ({problem.record_id})" if problem.record_id else ""

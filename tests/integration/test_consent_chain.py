@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select, text
 
 from app import clock
@@ -243,6 +244,48 @@ def test_the_audit_log_notes_each_checkpoint(app: Flask, customer_client: FlaskC
         ).one()
         head = chain.head()
     assert entry.after == {"sequence": 4, "hash": head.hash}
+
+
+def _ledger_gauges(app: Flask, client: FlaskClient) -> dict[str, float]:
+    app.config["METRICS_TOKEN"] = "scrape-token"
+    scraped = client.get("/metrics", headers={"Authorization": "Bearer scrape-token"})
+    return {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(scraped.text)
+        for sample in family.samples
+        if sample.name.startswith("onramp_consent_chain_")
+    }
+
+
+def test_metrics_say_what_the_last_verify_found(app: Flask, customer_client: FlaskClient) -> None:
+    # Never verified: no verdict, and a last success at 0 (1970) that the alert calls stale.
+    assert _ledger_gauges(app, customer_client) == {
+        "onramp_consent_chain_last_verified_timestamp_seconds": 0.0
+    }
+    _decide_twice(customer_client)
+    assert _verify(app)[0] == 0
+    gauges = _ledger_gauges(app, customer_client)
+    assert gauges["onramp_consent_chain_verified"] == 1.0
+    verified_at = gauges["onramp_consent_chain_last_verified_timestamp_seconds"]
+    assert verified_at == pytest.approx(clock.now().timestamp(), abs=60)
+
+    # The next run finds a record altered: the verdict turns 0, the last success stays.
+    _tamper(app, "UPDATE consent_records SET decision = 'withdrawn' WHERE sequence = 2")
+    assert _verify(app)[0] == 1
+    assert _ledger_gauges(app, customer_client) == {
+        "onramp_consent_chain_verified": 0.0,
+        "onramp_consent_chain_last_verified_timestamp_seconds": verified_at,
+    }
+    with app.app_context():
+        verdicts = db.session.scalars(
+            select(AuditEntry.after)
+            .where(AuditEntry.action == "consents.verify")
+            .order_by(AuditEntry.id)
+        ).all()
+    assert verdicts == [
+        {"ok": True, "records": 4},
+        {"ok": False, "records": 1, "broken_at": 2},
+    ]
 
 
 WRITERS = 8

@@ -143,3 +143,14 @@ def test_readiness_still_reports_the_outage(
         response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json == {"status": "unavailable", "checks": {"database": "OperationalError"}}
+
+
+def test_metrics_still_answer_leaving_out_what_only_the_database_knows(
+    app: Flask, client: FlaskClient, tmp_path: Path
+) -> None:
+    app.config["METRICS_TOKEN"] = "scrape-token"
+    with unreachable_database(app, tmp_path):
+        scraped = client.get("/metrics", headers={"Authorization": "Bearer scrape-token"})
+    assert scraped.status_code == 200
+    assert "onramp_webhook_attempts_total" in scraped.text
+    assert "onramp_consent_chain_" not in scraped.text
