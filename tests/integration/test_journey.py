@@ -260,6 +260,27 @@ def test_step_events_record_entries_and_completions(
     assert kinds == [("welcome", "entered"), ("welcome", "completed")]
 
 
+def test_coming_back_to_a_step_is_a_new_visit(app: Flask, customer_client: FlaskClient) -> None:
+    c = customer_client
+    c.get("/journey/welcome")
+    c.post("/journey/welcome")
+    c.get("/journey/consent")
+    # Back to the first step, refreshed: entered once more, as the funnel counts visits.
+    c.get("/journey/welcome")
+    c.get("/journey/welcome")
+    with app.app_context():
+        kinds = [
+            (e.step, e.kind)
+            for e in db.session.scalars(select(JourneyEvent).order_by(JourneyEvent.id))
+        ]
+    assert kinds == [
+        ("welcome", "entered"),
+        ("welcome", "completed"),
+        ("consent", "entered"),
+        ("welcome", "entered"),
+    ]
+
+
 def test_pages_carry_a_strict_content_security_policy(customer_client: FlaskClient) -> None:
     response = customer_client.get("/journey/welcome")
     csp = response.headers["Content-Security-Policy"]
