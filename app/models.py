@@ -103,6 +103,9 @@ class JourneyRun(db.Model):  # type: ignore[name-defined,misc]
     abandoned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Where the done page sends the customer back to, checked against the journey's allow-list.
     return_url: Mapped[str | None] = mapped_column(String(2000))
+    # The step whose visit is under way: its "entered" (or "not_listed") is the run's last
+    # event, so showing the step again is the same visit (app/engine/events.py keeps it).
+    visiting_step: Mapped[str | None] = mapped_column(String(100))
 
     customer: Mapped[Customer] = relationship(back_populates="runs")
     connections: Mapped[list[Connection]] = relationship(

@@ -11,7 +11,9 @@ the browser accepts it.
 
 from __future__ import annotations
 
-from flask import Flask
+from functools import lru_cache
+
+from flask import Flask, has_request_context, request
 from werkzeug.datastructures import Headers
 from whitenoise import WhiteNoise
 
@@ -30,9 +32,26 @@ def _headers(headers: Headers, _path: str, _url: str) -> None:
     headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'"
 
 
+def _remembered_static_urls(app: Flask) -> None:
+    """Templates' ``static_url_for`` answers from memory once a file's URL is known: the
+    manifest does not change while the app runs, and every page names the same few files
+    (building each URL again was a twentieth of a step page's time)."""
+    digested = static_digest.static_url_for
+
+    @lru_cache(maxsize=256)
+    def known(endpoint: str, filename: str, script_root: str) -> str:
+        return str(digested(endpoint, filename=filename))
+
+    def static_url_for(endpoint: str, filename: str) -> str:
+        return known(endpoint, filename, request.script_root if has_request_context() else "")
+
+    app.jinja_env.globals["static_url_for"] = static_url_for
+
+
 def init_static_files(app: Flask) -> None:
     app.config.setdefault("FLASK_STATIC_DIGEST_COMPRESSION", ["gzip", "brotli"])
     static_digest.init_app(app)
+    _remembered_static_urls(app)
     app.wsgi_app = WhiteNoise(  # type: ignore[method-assign]
         app.wsgi_app,
         root=app.static_folder,

@@ -180,7 +180,7 @@ def _render(
         position=steps.position(run, journey, step),
         locale=run.locale,
         t=lambda value: shown.text(value, run.locale),
-        language_form=LanguageForm(formdata=None, next=""),
+        language_next="",
         embed_origin=None,
         embed_events=[],
         urls=PreviewUrls(journey.id, run.source, run.brand),

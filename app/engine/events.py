@@ -27,14 +27,24 @@ def _active(run: JourneyRun) -> None:
         run.abandoned_at = None
 
 
+# Events that leave the customer on the step: showing it again is the same visit.
+VISITING = ("entered", "not_listed")
+
+
+def _add(run: JourneyRun, event: JourneyEvent) -> None:
+    """Every event goes through here, so the run knows whether a visit is under way
+    without reading its last event."""
+    db.session.add(event)
+    run.visiting_step = event.step if event.kind in VISITING else None
+
+
 def step_entered(run: JourneyRun, step_id: str) -> None:
     """Note that the customer is looking at a step; a refresh is not a second visit."""
     _active(run)
-    last = _last_event(run)
     # Naming unlisted software shows the same step again: the same visit.
-    if last is not None and last.kind in ("entered", "not_listed") and last.step == step_id:
+    if run.visiting_step == step_id:
         return
-    db.session.add(JourneyEvent(run_id=run.id, step=step_id, kind="entered"))
+    _add(run, JourneyEvent(run_id=run.id, step=step_id, kind="entered"))
     JOURNEY_STEPS.labels(run.journey_id, step_id, "entered").inc()
 
 
@@ -47,14 +57,15 @@ def _since_entered_ms(run: JourneyRun, step_id: str) -> int | None:
 
 def step_completed(run: JourneyRun, step_id: str, detail: str | None = None) -> None:
     _active(run)
-    db.session.add(
+    _add(
+        run,
         JourneyEvent(
             run_id=run.id,
             step=step_id,
             kind="completed",
             duration_ms=_since_entered_ms(run, step_id),
             detail=detail,
-        )
+        ),
     )
     JOURNEY_STEPS.labels(run.journey_id, step_id, "completed").inc()
 
@@ -62,14 +73,15 @@ def step_completed(run: JourneyRun, step_id: str, detail: str | None = None) -> 
 def _timed(run: JourneyRun, step_id: str, kind: str, detail: str) -> None:
     """An event timed from the step's entry, with a short ``detail``."""
     _active(run)
-    db.session.add(
+    _add(
+        run,
         JourneyEvent(
             run_id=run.id,
             step=step_id,
             kind=kind,
             duration_ms=_since_entered_ms(run, step_id),
             detail=detail[:500],
-        )
+        ),
     )
     JOURNEY_STEPS.labels(run.journey_id, step_id, kind).inc()
 
@@ -102,6 +114,7 @@ def uploaded(run: JourneyRun, step_id: str, names: list[str]) -> None:
 def uploads_deleted(run: JourneyRun, step_id: str, count: int, why: str) -> None:
     """Files the customer uploaded were deleted (``why``: retention, say)."""
     noun = "1 file" if count == 1 else f"{count} files"
-    db.session.add(
-        JourneyEvent(run_id=run.id, step=step_id, kind="uploads_deleted", detail=f"{noun} ({why})")
+    _add(
+        run,
+        JourneyEvent(run_id=run.id, step=step_id, kind="uploads_deleted", detail=f"{noun} ({why})"),
     )

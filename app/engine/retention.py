@@ -102,6 +102,7 @@ def _purge(run: JourneyRun) -> bool:
         db.session.delete(run)
         return True
     run.answers, run.completed_steps, run.return_url = {}, [], None
+    run.visiting_step = None
     run.status = PURGED
     # Should the customer come back, they start again from the first step.
     journey = kept_journey(run.journey_id, run.journey_version)

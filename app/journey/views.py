@@ -447,8 +447,9 @@ def _page(template: str, status: int = 200, **context: Any) -> Response:
     context.update(
         locale=run.locale,
         t=lambda value: journey.text(value, run.locale),
-        language_form=LanguageForm(formdata=None, next=request.path),
-        finish_later_form=FinishLaterForm(formdata=None),
+        # The language switcher and "finish later" render plain inputs: no form to build.
+        language_next=request.path,
+        offer_finish_later=True,
         embed_origin=origin,
         embed_events=embed.pending_events(run, journey, page) if origin else [],
         embed_progress=(

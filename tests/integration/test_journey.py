@@ -245,6 +245,15 @@ def test_htmx_swaps_get_only_the_journey_block(customer_client: FlaskClient) -> 
     assert "<html" in text_of(whole)
 
 
+def _step_events(app: Flask) -> list[tuple[str, str]]:
+    """The run's events in order, as (step, kind)."""
+    with app.app_context():
+        return [
+            (e.step, e.kind)
+            for e in db.session.scalars(select(JourneyEvent).order_by(JourneyEvent.id))
+        ]
+
+
 def test_step_events_record_entries_and_completions(
     app: Flask, customer_client: FlaskClient
 ) -> None:
@@ -252,12 +261,25 @@ def test_step_events_record_entries_and_completions(
     c.get("/journey/welcome")
     c.get("/journey/welcome")
     c.post("/journey/welcome")
-    with app.app_context():
-        kinds = [
-            (e.step, e.kind)
-            for e in db.session.scalars(select(JourneyEvent).order_by(JourneyEvent.id))
-        ]
+    kinds = _step_events(app)
     assert kinds == [("welcome", "entered"), ("welcome", "completed")]
+
+
+def test_coming_back_to_a_step_is_a_new_visit(app: Flask, customer_client: FlaskClient) -> None:
+    c = customer_client
+    c.get("/journey/welcome")
+    c.post("/journey/welcome")
+    c.get("/journey/consent")
+    # Back to the first step, refreshed: entered once more, as the funnel counts visits.
+    c.get("/journey/welcome")
+    c.get("/journey/welcome")
+    kinds = _step_events(app)
+    assert kinds == [
+        ("welcome", "entered"),
+        ("welcome", "completed"),
+        ("consent", "entered"),
+        ("welcome", "entered"),
+    ]
 
 
 def test_pages_carry_a_strict_content_security_policy(customer_client: FlaskClient) -> None:

@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 from app import create_app
 from app.extensions import db
@@ -59,3 +59,52 @@ def test_migrations_connect_with_migration_database_url_when_it_is_set(
     assert app.config["MIGRATION_DATABASE_URL"] == f"sqlite:///{owned}"
     assert "consent_records" in owned_tables
     assert app_tables == set()
+
+
+def test_runs_under_way_keep_their_visit_across_the_upgrade(tmp_path: Path) -> None:
+    """A customer refreshing their step just after the upgrade is not counted twice."""
+    app: Flask = create_app(test_settings(tmp_path))
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            fresh_schema()
+        upgrade(revision="a20se4d11002")
+        runs = {"on-welcome": ["entered"], "named-software": ["entered", "not_listed"]}
+        runs |= {"left-welcome": ["entered", "completed"], "not-started": []}
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO customers (id, public_id, external_id, name, email, created_at)"
+                    " VALUES (1, 'c', 'c', 'C', 'c@example.com', CURRENT_TIMESTAMP)"
+                )
+            )
+            for number, (public_id, kinds) in enumerate(runs.items(), start=1):
+                conn.execute(
+                    text(
+                        "INSERT INTO journey_runs (id, public_id, customer_id, journey_id,"
+                        " journey_version, current_step, status, completed_steps, answers,"
+                        " locale, created_at, updated_at) VALUES (:id, :public_id, 1,"
+                        " 'default', 'v', 'welcome', 'active', '[]', '{}', 'en',"
+                        " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                    ),
+                    {"id": number, "public_id": public_id},
+                )
+                for kind in kinds:
+                    conn.execute(
+                        text(
+                            "INSERT INTO journey_events (run_id, step, kind, occurred_at)"
+                            " VALUES (:run, 'welcome', :kind, CURRENT_TIMESTAMP)"
+                        ),
+                        {"run": number, "kind": kind},
+                    )
+        upgrade()
+        with db.engine.connect() as conn:
+            visiting = dict(
+                conn.execute(text("SELECT public_id, visiting_step FROM journey_runs")).all()
+            )
+        db.engine.dispose()
+    assert visiting == {
+        "on-welcome": "welcome",
+        "named-software": "welcome",
+        "left-welcome": None,
+        "not-started": None,
+    }
