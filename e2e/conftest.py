@@ -17,8 +17,6 @@ Traces and screenshots of failed tests: run with
 from __future__ import annotations
 
 import os
-import socket
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -29,7 +27,6 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, WebError
 from sqlalchemy import select
-from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request as WsgiRequest
 from werkzeug.wrappers import Response as WsgiResponse
 
@@ -38,6 +35,7 @@ from e2e.live import JourneyLink, LiveServer
 from e2e.pages import SANDBOX, ConnectPage, ConsentPage, WelcomePage
 from tests import database
 from tests.mail_sink import Sink, smtp_sink
+from tests.serving import loopback_port, serving
 
 E2E_SCHEMA = "e2e"
 CHROMIUM_ARGS = [
@@ -64,14 +62,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             items[:] = [i for i in items if i not in local_only]
 
 
-def _free_port() -> int:
-    # PUBLIC_URL (and so the OAuth redirect URI) needs the port before the app exists.
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _database_urls(tmp_dir: Path) -> tuple[str, str | None]:
     """SQLite by default; on PostgreSQL a fresh ``e2e`` schema, out of the other tiers' way.
 
@@ -95,30 +85,25 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     from tests.conftest import test_settings
 
     tmp_dir = tmp_path_factory.mktemp("e2e")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
     app_url, owner_url = _database_urls(tmp_dir)
-    app = create_app(
-        test_settings(
-            tmp_dir,
-            PUBLIC_URL=url,
-            WTF_CSRF_ENABLED=True,
-            SQLALCHEMY_DATABASE_URI=app_url,
-            MIGRATION_DATABASE_URL=owner_url,
+    # PUBLIC_URL (and so the OAuth redirect URI) needs the port before the app exists.
+    with loopback_port() as port:
+        app = create_app(
+            test_settings(
+                tmp_dir,
+                PUBLIC_URL=port.url,
+                WTF_CSRF_ENABLED=True,
+                SQLALCHEMY_DATABASE_URI=app_url,
+                MIGRATION_DATABASE_URL=owner_url,
+            )
         )
-    )
-    database.build_tables(app)
-    server: BaseWSGIServer = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="onramp-e2e", daemon=True)
-    thread.start()
-    try:
-        yield LiveServer(app=app, url=url)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-        with app.app_context():
-            db.engine.dispose()
+        database.build_tables(app)
+        try:
+            with serving(app, port):
+                yield LiveServer(app=app, url=port.url)
+        finally:
+            with app.app_context():
+                db.engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -313,37 +298,27 @@ def embedding_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embeddi
     from tests.embedding import journeys_allowing
 
     tmp_dir = tmp_path_factory.mktemp("embedding")
-    onramp_port = _free_port()
-    onramp_url = f"http://127.0.0.1:{onramp_port}"
-    host_server = make_server("127.0.0.1", 0, _host_page_app(onramp_url), threaded=True)
-    host = f"http://localhost:{host_server.server_port}"
-    journeys = journeys_allowing(tmp_dir, [host], [f"{host}/"])
-    app = create_app(
-        test_settings(
-            tmp_dir,
-            PUBLIC_URL=onramp_url,
-            WTF_CSRF_ENABLED=True,
-            JOURNEYS_DIR=str(journeys),
-            # Its own SQLite file, whatever database the session's live server uses.
-            SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_dir / 'onramp.db'}",
+    with loopback_port() as port, serving(_host_page_app(port.url)) as host_server:
+        host = f"http://localhost:{host_server.server_port}"
+        journeys = journeys_allowing(tmp_dir, [host], [f"{host}/"])
+        app = create_app(
+            test_settings(
+                tmp_dir,
+                PUBLIC_URL=port.url,
+                WTF_CSRF_ENABLED=True,
+                JOURNEYS_DIR=str(journeys),
+                # Its own SQLite file, whatever database the session's live server uses.
+                SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_dir / 'onramp.db'}",
+            )
         )
-    )
-    with app.app_context():
-        db.create_all()
-    onramp_server = make_server("127.0.0.1", onramp_port, app, threaded=True)
-    servers = [onramp_server, host_server]
-    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers]
-    for thread in threads:
-        thread.start()
-    try:
-        yield EmbeddingSite(LiveServer(app=app, url=onramp_url), host)
-    finally:
-        for server, thread in zip(servers, threads, strict=True):
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=10)
         with app.app_context():
-            db.engine.dispose()
+            db.create_all()
+        try:
+            with serving(app, port):
+                yield EmbeddingSite(LiveServer(app=app, url=port.url), host)
+        finally:
+            with app.app_context():
+                db.engine.dispose()
 
 
 # The admin console (e2e/admin.py): colleagues signed in once per role, and something to see.
@@ -398,14 +373,11 @@ def admin_seed(browser: Browser, live_server: LiveServer) -> Iterator[AdminSeed]
     from app.sandbox.data import ORGANISATIONS
     from app.webhooks import delivery, endpoints
 
-    receiver = make_server("127.0.0.1", 0, _accepting_receiver, threaded=True)
-    thread = threading.Thread(target=receiver.serve_forever, daemon=True)
-    thread.start()
-    endpoint_url = f"http://127.0.0.1:{receiver.server_port}/onramp-events"
-    suffix = uuid.uuid4().hex[:8]
-    name, external_id = f"Harbourside Bakery {suffix}", f"crm-{suffix}"
-    organisation = ORGANISATIONS[0].name
-    try:
+    with serving(_accepting_receiver) as receiver:
+        endpoint_url = f"http://127.0.0.1:{receiver.server_port}/onramp-events"
+        suffix = uuid.uuid4().hex[:8]
+        name, external_id = f"Harbourside Bakery {suffix}", f"crm-{suffix}"
+        organisation = ORGANISATIONS[0].name
         with live_server.app.app_context():
             endpoint, _ = endpoints.add_endpoint(
                 endpoint_url, ["connection.linked"], "E2E receiver"
@@ -445,7 +417,3 @@ def admin_seed(browser: Browser, live_server: LiveServer) -> Iterator[AdminSeed]
             assert delivery.deliver(delivery_id, "e2e").result == "succeeded"
 
         yield AdminSeed(name, public_id, external_id, organisation, endpoint_url)
-    finally:
-        receiver.shutdown()
-        receiver.server_close()
-        thread.join(timeout=10)

@@ -167,6 +167,19 @@ def _check_reachable(url: str, api: OnrampApi) -> None:
 
 @pytest.fixture(scope="session")
 def environment(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -> Environment:
+    try:
+        return _environment(pytestconfig, request)
+    except (Exception, KeyboardInterrupt):
+        raise
+    except BaseException as exc:
+        # A SystemExit or GreenletExit from deep in the setup escapes pytest's fixture cache:
+        # every later scenario on this worker would then fail with pytest's own internal
+        # AssertionError, which hides the cause (seen once in CI). As an ordinary exception
+        # it is cached, and each scenario's error names it.
+        raise RuntimeError(f"setting up the UAT environment failed: {exc!r}") from exc
+
+
+def _environment(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -> Environment:
     given = pytestconfig.getoption("base_url")
     if given:
         key = os.environ.get(KEY_VARIABLE, "")

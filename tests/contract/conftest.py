@@ -9,8 +9,6 @@ The server records what Onramp sent, so a test can check it against the vendor's
 from __future__ import annotations
 
 import json
-import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,11 +17,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from app.connections.oauth import ProviderConfig, provider_config
 from app.platforms import PLATFORMS
+from tests.serving import loopback_port, serving
 
 VENDORS = Path(__file__).with_name("vendors")
 REAL_PLATFORMS = sorted(key for key in PLATFORMS if key != "sandbox")
@@ -86,15 +84,10 @@ class VendorReplay:
 
 @pytest.fixture(scope="session")
 def _replay_server() -> Iterator[VendorReplay]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    replay = VendorReplay(f"http://127.0.0.1:{port}")
-    server = make_server("127.0.0.1", port, replay, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield replay
-    server.shutdown()
+    with loopback_port() as port:
+        replay = VendorReplay(port.url)
+        with serving(replay, port):
+            yield replay
 
 
 @pytest.fixture

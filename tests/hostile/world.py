@@ -6,8 +6,6 @@ admin, an API key. A browser whose state a request changed is replaced by a fres
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,7 +16,6 @@ from urllib.parse import parse_qs, urlsplit
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, select
-from werkzeug.serving import make_server
 
 from app.consent.account_links import manage_token
 from app.customers.records import create_customer
@@ -32,6 +29,7 @@ from tests.hostile.probe import Tally
 from tests.impersonation import LIST_ORGANISATIONS
 from tests.integration.api_helpers import create_key
 from tests.integration.conftest import ALL_CONSENTS, REQUIRED_CONSENTS, LiveSandbox
+from tests.serving import loopback_port, serving
 
 LOCAL = "http://localhost"
 # Where each journey step's browser stands: the default journey's steps in order.
@@ -57,24 +55,17 @@ def serve_sandbox(folder: Path) -> Iterator[LiveSandbox]:
     from app.sandbox import create_sandbox_app
 
     folder.mkdir(parents=True, exist_ok=True)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    sandbox = create_sandbox_app(
-        test_settings(
-            folder,
-            SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder / 'sandbox.db'}",
-            PUBLIC_URL=f"http://127.0.0.1:{port}",
-            SANDBOX_REDIRECT_URIS=[f"{LOCAL}/connect/{key}/callback" for key in PLATFORMS],
+    with loopback_port() as port:
+        sandbox = create_sandbox_app(
+            test_settings(
+                folder,
+                SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder / 'sandbox.db'}",
+                PUBLIC_URL=port.url,
+                SANDBOX_REDIRECT_URIS=[f"{LOCAL}/connect/{key}/callback" for key in PLATFORMS],
+            )
         )
-    )
-    server = make_server("127.0.0.1", port, sandbox, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield LiveSandbox(f"http://127.0.0.1:{port}/sandbox", sandbox)
-    finally:
-        server.shutdown()
+        with serving(sandbox, port):
+            yield LiveSandbox(f"{port.url}/sandbox", sandbox)
 
 
 def hostile_app(folder: Path, sandbox: LiveSandbox) -> Flask:

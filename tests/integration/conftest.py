@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -10,7 +8,6 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from app.customers.records import create_customer
 from app.extensions import db
@@ -20,6 +17,7 @@ from app.platforms import PLATFORMS
 from app.sandbox.data import ORGANISATIONS, SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
 from tests.conftest import test_settings
 from tests.database import admin_url
+from tests.serving import loopback_port, serving
 
 ALL_CONSENTS = {
     "consent_financial_statements": "y",
@@ -125,23 +123,20 @@ class LiveSandbox:
 def live_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSandbox]:
     from app.sandbox import create_sandbox_app
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     folder = tmp_path_factory.mktemp("sandbox")
-    sandbox = create_sandbox_app(
-        test_settings(
-            folder,
-            PUBLIC_URL=f"http://127.0.0.1:{port}",
-            # Every platform's callback: the Sandbox can stand in for any of them.
-            SANDBOX_REDIRECT_URIS=[f"http://localhost/connect/{key}/callback" for key in PLATFORMS],
+    with loopback_port() as port:
+        sandbox = create_sandbox_app(
+            test_settings(
+                folder,
+                PUBLIC_URL=port.url,
+                # Every platform's callback: the Sandbox can stand in for any of them.
+                SANDBOX_REDIRECT_URIS=[
+                    f"http://localhost/connect/{key}/callback" for key in PLATFORMS
+                ],
+            )
         )
-    )
-    server = make_server("127.0.0.1", port, sandbox, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield LiveSandbox(f"http://127.0.0.1:{port}/sandbox", sandbox)
-    server.shutdown()
+        with serving(sandbox, port):
+            yield LiveSandbox(f"{port.url}/sandbox", sandbox)
 
 
 @pytest.fixture

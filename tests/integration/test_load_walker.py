@@ -8,8 +8,6 @@ fails here rather than in the next load test.
 from __future__ import annotations
 
 import random
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,6 @@ import pytest
 import requests
 from flask import Flask
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from app import create_app
 from app.extensions import db
@@ -26,21 +23,16 @@ from app.models import Connection, ConsentRecord, Customer, JourneyRun
 from bench.load.walker import Answer, JourneyWalker
 from tests.conftest import reset_database, test_settings
 from tests.integration.api_helpers import create_key
+from tests.serving import loopback_port, serving
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[Flask, str]]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    app = create_app(test_settings(tmp_path, PUBLIC_URL=url, WTF_CSRF_ENABLED=True))
-    reset_database(app)
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app, url
-    server.shutdown()
+    with loopback_port() as port:
+        app = create_app(test_settings(tmp_path, PUBLIC_URL=port.url, WTF_CSRF_ENABLED=True))
+        reset_database(app)
+        with serving(app, port):
+            yield app, port.url
     with app.app_context():
         db.engine.dispose()
 

@@ -7,19 +7,17 @@ import base64
 import hashlib
 import hmac
 import json
-import socket
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
 from flask import Flask, request
-from werkzeug.serving import make_server
 
 from app.sandbox.change_notifications import signed_event, xero_intent_to_receive
 from app.sandbox.data import SANDBOX_LOGIN_EMAIL, SANDBOX_LOGIN_PASSWORD
 from app.sandbox.dialects import dialect_organisation_id
 from tests.sandbox.conftest import BLUEBELL, Vendor
+from tests.serving import serving
 
 Vendors = Callable[[str], Vendor]
 KEY = "webhook-signing-key"
@@ -87,10 +85,7 @@ class Receiver:
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     app = Flask("receiver")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    found = Receiver(f"http://127.0.0.1:{port}/webhooks/xero")
+    found = Receiver("")
 
     @app.post("/webhooks/xero")
     def xero() -> tuple[str, int]:
@@ -98,11 +93,9 @@ def receiver() -> Iterator[Receiver]:
         found.received.append((body, dict(request.headers)))
         return "", 200 if verified(body, request.headers.get("x-xero-signature", "")) else 401
 
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield found
-    server.shutdown()
+    with serving(app) as server:
+        found.url = f"http://127.0.0.1:{server.server_port}/webhooks/xero"
+        yield found
 
 
 def connected_apps(client: Vendor) -> str:
