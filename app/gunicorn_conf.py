@@ -24,6 +24,14 @@ bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+# How many connections one web worker holds at once: its busy threads plus idle keep-alive
+# connections. With gunicorn's default (1,000) whichever worker wakes first takes every
+# connection a burst opens: with 16 keep-alive clients, one of two workers was seen holding
+# 13 to 16 of them while the other core sat idle (bench/README.md). Twice the threads keeps
+# each worker's share near what it can serve; the kernel's listen backlog holds the rest
+# until a worker has room. A load balancer should open at most WEB_CONCURRENCY times this
+# many connections to an instance (docs/deployment.md).
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", str(2 * threads)))
 # Gunicorn's own limit (4094 bytes) would answer a long query string with its HTML 414;
 # the app answers one over 4 KB itself (app/input_guard.py), in problem+json for the API.
 # 8190 is the most gunicorn accepts.

@@ -16,15 +16,19 @@ socket served, so that race cannot happen.
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
 HOST = "127.0.0.1"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
@@ -69,3 +73,15 @@ def serving(app: Any, port: LoopbackPort | None = None) -> Iterator[BaseWSGIServ
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+def start_gunicorn(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Onramp under its shipped gunicorn settings (app/gunicorn_conf.py), as production
+    serves it; ``env`` gives HOST, PORT and the app's settings. The caller stops it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "app/gunicorn_conf.py", "app:create_app()"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )

@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from flask.testing import FlaskClient
 from app.input_guard import MAX_JSON_DEPTH, MAX_QUERY_STRING_BYTES
 from tests.conftest import test_settings
 from tests.integration.api_helpers import Api, create_key, fields, problem
+from tests.serving import start_gunicorn
 
 ROOT = Path(__file__).resolve().parents[2]
 CUSTOMER = "/api/v1/customers/crm-1"
@@ -128,13 +127,7 @@ def test_gunicorn_hands_long_query_strings_to_the_app(app: Flask, tmp_path: Path
         ONRAMP_PUBLIC_URL="http://localhost",
         ONRAMP_WEBHOOK_WORKER="false",
     )
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "app/gunicorn_conf.py", "app:create_app()"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = start_gunicorn(env)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
