@@ -186,6 +186,16 @@ def test_a_tampered_journey_link_is_one_event_without_the_token(
     assert token[:-4] not in line and CUSTOMER_EMAIL not in line
 
 
+def test_an_expired_manage_link_is_one_event_without_the_token(
+    client: FlaskClient, expired_manage_link: str, sink: Sink
+) -> None:
+    client.get(expired_manage_link)
+    event, line = sink.one()
+    assert _kind(event) == ("link.refused", "security", "failure", "warning", "expired")
+    assert event["subject"] == {"type": "manage_link", "id": None}
+    assert expired_manage_link.rsplit("/", 1)[1] not in line
+
+
 def test_a_platform_webhook_with_a_bad_signature_is_one_event(
     client: FlaskClient, sink: Sink
 ) -> None:
