@@ -177,9 +177,11 @@ def _configure_operations(app: Flask) -> None:
     from app.ops.logs import init_logging
     from app.ops.probes import bp as ops_bp
     from app.ops.scrape import init_metrics
+    from app.security_events import init_security_events
 
     init_logging(app)
     init_metrics(app)
+    init_security_events(app)
     app.register_blueprint(ops_bp)
 
 

@@ -112,6 +112,9 @@ DEFAULTS: dict[str, Any] = {
     # Application logs: "json" (one object per line, with the request id) or "text".
     "LOG_FORMAT": "json",
     "LOG_LEVEL": "INFO",
+    # Security events for the business's SIEM, as JSON lines (app/security_events.py,
+    # docs/security.md): off, stdout, stderr, file:/path, syslog or syslog://host:port.
+    "SECURITY_EVENTS": "off",
     # Bearer token a Prometheus scraper sends to /metrics (signed-in colleagues need none).
     "METRICS_TOKEN": None,
     # Optional admin single sign-on with an OpenID Connect provider (docs/admin.md).

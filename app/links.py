@@ -9,6 +9,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app.metrics import REJECTED_LINKS
+from app.security_events import link_refused
 from app.urls import public_url
 
 _SALT = "onramp.journey-link.v1"
@@ -100,9 +101,11 @@ def read_token(token: str, max_age: int | None = None) -> LinkClaims:
         return _read_token(token, max_age)
     except LinkExpired:
         REJECTED_LINKS.labels("expired").inc()
+        link_refused("journey_link", "expired")
         raise
     except LinkInvalid:
         REJECTED_LINKS.labels("invalid").inc()
+        link_refused("journey_link", "invalid")
         raise
 
 

@@ -20,6 +20,7 @@ from app.extensions import db
 from app.metrics import REJECTED_PROVIDER_WEBHOOKS
 from app.models import Connection
 from app.platforms import OrganisationsIn, Platform, dig, setting
+from app.security_events import platform_webhook_refused
 
 
 class WebhookRefused(Exception):
@@ -59,6 +60,7 @@ def receive(platform: Platform, body: bytes, headers: dict[str, str]) -> int:
         return _receive(platform, body, headers)
     except WebhookRefused as refused:
         REJECTED_PROVIDER_WEBHOOKS.labels(platform.key, str(refused.status)).inc()
+        platform_webhook_refused(platform.key, refused.status)
         raise
 
 

@@ -8,6 +8,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from app.links import LinkExpired, LinkInvalid
 from app.metrics import REJECTED_LINKS
 from app.models import Customer
+from app.security_events import link_refused
 from app.urls import public_url
 
 _SALT = "onramp.manage-link.v1"
@@ -36,11 +37,14 @@ def read_manage_token(token: str) -> str:
         data = _serializer().loads(token, max_age=current_app.config["LINK_MAX_AGE_SECONDS"])
     except SignatureExpired as exc:
         REJECTED_LINKS.labels("expired").inc()
+        link_refused("manage_link", "expired")
         raise LinkExpired() from exc
     except BadSignature as exc:
         REJECTED_LINKS.labels("invalid").inc()
+        link_refused("manage_link", "invalid")
         raise LinkInvalid() from exc
     if not isinstance(data, dict) or not isinstance(data.get("c"), str):
         REJECTED_LINKS.labels("invalid").inc()
+        link_refused("manage_link", "invalid")
         raise LinkInvalid()
     return str(data["c"])

@@ -23,6 +23,7 @@ from app.links import LinkClaims
 from app.metrics import REJECTED_LINKS
 from app.models import Connection, Customer, JourneyRun
 from app.platforms import get_platform, is_available
+from app.security_events import link_refused
 
 SESSION_RUN = "run"
 SESSION_CUSTOMER = "customer"
@@ -136,6 +137,7 @@ def start_from_link(claims: LinkClaims, asked_locale: str | None) -> JourneyRun 
     journey = get_journey(claims.journey_id)
     if customer is None or journey is None:
         REJECTED_LINKS.labels("unknown").inc()
+        link_refused("journey_link", "unknown")
         return None
     earlier = None
     if claims.reconnect:
