@@ -118,6 +118,16 @@ def test_a_new_webhook_endpoint_appears_with_its_protections(app: Flask) -> None
         assert "token=abc" not in output
 
 
+def test_an_endpoint_without_tls_is_counted_and_shown_as_such(app: Flask) -> None:
+    with app.app_context():
+        add_endpoint("http://127.0.0.1:8080/hooks", [])  # loopback: development only
+        db.session.commit()
+    report = _report(app)
+    assert _facts(report, "webhooks")["Endpoints not on HTTPS"] == "1"
+    table = _section(report, "webhooks")["tables"][0]
+    assert dict(zip(table["headers"], table["rows"][0], strict=True))["Transport"] == ("plain HTTP")
+
+
 def test_a_recorded_verification_and_checkpoint_appear(app: Flask) -> None:
     ledger = _facts(_report(app), "consent_ledger")
     assert ledger["Last `consents verify`"] == "never run here"
