@@ -39,6 +39,7 @@ SECTIONS: dict[str, str] = {
     "API keys": "api_keys.manage",
     "Audit log": "audit.read",
     "Go-live checklist": "settings.read",
+    "Security evidence": "audit.read",
 }
 
 AdminScreenT = TypeVar("AdminScreenT", bound="AdminScreen")
@@ -434,6 +435,21 @@ class GoLivePage(AdminScreen):
         return self.main.get_by_role("heading", level=2, name=re.compile(re.escape(title)))
 
 
+class SecurityEvidencePage(AdminScreen):
+    title = "Security evidence pack"
+
+    @property
+    def page_title(self) -> str:
+        return "Security evidence"
+
+    @property
+    def download_json(self) -> Locator:
+        return self.main.get_by_role("link", name="Download JSON", exact=True)
+
+    def section(self, title: str) -> Locator:
+        return self.main.get_by_role("region", name=title, exact=True)
+
+
 class WebhooksPage(AdminScreen):
     title = "Webhooks"
 
@@ -556,6 +572,7 @@ SCREENS: dict[str, type[AdminScreen]] = {
     "API keys": ApiKeysPage,
     "Audit log": AuditLogPage,
     "Go-live checklist": GoLivePage,
+    "Security evidence": SecurityEvidencePage,
 }
 
 

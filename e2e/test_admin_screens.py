@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +21,7 @@ from e2e.admin import (
     FunnelPage,
     GoLivePage,
     OverviewPage,
+    SecurityEvidencePage,
     SignInPage,
     WebhooksPage,
     new_colleague,
@@ -135,6 +138,35 @@ def test_every_screen_is_accessible(
     page.goto(f"{live_server.url}/admin/funnel")
     expect(FunnelPage(page).show().chart).to_be_visible()
     check(page)
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_an_admin_reads_downloads_and_prints_the_security_evidence(
+    new_context: Callable[..., BrowserContext],
+    admin_sessions: Callable[[str], dict[str, Any]],
+    live_server: LiveServer,
+    viewport: dict[str, int],
+) -> None:
+    page = _admin_page(new_context, admin_sessions, viewport=viewport, accept_downloads=True)
+    page.goto(f"{live_server.url}/admin/security")
+    evidence = SecurityEvidencePage(page)
+    expect(evidence.main).to_contain_text("Data encryption on webhooks (such as mTLS, HMAC)")
+    webhooks = evidence.section("Webhooks")
+    expect(webhooks).to_contain_text("Signed with HMAC-SHA256 per Standard Webhooks")
+    retention = evidence.section("Retention per journey")
+    expect(retention.get_by_role("row").filter(has_text="business")).to_contain_text("30 days")
+    assert_accessible(page)
+    assert_no_horizontal_scroll(page)
+
+    with page.expect_download() as download:
+        evidence.download_json.click()
+    assert download.value.suggested_filename == "security-evidence.json"
+    pack = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    assert len(pack["answers"]) == 6
+
+    page.emulate_media(media="print")
+    expect(page.get_by_role("navigation", name="Admin sections")).to_be_hidden()
+    expect(evidence.download_json).to_be_hidden()
 
 
 def test_signing_in_with_the_keyboard_only(page: Page, live_server: LiveServer) -> None:

@@ -52,6 +52,7 @@ def _screens(live_server: LiveServer, seed: AdminSeed) -> dict[str, tuple[str, s
         "api-keys": ("/admin/api-keys", "API keys"),
         "audit-log": ("/admin/audit", "Audit log"),
         "go-live": ("/admin/go-live", "Go-live checklist"),
+        "security-evidence": ("/admin/security", "Security evidence"),
     }
 
 

@@ -30,6 +30,7 @@ def init_admin(app: Flask) -> None:
         audit_log,
         consents,
         customers,
+        evidence_page,
         funnel_page,
         golive,
         help,

@@ -97,6 +97,7 @@ SCREENS: tuple[HelpScreen, ...] = (
     HelpScreen("api-keys", "API keys", ("admin.api_keys", "admin.create_api_key")),
     HelpScreen("audit-log", "Audit log", ("admin.audit_log",)),
     HelpScreen("go-live", "Go-live checklist", ("admin.golive",)),
+    HelpScreen("security-evidence", "Security evidence", ("admin.security_evidence",)),
 )
 _BY_KEY = {s.key: s for s in SCREENS}
 _BY_ENDPOINT = {endpoint: s for s in SCREENS for endpoint in s.endpoints}

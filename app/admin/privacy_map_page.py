@@ -11,22 +11,18 @@ from app.admin import bp
 from app.admin.guard import requires
 from app.engine import privacy_map
 from app.engine.registry import get_journey
-from app.webhooks.endpoints import list_endpoints
+from app.ops.evidence import webhook_targets
 
 
 def _map_or_404(journey_id: str) -> privacy_map.PrivacyMap:
     journey = get_journey(journey_id)
     if journey is None:
         abort(404)
-    hooks = [
-        privacy_map.WebhookTarget(e.url, tuple(e.event_types or ()))
-        for e in list_endpoints()
-        if e.status == "enabled"
-    ]
-    return privacy_map.build(journey, hooks)
+    return privacy_map.build(journey, webhook_targets())
 
 
-def _download(body: str, mimetype: str, filename: str) -> Response:
+def download(body: str, mimetype: str, filename: str) -> Response:
+    """``body`` as a file the browser saves as ``filename``."""
     response = Response(body, content_type=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -48,7 +44,7 @@ def journey_privacy(journey_id: str) -> str:
 @requires("settings.read")
 def journey_privacy_markdown(journey_id: str) -> Response:
     pm = _map_or_404(journey_id)
-    return _download(
+    return download(
         privacy_map.to_markdown(pm),
         "text/markdown; charset=utf-8",
         f"privacy-{pm.journey_id}-{pm.version[:12]}.md",
@@ -59,7 +55,7 @@ def journey_privacy_markdown(journey_id: str) -> Response:
 @requires("settings.read")
 def journey_privacy_json(journey_id: str) -> Response:
     pm = _map_or_404(journey_id)
-    return _download(
+    return download(
         json.dumps(pm.as_dict(), indent=2, ensure_ascii=False) + "\n",
         "application/json",
         f"privacy-{pm.journey_id}-{pm.version[:12]}.json",

@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 from app import audit
 from app.cli.api_key_commands import api_keys_cli
 from app.cli.consent_commands import consents_cli
+from app.cli.security_commands import security_cli
 from app.cli.uat_commands import uat_cli
 from app.cli.user_commands import users_cli
 from app.cli.webhook_commands import webhooks_cli
@@ -420,5 +421,6 @@ def init_cli(app: Flask) -> None:
     app.cli.add_command(webhooks_cli)
     app.cli.add_command(api_keys_cli)
     app.cli.add_command(uat_cli)
+    app.cli.add_command(security_cli)
     consents_cli.add_command(expire_command)
     app.cli.add_command(consents_cli)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from app import audit
 from app.consent.chain import Verification
@@ -37,10 +37,19 @@ def note(result: Verification, how: str) -> None:
     audit.record("cli", how, ACTION, "consent_ledger", str(result.records), after=after)
 
 
+def _entries() -> Select[AuditEntry]:
+    return select(AuditEntry).where(AuditEntry.action == ACTION).order_by(AuditEntry.id.desc())
+
+
+def last_entry() -> AuditEntry | None:
+    """The audit entry of the last verification (``after``: ok, records, broken_at)."""
+    return db.session.scalars(_entries().limit(1)).first()
+
+
 def latest() -> LastVerifications:
     """The last verdict, and when the chain last verified whole."""
-    entries = select(AuditEntry).where(AuditEntry.action == ACTION).order_by(AuditEntry.id.desc())
-    last = db.session.scalars(entries.limit(1)).first()
+    entries = _entries()
+    last = last_entry()
     if last is None:
         return LastVerifications(None, None)
     last_ok = bool((last.after or {}).get("ok"))

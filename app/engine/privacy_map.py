@@ -617,7 +617,8 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    """A Markdown table, cells escaped, and the blank line after it."""
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
     return [*lines, ""]
@@ -647,7 +648,7 @@ def to_markdown(pm: PrivacyMap) -> str:
         "### Consent items",
         "",
     ]
-    lines += _table(
+    lines += markdown_table(
         (
             "Item",
             "Category",
@@ -674,7 +675,7 @@ def to_markdown(pm: PrivacyMap) -> str:
     )
     if pm.answers:
         lines += ["### Questions asked", ""]
-        lines += _table(
+        lines += markdown_table(
             ("Field", "Label", "Type", "Required", "Shown", "Legal basis"),
             (
                 (
@@ -689,21 +690,23 @@ def to_markdown(pm: PrivacyMap) -> str:
             ),
         )
     lines += ["### Processors and sources: the platforms offered", ""]
-    lines += _table(
+    lines += markdown_table(
         ("Platform", "Scopes", "Hosts"),
         ((f"{p.name} (`{p.key}`)", ", ".join(p.scopes), ", ".join(p.hosts)) for p in pm.processors),
     )
     lines += ["### Where data goes", ""]
-    lines += _table(("To", "What", "How"), ((f.to, f.what, f.how) for f in pm.flows))
+    lines += markdown_table(("To", "What", "How"), ((f.to, f.what, f.how) for f in pm.flows))
     lines += ["### What Onramp keeps", ""]
-    lines += _table(("What", "How", "Kept"), ((h.what, h.how, _para(h.kept)) for h in pm.held))
+    lines += markdown_table(
+        ("What", "How", "Kept"), ((h.what, h.how, _para(h.kept)) for h in pm.held)
+    )
     lines += ["## Privacy impact assessment (draft)", ""]
     for section in pm.dpia:
         lines += [f"### {section.title}", ""]
         for paragraph in section.paragraphs:
             lines += [_para(paragraph), ""]
         if section.title.startswith("5."):
-            lines += _table(
+            lines += markdown_table(
                 ("Risk", "Measures in the configuration", "Likelihood", "Severity"),
                 (
                     (
