@@ -174,11 +174,8 @@ def _audit(
     )
 
 
-def seal(endpoint: WebhookEndpoint, text: str) -> str:
-    """``text`` as a compact JWE to the endpoint's key, or as it is when it has none."""
-    key = receiver_key(endpoint)
-    if key is None:
-        return text
+def seal(key: ReceiverKey, text: str) -> str:
+    """``text`` as a compact JWE to ``key``."""
     header = {"alg": key.alg, "enc": CONTENT_ENCRYPTION, "kid": key.kid, "cty": "json"}
     return jwe.encrypt_compact(
         header, text.encode(), _import(key.jwk), algorithms=[key.alg, CONTENT_ENCRYPTION]
@@ -192,9 +189,10 @@ def outgoing(
 
     Raises ``VaultError`` when the endpoint's secrets cannot be decrypted.
     """
-    body = seal(endpoint, text)
+    key = receiver_key(endpoint)
+    body = text if key is None else seal(key, text)
     headers = standard_webhooks.headers(message_id, timestamp, body, signing_secrets(endpoint))
-    if body is not text:
+    if key is not None:
         headers["Content-Type"] = CONTENT_TYPE
     return body.encode(), headers
 
@@ -204,7 +202,8 @@ def _import(value: dict[str, Any]) -> jwk.Key:
 
 
 def _from_pem(text: str) -> jwk.Key:
-    if "PRIVATE KEY" in text.split("\n", 1)[0]:
+    # Any private PEM block (PKCS#1, SEC 1, PKCS#8, encrypted or not), wherever it is.
+    if "PRIVATE KEY-----" in text:
         raise _private_refused()
     try:
         loaded = serialization.load_pem_public_key(text.encode())

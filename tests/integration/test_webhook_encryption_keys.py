@@ -35,6 +35,11 @@ REFUSED = [
     pytest.param(EC_KEY.as_dict(private=True), "private key", id="private JWK"),
     pytest.param(RSA_KEY.as_pem(private=True).decode(), "private key", id="private PEM"),
     pytest.param({"kty": "oct", "k": "c2VjcmV0"}, "private key", id="symmetric JWK"),
+    pytest.param(
+        RSA_KEY.as_pem(private=False).decode() + RSA_KEY.as_pem(private=True).decode(),
+        "private key",
+        id="public and private PEM",
+    ),
     pytest.param("not a key at all", "neither a JSON Web Key nor a PEM", id="garbage"),
     pytest.param(
         _pem(rsa.generate_private_key(65537, 1024).public_key()), "1024 bits", id="weak RSA"
