@@ -621,6 +621,9 @@ class WebhookEndpoint(db.Model):  # type: ignore[name-defined,misc]
     disabled_reason: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
+    # The receiver's public JWK when payloads are sent encrypted (app/webhooks/encryption.py);
+    # public, so stored in the clear. None sends JSON as before.
+    encryption_jwk: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class OutboxEvent(db.Model):  # type: ignore[name-defined,misc]

@@ -39,6 +39,7 @@ def init_admin(app: Flask) -> None:
         privacy_map_page,
         users,
         views,
+        webhook_encryption,
         webhooks,
     )
     from app.admin.sso import init_sso

@@ -92,7 +92,7 @@ SCREENS: tuple[HelpScreen, ...] = (
         "Journey preview",
         ("admin.preview", "admin.start_preview", "admin.preview_step", "admin.preview_declined"),
     ),
-    HelpScreen("webhooks", "Webhooks", ("admin.webhooks",)),
+    HelpScreen("webhooks", "Webhooks", ("admin.webhooks", "admin.webhook_encryption")),
     HelpScreen("users", "Users", ("admin.users", "admin.create_user_view")),
     HelpScreen("api-keys", "API keys", ("admin.api_keys", "admin.create_api_key")),
     HelpScreen("audit-log", "Audit log", ("admin.audit_log",)),

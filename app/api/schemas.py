@@ -36,6 +36,10 @@ RFC3339_DATE_TIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
     r"([Zz]|[+-][0-9]{2}:[0-9]{2})"
 )
+PUBLIC_KEY_DOC = (
+    "The receiver's PUBLIC key, as a JWK object or PEM text (RSA of 2048 bits or more, EC "
+    "P-256/P-384, or X25519): payloads are then sent as a compact JWE encrypted to it."
+)
 # The shortest link worth sending.
 MIN_LINK_SECONDS = 60
 
@@ -146,6 +150,12 @@ class WebhookEndpointRequest(_Request):
         default_factory=list, description="The event types sent there; empty means all."
     )
     description: str | None = Field(default=None, max_length=500)
+    # Encrypted payloads (app/webhooks/encryption.py); checked there, so any JSON is let in.
+    public_key: str | dict[str, Any] | None = Field(default=None, description=PUBLIC_KEY_DOC)
+
+
+class WebhookEncryptionKeyRequest(_Request):
+    public_key: str | dict[str, Any] = Field(description=PUBLIC_KEY_DOC)
 
 
 class ConsentQuery(_Query):
@@ -416,6 +426,13 @@ class JourneyList(_Response):
     data: list[Journey]
 
 
+class WebhookEncryption(_Response):
+    kid: str = Field(description="The key's RFC 7638 thumbprint, sent as the JWE header's kid.")
+    key_type: str = Field(description="E.g. RSA 3072 bits, EC P-256, OKP X25519.")
+    alg: str = Field(description="The JWE key management algorithm.")
+    enc: str = Field(description="The JWE content encryption algorithm.")
+
+
 class WebhookEndpoint(_Response):
     id: str
     url: str
@@ -424,6 +441,10 @@ class WebhookEndpoint(_Response):
     status: Literal["enabled", "disabled"]
     disabled_reason: str | None
     created_at: datetime
+    encryption: WebhookEncryption | None = Field(
+        default=None,
+        description="When set, every payload is a compact JWE (application/jose) to this key.",
+    )
 
 
 class WebhookEndpointCreated(WebhookEndpoint):

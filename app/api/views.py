@@ -24,6 +24,7 @@ from app.extensions import db
 from app.files import CONTENT_TYPES
 from app.models import ApiKey, WebhookEndpoint
 from app.problems import FieldError, Problem, http_problem
+from app.webhooks import encryption as webhook_encryption
 from app.webhooks import endpoints as webhook_endpoints
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -532,6 +533,7 @@ def _present_endpoint(endpoint: WebhookEndpoint) -> dict[str, object]:
         "status": endpoint.status,
         "disabled_reason": endpoint.disabled_reason,
         "created_at": endpoint.created_at,
+        "encryption": webhook_encryption.summary(endpoint),
     }
 
 
@@ -573,13 +575,10 @@ def create_webhook_endpoint(body: schemas.WebhookEndpointRequest) -> schemas.Web
         endpoint, secret = webhook_endpoints.add_endpoint(
             body.url, list(body.event_types), body.description
         )
+        if body.public_key is not None:
+            webhook_encryption.set_key(endpoint, body.public_key)
     except webhook_endpoints.EndpointRefused as exc:
-        db.session.rollback()
-        raise Problem(
-            "validation-error",
-            f"Check this field: {exc.field}.",
-            [FieldError(exc.field, exc.message)],
-        ) from exc
+        raise _refused(exc) from exc
     audit(
         "api_key",
         _api_key().prefix,
@@ -608,9 +607,7 @@ def create_webhook_endpoint(body: schemas.WebhookEndpointRequest) -> schemas.Web
 )
 def delete_webhook_endpoint(endpoint_id: str) -> None:
     """Stops sending to the endpoint and cancels what is waiting; its history is kept."""
-    endpoint = webhook_endpoints.get_endpoint(endpoint_id)
-    if endpoint is None or endpoint.disabled_reason == "removed":
-        raise Problem("not-found", f"No webhook endpoint has the id {endpoint_id!r}.")
+    endpoint = _live_endpoint(endpoint_id)
     before = {"status": endpoint.status}
     webhook_endpoints.remove_endpoint(endpoint)
     audit(
@@ -623,3 +620,62 @@ def delete_webhook_endpoint(endpoint_id: str) -> None:
         {"status": endpoint.status, "reason": endpoint.disabled_reason},
     )
     db.session.commit()
+
+
+@api.operation(
+    "PUT",
+    "/v1/webhook-endpoints/<endpoint_id>/encryption-key",
+    summary="Encrypt a webhook endpoint's payloads to a public key",
+    tag="Webhooks",
+    scope="write",
+    body=schemas.WebhookEncryptionKeyRequest,
+    response=schemas.WebhookEndpoint,
+    path={"endpoint_id": ENDPOINT_ID},
+    errors=(404,),
+)
+def set_webhook_encryption_key(
+    endpoint_id: str, body: schemas.WebhookEncryptionKeyRequest
+) -> schemas.WebhookEndpoint:
+    """Sets or replaces the receiver's public key; later attempts are sent as a compact JWE."""
+    endpoint = _live_endpoint(endpoint_id)
+    try:
+        webhook_encryption.replace_key(endpoint, body.public_key, "api_key", _api_key().prefix)
+    except webhook_endpoints.EndpointRefused as exc:
+        raise _refused(exc) from exc
+    return _key_changed(endpoint)
+
+
+@api.operation(
+    "DELETE",
+    "/v1/webhook-endpoints/<endpoint_id>/encryption-key",
+    summary="Send a webhook endpoint's payloads unencrypted again",
+    tag="Webhooks",
+    scope="write",
+    response=schemas.WebhookEndpoint,
+    path={"endpoint_id": ENDPOINT_ID},
+    errors=(404,),
+)
+def remove_webhook_encryption_key(endpoint_id: str) -> schemas.WebhookEndpoint:
+    """Removes the receiver's public key; later attempts are sent as signed JSON."""
+    endpoint = _live_endpoint(endpoint_id)
+    webhook_encryption.drop_key(endpoint, "api_key", _api_key().prefix)
+    return _key_changed(endpoint)
+
+
+def _refused(exc: webhook_endpoints.EndpointRefused) -> Problem:
+    db.session.rollback()
+    return Problem(
+        "validation-error", f"Check this field: {exc.field}.", [FieldError(exc.field, exc.message)]
+    )
+
+
+def _live_endpoint(endpoint_id: str) -> WebhookEndpoint:
+    endpoint = webhook_endpoints.get_endpoint(endpoint_id)
+    if endpoint is None or endpoint.disabled_reason == "removed":
+        raise Problem("not-found", f"No webhook endpoint has the id {endpoint_id!r}.")
+    return endpoint
+
+
+def _key_changed(endpoint: WebhookEndpoint) -> schemas.WebhookEndpoint:
+    db.session.commit()
+    return schemas.WebhookEndpoint.model_validate(_present_endpoint(endpoint))

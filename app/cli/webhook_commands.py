@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import TextIO
 
 import click
 from flask.cli import AppGroup
@@ -10,9 +11,10 @@ from flask.cli import AppGroup
 from app import jobs
 from app.extensions import db
 from app.models import WebhookEndpoint
-from app.webhooks import delivery, endpoints
+from app.webhooks import delivery, encryption, endpoints
 from app.webhooks.outbox import EVENT_TYPES
 
+CLI_ACTOR = "flask webhooks encrypt"
 webhooks_cli = AppGroup("webhooks", help="Webhook endpoints and the delivery worker.")
 
 
@@ -98,6 +100,34 @@ def rotate_command(public_id: str, expire_old: bool) -> None:
     db.session.commit()
     click.echo(f"secret: {secret}")
     click.echo("Older secrets keep signing during the grace period.", err=True)
+
+
+@webhooks_cli.command("encrypt")
+@click.argument("public_id", metavar="ID")
+@click.option(
+    "--public-key",
+    type=click.File("r", encoding="utf-8"),
+    help="The receiver's PUBLIC key, a JWK or PEM file; payloads are then sent as a JWE.",
+)
+@click.option("--remove", is_flag=True, help="Send payloads as plain signed JSON again.")
+def encrypt_command(public_id: str, public_key: TextIO | None, remove: bool) -> None:
+    """Encrypt an endpoint's payloads to the receiver's public key (docs/webhooks.md)."""
+    if (public_key is None) == (not remove):
+        raise click.UsageError("give either --public-key FILE or --remove")
+    endpoint = _endpoint(public_id)
+    if public_key is None:
+        encryption.drop_key(endpoint, "cli", CLI_ACTOR)
+        db.session.commit()
+        click.echo("Payloads are sent unencrypted from the next attempt on.")
+        return
+    try:
+        text = public_key.read(encryption.MAX_KEY_CHARS + 1)
+        key = encryption.replace_key(endpoint, text, "cli", CLI_ACTOR)
+    except encryption.KeyRefused as exc:
+        raise click.BadParameter(exc.message, param_hint="--public-key") from exc
+    db.session.commit()
+    click.echo(f"kid: {key.kid}")
+    click.echo(f"Payloads are encrypted to this {key.description} key ({key.alg}, A256GCM).")
 
 
 @webhooks_cli.command("test")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, request
+from flask import Flask, g, has_request_context, request
 from flask_babel import get_locale
 
 from app.engine.schema import Journey
@@ -22,6 +22,8 @@ def choose_locale(journey: Journey, asked: str | None) -> str:
 
 
 def _ui_locale() -> str:
+    if not has_request_context():
+        return "en"  # the CLI and the worker: messages shared with pages read in English
     locale = g.get("locale") or request.accept_languages.best_match(UI_LOCALES) or "en"
     # A journey in a language Onramp's own pages lack falls back to English for those.
     return locale.split("-")[0] if locale.split("-")[0] in UI_LOCALES else "en"

@@ -29,8 +29,8 @@ from app.extensions import db
 from app.metrics import WEBHOOK_ATTEMPTS, WEBHOOK_LAG
 from app.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.vault import VaultError
-from app.webhooks import standard_webhooks, transport
-from app.webhooks.endpoints import disable_endpoint, signing_secrets
+from app.webhooks import encryption, standard_webhooks, transport
+from app.webhooks.endpoints import disable_endpoint
 from app.webhooks.outbox import payload
 from app.webhooks.ssrf import Policy
 
@@ -165,16 +165,16 @@ def deliver(delivery_id: int, worker_id: str) -> Outcome:
     url, public_id, endpoint_id = endpoint.url, delivery.public_id, endpoint.id
     attempts_made = delivery.attempts + 1
     try:
-        headers = standard_webhooks.headers(public_id, sent_at, text, signing_secrets(endpoint))
+        body, headers = encryption.outgoing(endpoint, public_id, sent_at, text)
     except VaultError:
         # A key was removed before the secrets were re-encrypted: nothing can be signed.
-        headers = None
+        body, headers = b"", None
     db.session.commit()  # no transaction stays open while the receiver thinks
 
     if headers is None:
         response = transport.Response(None, 0, "the endpoint's secret cannot be decrypted")
     else:
-        response = transport.post(url, text.encode(), headers, _timeout(), Policy.from_config())
+        response = transport.post(url, body, headers, _timeout(), Policy.from_config())
     db.session.add(
         WebhookAttempt(
             delivery_id=delivery_id,
@@ -291,10 +291,10 @@ def send_test(
             "data": {"endpoint_id": endpoint.public_id},
         }
     )
-    headers = standard_webhooks.headers(message_id, now, text, signing_secrets(endpoint))
+    body, headers = encryption.outgoing(endpoint, message_id, now, text)
     response = transport.post(
         endpoint.url,
-        text.encode(),
+        body,
         headers,
         _timeout(),
         Policy.from_config(),
