@@ -621,6 +621,10 @@ class WebhookEndpoint(db.Model):  # type: ignore[name-defined,misc]
     disabled_reason: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
+    # Mutual TLS (app/webhooks/mutual_tls.py): encrypted {"certificates": [{"certificate",
+    # "key", "overlap_ends"}]}, newest first; and the PEM CA bundle trusted instead of the system's.
+    client_certificates_ciphertext: Mapped[str | None] = mapped_column(Text)
+    pinned_ca_pem: Mapped[str | None] = mapped_column(Text)
 
 
 class OutboxEvent(db.Model):  # type: ignore[name-defined,misc]
