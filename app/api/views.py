@@ -25,6 +25,7 @@ from app.files import CONTENT_TYPES
 from app.models import ApiKey, WebhookEndpoint
 from app.problems import FieldError, Problem, http_problem
 from app.webhooks import endpoints as webhook_endpoints
+from app.webhooks import mutual_tls
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 api = Registry(bp, prefix="/api")
@@ -532,7 +533,19 @@ def _present_endpoint(endpoint: WebhookEndpoint) -> dict[str, object]:
         "status": endpoint.status,
         "disabled_reason": endpoint.disabled_reason,
         "created_at": endpoint.created_at,
+        "tls": _present_tls(mutual_tls.describe(endpoint)),
     }
+
+
+def _present_tls(described: dict[str, list[mutual_tls.CertificateInfo]]) -> dict[str, object]:
+    return {name: [c.as_dict() for c in certificates] for name, certificates in described.items()}
+
+
+def _field_problem(exc: webhook_endpoints.EndpointRefused) -> Problem:
+    db.session.rollback()
+    return Problem(
+        "validation-error", f"Check this field: {exc.field}.", [FieldError(exc.field, exc.message)]
+    )
 
 
 @api.operation(
@@ -573,13 +586,14 @@ def create_webhook_endpoint(body: schemas.WebhookEndpointRequest) -> schemas.Web
         endpoint, secret = webhook_endpoints.add_endpoint(
             body.url, list(body.event_types), body.description
         )
+        mutual_tls.configure(
+            endpoint,
+            client_certificate=body.client_certificate,
+            client_key=body.client_key,
+            pinned_ca=body.pinned_ca,
+        )
     except webhook_endpoints.EndpointRefused as exc:
-        db.session.rollback()
-        raise Problem(
-            "validation-error",
-            f"Check this field: {exc.field}.",
-            [FieldError(exc.field, exc.message)],
-        ) from exc
+        raise _field_problem(exc) from exc
     audit(
         "api_key",
         _api_key().prefix,
@@ -593,6 +607,46 @@ def create_webhook_endpoint(body: schemas.WebhookEndpointRequest) -> schemas.Web
     return schemas.WebhookEndpointCreated.model_validate(
         {**_present_endpoint(endpoint), "secret": secret}
     )
+
+
+@api.operation(
+    "PATCH",
+    "/v1/webhook-endpoints/<endpoint_id>/tls",
+    summary="Set a webhook endpoint's mutual TLS",
+    tag="Webhooks",
+    scope="write",
+    body=schemas.WebhookEndpointTLSRequest,
+    response=schemas.WebhookEndpoint,
+    path={"endpoint_id": ENDPOINT_ID},
+    errors=(404,),
+)
+def update_webhook_endpoint_tls(
+    endpoint_id: str, body: schemas.WebhookEndpointTLSRequest
+) -> schemas.WebhookEndpoint:
+    """Sets, rotates or removes the client certificate presented to the receiver, and pins
+    or unpins the CA its certificate must chain to. Keys are never shown back."""
+    endpoint = webhook_endpoints.get_endpoint(endpoint_id)
+    if endpoint is None or endpoint.disabled_reason == "removed":
+        raise Problem("not-found", f"No webhook endpoint has the id {endpoint_id!r}.")
+    try:
+        described = mutual_tls.configure(endpoint, **body.model_dump())
+    except webhook_endpoints.EndpointRefused as exc:
+        raise _field_problem(exc) from exc
+    after = {
+        name: [c.fingerprint_sha256 for c in certificates]
+        for name, certificates in described.items()
+    }
+    audit(
+        "api_key",
+        _api_key().prefix,
+        "webhook_endpoint.tls",
+        "webhook_endpoint",
+        endpoint.public_id,
+        None,
+        after,
+    )
+    db.session.commit()
+    return schemas.WebhookEndpoint.model_validate(_present_endpoint(endpoint))
 
 
 @api.operation(

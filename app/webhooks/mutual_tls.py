@@ -204,7 +204,7 @@ def set_client_certificate(
     return added
 
 
-def remove_client_certificate(endpoint: WebhookEndpoint) -> int:
+def remove_client_certificate_now(endpoint: WebhookEndpoint) -> int:
     """Stop presenting any client certificate now; returns how many were removed."""
     removed = len(_stored(endpoint))
     _store(endpoint, [])
@@ -222,12 +222,16 @@ def set_pinned_ca(endpoint: WebhookEndpoint, pem: str | None) -> list[Certificat
 
 def describe(endpoint: WebhookEndpoint) -> dict[str, Any]:
     """What may be shown of an endpoint's TLS settings: certificates' details, no keys."""
+    try:
+        live = _live(endpoint)
+    except vault.VaultError:  # a key went before re-encryption: deliveries say so
+        live = []
     client = [
         info(
             x509.load_pem_x509_certificate(entry["certificate"].encode()),
             _when(entry.get("overlap_ends")),
         )
-        for entry in _live(endpoint)
+        for entry in live
     ]
     pinned = (
         [info(c) for c in x509.load_pem_x509_certificates(endpoint.pinned_ca_pem.encode())]
@@ -314,3 +318,33 @@ def explain(exc: BaseException, tls: TLS | None) -> tuple[str, bool]:
             tls is not None and tls.client_certificate,
         )
     return "TLS error: the connection could not be secured", False
+
+
+def configure(
+    endpoint: WebhookEndpoint,
+    *,
+    client_certificate: str | None = None,
+    client_key: str | None = None,
+    remove_client_certificate: bool = False,
+    pinned_ca: str | None = None,
+    clear_pinned_ca: bool = False,
+) -> dict[str, Any]:
+    """Apply what is given (the API's and the console's fields); returns :func:`describe`.
+
+    A certificate and its key come together; raises ``EndpointRefused`` saying which
+    field is wrong, before anything changes.
+    """
+    if (client_certificate is None) != (client_key is None):
+        missing = "client_key" if client_key is None else "client_certificate"
+        raise EndpointRefused(missing, "a client certificate and its key are given together")
+    if client_certificate is not None and client_key is not None:
+        check_client_certificate(client_certificate, client_key)
+    if pinned_ca is not None:
+        check_pinned_ca(pinned_ca)
+    if remove_client_certificate:
+        remove_client_certificate_now(endpoint)
+    if client_certificate is not None and client_key is not None:
+        set_client_certificate(endpoint, client_certificate, client_key)
+    if clear_pinned_ca or pinned_ca is not None:
+        set_pinned_ca(endpoint, None if clear_pinned_ca else pinned_ca)
+    return describe(endpoint)

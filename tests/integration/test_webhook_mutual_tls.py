@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,10 @@ from app.models import WebhookDelivery, WebhookEndpoint
 from app.webhooks import endpoints, mutual_tls
 from app.webhooks.delivery import deliver_due
 from app.webhooks.outbox import emit
+from tests.integration.api_helpers import Api, create_key, fields, problem
 from tests.integration.tls_receiver import Issued, TLSReceiver, issue
+
+ENDPOINTS = "/api/v1/webhook-endpoints"
 
 
 @dataclass(frozen=True)
@@ -187,3 +191,130 @@ def test_the_key_is_stored_encrypted(app: Flask, certificates: Certificates) -> 
         ).one()
     assert stored is not None
     assert "PRIVATE KEY" not in stored and "CERTIFICATE" not in stored
+
+
+# Setting it through the API and `flask webhooks`
+
+
+@pytest.fixture
+def api(app: Flask) -> Api:
+    return Api(app.test_client(), create_key(app, "read", "write"))
+
+
+def test_the_api_sets_rotates_and_removes_mutual_tls(api: Api, certificates: Certificates) -> None:
+    first, second = certificates.first, certificates.second
+    created = api.post(
+        ENDPOINTS,
+        json={
+            "url": "https://127.0.0.1:9/hooks",
+            "client_certificate": first.certificate_pem,
+            "client_key": first.key_pem,
+            "pinned_ca": certificates.server_ca.certificate_pem,
+        },
+    )
+    assert created.status_code == 201
+    body = created.get_json()
+    assert [c["subject"] for c in body["tls"]["client_certificates"]] == ["CN=onramp-first"]
+    assert [c["subject"] for c in body["tls"]["pinned_ca"]] == ["CN=Receiver CA"]
+    assert "PRIVATE KEY" not in created.get_data(as_text=True)
+
+    path = f"{ENDPOINTS}/{body['id']}/tls"
+    rotated = api.call(
+        "PATCH",
+        path,
+        json={"client_certificate": second.certificate_pem, "client_key": second.key_pem},
+    )
+    assert rotated.status_code == 200
+    shown = rotated.get_json()["tls"]
+    assert [c["subject"] for c in shown["client_certificates"]] == [
+        "CN=onramp-second",
+        "CN=onramp-first",
+    ]
+    assert shown["pinned_ca"]  # left as it was
+
+    cleared = api.call(
+        "PATCH", path, json={"remove_client_certificate": True, "clear_pinned_ca": True}
+    )
+    assert cleared.get_json()["tls"] == {"client_certificates": [], "pinned_ca": []}
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        ({"client_certificate": "not a certificate"}, "client_certificate", "not a PEM"),
+        ({"client_key": "-----BEGIN PRIVATE KEY-----\nAAAA\n"}, "client_key", "not a PEM"),
+        ({"client_key": None}, "client_key", "given together"),
+        ({"other_key": True}, "client_key", "does not match the certificate"),
+        ({"expired": True}, "client_certificate", "the certificate expired on"),
+        ({"pinned_ca": "-----BEGIN CERTIFICATE-----\nnope\n"}, "pinned_ca", "not a PEM"),
+    ],
+)
+def test_the_api_refuses_bad_pem_with_a_problem(
+    api: Api, certificates: Certificates, change: dict[str, object], field: str, words: str
+) -> None:
+    endpoint = api.post(ENDPOINTS, json={"url": "https://127.0.0.1:9/hooks"}).get_json()
+    pair = certificates.first
+    if change.pop("other_key", False):
+        change["client_key"] = certificates.second.key_pem
+    if change.pop("expired", False):
+        pair = issue(
+            "old", certificates.client_ca, not_after=datetime.now(UTC) - timedelta(hours=1)
+        )
+    request = {"client_certificate": pair.certificate_pem, "client_key": pair.key_pem, **change}
+    if "pinned_ca" in change:
+        request = {"pinned_ca": change["pinned_ca"]}
+    if "client_key" in request and request["client_key"] is None:
+        del request["client_key"]
+
+    response = api.call("PATCH", f"{ENDPOINTS}/{endpoint['id']}/tls", json=request)
+
+    body = problem(response, 422, "validation-error")
+    assert fields(body) == [field]
+    assert words in body["errors"][0]["message"]
+
+
+def test_the_cli_sets_rotates_and_removes_the_client_certificate(
+    app: Flask, tmp_path: Path, certificates: Certificates
+) -> None:
+    public_id = _register(app, "https://127.0.0.1:9/hooks", None)
+    files = {}
+    for name, text in {
+        "first.crt": certificates.first.certificate_pem,
+        "first.key": certificates.first.key_pem,
+        "ca.crt": certificates.server_ca.certificate_pem,
+        "bad.crt": "hello",
+    }.items():
+        files[name] = tmp_path / name
+        files[name].write_text(text)
+    cli = app.test_cli_runner()
+
+    added = cli.invoke(
+        args=[
+            "webhooks",
+            "client-cert",
+            public_id,
+            "--cert",
+            str(files["first.crt"]),
+            "--key",
+            str(files["first.key"]),
+        ]
+    )
+    assert added.exit_code == 0, added.output
+    assert "CN=onramp-first (issued by CN=Clients CA)" in added.output
+    assert "PRIVATE KEY" not in added.output
+
+    pinned = cli.invoke(args=["webhooks", "pin-ca", public_id, "--ca", str(files["ca.crt"])])
+    assert "CN=Receiver CA" in pinned.output
+
+    refused = cli.invoke(args=["webhooks", "pin-ca", public_id, "--ca", str(files["bad.crt"])])
+    assert refused.exit_code == 1
+    assert "pinned_ca: not a PEM certificate" in refused.output
+
+    removed = cli.invoke(args=["webhooks", "client-cert", public_id, "--remove"])
+    cleared = cli.invoke(args=["webhooks", "pin-ca", public_id, "--clear"])
+    assert "1 client certificates removed." in removed.output
+    assert "The system's CAs are trusted again." in cleared.output
+    with app.app_context():
+        endpoint = endpoints.get_endpoint(public_id)
+        assert endpoint is not None
+        assert mutual_tls.describe(endpoint) == {"client_certificates": [], "pinned_ca": []}
