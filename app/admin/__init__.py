@@ -38,6 +38,7 @@ def init_admin(app: Flask) -> None:
         privacy_map_page,
         users,
         views,
+        webhook_tls,
         webhooks,
     )
     from app.admin.sso import init_sso

@@ -3,6 +3,7 @@ the right one, without one, after a rotation, and against a pinned CA."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,8 +18,10 @@ from app.models import WebhookDelivery, WebhookEndpoint
 from app.webhooks import endpoints, mutual_tls
 from app.webhooks.delivery import deliver_due
 from app.webhooks.outbox import emit
+from tests.admin import signed_in_as
 from tests.integration.api_helpers import Api, create_key, fields, problem
 from tests.integration.tls_receiver import Issued, TLSReceiver, issue
+from tests.pages import text_of
 
 ENDPOINTS = "/api/v1/webhook-endpoints"
 
@@ -318,3 +321,96 @@ def test_the_cli_sets_rotates_and_removes_the_client_certificate(
         endpoint = endpoints.get_endpoint(public_id)
         assert endpoint is not None
         assert mutual_tls.describe(endpoint) == {"client_certificates": [], "pinned_ca": []}
+
+
+# The console
+
+
+def test_the_console_uploads_rotates_and_removes_a_client_certificate(
+    app: Flask, certificates: Certificates
+) -> None:
+    public_id = _register(app, "https://127.0.0.1:9/hooks", None)
+    admin = signed_in_as(app, "admin")
+    page = f"/admin/webhooks/endpoints/{public_id}/tls"
+    assert "No client certificate" in text_of(admin.get(page))
+    assert page in admin.get("/admin/webhooks").text
+
+    first = certificates.first
+    uploaded = admin.post(
+        f"{page}/client-certificate",
+        data={
+            "certificate-certificate_file": (io.BytesIO(first.certificate_pem.encode()), "c.pem"),
+            "certificate-key": first.key_pem,
+        },
+        content_type="multipart/form-data",
+    )
+    assert uploaded.status_code == 303
+    shown = text_of(admin.get(page))
+    assert "CN=onramp-first" in shown and "CN=Clients CA" in shown
+    assert first.key_pem.splitlines()[1] not in admin.get(page).text
+
+    second = certificates.second
+    admin.post(
+        f"{page}/client-certificate",
+        data={"certificate-certificate": second.certificate_pem, "certificate-key": second.key_pem},
+    )
+    shown = text_of(admin.get(page))
+    assert shown.index("CN=onramp-second") < shown.index("CN=onramp-first")
+    assert "Previous certificate" in shown
+
+    admin.post(f"{page}/client-certificate/remove")
+    assert "No client certificate" in text_of(admin.get(page))
+
+
+def test_the_console_pins_a_ca_and_explains_bad_pem(app: Flask, certificates: Certificates) -> None:
+    public_id = _register(app, "https://127.0.0.1:9/hooks", None)
+    admin = signed_in_as(app, "admin")
+    page = f"/admin/webhooks/endpoints/{public_id}/tls"
+
+    refused = admin.post(f"{page}/pinned-ca", data={"ca-ca": "not a certificate"})
+    assert refused.status_code == 422
+    assert "not a PEM certificate" in text_of(refused)
+    assert 'aria-invalid="true"' in refused.text
+
+    mismatched = admin.post(
+        f"{page}/client-certificate",
+        data={
+            "certificate-certificate": certificates.first.certificate_pem,
+            "certificate-key": certificates.second.key_pem,
+        },
+    )
+    assert mismatched.status_code == 422
+    assert "the private key does not match the certificate" in text_of(mismatched)
+
+    admin.post(f"{page}/pinned-ca", data={"ca-ca": certificates.server_ca.certificate_pem})
+    assert "CN=Receiver CA" in text_of(admin.get(page))
+    admin.post(f"{page}/pinned-ca/clear")
+    assert "No pinned CA" in text_of(admin.get(page))
+
+
+def test_a_viewer_sees_the_page_but_cannot_change_it(
+    app: Flask, certificates: Certificates
+) -> None:
+    public_id = _register(app, "https://127.0.0.1:9/hooks", None, certificates.first)
+    viewer = signed_in_as(app, "viewer")
+    page = f"/admin/webhooks/endpoints/{public_id}/tls"
+    shown = viewer.get(page)
+    assert "CN=onramp-first" in text_of(shown)
+    assert "Present this certificate" not in shown.text
+    assert viewer.post(f"{page}/client-certificate/remove").status_code == 403
+
+
+def test_the_console_forms_need_the_csrf_token(app: Flask, certificates: Certificates) -> None:
+    public_id = _register(app, "https://127.0.0.1:9/hooks", None, certificates.first)
+    admin = signed_in_as(app, "admin")
+    app.config["WTF_CSRF_ENABLED"] = True
+    page = f"/admin/webhooks/endpoints/{public_id}/tls"
+    assert 'name="certificate-csrf_token"' in admin.get(page).text
+
+    refused = admin.post(f"{page}/client-certificate/remove")
+
+    assert refused.status_code == 400
+    with app.app_context():
+        endpoint = endpoints.get_endpoint(public_id)
+        assert endpoint is not None
+        assert mutual_tls.describe(endpoint)["client_certificates"]
