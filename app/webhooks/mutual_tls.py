@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from flask import current_app
@@ -128,7 +129,7 @@ def check_client_certificate(certificate_pem: str, key_pem: str) -> CertificateI
         raise EndpointRefused(
             "client_key", "the private key is encrypted: supply it without a passphrase"
         ) from exc
-    except (ValueError, Exception) as exc:
+    except (ValueError, UnsupportedAlgorithm) as exc:
         raise EndpointRefused(
             "client_key", "not a PEM private key (expected -----BEGIN PRIVATE KEY-----)"
         ) from exc
@@ -312,10 +313,16 @@ def explain(exc: BaseException, tls: TLS | None) -> tuple[str, bool]:
         )
     if isinstance(exc, ssl.SSLEOFError):
         # TLS 1.3: a receiver that refuses the certificate may hang up before its alert arrives.
+        presented = tls is not None and tls.client_certificate
+        guess = (
+            "it may have refused our client certificate"
+            if presented
+            else "it may require a client certificate, and none is set for this endpoint"
+        )
         return (
-            "TLS handshake failed: the receiver closed the connection during the handshake "
-            "(does it require a client certificate this endpoint does not present?)",
-            tls is not None and tls.client_certificate,
+            f"TLS handshake failed: the receiver closed the connection during the handshake "
+            f"({guess})",
+            presented,
         )
     return "TLS error: the connection could not be secured", False
 

@@ -96,3 +96,20 @@ def test_a_receiver_certificate_outside_the_pin_is_named_as_such() -> None:
         "(unable to get local issuer certificate)"
     )
     assert not refused
+
+
+def test_a_receiver_that_hangs_up_mid_handshake_is_explained() -> None:
+    """TLS 1.3: a receiver may close the connection before its refusal arrives."""
+    hung_up = ssl.SSLEOFError(8, "EOF occurred in violation of protocol")
+    with_certificate = ssl_context(None, (CLIENT.certificate_pem, CLIENT.key_pem))
+
+    said, refused = explain(hung_up, with_certificate)
+    assert said == (
+        "TLS handshake failed: the receiver closed the connection during the handshake "
+        "(it may have refused our client certificate)"
+    )
+    assert refused  # so the previous certificate, if any, is tried
+
+    said, refused = explain(hung_up, ssl_context(None, None))
+    assert "none is set for this endpoint" in said
+    assert not refused
