@@ -171,8 +171,8 @@ def _live(endpoint: WebhookEndpoint) -> list[dict[str, Any]]:
     live = []
     for entry in _stored(endpoint):
         overlap_ends = _when(entry.get("overlap_ends"))
-        not_after = x509.load_pem_x509_certificate(entry["certificate"].encode())
-        if not_after.not_valid_after_utc > now and (overlap_ends is None or overlap_ends > now):
+        certificate = x509.load_pem_x509_certificate(entry["certificate"].encode())
+        if certificate.not_valid_after_utc > now and (overlap_ends is None or overlap_ends > now):
             live.append(entry)
     return live
 
