@@ -624,6 +624,10 @@ class WebhookEndpoint(db.Model):  # type: ignore[name-defined,misc]
     # The receiver's public JWK when payloads are sent encrypted (app/webhooks/encryption.py);
     # public, so stored in the clear. None sends JSON as before.
     encryption_jwk: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Mutual TLS (app/webhooks/mutual_tls.py): encrypted {"certificates": [{"certificate",
+    # "key", "overlap_ends"}]}, newest first; and the PEM CA bundle trusted instead of the system's.
+    client_certificates_ciphertext: Mapped[str | None] = mapped_column(Text)
+    pinned_ca_pem: Mapped[str | None] = mapped_column(Text)
 
 
 class OutboxEvent(db.Model):  # type: ignore[name-defined,misc]

@@ -40,6 +40,7 @@ def init_admin(app: Flask) -> None:
         users,
         views,
         webhook_encryption,
+        webhook_tls,
         webhooks,
     )
     from app.admin.sso import init_sso

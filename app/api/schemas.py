@@ -142,6 +142,17 @@ class LinkRequest(_Request):
     _integral = field_validator("expires_in", mode="before")(_integral_number)
 
 
+# A certificate, a 4096-bit RSA key and a small CA bundle fit together in the API's body
+# limit (API_MAX_BODY_BYTES, 16 KiB by default); a body past it is refused with 413.
+PEM_MAX = 8000
+PEM_CERT = (
+    "A client certificate (PEM) presented to the receiver; a new one rotates, the previous "
+    "one staying usable during the grace period."
+)
+PEM_KEY = "The client certificate's private key (PEM, unencrypted); never shown back."
+PEM_CA = "PEM certificates trusted for the receiver instead of the system's CAs (a pinned CA)."
+
+
 class WebhookEndpointRequest(_Request):
     url: str = Field(
         min_length=1, max_length=2000, description="An https URL that receives events."
@@ -152,10 +163,26 @@ class WebhookEndpointRequest(_Request):
     description: str | None = Field(default=None, max_length=500)
     # Encrypted payloads (app/webhooks/encryption.py); checked there, so any JSON is let in.
     public_key: str | dict[str, Any] | None = Field(default=None, description=PUBLIC_KEY_DOC)
+    # Mutual TLS (docs/webhooks.md): optional at registration.
+    client_certificate: str | None = Field(default=None, max_length=PEM_MAX, description=PEM_CERT)
+    client_key: str | None = Field(default=None, max_length=PEM_MAX, description=PEM_KEY)
+    pinned_ca: str | None = Field(default=None, max_length=PEM_MAX, description=PEM_CA)
 
 
 class WebhookEncryptionKeyRequest(_Request):
     public_key: str | dict[str, Any] = Field(description=PUBLIC_KEY_DOC)
+
+
+class WebhookEndpointTLSRequest(_Request):
+    """Mutual TLS for an endpoint; fields left out are left as they are."""
+
+    client_certificate: str | None = Field(default=None, max_length=PEM_MAX, description=PEM_CERT)
+    client_key: str | None = Field(default=None, max_length=PEM_MAX, description=PEM_KEY)
+    remove_client_certificate: bool = Field(
+        default=False, description="Stop presenting any client certificate now."
+    )
+    pinned_ca: str | None = Field(default=None, max_length=PEM_MAX, description=PEM_CA)
+    clear_pinned_ca: bool = Field(default=False, description="Trust the system's CAs again.")
 
 
 class ConsentQuery(_Query):
@@ -433,6 +460,21 @@ class WebhookEncryption(_Response):
     enc: str = Field(description="The JWE content encryption algorithm.")
 
 
+class Certificate(_Response):
+    subject: str
+    issuer: str
+    not_after: datetime
+    fingerprint_sha256: str
+    overlap_ends: datetime | None = Field(
+        description="When a rotated-out client certificate stops being used; null: newest."
+    )
+
+
+class WebhookEndpointTLS(_Response):
+    client_certificates: list[Certificate] = Field(description="Newest first; keys never shown.")
+    pinned_ca: list[Certificate]
+
+
 class WebhookEndpoint(_Response):
     id: str
     url: str
@@ -445,6 +487,7 @@ class WebhookEndpoint(_Response):
         default=None,
         description="When set, every payload is a compact JWE (application/jose) to this key.",
     )
+    tls: WebhookEndpointTLS  # mutual TLS
 
 
 class WebhookEndpointCreated(WebhookEndpoint):

@@ -26,6 +26,7 @@ from app.models import ApiKey, WebhookEndpoint
 from app.problems import FieldError, Problem, http_problem
 from app.webhooks import encryption as webhook_encryption
 from app.webhooks import endpoints as webhook_endpoints
+from app.webhooks import mutual_tls
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 api = Registry(bp, prefix="/api")
@@ -534,7 +535,12 @@ def _present_endpoint(endpoint: WebhookEndpoint) -> dict[str, object]:
         "disabled_reason": endpoint.disabled_reason,
         "created_at": endpoint.created_at,
         "encryption": webhook_encryption.summary(endpoint),
+        "tls": _present_tls(mutual_tls.describe(endpoint)),
     }
+
+
+def _present_tls(described: dict[str, list[mutual_tls.CertificateInfo]]) -> dict[str, object]:
+    return {name: [c.as_dict() for c in certificates] for name, certificates in described.items()}
 
 
 @api.operation(
@@ -577,6 +583,12 @@ def create_webhook_endpoint(body: schemas.WebhookEndpointRequest) -> schemas.Web
         )
         if body.public_key is not None:
             webhook_encryption.set_key(endpoint, body.public_key)
+        mutual_tls.configure(
+            endpoint,
+            client_certificate=body.client_certificate,
+            client_key=body.client_key,
+            pinned_ca=body.pinned_ca,
+        )
     except webhook_endpoints.EndpointRefused as exc:
         raise _refused(exc) from exc
     audit(
@@ -592,6 +604,44 @@ def create_webhook_endpoint(body: schemas.WebhookEndpointRequest) -> schemas.Web
     return schemas.WebhookEndpointCreated.model_validate(
         {**_present_endpoint(endpoint), "secret": secret}
     )
+
+
+@api.operation(
+    "PATCH",
+    "/v1/webhook-endpoints/<endpoint_id>/tls",
+    summary="Set a webhook endpoint's mutual TLS",
+    tag="Webhooks",
+    scope="write",
+    body=schemas.WebhookEndpointTLSRequest,
+    response=schemas.WebhookEndpoint,
+    path={"endpoint_id": ENDPOINT_ID},
+    errors=(404,),
+)
+def update_webhook_endpoint_tls(
+    endpoint_id: str, body: schemas.WebhookEndpointTLSRequest
+) -> schemas.WebhookEndpoint:
+    """Sets, rotates or removes the client certificate presented to the receiver, and pins
+    or unpins the CA its certificate must chain to. Keys are never shown back."""
+    endpoint = _live_endpoint(endpoint_id)
+    try:
+        described = mutual_tls.configure(endpoint, **body.model_dump())
+    except webhook_endpoints.EndpointRefused as exc:
+        raise _refused(exc) from exc
+    after = {
+        name: [c.fingerprint_sha256 for c in certificates]
+        for name, certificates in described.items()
+    }
+    audit(
+        "api_key",
+        _api_key().prefix,
+        "webhook_endpoint.tls",
+        "webhook_endpoint",
+        endpoint.public_id,
+        None,
+        after,
+    )
+    db.session.commit()
+    return schemas.WebhookEndpoint.model_validate(_present_endpoint(endpoint))
 
 
 @api.operation(

@@ -9,6 +9,7 @@ import click
 from flask.cli import AppGroup
 
 from app import jobs
+from app.cli.webhook_tls_commands import client_cert_command, pin_ca_command
 from app.extensions import db
 from app.models import WebhookEndpoint
 from app.webhooks import delivery, encryption, endpoints
@@ -16,6 +17,8 @@ from app.webhooks.outbox import EVENT_TYPES
 
 CLI_ACTOR = "flask webhooks encrypt"
 webhooks_cli = AppGroup("webhooks", help="Webhook endpoints and the delivery worker.")
+webhooks_cli.add_command(client_cert_command)  # mutual TLS
+webhooks_cli.add_command(pin_ca_command)
 
 
 def _endpoint(public_id: str) -> WebhookEndpoint:

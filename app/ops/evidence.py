@@ -31,6 +31,7 @@ from app.models import ApiKey, AuditEntry, Customer, User, WebhookEndpoint
 from app.ops.certification import certification
 from app.ops.readiness import readiness
 from app.platforms import PLATFORMS, Platform, effective, expand, is_available
+from app.webhooks import encryption, mutual_tls
 from app.webhooks.endpoints import list_endpoints
 
 ALERT_RULES = ROOT / "deploy" / "prometheus" / "onramp-alerts.yml"
@@ -122,13 +123,32 @@ def endpoint_facts(endpoint: WebhookEndpoint) -> dict[str, str]:
     protections are described (a new one, such as mutual TLS or encrypted payloads, adds
     its entry here). The URL's path and query are left out: they may carry a token."""
     url = urlsplit(endpoint.url)
+    tls = mutual_tls.describe(endpoint)
+    client = tls["client_certificates"]
+    key = encryption.summary(endpoint)
     return {
         "Endpoint": endpoint.public_id,
         "Host": url.hostname or "",
         "Status": endpoint.status,
         "Transport": "HTTPS (TLS)" if url.scheme == "https" else "plain HTTP",
         "Signature": "HMAC-SHA256 (Standard Webhooks)",
-        "Mutual TLS": "not configured",
+        "Mutual TLS": (
+            f"client certificate {client[0].fingerprint_sha256[:16]}…, "
+            f"valid until {client[0].not_after:%Y-%m-%d}"
+            + (f" (+{len(client) - 1} in overlap)" if len(client) > 1 else "")
+            if client
+            else "not configured"
+        ),
+        "Receiver's certificate": (
+            f"pinned to {len(tls['pinned_ca'])} certificate(s)"
+            if tls["pinned_ca"]
+            else "system trust store"
+        ),
+        "Payload encryption": (
+            f"compact JWE, {key['alg']} + {key['enc']}, {key['key_type']}, kid {key['kid'][:16]}…"
+            if key
+            else "none (JSON over TLS)"
+        ),
         "Events": ", ".join(endpoint.event_types or ()) or "every type",
     }
 
@@ -146,13 +166,16 @@ def _webhooks() -> Section:
     endpoints = list_endpoints()
     enabled = sum(1 for e in endpoints if e.status == "enabled")
     plain = sum(1 for e in endpoints if not e.url.startswith("https://"))
+    with_tls = sum(1 for e in endpoints if e.client_certificates_ciphertext)
+    with_jwe = sum(1 for e in endpoints if e.encryption_jwk)
     config = current_app.config
     return Section(
         "webhooks",
         "Webhooks",
         f"Signed with HMAC-SHA256 per Standard Webhooks; {len(endpoints)} endpoint(s), "
         f"{enabled} enabled; secrets encrypted at rest (Fernet: AES-128-CBC + HMAC-SHA256); "
-        "mutual TLS: see per endpoint.",
+        "mutual TLS (a client certificate, a pinned CA) and encrypted payloads (compact JWE) "
+        f"per endpoint, in use on {with_tls} and {with_jwe} of them.",
         _facts(
             [
                 ("Endpoints registered", len(endpoints)),
@@ -166,6 +189,17 @@ def _webhooks() -> Section:
                 ),
                 ("Payloads", "thin: ids and statuses, never tokens or personal data"),
                 ("Destinations", "checked against private addresses (SSRF) on every delivery"),
+                (
+                    "Mutual TLS",
+                    "per endpoint: a client certificate (stored encrypted, rotated with "
+                    "overlap) and a pinned CA for the receiver; a refused handshake is "
+                    "recorded and retried",
+                ),
+                (
+                    "Encrypted payloads",
+                    "per endpoint: compact JWE to the receiver's public key (RSA-OAEP-256 or "
+                    "ECDH-ES+A256KW, A256GCM), signed over what is sent",
+                ),
             ]
         ),
         _table("Each endpoint", [endpoint_facts(e) for e in endpoints]),

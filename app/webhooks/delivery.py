@@ -29,7 +29,7 @@ from app.extensions import db
 from app.metrics import WEBHOOK_ATTEMPTS, WEBHOOK_LAG
 from app.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.vault import VaultError
-from app.webhooks import encryption, standard_webhooks, transport
+from app.webhooks import encryption, mutual_tls, standard_webhooks, transport
 from app.webhooks.endpoints import disable_endpoint
 from app.webhooks.outbox import payload
 from app.webhooks.ssrf import Policy
@@ -166,15 +166,16 @@ def deliver(delivery_id: int, worker_id: str) -> Outcome:
     attempts_made = delivery.attempts + 1
     try:
         body, headers = encryption.outgoing(endpoint, public_id, sent_at, text)
+        tls = mutual_tls.contexts(endpoint)
     except VaultError:
         # A key was removed before the secrets were re-encrypted: nothing can be signed.
-        body, headers = b"", None
+        body, headers, tls = b"", None, ()
     db.session.commit()  # no transaction stays open while the receiver thinks
 
     if headers is None:
         response = transport.Response(None, 0, "the endpoint's secret cannot be decrypted")
     else:
-        response = transport.post(url, body, headers, _timeout(), Policy.from_config())
+        response = transport.post(url, body, headers, _timeout(), Policy.from_config(), tls)
     db.session.add(
         WebhookAttempt(
             delivery_id=delivery_id,
@@ -298,6 +299,7 @@ def send_test(
         headers,
         _timeout(),
         Policy.from_config(),
+        mutual_tls.contexts(endpoint),
     )
     code = response.status_code
     audit.record(

@@ -170,6 +170,9 @@ def rotate_encryption_key() -> int:
     count = 0
     for endpoint in db.session.scalars(select(WebhookEndpoint)):
         endpoint.secrets_ciphertext = fernet.rotate(endpoint.secrets_ciphertext.encode()).decode()
+        if endpoint.client_certificates_ciphertext:  # mutual TLS keys (app/webhooks/mutual_tls.py)
+            rotated = fernet.rotate(endpoint.client_certificates_ciphertext.encode())
+            endpoint.client_certificates_ciphertext = rotated.decode()
         count += 1
     db.session.flush()
     return count

@@ -228,3 +228,34 @@ def test_the_page_speaks_french_and_german(app: Flask) -> None:
     assert "Télécharger le JSON" in french
     german = admin.get("/admin/security", headers={"Accept-Language": "de"}).text
     assert "JSON herunterladen" in german
+
+
+def test_an_endpoint_with_mutual_tls_and_encrypted_payloads_says_so(app: Flask) -> None:
+    from joserfc.jwk import RSAKey
+
+    from app.webhooks import encryption, mutual_tls
+    from tests.integration.tls_receiver import issue
+
+    authority = issue("Receiver CA", ca=True)
+    client = issue("onramp-client", authority)
+    receiver_key = RSAKey.generate_key(2048)
+    with app.app_context():
+        endpoint, _ = add_endpoint("https://93.184.215.14/onramp", [])
+        mutual_tls.configure(
+            endpoint,
+            client_certificate=client.certificate_pem,
+            client_key=client.key_pem,
+            pinned_ca=authority.certificate_pem,
+        )
+        encryption.set_key(endpoint, receiver_key.as_dict(private=False))
+        db.session.commit()
+    report = _report(app)
+    assert "in use on 1 and 1 of them" in _section(report, "webhooks")["summary"]
+    table = _section(report, "webhooks")["tables"][0]
+    row = dict(zip(table["headers"], table["rows"][0], strict=True))
+    assert row["Mutual TLS"].startswith("client certificate ")
+    assert row["Receiver's certificate"] == "pinned to 1 certificate(s)"
+    assert row["Payload encryption"].startswith("compact JWE, RSA-OAEP-256 + A256GCM")
+    # The client's private key never leaves the vault.
+    body = client.key_pem.split("-----")[2].strip().splitlines()[1]
+    assert body not in json.dumps(report)
