@@ -21,7 +21,7 @@ import yaml
 from flask import current_app
 from sqlalchemy import func, select
 
-from app import clock
+from app import clock, security_events
 from app.config import ROOT
 from app.consent import checkpoints, ledger_signing, verifications
 from app.engine import privacy_map
@@ -492,12 +492,14 @@ def _monitoring() -> Section:
     audit_entries = _count(select(func.count()).select_from(AuditEntry))
     oldest = db.session.scalar(select(func.min(AuditEntry.occurred_at)))
     rules = _alert_rules(ALERT_RULES)
+    siem = str(config.get(security_events.SETTING) or "off").strip() or "off"
     return Section(
         "monitoring",
         "Logging, auditing and monitoring",
         "Logs go to standard output for the platform's collector, which decides how long "
-        "they are kept; the audit log is in the database; Prometheus scrapes /metrics and "
-        f"{len(rules)} alert rules watch it.",
+        "they are kept; the audit log is in the database; security events go to a SIEM as "
+        f"JSON lines ({siem}); Prometheus scrapes /metrics and {len(rules)} alert rules "
+        "watch it.",
         _facts(
             [
                 (
@@ -520,6 +522,16 @@ def _monitoring() -> Section:
                     "Metrics",
                     "/metrics, bearer token "
                     + ("set" if config["METRICS_TOKEN"] else "not set (signed-in colleagues only)"),
+                ),
+                (
+                    "Security events for a SIEM (ONRAMP_SECURITY_EVENTS)",
+                    (
+                        f"JSON lines to {siem}: failed sign-ins, refused links and platform "
+                        "webhooks, tamper found by `consents verify`, every audit entry"
+                        if siem != "off"
+                        else "off: set stdout, file:/path or syslog to send failed sign-ins, "
+                        "refused links and webhooks, tamper and audit entries to a SIEM"
+                    ),
                 ),
                 ("Readiness probe", "/readyz"),
             ]

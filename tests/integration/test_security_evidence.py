@@ -259,3 +259,12 @@ def test_an_endpoint_with_mutual_tls_and_encrypted_payloads_says_so(app: Flask) 
     # The client's private key never leaves the vault.
     body = client.key_pem.split("-----")[2].strip().splitlines()[1]
     assert body not in json.dumps(report)
+
+
+def test_the_monitoring_answer_names_where_security_events_go(app: Flask) -> None:
+    label = "Security events for a SIEM (ONRAMP_SECURITY_EVENTS)"
+    assert _facts(_report(app), "monitoring")[label].startswith("off: ")
+    app.config["SECURITY_EVENTS"] = "syslog://siem.example:514"
+    report = _report(app)
+    assert _facts(report, "monitoring")[label].startswith("JSON lines to syslog://siem.example:514")
+    assert "security events go to a SIEM" in _section(report, "monitoring")["summary"]
