@@ -304,5 +304,7 @@ def test_events_are_off_unless_asked_for(
     refused = app.test_client().post(
         "/webhooks/platforms/xero", data=b"{}", headers={"x-xero-signature": "forged"}
     )
+    with app.app_context():
+        db.engine.dispose()
     assert refused.status_code == 401
     assert capsys.readouterr().out == ""

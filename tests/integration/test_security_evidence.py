@@ -4,6 +4,7 @@ installation, answering every question of the seed's security and compliance req
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -142,7 +143,7 @@ def test_a_recorded_verification_and_checkpoint_appear(app: Flask) -> None:
 
 
 @pytest.fixture
-def https_app(tmp_path: Path) -> Flask:
+def https_app(tmp_path: Path) -> Iterator[Flask]:
     app = create_app(
         test_settings(
             tmp_path,
@@ -153,7 +154,11 @@ def https_app(tmp_path: Path) -> Flask:
         )
     )
     reset_database(app)
-    return app
+    yield app
+    # Its connections are closed now, not by the garbage collector during a later test.
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 def test_settings_change_the_report_and_no_secret_is_in_it(app: Flask, https_app: Flask) -> None:
