@@ -7,14 +7,14 @@ colleague signs in through the sign-in form.
 
 from __future__ import annotations
 
-import importlib
-import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
+from app import clock
 from e2e.accessibility import assert_accessible
 from e2e.admin import (
     ROLES,
@@ -193,16 +193,8 @@ def test_a_failed_sign_in_says_what_to_do(page: Page, live_server: LiveServer) -
     expect(problem.sign_in(email).role_line).to_contain_text("with the viewer role.")
 
 
-class _AnHourLater:
-    """The console's clock an hour on: longer than any session may stay idle."""
-
-    @staticmethod
-    def time() -> float:
-        return time.time() + 3600
-
-
 def test_an_idle_session_ends_and_signing_in_again_returns_to_the_page(
-    page: Page, live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+    page: Page, live_server: LiveServer
 ) -> None:
     email = new_colleague(live_server, "support")
     customers = (
@@ -211,15 +203,16 @@ def test_an_idle_session_ends_and_signing_in_again_returns_to_the_page(
         .open_section("Customers", CustomersPage)
     )
 
-    # The module, not the function of the same name that app.admin exports.
-    guard = importlib.import_module("app.admin.guard")
-    monkeypatch.setattr(guard, "time", _AnHourLater)
-    customers.nav_link("Consents").click()
-    sign_in = SignInPage(page)
-    expect(
-        sign_in.notice("You were signed out after a period of inactivity. Sign in again.")
-    ).to_be_visible()
-    monkeypatch.undo()
+    # The app's clock an hour on: longer than any session may stay idle.
+    clock.set_now(clock.now() + timedelta(hours=1))
+    try:
+        customers.nav_link("Consents").click()
+        sign_in = SignInPage(page)
+        expect(
+            sign_in.notice("You were signed out after a period of inactivity. Sign in again.")
+        ).to_be_visible()
+    finally:
+        clock.set_now(None)
 
     consents = sign_in.sign_in_to(ConsentsPage, email)
     expect(consents.nav_link("Consents")).to_have_attribute("aria-current", "page")

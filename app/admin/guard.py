@@ -8,15 +8,15 @@ holds a customer, and the guard refuses another's customer before the view runs.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TypeVar
 
 from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
+from app import clock
 from app.admin import sessions
 from app.admin.scope import CustomerScope
 from app.urls import safe_path
@@ -89,7 +89,8 @@ def guard() -> Response | None:
         return None
     if not current_user.is_authenticated:
         return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
-    now = datetime.fromtimestamp(time.time(), UTC)
+    # The clock the session's start and last use were stamped with (app.admin.sessions).
+    now = clock.now()
     idle = timedelta(seconds=current_app.config["ADMIN_IDLE_TIMEOUT_SECONDS"])
     if not sessions.keep_alive(current_user.session_id, current_user.last_seen_at, now, idle):
         logout_user()

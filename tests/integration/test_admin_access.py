@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
 import re
-import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from app.admin.guard import PUBLIC, required_permission
 from app.extensions import db
 from app.models import AuditEntry, User
 from tests.admin import PASSWORD, make_user, sign_in, signed_in_as
-from tests.conftest import reset_database, test_settings
+from tests.conftest import Clock, reset_database, test_settings
 
 
 def test_users_create_prints_a_password_once_and_stores_only_its_hash(app: Flask) -> None:
@@ -128,21 +127,10 @@ def test_successful_sign_ins_do_not_count_towards_the_limit(
         client.post("/admin/logout")
 
 
-class _AnHourLater:
-    """The console's clock an hour on: longer than any session may stay idle."""
-
-    @staticmethod
-    def time() -> float:
-        return time.time() + 3600
-
-
-def test_an_idle_session_is_signed_out(
-    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_idle_session_is_signed_out(app: Flask, client: FlaskClient, clock: Clock) -> None:
     email = make_user(app, "viewer")
     sign_in(client, email)
-    # The module, not the function of the same name that app.admin exports.
-    monkeypatch.setattr(importlib.import_module("app.admin.guard"), "time", _AnHourLater)
+    clock.advance(timedelta(hours=1))  # longer than any session may stay idle
     response = client.get("/admin/")
     assert response.status_code == 302
     assert "/admin/login" in response.location

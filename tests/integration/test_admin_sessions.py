@@ -3,8 +3,7 @@ deactivation ends them on every device, and a copied cookie is then worth nothin
 
 from __future__ import annotations
 
-import importlib
-import time
+from datetime import timedelta
 
 import pytest
 from flask import Flask
@@ -14,6 +13,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import AdminSession, User
 from tests.admin import PASSWORD, make_user, sign_in
+from tests.conftest import Clock
 from tests.pages import text_of
 
 COOKIE = "onramp_session"
@@ -136,45 +136,24 @@ def test_deactivation_ends_every_session(app: Flask, where: str) -> None:
     assert is_signed_out(copy)
 
 
-class _AnHourLater:
-    @staticmethod
-    def time() -> float:
-        return time.time() + 3600
-
-
-def test_an_idle_session_ends_for_every_copy_too(
-    app: Flask, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_idle_session_ends_for_every_copy_too(app: Flask, clock: Clock) -> None:
     device = signed_in(app, make_user(app, "viewer"))
     copy = copy_of(app, device)
 
-    monkeypatch.setattr(importlib.import_module("app.admin.guard"), "time", _AnHourLater)
+    clock.advance(timedelta(hours=1))
     response = device.get("/admin/")
     assert response.status_code == 302
     assert "signed out after a period of inactivity" in text_of(device.get(response.location))
-    monkeypatch.undo()
 
     assert is_signed_out(copy)
 
 
-class _Clock:
-    """What the console's guard reads as the time, moved on by hand."""
-
-    now = time.time()
-
-    @classmethod
-    def time(cls) -> float:
-        return cls.now
-
-
-def test_a_session_in_use_stays_signed_in(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_session_in_use_stays_signed_in(app: Flask, clock: Clock) -> None:
     device = signed_in(app, make_user(app, "viewer"))
-    _Clock.now = time.time()
-    monkeypatch.setattr(importlib.import_module("app.admin.guard"), "time", _Clock)
 
     # A request every 20 minutes for an hour: never 30 minutes without one.
     for _ in range(3):
-        _Clock.now += 20 * 60
+        clock.advance(timedelta(minutes=20))
         assert device.get("/admin/").status_code == 200
 
 
