@@ -162,8 +162,15 @@ def _mount_sandbox(app: Flask) -> None:
 
 
 def _configure_security(app: Flask) -> None:
-    from app.security import init_compression, init_security_headers, init_session_cookie
+    from app.security import (
+        csrf_token,
+        init_compression,
+        init_security_headers,
+        init_session_cookie,
+    )
 
+    # In place of Flask-WTF's own ``csrf_token`` global (installed by csrf.init_app).
+    app.jinja_env.globals["csrf_token"] = csrf_token
     init_security_headers(app)
     init_session_cookie(app)
     init_compression(app)

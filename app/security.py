@@ -9,9 +9,13 @@ origins its journey allows to embed it (``allow_framing``). The session cookie i
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
 
 from flask import Flask, Response, g, request, session
 from flask.sessions import SecureCookieSessionInterface
+from flask_wtf.csrf import generate_csrf
+from itsdangerous import URLSafeTimedSerializer
 
 from app.extensions import compress
 
@@ -60,28 +64,43 @@ def allow_opener() -> None:
     g.keep_opener = True
 
 
-def _frame_ancestors() -> str:
-    origins = sorted(g.get("csp_frame_ancestors", ()))
-    return " ".join(origins) if origins else "'none'"
+@lru_cache(maxsize=256)
+def content_security_policy(form_action: tuple[str, ...], frame_ancestors: tuple[str, ...]) -> str:
+    """The Content-Security-Policy for a page posting to and framed by these origins (none:
+    only itself, and no frame): the same few for every page, written out once each."""
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "font-src 'self'",
+            "connect-src 'self'",
+            "form-action " + " ".join(["'self'", *form_action]),
+            "frame-ancestors " + (" ".join(frame_ancestors) if frame_ancestors else "'none'"),
+            "base-uri 'none'",
+            "object-src 'none'",
+        ]
+    )
+
+
+# Flask-WTF's name for the token, in ``g`` and in forms (templates name it too).
+CSRF_FIELD = "csrf_token"
+
+
+def csrf_token() -> str:
+    """The CSRF token for templates: Flask-WTF's, made on a page's first use and then read
+    from ``g`` (``generate_csrf`` reads its settings again on each of a page's five calls).
+    """
+    return str(g.get(CSRF_FIELD) or generate_csrf())
 
 
 def init_security_headers(app: Flask) -> None:
     @app.after_request
     def _set_headers(response: Response) -> Response:
-        form_action = " ".join(["'self'", *sorted(g.get("csp_form_action", ()))])
-        policy = "; ".join(
-            [
-                "default-src 'self'",
-                "script-src 'self'",
-                "style-src 'self'",
-                "img-src 'self' data:",
-                "font-src 'self'",
-                "connect-src 'self'",
-                f"form-action {form_action}",
-                f"frame-ancestors {_frame_ancestors()}",
-                "base-uri 'none'",
-                "object-src 'none'",
-            ]
+        policy = content_security_policy(
+            tuple(sorted(g.get("csp_form_action", ()))),
+            tuple(sorted(g.get("csp_frame_ancestors", ()))),
         )
         headers = response.headers
         headers.setdefault("Content-Security-Policy", policy)
@@ -131,6 +150,16 @@ class EmbeddableSessionInterface(SecureCookieSessionInterface):
     customer's top-level tabs (or another site's frame) never see it. ``SameSite=None``
     needs ``Secure``: browsers accept it on HTTPS and on http://localhost or 127.0.0.1.
     """
+
+    def __init__(self) -> None:
+        self._serializers: dict[tuple[Any, ...], URLSafeTimedSerializer | None] = {}
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        # Flask builds the serializer afresh for every request: here once per set of keys.
+        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        if keys not in self._serializers:
+            self._serializers[keys] = super().get_signing_serializer(app)
+        return self._serializers[keys]
 
     def _embedded(self) -> bool:
         # ``in`` does not mark the session accessed: no needless ``Vary: Cookie``.

@@ -11,13 +11,12 @@ the browser accepts it.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-from flask import Flask, has_request_context, request
+from flask import Flask
 from werkzeug.datastructures import Headers
 from whitenoise import WhiteNoise
 
 from app.extensions import static_digest
+from app.urls import remembered
 
 # Flask-Static-Digest's names: "css/onramp-<32 hex digits>.css".
 DIGESTED_NAME = r"-[0-9a-f]{32}\.[^/]+$"
@@ -36,16 +35,7 @@ def _remembered_static_urls(app: Flask) -> None:
     """Templates' ``static_url_for`` answers from memory once a file's URL is known: the
     manifest does not change while the app runs, and every page names the same few files
     (building each URL again was a twentieth of a step page's time)."""
-    digested = static_digest.static_url_for
-
-    @lru_cache(maxsize=256)
-    def known(endpoint: str, filename: str, script_root: str) -> str:
-        return str(digested(endpoint, filename=filename))
-
-    def static_url_for(endpoint: str, filename: str) -> str:
-        return known(endpoint, filename, request.script_root if has_request_context() else "")
-
-    app.jinja_env.globals["static_url_for"] = static_url_for
+    app.jinja_env.globals["static_url_for"] = remembered(static_digest.static_url_for)
 
 
 def init_static_files(app: Flask) -> None:

@@ -3,13 +3,15 @@
 Starts Onramp under its own gunicorn settings (app/gunicorn_conf.py, 2 workers x 4
 threads) on a fresh SQLite database with the demo data, opens the demo customer's link
 to get a session, then starts the floor (bench/floor_app.py: bare Flask rendering a
-template of the same byte size, same gunicorn settings) and runs `wrk` (Debian's
-package) against each, one after the other, at 1 and at 16 connections, for ROUNDS
-alternating rounds, so that a busy machine slows both alike. Prints each round's
+template of the same byte size, same gunicorn settings), warms both up (WARMUP seconds
+each, not counted) and runs `wrk` (Debian's package) against each, one after the
+other, at 1 and at 16 connections, for ROUNDS alternating rounds, so that a busy
+machine slows both alike. Prints each round's
 requests per second and ratio (floor / Onramp), then the median ratio per connection
 count. Onramp writes its access log as it would in production (to a discarded stdout).
 
-Run: `make bench` or `.venv/bin/python bench/page_speed.py [--rounds 5] [--seconds 5]`.
+Run: `make bench` or `.venv/bin/python bench/page_speed.py [--rounds 5] [--seconds 5]
+[--warmup 3]`.
 Ports: PAGE_SPEED_PORT (Onramp, default 5150) and the next one (the floor).
 """
 
@@ -103,7 +105,7 @@ def _requests_per_second(url: str, connections: int, seconds: int, cookie: str) 
     return float(found.group(1))
 
 
-def measure(rounds: int, seconds: int, port: int) -> dict[int, list[float]]:
+def measure(rounds: int, seconds: int, port: int, warmup: int = 3) -> dict[int, list[float]]:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk")
     ratios: dict[int, list[float]] = {c: [] for c in CONNECTIONS}
@@ -125,6 +127,10 @@ def measure(rounds: int, seconds: int, port: int) -> dict[int, list[float]]:
             floor += ["-b", f"127.0.0.1:{port + 1}", f"floor_app:make({size})"]
             floor_url = f"http://127.0.0.1:{port + 1}/"
             with _serving(floor, floor_url, dict(os.environ), ROOT / "bench"):
+                # Discarded: both servers' first seconds (each worker's first pages, caches
+                # filling) are not what they serve at.
+                for url in (floor_url, base + STEP):
+                    _requests_per_second(url, max(CONNECTIONS), warmup, cookie)
                 print(f"step page {STEP}: {size} bytes; {rounds} rounds of {seconds} s each")
                 for connections in CONNECTIONS:
                     for round_ in range(1, rounds + 1):
@@ -142,9 +148,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=3, help="seconds, on each, not counted")
     args = parser.parse_args()
     port = int(os.environ.get("PAGE_SPEED_PORT", "5150"))
-    ratios = measure(args.rounds, args.seconds, port)
+    ratios = measure(args.rounds, args.seconds, port, args.warmup)
     for connections, seen in ratios.items():
         print(f"c={connections:<2} median ratio (floor / step page): {statistics.median(seen):.2f}")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Flask
+from flask_login import current_user
 
 from app.admin.accounts import load_session_user
 from app.admin.guard import guard
@@ -47,7 +48,11 @@ def init_admin(app: Flask) -> None:
 
     init_sso(app)
 
-    login_manager.init_app(app)
+    # Flask-Login's context processor loads the signed-in colleague for every template,
+    # a customer's step page included; its proxy as a global loads them only where a
+    # template names ``current_user`` (the console's pages).
+    login_manager.init_app(app, add_context_processor=False)
+    app.jinja_env.globals["current_user"] = current_user
     login_manager.user_loader(load_session_user)
     login_manager.login_view = "admin.login"
     # The guard redirects and explains; Flask-Login's own flash would repeat it in English.

@@ -230,14 +230,14 @@ class PreviewWalk:
         self.journey = journey
 
     def page(self, step: Step, form: Any, **extra: Any) -> Response:
-        status = 422 if form.errors else 200
+        if form is not None:
+            extra["form"] = form
         return _render(
             "admin/journeys/preview_step.html",
             self.run,
             self.journey,
             step,
-            status,
-            form=form,
+            422 if form is not None and form.errors else 200,
             **extra,
         )
 

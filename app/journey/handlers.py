@@ -65,7 +65,8 @@ class Walk(Protocol):
         in the console's preview, never to a customer."""
 
     def page(self, step: Step, form: Any, **context: Any) -> StepResponse:
-        """The step's page with ``form`` (422 when the form has errors)."""
+        """The step's page with ``form`` (422 when the form has errors); a step whose
+        page needs no form (a continue step's, shown) passes None."""
 
     def complete(self, step: Step, answers: dict[str, Any]) -> StepResponse:
         """Finish ``step`` with ``answers`` and go on to the step that follows."""
@@ -110,8 +111,10 @@ class Walk(Protocol):
 
 
 def _continue_step(walk: Walk, step: Step) -> StepResponse:
-    form = ContinueForm()
-    if form.validate_on_submit():
+    # Its page shows a plain button (as "finish later" does): the form that checks the
+    # press is built only when one comes (building it was a tenth of a step page's time).
+    form = ContinueForm() if request.method == "POST" else None
+    if form is not None and form.validate_on_submit():
         return walk.complete(step, {"seen": True})
     return walk.page(step, form, **review.continue_step_context(walk.run, walk.journey, step))
 

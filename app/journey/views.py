@@ -72,7 +72,7 @@ from app.links import LinkExpired, LinkInvalid, read_token
 from app.models import JourneyRun
 from app.platforms import Platform, get_platform
 from app.security import allow_form_action, allow_framing, send_uncompressed
-from app.urls import safe_path
+from app.urls import remembered, safe_path
 
 bp = Blueprint("journey", __name__)
 
@@ -238,23 +238,27 @@ def _too_large(exc: RequestEntityTooLarge) -> StepResponse:
     )
 
 
+# Each step page names the same few addresses: built once each.
+_url = remembered(url_for)
+
+
 class CustomerUrls:
     """Where the journey templates link to; the console's preview gives its own."""
 
     def step(self, step_id: str, **args: Any) -> str:
-        return url_for("journey.step", step_id=step_id, **args)
+        return _url("journey.step", step_id=step_id, **args)
 
     def declined(self) -> str:
-        return url_for("journey.declined")
+        return _url("journey.declined")
 
     def language(self) -> str:
-        return url_for("journey.language")
+        return _url("journey.language")
 
     def theme(self, journey: Journey) -> str:
-        return url_for("journey.theme", journey_id=journey.id, version=journey.version)
+        return _url("journey.theme", journey_id=journey.id, version=journey.version)
 
     def logo(self, journey: Journey) -> str:
-        return url_for("journey.logo", journey_id=journey.id, version=journey.version)
+        return _url("journey.logo", journey_id=journey.id, version=journey.version)
 
 
 @bp.app_context_processor

@@ -16,7 +16,9 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from flask import Flask, g, render_template_string
 from flask.testing import FlaskClient
+from flask_babel import force_locale, gettext, refresh
 
 from tests.pages import text_of
 
@@ -173,3 +175,21 @@ def test_every_string_is_translated(po: Path) -> None:
     ] == []
     # Embedded HTML stays exactly as it is in the English.
     assert [m.id for m in messages if _sorted(HTML_TAG, m.id) != _sorted(HTML_TAG, m.string)] == []
+
+
+def test_a_message_in_another_language_during_a_page_is_in_that_language(app: Flask) -> None:
+    """An email written in the customer's language while the page is in another (finish
+    later, a delegation): the catalogue follows the locale in force, and comes back."""
+    page = "{{ _('Get started') }}"
+    with app.test_request_context(headers={"Accept-Language": "de"}):
+        assert render_template_string(page) == "Jetzt starten"
+        with force_locale("fr"):
+            assert render_template_string(page) == "Commencer"
+            assert gettext("Get started") == "Commencer"
+        assert render_template_string(page) == "Jetzt starten"
+        # The journey's language decided later in the request (the switcher does this).
+        g.locale = "fr"
+        refresh()
+        assert render_template_string(page) == "Commencer"
+    with app.app_context():  # the CLI and the worker
+        assert render_template_string(page) == "Get started"
