@@ -56,6 +56,9 @@ def remembered(build: Callable[..., Any]) -> Callable[..., str]:
         return str(build(endpoint, **dict(values)))
 
     def url(endpoint: str, **values: Any) -> str:
+        if any(name.startswith("_") for name in values):
+            # ``_external`` and the like depend on the request's host: built each time.
+            return str(build(endpoint, **values))
         script_root = request.script_root if has_request_context() else ""
         return known(script_root, endpoint, tuple(sorted(values.items())))
 

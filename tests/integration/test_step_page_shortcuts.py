@@ -20,6 +20,15 @@ def test_an_address_is_built_for_the_prefix_the_app_is_served_under(app: Flask) 
         again = CustomerUrls().step("consent")
     assert plain == again == "/journey/consent"
     assert prefixed == "/onramp/journey/consent"
+    # An address naming its host is built for each request's own.
+    with app.test_request_context("/", base_url="http://one.example/"):
+        one = CustomerUrls().step("consent", _external=True)
+    with app.test_request_context("/", base_url="http://two.example/"):
+        two = CustomerUrls().step("consent", _external=True)
+    assert (one, two) == (
+        "http://one.example/journey/consent",
+        "http://two.example/journey/consent",
+    )
 
 
 def test_a_customer_keeps_their_journey_when_the_secret_key_is_rotated(
