@@ -33,6 +33,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _configure_templates(app)
     init_routing(app)
     _configure_blueprints(app)
+    _configure_rate_limits(app)
     _configure_security(app)
     _configure_input_guard(app)
     _configure_operations(app)
@@ -153,6 +154,30 @@ def _configure_blueprints(app: Flask) -> None:
         _mount_sandbox(app)
 
 
+def _configure_rate_limits(app: Flask) -> None:
+    """Leave out Flask-Limiter's check before each request when it has nothing to check.
+
+    That check applies the limits no view declares: application-wide, default, meta and
+    blueprint limits. A view's own (``@limiter.limit``) is checked by its decorator either
+    way. Onramp sets none of the others unless the operator does (RATELIMIT_DEFAULT,
+    RATELIMIT_APPLICATION, RATELIMIT_META), and then the check stays; without them it
+    looked every one up, found nothing, and cost a twentieth of a step page.
+    """
+    manager = limiter.limit_manager
+    undeclared = (
+        manager.default_limits,
+        manager.application_limits,
+        app.config.get("RATELIMIT_META"),
+        # Flask-Limiter keeps no public list of these; if it moves, the check stays.
+        getattr(manager, "_blueprint_limits", True),
+    )
+    if any(undeclared):
+        return
+    check = limiter._check_request_limit
+    if check in app.before_request_funcs[None]:
+        app.before_request_funcs[None].remove(check)
+
+
 def _mount_sandbox(app: Flask) -> None:
     """The one place Onramp imports the sandbox: to serve it under /sandbox."""
     from app.sandbox import init_sandbox
@@ -169,8 +194,15 @@ def _configure_security(app: Flask) -> None:
         init_session_cookie,
     )
 
-    # In place of Flask-WTF's own ``csrf_token`` global (installed by csrf.init_app).
+    # In place of Flask-WTF's own ``csrf_token`` (installed by csrf.init_app): as a global,
+    # and without its context processor, which ran on every render to hand templates the
+    # same function again, and outranked the global.
     app.jinja_env.globals["csrf_token"] = csrf_token
+    app.template_context_processors[None] = [
+        processor
+        for processor in app.template_context_processors[None]
+        if getattr(processor, "__module__", None) != "flask_wtf.csrf"
+    ]
     init_security_headers(app)
     init_session_cookie(app)
     init_compression(app)

@@ -34,7 +34,6 @@ DEFAULTS: dict[str, Any] = {
     # command such as `flask invite` in another shell prints links to where it runs
     # when ONRAMP_PUBLIC_URL is not set there; None: instance/server.json.
     "SERVER_FILE": None,
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_NAME": "onramp_session",
@@ -221,6 +220,13 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
         app.config["SQLALCHEMY_DATABASE_URI"]
     )
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        # A database server may close an idle connection (a restart, a failover, a proxy's
+        # idle timeout): each is checked before use, by a round trip. A SQLite file has no
+        # connection to lose, and the check was a second statement on every page.
+        "pool_pre_ping": not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"),
+        **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+    }
     if app.config["MIGRATION_DATABASE_URL"]:
         app.config["MIGRATION_DATABASE_URL"] = normalise_database_url(
             app.config["MIGRATION_DATABASE_URL"]

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from gettext import NullTranslations
+from typing import Any
 
 from babel import Locale
-from flask import Flask, g, has_app_context, has_request_context, request
+from flask import Flask, g, has_request_context, request
 from flask_babel import get_locale, get_translations
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from app.engine.schema import Journey
 from app.extensions import babel
@@ -38,6 +42,15 @@ def _ui_locale() -> Locale:
     return _UI_LOCALE_OBJECTS.get(locale.split("-")[0], _UI_LOCALE_OBJECTS["en"])
 
 
+def _babel_state() -> Any:
+    """Flask-Babel's state for this request (or app context), if it has made it yet."""
+    try:
+        # One look-up of ``g``: this runs for every string a page translates.
+        return g._flask_babel
+    except (AttributeError, RuntimeError):  # not made yet; no app context
+        return None
+
+
 def translations() -> NullTranslations:
     """The catalogue of the locale in force, found once per request and locale.
 
@@ -47,16 +60,33 @@ def translations() -> NullTranslations:
     locale it is for, so a locale that ``force_locale`` puts in (an email in the customer's
     language) or ``refresh`` takes out is seen at once.
     """
-    state = g.get("_flask_babel") if has_app_context() else None
+    state = _babel_state()
     kept = getattr(state, "onramp_translations", None)
     if kept is not None and kept[0] is getattr(state, "babel_locale", None):
         return kept[1]  # type: ignore[no-any-return]
     found: NullTranslations = get_translations()
-    state = g.get("_flask_babel") if has_app_context() else None
+    state = _babel_state()
     locale = getattr(state, "babel_locale", None)
     if state is not None and locale is not None:
         state.onramp_translations = (locale, found)
     return found
+
+
+@pass_context
+def template_gettext(context: Context, text: str, **variables: Any) -> str:
+    """``_()`` in templates: what Jinja's newstyle ``gettext`` does, in one call.
+
+    Jinja's wraps the function it is given and calls it through the template's context,
+    then formats the result with ``%`` even when nothing is put in, to turn ``%%`` into
+    ``%``. A step page translates a dozen strings, most with nothing to put in: those skip
+    the formatting when the text holds no ``%``, which gives the same text.
+    """
+    found = translations().gettext(text)
+    if context.eval_ctx.autoescape:
+        found = Markup(found)
+    if not variables and "%" not in found:
+        return found
+    return found % variables
 
 
 def init_locales(app: Flask) -> None:
@@ -70,7 +100,7 @@ def init_locales(app: Flask) -> None:
     )
     # ``_`` is the i18n extension's alias, which looks ``gettext`` up in each template's
     # context and calls it there: twice the cost of calling it directly. No template
-    # brings a ``gettext`` of its own, so ``_`` is that function itself.
-    app.jinja_env.globals["_"] = app.jinja_env.globals["gettext"]
+    # brings a ``gettext`` of its own, so ``_`` is the function itself.
+    app.jinja_env.globals["gettext"] = app.jinja_env.globals["_"] = template_gettext
     app.jinja_env.globals["language_names"] = LANGUAGE_NAMES
     app.jinja_env.globals["ui_locale"] = lambda: str(get_locale() or "en")
