@@ -61,22 +61,32 @@ def _shown(name: str) -> str:
     return _UNSTORABLE.sub("\ufffd", name)
 
 
+def _has_body(environ: dict[str, Any]) -> bool:
+    """Whether the request says it carries a body: a page's GET does not, and then there is
+    no form to read (Werkzeug would read nothing and parse an empty one)."""
+    return environ.get("CONTENT_LENGTH", "") not in ("", "0") or bool(
+        environ.get("HTTP_TRANSFER_ENCODING")
+    )
+
+
 def _first_unstorable() -> tuple[str, str] | None:
     """Where the request carries unstorable text: (``path``/``query``/``form``/``header``, name)."""
-    if unstorable(request.path) and not _path_is_signed():
+    asked = request._get_current_object()  # type: ignore[attr-defined]
+    if unstorable(asked.path) and not _path_is_signed():
         return "path", "path"
-    sources = [("query", request.args)]
-    if not is_api_request():  # the API reads JSON only, with its own body size limit
-        # Keep the raw body: parsing the form would consume it, and a platform's signed
-        # webhook checks its signature on those bytes, whatever its Content-Type.
-        request.get_data(cache=True)
-        sources.append(("form", request.form))
+    sources = [("query", asked.args)]
+    if _has_body(asked.environ) and not is_api_request():
+        # The API reads JSON only, with its own body size limit. Keep the raw body:
+        # parsing the form would consume it, and a platform's signed webhook checks its
+        # signature on those bytes, whatever its Content-Type.
+        asked.get_data(cache=True)
+        sources.append(("form", asked.form))
     for where, values in sources:
         for name, value in values.items(multi=True):
             # A multipart part whose name can't be read arrives with the name None.
             if unstorable(name or "") or unstorable(value or ""):
                 return where, _shown(name or "")
-    for name, value in request.headers.items():
+    for name, value in asked.headers.items():
         if unstorable(value):
             return "header", name
     return None

@@ -180,6 +180,17 @@ def test_a_nul_in_a_header_is_refused(app: Flask, client: FlaskClient) -> None:
     assert REFUSED_PAGE in text_of(response)
 
 
+def test_a_form_sent_with_a_get_is_checked_too(client: FlaskClient) -> None:
+    # A page's GET has no body and its form is not read; one that has a body is.
+    response = client.get(
+        "/admin/login",
+        data=f"name=Mozilla{NUL}".encode(),
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 400
+    assert REFUSED_PAGE in text_of(response)
+
+
 def test_a_nul_in_a_query_parameter_name_is_refused(app: Flask) -> None:
     response = _api(app).get("/api/v1/consents", query_string={f"it{NUL}em": "x"})
     assert problem(response, 400, "invalid-parameter")["errors"] == [
